@@ -1,0 +1,58 @@
+# The README's commands. Everything installs into .venv on first use.
+PY ?= python3.11
+VENV := .venv
+BIN := $(VENV)/bin
+export FLASK_APP := wsgi:app
+
+.PHONY: run test e2e unit lint bench install install-test translations chromium worker clean
+
+$(BIN)/activate:
+	@command -v $(PY) >/dev/null 2>&1 || { echo "Parley needs Python 3.11 ($(PY) not found)"; exit 1; }
+	$(PY) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(VENV)/.installed: pyproject.toml $(BIN)/activate
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(VENV)/.installed-test: pyproject.toml $(VENV)/.installed
+	$(BIN)/pip install -q -e '.[test]'
+	touch $@
+
+install: $(VENV)/.installed translations
+install-test: $(VENV)/.installed-test translations
+
+translations: $(VENV)/.installed
+	$(BIN)/pybabel compile -q -d webapp/translations
+
+run: install
+	$(BIN)/flask db upgrade
+	$(BIN)/flask seed-demo
+	$(BIN)/flask run --host 127.0.0.1 --port 5000
+
+worker: install
+	$(BIN)/python -m worker
+
+chromium:
+	@if command -v chromium >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing Chromium from Debian's packages (browser tests need it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	else \
+		echo "Browser tests need Chromium: install it (Debian: sudo apt-get install chromium) and run make test again."; exit 1; \
+	fi
+
+test: install-test chromium
+	$(BIN)/python -m pytest
+
+unit: install-test
+	$(BIN)/python -m pytest -m "not e2e"
+
+e2e: install-test chromium
+	$(BIN)/python -m pytest -m e2e
+
+lint: install-test
+	$(BIN)/ruff check webapp worker tests e2e
+
+clean:
+	rm -rf $(VENV) instance e2e/artifacts .pytest_cache

@@ -1,0 +1,98 @@
+"""Tenant isolation: every route that takes an id, with another account's ids, answers 404
+and changes nothing. Routes are found by walking app.url_map, so new routes are covered
+automatically: a route with an argument this file does not know fails the test."""
+
+import pytest
+import sqlalchemy as sa
+
+from webapp.extensions import db as _db
+
+# Routes that do not take tenant ids, with the reason.
+EXEMPT = {
+    "static": "public files",
+    "mail.mail_detail": "dev-only mailbox, not served in production",
+    "mail.mail_raw": "dev-only mailbox",
+    "mail.mail_part": "dev-only mailbox",
+    "auth.choose_language": "takes a language code, not an id",
+}
+
+
+def snapshot() -> dict:
+    """Every row of every table, to prove nothing changed."""
+    data = {}
+    with _db.engine.connect() as conn:
+        for table in _db.metadata.sorted_tables:
+            if table.name == "login_attempts":
+                continue
+            data[table.name] = sorted(map(repr, conn.execute(table.select()).all()))
+    return data
+
+
+@pytest.fixture()
+def victim(make):
+    """Account B with one of everything; returns argument values pointing at its rows."""
+    b = make.account(name="Victim")
+    user = make.user(b)
+    contact = make.contact(b)
+    company = make.company(b)
+    deal = make.deal(b)
+    ticket = make.ticket(b)
+    from webapp.records import operations as ops
+    ops.link(b.id, contact, company)
+    _db.session.commit()
+    by_type = {"contact": contact, "company": company, "deal": deal, "ticket": ticket}
+    values = {"record_id": by_type, "to_type": "company", "to_id": company.id,
+              "user_id": user.id, "record_type": "contact"}
+    extra = getattr(pytest, "parley_victim_hooks", [])
+    for hook in extra:
+        hook(b, user, by_type, values)
+    return values
+
+
+PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}
+
+
+def expand(rule, victim) -> list[dict]:
+    """Concrete argument sets for rule, pointing at the victim's rows."""
+    args = sorted(rule.arguments)
+    variants = [{}]
+    if "plural" in args:
+        variants = [{"plural": p} for p in PLURALS]
+    out = []
+    for base in variants:
+        values = dict(base)
+        for arg in args:
+            if arg == "plural":
+                continue
+            if arg == "record_id":
+                record_type = PLURALS.get(values.get("plural"), victim["record_type"])
+                values[arg] = victim["record_id"][record_type].id
+            elif arg in victim:
+                values[arg] = victim[arg]
+            else:
+                pytest.fail(f"{rule.endpoint}: unknown argument {arg!r}; "
+                            "add a value for it to the victim fixture")
+        out.append(values)
+    return out
+
+
+def test_every_id_route_is_isolated(app, client, make, login, victim):
+    attacker = make.account(name="Attacker")
+    login(make.user(attacker))
+    # The attacker also owns rows, so "not found" cannot come from an empty account.
+    make.contact(attacker)
+    before = snapshot()
+    checked = 0
+    for rule in app.url_map.iter_rules():
+        if rule.endpoint in EXEMPT or not rule.arguments - {"plural"}:
+            continue
+        for values in expand(rule, victim):
+            path = app.url_map.bind("localhost").build(rule.endpoint, values)
+            for method in sorted(rule.methods - {"HEAD", "OPTIONS"}):
+                for headers in ({}, {"HX-Request": "true"}):
+                    response = client.open(path, method=method, headers=headers,
+                                           data={"to_type": "contact", "to_id": "1"})
+                    assert response.status_code == 404, (method, path, response.status_code)
+                    checked += 1
+    assert snapshot() == before
+    assert checked >= 40

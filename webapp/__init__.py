@@ -1,0 +1,94 @@
+"""Parley: schedule and log meetings from CRM records."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, has_request_context, request, session
+from flask_babel import get_locale
+from flask_login import current_user
+
+from webapp.config import load_config
+from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+
+SUPPORTED_LOCALES = ("en", "zh_Hant")
+
+
+def select_locale() -> str:
+    """The user's setting, else the language chosen on the login page, else Accept-Language."""
+    if not has_request_context():
+        return "en"
+    if current_user and current_user.is_authenticated and current_user.locale:
+        return current_user.locale
+    chosen = session.get("lang")
+    if chosen in SUPPORTED_LOCALES:
+        return chosen
+    for lang, _quality in request.accept_languages:
+        lang = lang.lower().replace("_", "-")
+        if lang.startswith("zh"):
+            return "zh_Hant"
+        if lang.startswith("en"):
+            return "en"
+    return "en"
+
+
+def select_timezone() -> str:
+    """Times are shown in the viewer's zone."""
+    if not has_request_context():
+        return "UTC"
+    if current_user and current_user.is_authenticated:
+        return current_user.zone
+    return "UTC"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Application factory: build a configured Parley app."""
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.config.update(load_config(instance))
+    if config:
+        app.config.update(config)
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
+                     render_as_batch=True)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    csrf.init_app(app)
+    htmx.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
+
+    from webapp import models_registry  # noqa: F401  (every model known to Alembic)
+    from webapp.auth import bp as auth_bp
+    from webapp.core import bp as core_bp
+    from webapp.mail import bp as mail_bp
+    from webapp.records import bp as records_bp
+
+    app.register_blueprint(core_bp)
+    app.register_blueprint(auth_bp)
+    app.register_blueprint(records_bp)
+    app.register_blueprint(mail_bp)
+
+    from webapp import cli, errors, filters, jobs
+
+    errors.register(app)
+    filters.register(app)
+    cli.register(app)
+    jobs.init_app(app)
+    app.jinja_env.globals["url_rules"] = set(app.view_functions)
+    app.jinja_env.globals["get_locale"] = get_locale
+
+    @app.before_request
+    def _tenant():
+        g.account_id = current_user.account_id if current_user.is_authenticated else None
+
+    @app.after_request
+    def _headers(response):
+        response.headers.add("Vary", "HX-Request")
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "same-origin")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        return response
+
+    return app

@@ -1,0 +1,25 @@
+from flask_babel import lazy_gettext as _l
+from flask_wtf import FlaskForm
+from wtforms import EmailField, PasswordField, SelectField, StringField
+from wtforms.validators import DataRequired, Length, Optional
+
+from webapp.validation import TimeZone, options, timezone_names
+
+
+class LoginForm(FlaskForm):
+    email = EmailField(_l("Email"), validators=[DataRequired(), Length(max=254)])
+    password = PasswordField(_l("Password"), validators=[DataRequired(), Length(max=200)])
+
+
+class ProfileForm(FlaskForm):
+    name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
+    timezone = SelectField(_l("Time zone"), validators=[Optional(), TimeZone()],
+                           validate_choice=False)
+    locale = SelectField(_l("Language"), validators=[Optional()],
+                         choices=options([("", _l("Same as my browser")), ("en", "English"),
+                                  ("zh_Hant", "繁體中文")]))
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.timezone.choices = options([("", _l("Same as my account"))] + [
+            (z, z) for z in timezone_names()])

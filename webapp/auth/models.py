@@ -1,0 +1,114 @@
+"""Accounts (tenants), seat kinds and users."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_login import UserMixin
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from webapp.extensions import db
+from webapp.types import UTCDateTime, utcnow
+
+
+class Account(db.Model):
+    """A tenant. Every row of customer data belongs to exactly one account."""
+
+    __tablename__ = "accounts"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: Display name of the company using Parley.
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    #: IANA zone used when a viewer or contact has none.
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64), default="UTC")
+    #: Sandbox accounts may only book with their own users (A1).
+    is_sandbox: so.Mapped[bool] = so.mapped_column(default=False)
+    #: S4: the meeting-type dropdown appears only when this is on.
+    custom_meeting_types_enabled: so.Mapped[bool] = so.mapped_column(default=False)
+    #: S7: new meetings inherit default_reminders when this is on.
+    reminders_default_on: so.Mapped[bool] = so.mapped_column(default=False)
+    #: S7: up to three [amount, unit] pairs, e.g. [[1, "hours"], [3, "days"]].
+    default_reminders: so.Mapped[list] = so.mapped_column(sa.JSON, default=list)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    users: so.WriteOnlyMapped[User] = so.relationship(back_populates="account")
+    seat_kinds: so.Mapped[list[SeatKind]] = so.relationship(
+        back_populates="account", order_by="SeatKind.id"
+    )
+
+
+class SeatKind(db.Model):
+    """A kind of seat an account hands out; paid seats may book for others (B1)."""
+
+    __tablename__ = "seat_kinds"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    is_paid: so.Mapped[bool] = so.mapped_column(default=False)
+
+    account: so.Mapped[Account] = so.relationship(back_populates="seat_kinds")
+
+
+class User(UserMixin, db.Model):
+    """A person who logs in to Parley; belongs to one account."""
+
+    __tablename__ = "users"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    #: Login name; unique across Parley, stored lower-case.
+    email: so.Mapped[str] = so.mapped_column(sa.String(254), unique=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(120))
+    password_hash: so.Mapped[str] = so.mapped_column(sa.String(256))
+    #: IANA zone; None means "use the account's".
+    timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    #: "en" or "zh_Hant"; None means "follow the browser".
+    locale: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    #: "admin" or "member".
+    role: so.Mapped[str] = so.mapped_column(sa.String(16), default="member")
+    seat_kind_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("seat_kinds.id"))
+    #: Secret in the private calendar feed URL; reset to revoke old subscriptions.
+    feed_token: so.Mapped[str] = so.mapped_column(
+        sa.String(64), default=lambda: secrets.token_urlsafe(32), unique=True
+    )
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    account: so.Mapped[Account] = so.relationship(back_populates="users")
+    seat_kind: so.Mapped[SeatKind | None] = so.relationship()
+
+    def set_password(self, password: str) -> None:
+        """Store a salted hash of password."""
+        self.password_hash = generate_password_hash(password)
+
+    def check_password(self, password: str) -> bool:
+        """True when password matches the stored hash."""
+        return check_password_hash(self.password_hash, password)
+
+    @property
+    def zone(self) -> str:
+        """The IANA zone this user sees times in."""
+        return self.timezone or self.account.timezone
+
+    @property
+    def has_paid_seat(self) -> bool:
+        return bool(self.seat_kind and self.seat_kind.is_paid)
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class LoginAttempt(db.Model):
+    """Failed logins, counted per email and address to rate-limit guessing."""
+
+    __tablename__ = "login_attempts"
+    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "at"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    key: so.Mapped[str] = so.mapped_column(sa.String(300))
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

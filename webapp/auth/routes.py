@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from flask import abort, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required, login_user, logout_user
+
+from webapp import SUPPORTED_LOCALES
+from webapp.auth import bp
+from webapp.auth import operations as ops
+from webapp.auth.forms import LoginForm, ProfileForm
+from webapp.auth.models import User
+from webapp.extensions import db, login_manager
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> User | None:
+    return db.session.get(User, int(user_id))
+
+
+def _safe_next(target: str | None) -> str:
+    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("core.index")
+
+
+@bp.route("/login", methods=["GET", "POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("core.index"))
+    form = LoginForm()
+    status = 200
+    if form.is_submitted():
+        keys = [f"email:{(form.email.data or '').strip().lower()}", f"ip:{request.remote_addr}"]
+        if ops.too_many_attempts(keys):
+            abort(429)
+        if form.validate():
+            user = ops.authenticate(form.email.data, form.password.data, keys)
+            if user:
+                db.session.commit()
+                login_user(user)
+                return redirect(_safe_next(request.args.get("next")))
+            db.session.commit()
+            form.password.errors.append(_("Wrong email or password."))
+        status = 422
+    return render_template("auth/login.html", form=form), status
+
+
+@bp.post("/logout")
+@login_required
+def logout():
+    logout_user()
+    session.clear()
+    flash(_("You are logged out."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/language/<code>")
+def choose_language(code: str):
+    if code not in SUPPORTED_LOCALES:
+        abort(404)
+    session["lang"] = code
+    if current_user.is_authenticated:
+        current_user.locale = code
+        db.session.commit()
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.route("/settings/profile", methods=["GET", "POST"])
+@login_required
+def profile():
+    form = ProfileForm(obj=current_user)
+    if request.method == "GET":
+        form.timezone.data = current_user.timezone or ""
+        form.locale.data = current_user.locale or ""
+    if form.validate_on_submit():
+        current_user.name = form.name.data.strip()
+        current_user.timezone = form.timezone.data or None
+        current_user.locale = form.locale.data or None
+        db.session.commit()
+        flash(_("Your settings are saved."), "success")
+        return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=form), 422 if form.errors else 200

@@ -1,0 +1,71 @@
+"""Configuration read from the environment, with embedded defaults for a newcomer's machine."""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+
+def _instance_secret(instance_path: Path) -> str:
+    """Return a SECRET_KEY kept under instance/, generating it on first use (dev only)."""
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key_file = instance_path / "secret_key"
+    if not key_file.exists():
+        key_file.write_text(secrets.token_urlsafe(48))
+        key_file.chmod(0o600)
+    return key_file.read_text().strip()
+
+
+def load_config(instance_path: Path) -> dict:
+    """Build the Flask config mapping from the environment.
+
+    Unset variables fall back to the embedded defaults: SQLite under instance/,
+    in-process jobs, captured mail. Production (PARLEY_ENV=production) requires
+    SECRET_KEY and refuses the generated one.
+    """
+    env = os.environ.get("PARLEY_ENV", "development")
+    production = env == "production"
+    secret = os.environ.get("SECRET_KEY")
+    if not secret:
+        if production:
+            raise RuntimeError("SECRET_KEY must be set when PARLEY_ENV=production")
+        secret = _instance_secret(instance_path)
+
+    db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'parley.db'}"
+    if db_url.startswith("postgres://"):
+        db_url = "postgresql://" + db_url[len("postgres://"):]
+    if db_url.startswith("postgresql://"):
+        db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
+
+    redis_url = os.environ.get("REDIS_URL") or None
+    return {
+        "ENV_NAME": env,
+        "SECRET_KEY": secret,
+        "SQLALCHEMY_DATABASE_URI": db_url,
+        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "REDIS_URL": redis_url,
+        # "rq" with Redis; "thread" runs the same jobs in a worker thread of this process;
+        # "eager" (tests) runs them right after the enqueuing commit.
+        "JOBS_MODE": os.environ.get("JOBS_MODE") or ("rq" if redis_url else "thread"),
+        "SMTP_URL": os.environ.get("SMTP_URL") or None,
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "Parley <meetings@parley.localhost>"),
+        "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
+        "DEV_MAILBOX": os.environ.get("SMTP_URL") is None and not production,
+        "SESSION_COOKIE_NAME": os.environ.get("SESSION_COOKIE_NAME", "parley_session"),
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_SECURE": production,
+        "WTF_CSRF_TIME_LIMIT": None,
+        "BABEL_DEFAULT_LOCALE": "en",
+        "BABEL_DEFAULT_TIMEZONE": "UTC",
+        "LANGUAGES": ["en", "zh_Hant"],
+        "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
+        "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_path / "uploads"),
+        "SWEEP_INTERVAL_SECONDS": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "15")),
+        "SEND_LEASE_SECONDS": int(os.environ.get("SEND_LEASE_SECONDS", "300")),
+        "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
+        "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
+        "PAGE_SIZE": 25,
+    }

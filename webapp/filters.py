@@ -1,0 +1,36 @@
+"""Template filters and globals: dates in the viewer's locale and zone."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+
+from flask import Flask
+from flask_babel import format_date, format_datetime, format_time
+from markupsafe import Markup, escape
+
+URL_RE = re.compile(r"(https?://[^\s<>\"']+)")
+
+
+def linkify(text: str | None) -> Markup:
+    """Escape plain text and turn http(s) URLs into links."""
+    escaped = str(escape(text or ""))
+    return Markup(URL_RE.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped))
+
+
+def register(app: Flask) -> None:
+    """Install filters on app's Jinja environment."""
+
+    @app.template_filter("dt")
+    def dt(value: datetime | None, fmt: str = "medium") -> str:
+        return format_datetime(value, fmt) if value else ""
+
+    @app.template_filter("d")
+    def d(value, fmt: str = "medium") -> str:
+        return format_date(value, fmt) if value else ""
+
+    @app.template_filter("t")
+    def t(value: datetime | None, fmt: str = "short") -> str:
+        return format_time(value, fmt) if value else ""
+
+    app.add_template_filter(linkify, "linkify")

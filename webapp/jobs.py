@@ -1,0 +1,105 @@
+"""enqueue(): the one door to the job queue.
+
+Three modes, chosen by config JOBS_MODE:
+- "rq": RQ on REDIS_URL, run by `python -m worker`.
+- "thread": a worker thread inside this process runs the same job functions, and sweeps
+  periodically (the embedded default: no server to install).
+- "eager": the job runs at once, in the caller's thread (tests).
+
+Jobs are named by dotted path and take ids only. Callers enqueue after their commit;
+a failure to enqueue is logged and left to the periodic sweep, never raised to the user,
+because the database (outbox rows, reminder rows) is the truth.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import queue
+import threading
+from collections.abc import Callable
+
+from flask import Flask, current_app
+
+log = logging.getLogger(__name__)
+
+
+def _resolve(path: str) -> Callable:
+    module, _, name = path.rpartition(".")
+    return getattr(importlib.import_module(module), name)
+
+
+class ThreadRunner:
+    """A daemon thread that runs jobs and the periodic sweep inside the web process."""
+
+    def __init__(self, app: Flask):
+        self.app = app
+        self.queue: queue.Queue = queue.Queue()
+        self.thread: threading.Thread | None = None
+        self.lock = threading.Lock()
+
+    def start(self) -> None:
+        with self.lock:
+            if self.thread and self.thread.is_alive():
+                return
+            self.thread = threading.Thread(target=self._loop, name="parley-jobs", daemon=True)
+            self.thread.start()
+
+    def put(self, path: str, args: tuple) -> None:
+        self.start()
+        self.queue.put((path, args))
+
+    def _loop(self) -> None:
+        interval = self.app.config["SWEEP_INTERVAL_SECONDS"]
+        while True:
+            try:
+                path, args = self.queue.get(timeout=interval)
+            except queue.Empty:
+                path, args = "worker.jobs.sweep", ()
+            try:
+                with self.app.app_context():
+                    _resolve(path)(*args)
+            except Exception:  # a job failure must not kill the thread
+                log.exception("job %s%r failed", path, args)
+
+
+def init_app(app: Flask) -> None:
+    """Attach the runner for the configured mode."""
+    mode = app.config["JOBS_MODE"]
+    if mode == "thread":
+        runner = ThreadRunner(app)
+        app.extensions["parley_jobs"] = runner
+        if app.config.get("START_JOB_THREAD", True):
+            app.before_request(lambda: runner.start())
+    elif mode == "rq":
+        app.extensions["parley_jobs"] = None
+    elif mode != "eager":
+        raise RuntimeError(f"unknown JOBS_MODE {mode!r}")
+
+
+def rq_queue(app: Flask | None = None):
+    """The RQ queue for this app (rq mode)."""
+    from redis import Redis
+    from rq import Queue
+
+    app = app or current_app
+    conn = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    return Queue("parley", connection=conn)
+
+
+def enqueue(path: str, *args: int | str) -> bool:
+    """Queue job `path` with id arguments. Returns False when the queue was unreachable."""
+    app = current_app._get_current_object()
+    mode = app.config["JOBS_MODE"]
+    if mode == "eager":
+        _resolve(path)(*args)
+        return True
+    if mode == "thread":
+        app.extensions["parley_jobs"].put(path, args)
+        return True
+    try:
+        rq_queue(app).enqueue(path, *args, job_timeout=120, failure_ttl=7 * 86400)
+        return True
+    except Exception as exc:  # Redis down: the sweep relays the rows later
+        log.warning("could not enqueue %s%r: %s", path, args, exc)
+        return False

@@ -1,0 +1,5 @@
+"""Imports every model module so metadata (and Alembic) sees all tables."""
+
+from webapp.auth import models as auth_models  # noqa: F401
+from webapp.mail import models as mail_models  # noqa: F401
+from webapp.records import models as record_models  # noqa: F401

@@ -1,0 +1,162 @@
+"""Domain actions on CRM records. Every query is scoped to an account; nothing commits."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+
+import sqlalchemy as sa
+
+from webapp.extensions import db
+from webapp.records.models import RECORD_MODELS, Company, Contact, Deal, RecordLink, Ticket
+
+SEARCH_COLUMNS = {
+    "contact": (Contact.first_name, Contact.last_name, Contact.email),
+    "company": (Company.name, Company.domain),
+    "deal": (Deal.name,),
+    "ticket": (Ticket.subject,),
+}
+ORDER = {
+    "contact": (Contact.last_name, Contact.first_name, Contact.id),
+    "company": (Company.name, Company.id),
+    "deal": (Deal.name, Deal.id),
+    "ticket": (Ticket.subject, Ticket.id),
+}
+
+
+def _search_filter(record_type: str, q: str):
+    needle = q.strip().lower()
+    terms = [sa.func.lower(col).contains(needle, autoescape=True)
+             for col in SEARCH_COLUMNS[record_type]]
+    if record_type == "contact":
+        terms.append(sa.func.lower(Contact.first_name + " " + Contact.last_name)
+                     .contains(needle, autoescape=True))
+    return sa.or_(*terms)
+
+
+def search_records(account_id: int, record_type: str, q: str = "", page: int = 1,
+                   per_page: int = 25) -> tuple[list, int]:
+    """One page of an account's records of a type, filtered by q; and the total count."""
+    model = RECORD_MODELS[record_type]
+    stmt = sa.select(model).where(model.account_id == account_id)
+    if q.strip():
+        stmt = stmt.where(_search_filter(record_type, q))
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    if record_type == "contact":
+        stmt = stmt.options(sa.orm.selectinload(Contact.company))
+    items = db.session.scalars(stmt.order_by(*ORDER[record_type])
+                               .limit(per_page).offset((max(page, 1) - 1) * per_page)).all()
+    return list(items), total
+
+
+def get_record(account_id: int, record_type: str, record_id: int):
+    """The record if it exists in this account, else None."""
+    model = RECORD_MODELS.get(record_type)
+    if model is None:
+        return None
+    return db.session.scalar(sa.select(model).where(model.id == record_id,
+                                                    model.account_id == account_id))
+
+
+def create_record(account_id: int, record_type: str, data: dict):
+    """Create a record from validated form data."""
+    record = RECORD_MODELS[record_type](account_id=account_id)
+    db.session.add(record)
+    update_record(record, data)
+    return record
+
+
+def update_record(record, data: dict) -> None:
+    """Apply validated form data; a contact's company is also kept as an association."""
+    previous_company = getattr(record, "company_id", None)
+    for key, value in data.items():
+        if isinstance(value, str):
+            value = value.strip() or None
+        setattr(record, key, value)
+    if getattr(record, "last_name", "") is None:
+        record.last_name = ""
+    db.session.flush()
+    if record.record_type == "contact" and record.company_id != previous_company:
+        if record.company_id:
+            company = get_record(record.account_id, "company", record.company_id)
+            if company is None:
+                raise ValueError("company not in account")
+            link(record.account_id, record, company)
+
+
+def delete_record(record) -> None:
+    """Delete a record and its links."""
+    db.session.execute(sa.delete(RecordLink).where(
+        RecordLink.account_id == record.account_id,
+        sa.or_(sa.and_(RecordLink.from_type == record.record_type, RecordLink.from_id == record.id),
+               sa.and_(RecordLink.to_type == record.record_type, RecordLink.to_id == record.id))))
+    if record.record_type == "company":
+        db.session.execute(sa.update(Contact).where(Contact.company_id == record.id,
+                                                    Contact.account_id == record.account_id)
+                           .values(company_id=None))
+    db.session.delete(record)
+    db.session.flush()
+
+
+def link(account_id: int, a, b) -> bool:
+    """Associate two records of the account (both directions). False if already linked."""
+    if a.account_id != account_id or b.account_id != account_id or a.ref == b.ref:
+        raise ValueError("cannot link these records")
+    exists = db.session.scalar(sa.select(RecordLink.id).where(
+        RecordLink.account_id == account_id, RecordLink.from_type == a.record_type,
+        RecordLink.from_id == a.id, RecordLink.to_type == b.record_type, RecordLink.to_id == b.id))
+    if exists:
+        return False
+    db.session.add_all([
+        RecordLink(account_id=account_id, from_type=a.record_type, from_id=a.id,
+                   to_type=b.record_type, to_id=b.id),
+        RecordLink(account_id=account_id, from_type=b.record_type, from_id=b.id,
+                   to_type=a.record_type, to_id=a.id),
+    ])
+    db.session.flush()
+    return True
+
+
+def unlink(account_id: int, a, b) -> None:
+    """Remove the association between two records, in both directions."""
+    db.session.execute(sa.delete(RecordLink).where(
+        RecordLink.account_id == account_id,
+        sa.or_(sa.and_(RecordLink.from_type == a.record_type, RecordLink.from_id == a.id,
+                       RecordLink.to_type == b.record_type, RecordLink.to_id == b.id),
+               sa.and_(RecordLink.from_type == b.record_type, RecordLink.from_id == b.id,
+                       RecordLink.to_type == a.record_type, RecordLink.to_id == a.id))))
+    if a.record_type == "contact" and b.record_type == "company" and a.company_id == b.id:
+        a.company_id = None
+    if b.record_type == "contact" and a.record_type == "company" and b.company_id == a.id:
+        b.company_id = None
+    db.session.flush()
+
+
+def associations(account_id: int, record) -> dict[str, list]:
+    """Records linked to record, grouped by type: one query for links, one per linked type."""
+    rows = db.session.execute(sa.select(RecordLink.to_type, RecordLink.to_id).where(
+        RecordLink.account_id == account_id, RecordLink.from_type == record.record_type,
+        RecordLink.from_id == record.id)).all()
+    ids: dict[str, list[int]] = defaultdict(list)
+    for to_type, to_id in rows:
+        ids[to_type].append(to_id)
+    result: dict[str, list] = {t: [] for t in RECORD_MODELS}
+    for record_type, id_list in ids.items():
+        model = RECORD_MODELS[record_type]
+        result[record_type] = list(db.session.scalars(
+            sa.select(model).where(model.account_id == account_id, model.id.in_(id_list))
+            .order_by(*ORDER[record_type])))
+    return result
+
+
+def companies_for_select(account_id: int) -> list[Company]:
+    return list(db.session.scalars(sa.select(Company).where(Company.account_id == account_id)
+                                   .order_by(Company.name)))
+
+
+def normalize_phone_safe(value: str) -> str | None:
+    """E.164 for a valid number, else None (used for generated data)."""
+    from webapp.validation import normalize_phone
+    try:
+        return normalize_phone(value)
+    except ValueError:
+        return None
