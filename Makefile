@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test e2e unit lint bench install install-test translations chromium worker clean
+.PHONY: run test e2e unit lint bench install install-test translations chromium worker clean messages
 
 $(BIN)/activate:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Parley needs Python 3.11 ($(PY) not found)"; exit 1; }
@@ -56,3 +56,7 @@ lint: install-test
 
 clean:
 	rm -rf $(VENV) instance e2e/artifacts .pytest_cache
+
+messages: $(VENV)/.installed
+	$(BIN)/pybabel extract -q -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o webapp/translations/messages.pot . 2>/dev/null || $(BIN)/pybabel extract -F babel.cfg -k _l -k lazy_gettext --no-location --sort-output -o webapp/translations/messages.pot .
+	$(BIN)/pybabel update -i webapp/translations/messages.pot -d webapp/translations --no-fuzzy-matching

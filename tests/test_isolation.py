@@ -14,6 +14,8 @@ EXEMPT = {
     "mail.mail_raw": "dev-only mailbox",
     "mail.mail_part": "dev-only mailbox",
     "auth.choose_language": "takes a language code, not an id",
+    "meetings.rsvp": "a signed per-attendee token, not a tenant id (tests/test_delivery.py)",
+    "meetings.feed": "a secret feed token, not a tenant id (tests/test_meetings.py)",
 }
 
 
@@ -41,12 +43,26 @@ def victim(make):
     ops.link(b.id, contact, company)
     _db.session.commit()
     by_type = {"contact": contact, "company": company, "deal": deal, "ticket": ticket}
-    values = {"record_id": by_type, "to_type": "company", "to_id": company.id,
-              "user_id": user.id, "record_type": "contact"}
-    extra = getattr(pytest, "parley_victim_hooks", [])
-    for hook in extra:
-        hook(b, user, by_type, values)
-    return values
+    from datetime import timedelta
+
+    from webapp.meetings import operations as meeting_ops
+    from webapp.meetings.forms import Upload
+    from webapp.types import utcnow
+    start = utcnow() + timedelta(days=3)
+    data = meeting_ops.MeetingInput(title="Secret", start=start, end=start + timedelta(hours=1),
+                                    timezone="UTC", attendees=[("contact", contact.id)],
+                                    associations=[("deal", deal.id)])
+    assert not meeting_ops.validate(b, user, data)
+    meeting = meeting_ops.schedule_meeting(b, user, data)
+    meeting_ops.add_attachments(meeting, user, [Upload("plan.pdf", "application/pdf", b"%PDF")])
+    _db.session.commit()
+    from webapp.delivery.models import OutboxMessage
+    message = _db.session.scalar(sa.select(OutboxMessage))
+    message.status = "failed"
+    _db.session.commit()
+    return {"record_id": by_type, "to_type": "company", "to_id": company.id,
+            "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
+            "attachment_id": meeting.attachments[0].id, "message_id": message.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -63,12 +63,14 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.core import bp as core_bp
     from webapp.mail import bp as mail_bp
+    from webapp.meetings import bp as meetings_bp
     from webapp.records import bp as records_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
     app.register_blueprint(records_bp)
     app.register_blueprint(mail_bp)
+    app.register_blueprint(meetings_bp)
 
     from webapp import cli, errors, filters, jobs
 

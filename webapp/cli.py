@@ -88,6 +88,9 @@ def seed_demo(contacts: int = 50) -> bool:
         record_ops.link(acme.id, deal, companies[i])
         record_ops.link(acme.id, ticket, companies[i])
 
+    _seed_meeting_settings(acme)
+    _seed_meetings(acme)
+
     globex = Account(name="Globex", timezone="Europe/Paris")
     db.session.add(globex)
     _user(globex, "other@example.com", "Olga Other", "other", "admin")
@@ -102,6 +105,52 @@ def seed_demo(contacts: int = 50) -> bool:
                            email="test.contact@example.org", timezone="UTC"))
     db.session.flush()
     return True
+
+
+def _seed_meeting_settings(account: Account) -> None:
+    from webapp.meetings.models import MeetingType, Snippet
+
+    account.custom_meeting_types_enabled = True
+    db.session.add_all([MeetingType(account_id=account.id, name=n)
+                        for n in ("Discovery call", "Demo", "Quarterly review")])
+    db.session.add_all([
+        Snippet(account_id=account.id, name="Agenda",
+                body_html="<p><b>Agenda</b></p><ul><li>Introductions</li><li>Your goals</li>"
+                          "<li>Next steps</li></ul>"),
+        Snippet(account_id=account.id, name="Dial-in help",
+                body_html="<p>Call us at +1 212 555 0100 if the link does not work.</p>"),
+    ])
+    db.session.flush()
+
+
+def _seed_meetings(account: Account) -> None:
+    """A few meetings on the first contacts' timelines (no invitations are sent for them)."""
+    from datetime import UTC, datetime
+
+    from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
+
+    demo = db.session.scalar(sa.select(User).where(User.email == "demo@example.com"))
+    contacts = list(db.session.scalars(sa.select(Contact).where(
+        Contact.account_id == account.id).order_by(Contact.id).limit(3)))
+    now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
+    plans = [("Discovery call", -3, "completed"), ("Product demo", 2, "scheduled"),
+             ("Quarterly review", 9, "scheduled")]
+    for contact, (title, days, outcome) in zip(contacts, plans, strict=False):
+        start = now + timedelta(days=days, hours=1)
+        meeting = Meeting(account_id=account.id, title=f"{title} with {contact.first_name}",
+                          start_at=start, end_at=start + timedelta(minutes=30),
+                          timezone=account.timezone, location_kind="phone",
+                          location_value=contact.phone, host_id=demo.id, organizer_id=demo.id,
+                          outcome=outcome)
+        meeting.attendees.append(Attendee(contact_id=contact.id, name=contact.display_name,
+                                          email=contact.email))
+        meeting.associations.append(MeetingAssociation(
+            account_id=account.id, record_type="contact", record_id=contact.id))
+        if contact.company_id:
+            meeting.associations.append(MeetingAssociation(
+                account_id=account.id, record_type="company", record_id=contact.company_id))
+        db.session.add(meeting)
+    db.session.flush()
 
 
 def register(app: Flask) -> None:

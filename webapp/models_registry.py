@@ -1,5 +1,7 @@
 """Imports every model module so metadata (and Alembic) sees all tables."""
 
 from webapp.auth import models as auth_models  # noqa: F401
+from webapp.delivery import models as delivery_models  # noqa: F401
 from webapp.mail import models as mail_models  # noqa: F401
+from webapp.meetings import models as meeting_models  # noqa: F401
 from webapp.records import models as record_models  # noqa: F401

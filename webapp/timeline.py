@@ -2,7 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 
-def timeline_for(account_id: int, record) -> list:
-    """Activities for the record; meetings register here as they land."""
-    return []
+
+@dataclass
+class TimelinePage:
+    items: list
+    total: int
+    outcomes: dict
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __iter__(self):
+        return iter(self.items)
+
+
+def timeline_for(account_id: int, record, limit: int = 20, offset: int = 0) -> TimelinePage:
+    """Meetings associated with the record: a fixed number of queries, whatever the count."""
+    from webapp.meetings import operations as meeting_ops
+
+    items = meeting_ops.timeline_meetings(account_id, record.record_type, record.id,
+                                          limit, offset)
+    total = meeting_ops.count_timeline(account_id, record.record_type, record.id)
+    return TimelinePage(items, total, dict(meeting_ops.outcome_choices(account_id)))

@@ -1,5 +1,8 @@
-"""Thin job functions: load rows by id, call webapp operations. They return quietly when
-the row is gone. Each runs inside an app context (made once per worker process)."""
+"""Thin job functions: take ids, call webapp operations, return quietly when rows are gone.
+
+Each runs inside an app context: the caller's (in-process modes) or one app built once
+per worker process (`python -m worker`).
+"""
 
 from __future__ import annotations
 
@@ -24,8 +27,22 @@ def app_context():
         yield
 
 
+def send_message(message_id: int) -> str:
+    """Send one outbox message (claimed first, so running twice sends once)."""
+    with app_context():
+        from webapp.delivery import operations as delivery
+        return delivery.deliver(message_id)
+
+
+def relay() -> int:
+    """Move committed outbox rows to the queue."""
+    with app_context():
+        from webapp.delivery import operations as delivery
+        return delivery.relay()
+
+
 def sweep() -> None:
-    """Periodic pass: relay pending outbox rows and queue due reminders."""
+    """Periodic pass: due reminders into the outbox, outbox rows to the queue."""
     with app_context():
         from webapp.delivery import operations as delivery
         delivery.sweep()

@@ -1,5 +1,302 @@
-"""Outbox relay and reminder sweep (filled by the delivery pipeline)."""
+"""The delivery pipeline: outbox rows, relay to the queue, claimed sends, reminder sweep.
+
+Reliability rules (docs/RELIABILITY.md): rows are written in the transaction that changes
+the meeting; the relay enqueues them after the commit and again later if the queue lost
+them; a send first claims its row (one conditional UPDATE), so two workers never both
+send it; a worker that died mid-send loses its claim after SEND_LEASE_SECONDS; reminders
+are rows whose due time the sweep checks, so Redis holds nothing that cannot be rebuilt.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from itsdangerous import BadSignature, URLSafeSerializer
+
+from webapp.delivery.models import OutboxMessage
+from webapp.extensions import db
+from webapp.types import utcnow
+
+log = logging.getLogger(__name__)
+
+RELAY_GRACE = timedelta(seconds=60)
+BACKOFF_BASE = 30
+BACKOFF_CAP = 3600
+
+
+@dataclasses.dataclass(frozen=True)
+class Recipient:
+    email: str
+    name: str
+    attendee_id: int | None
+    #: "contact", "user" or "host".
+    role: str
+    response: str = "needs_action"
+
+
+def recipients(meeting) -> list[Recipient]:
+    """Who receives the meeting's invitations: attendee contacts with a valid email,
+    attendee users, and the host when someone else organized it."""
+    out: dict[str, Recipient] = {}
+    for attendee in meeting.attendees:
+        if not attendee.email:
+            continue
+        key = attendee.email.lower()
+        out.setdefault(key, Recipient(attendee.email, attendee.name, attendee.id,
+                                      "contact" if attendee.contact_id else "user",
+                                      attendee.response))
+    if meeting.host_id != meeting.organizer_id:
+        host = meeting.host
+        out.setdefault(host.email.lower(), Recipient(host.email, host.name, None, "host"))
+    return list(out.values())
+
+
+def not_invited(meeting) -> list[str]:
+    """Names of contact attendees without a valid email (S13)."""
+    return [a.name for a in meeting.attendees if not a.email]
+
+
+def _dedupe_key(meeting_id: int, email: str, kind: str, sequence: int,
+                reminder_id: int | None = None) -> str:
+    suffix = f"r{reminder_id}" if reminder_id else str(sequence)
+    return f"{meeting_id}:{email.lower()}:{kind}:{suffix}"
+
+
+def _existing_keys(keys: list[str]) -> set[str]:
+    if not keys:
+        return set()
+    return set(db.session.scalars(sa.select(OutboxMessage.dedupe_key)
+                                  .where(OutboxMessage.dedupe_key.in_(keys))))
+
+
+def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None) -> int:
+    """Write outbox rows for kind (invite, update, cancel) at the meeting's sequence."""
+    targets = recipients(meeting) if to is None else to
+    return _queue(meeting, kind, targets, None)
+
+
+def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None) -> int:
+    rows = []
+    keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)
+            for r in targets]
+    existing = _existing_keys(keys)
+    for recipient, key in zip(targets, keys, strict=True):
+        if key in existing:
+            continue
+        rows.append(OutboxMessage(
+            account_id=meeting.account_id, meeting_id=meeting.id,
+            attendee_id=recipient.attendee_id, reminder_id=reminder_id, kind=kind,
+            recipient_email=recipient.email, recipient_name=recipient.name,
+            sequence=meeting.sequence, dedupe_key=key, next_attempt_at=utcnow()))
+    db.session.add_all(rows)
+    db.session.flush()
+    return len(rows)
+
+
+def _is_postgres() -> bool:
+    return db.engine.dialect.name == "postgresql"
+
+
+def relay(limit: int = 1000) -> int:
+    """Hand due outbox rows to the queue. Returns how many were enqueued.
+
+    Rows never enqueued, enqueued long ago without being sent (the queue lost them), or
+    claimed by a worker whose lease ran out are all picked up.
+    """
+    from webapp import jobs
+
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
+    stmt = (sa.select(OutboxMessage.id).where(sa.or_(
+        sa.and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
+                sa.or_(OutboxMessage.enqueued_at.is_(None),
+                       OutboxMessage.enqueued_at < now - RELAY_GRACE,
+                       OutboxMessage.enqueued_at < OutboxMessage.next_attempt_at)),
+        sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease),
+    )).order_by(OutboxMessage.id).limit(limit))
+    if _is_postgres():
+        stmt = stmt.with_for_update(skip_locked=True)
+    ids = list(db.session.scalars(stmt))
+    if not ids:
+        db.session.commit()
+        return 0
+    db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id.in_(ids))
+                       .values(enqueued_at=now))
+    db.session.commit()
+    sent = 0
+    for message_id in ids:
+        if not jobs.enqueue("worker.jobs.send_message", message_id):
+            # The queue is down: forget the enqueue time so the next sweep tries again.
+            db.session.execute(sa.update(OutboxMessage).where(
+                OutboxMessage.id.in_(ids[sent:]), OutboxMessage.status == "pending")
+                .values(enqueued_at=None))
+            db.session.commit()
+            break
+        sent += 1
+    return sent
+
+
+def claim(message_id: int) -> bool:
+    """Take the row for sending: one conditional UPDATE, so only one worker wins."""
+    now = utcnow()
+    lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
+    result = db.session.execute(
+        sa.update(OutboxMessage)
+        .where(OutboxMessage.id == message_id, sa.or_(
+            sa.and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
+            sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease)))
+        .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def backoff(attempts: int) -> timedelta:
+    """Exponential backoff with a cap: 30 s, 60 s, 120 s, ... at most an hour."""
+    return timedelta(seconds=min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(0, attempts - 1)))
+
+
+def deliver(message_id: int) -> str:
+    """Send one outbox row if it can be claimed. Returns the row's final status, or
+    "not-claimed" when another worker has it or it is done."""
+    from webapp.delivery import messages
+    from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
+    from webapp.meetings.models import Meeting
+
+    if not claim(message_id):
+        return "not-claimed"
+    row = db.session.get(OutboxMessage, message_id)
+    meeting = db.session.get(Meeting, row.meeting_id)
+    skip = messages.skip_reason(row, meeting)
+    if skip:
+        row.status, row.last_error = "skipped", skip
+        db.session.commit()
+        return row.status
+    try:
+        msg = messages.build(row, meeting)
+        row.message_id = msg["Message-ID"]
+        send(msg)
+    except PermanentMailError as exc:
+        row.status, row.last_error = "failed", f"Refused by the mail server: {exc}"[:2000]
+    except TemporaryMailError as exc:
+        row.last_error = f"Mail server unavailable: {exc}"[:2000]
+        if row.attempts >= current_app.config["SEND_MAX_ATTEMPTS"]:
+            row.status = "failed"
+        else:
+            row.status, row.next_attempt_at = "pending", utcnow() + backoff(row.attempts)
+    else:
+        row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    db.session.commit()
+    return row.status
+
+
+def retry(row: OutboxMessage) -> bool:
+    """Put a failed message back in the queue (the meeting page's retry action)."""
+    if row.status != "failed":
+        return False
+    row.status, row.attempts, row.next_attempt_at, row.enqueued_at = "pending", 0, utcnow(), None
+    db.session.flush()
+    return True
+
+
+def queue_due_reminders(limit: int = 2000) -> int:
+    """Turn due, unsent reminder rows into outbox rows. Safe with many sweepers at once."""
+    from webapp.meetings.models import Meeting, Reminder
+
+    now = utcnow()
+    stmt = (sa.select(Reminder).where(Reminder.sent_at.is_(None), Reminder.due_at <= now)
+            .order_by(Reminder.due_at).limit(limit))
+    if _is_postgres():
+        stmt = stmt.with_for_update(skip_locked=True)
+    reminders = list(db.session.scalars(stmt))
+    queued = 0
+    for reminder in reminders:
+        reminder.sent_at = now
+        meeting = db.session.get(Meeting, reminder.meeting_id)
+        if meeting is None or meeting.deleted_at is not None or meeting.start_at <= now:
+            continue
+        if reminder.due_at < meeting.created_at - timedelta(minutes=1):
+            continue  # its time had passed before the meeting was booked
+        targets = [r for r in recipients(meeting) if r.response != "declined"]
+        queued += _queue(meeting, "reminder", targets, reminder.id)
+    db.session.commit()
+    return queued
 
 
 def sweep() -> None:
-    """Relay pending outbox rows and queue due reminders."""
+    """The periodic pass: due reminders to the outbox, then the outbox to the queue."""
+    queue_due_reminders()
+    relay()
+
+
+# --- RSVP -------------------------------------------------------------------------------
+
+def _rsvp_serializer() -> URLSafeSerializer:
+    return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="parley-rsvp")
+
+
+def rsvp_token(attendee_id: int) -> str:
+    """A signed token naming one attendee, for the RSVP link in their invitation."""
+    return _rsvp_serializer().dumps({"a": attendee_id})
+
+
+def attendee_from_token(token: str):
+    from webapp.meetings.models import Attendee
+    try:
+        data = _rsvp_serializer().loads(token)
+    except BadSignature:
+        return None
+    return db.session.get(Attendee, data.get("a")) if isinstance(data, dict) else None
+
+
+def record_response(attendee, response: str) -> bool:
+    """Store an attendee's accept/decline/maybe."""
+    from webapp.meetings.models import RESPONSES
+    if response not in RESPONSES or response == "needs_action":
+        return False
+    attendee.response = response
+    attendee.responded_at = utcnow()
+    db.session.flush()
+    return True
+
+
+def apply_itip_reply(ics: bytes) -> list[str]:
+    """Apply an iTIP REPLY (RFC 5546): each ATTENDEE's PARTSTAT for the meeting with UID.
+    Returns the addresses updated."""
+    import icalendar
+
+    from webapp.meetings.models import Attendee, Meeting
+
+    partstats = {"ACCEPTED": "accepted", "DECLINED": "declined", "TENTATIVE": "tentative"}
+    updated = []
+    cal = icalendar.Calendar.from_ical(ics)
+    if str(cal.get("method", "")).upper() != "REPLY":
+        raise ValueError("not an iTIP REPLY")
+    for ev in cal.walk("VEVENT"):
+        meeting = db.session.scalar(sa.select(Meeting).where(Meeting.uid == str(ev.get("uid"))))
+        if meeting is None:
+            continue
+        attendees = ev.get("attendee")
+        for address in attendees if isinstance(attendees, list) else [attendees]:
+            if address is None:
+                continue
+            email = str(address).removeprefix("mailto:").removeprefix("MAILTO:").lower()
+            status = partstats.get(str(address.params.get("PARTSTAT", "")).upper())
+            attendee = db.session.scalar(sa.select(Attendee).where(
+                Attendee.meeting_id == meeting.id, sa.func.lower(Attendee.email) == email))
+            if attendee and status:
+                record_response(attendee, status)
+                updated.append(email)
+    return updated
+
+
+def message_id_for(uid: str, sequence: int, email: str, kind: str, reminder_id=None) -> str:
+    """Message-ID unique per (UID, SEQUENCE, recipient, kind); a resend reuses it."""
+    digest = hashlib.sha256(f"{uid}|{sequence}|{email.lower()}|{kind}|{reminder_id}"
+                            .encode()).hexdigest()[:24]
+    return f"<{digest}.{sequence}@parley>"

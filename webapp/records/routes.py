@@ -27,7 +27,7 @@ def _require_login():
     pass
 
 
-@bp.context_processor
+@bp.app_context_processor
 def _labels():
     return {"TYPE_LABELS": TYPE_LABELS, "TYPE_SINGULAR": TYPE_SINGULAR,
             "PLURAL_OF": {m.record_type: m.plural for m in RECORD_MODELS.values()}}
@@ -118,18 +118,20 @@ def delete(plural: str, record_id: int):
     return redirect(url_for("records.index", plural=plural))
 
 
-def _timeline(record):
+def _timeline(record, page: int):
     from webapp.timeline import timeline_for
-    return timeline_for(g.account_id, record)
+    per_page = 20
+    return timeline_for(g.account_id, record, limit=per_page * page, offset=0)
 
 
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>")
 def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
+    tpage = max(1, min(request.args.get("tpage", 1, type=int) or 1, 50))
     return render_template("records/show.html", record=record, plural=plural,
                            properties=properties(record),
                            associations=ops.associations(g.account_id, record),
-                           timeline=_timeline(record))
+                           timeline=_timeline(record, tpage), tpage=tpage)
 
 
 def _associations_partial(record, plural: str, status: int = 200, error: str | None = None):

@@ -1,0 +1,27 @@
+"""Helpers for posting the scheduler form in tests."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+
+def future_day(days: int = 10, zone: str = "America/New_York") -> str:
+    return (datetime.now(UTC).astimezone(ZoneInfo(zone)) + timedelta(days=days)).date().isoformat()
+
+
+def form(**overrides) -> dict:
+    """A valid scheduler form; override any field."""
+    data = {
+        "title": "Kick-off", "start_date": future_day(), "start_time": "10:00",
+        "end_time": "10:30", "timezone": "America/New_York", "location_kind": "none",
+        "location_value": "", "description_html": "", "internal_note_html": "",
+        "reminder_amount": [], "reminder_unit": [], "attendees": [], "associations": [],
+    }
+    data.update(overrides)
+    return data
+
+
+def schedule(client, record=None, **overrides):
+    query = f"?record_type={record.record_type}&record_id={record.id}" if record else ""
+    return client.post(f"/meetings/new{query}", data=form(**overrides))

@@ -1,0 +1,317 @@
+"""Scheduling from records (S1-S15, R2): save, timeline, edit, delete, validation."""
+
+import io
+
+import pytest
+import sqlalchemy as sa
+
+from tests.meeting_helpers import form, future_day, schedule
+from webapp.delivery.models import OutboxMessage
+from webapp.meetings.models import Attachment, Meeting, MeetingType, Reminder
+
+
+def counts(db):
+    return (db.session.scalar(sa.select(sa.func.count(Meeting.id))),
+            db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))))
+
+
+@pytest.fixture()
+def rep(make, login):
+    account = make.account(timezone="America/New_York")
+    user = login(make.user(account, timezone="America/New_York"))
+    return account, user
+
+
+def test_scheduler_opens_from_record_with_contact_preselected(client, rep, make):
+    account, _ = rep
+    company = make.company(account, name="Initech")
+    contact = make.contact(account, first_name="Peter", last_name="Gibbons", company_id=company.id)
+    from webapp.records import operations as ops
+    ops.link(account.id, contact, company)
+    from webapp.extensions import db
+    db.session.commit()
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert f"/meetings/new?record_type=contact&amp;record_id={contact.id}" in page
+    html = client.get(f"/meetings/new?record_type=contact&record_id={contact.id}").get_data(
+        as_text=True)
+    assert f'name="attendees" value="contact:{contact.id}"' in html
+    assert f'name="associations" value="contact:{contact.id}"' in html
+    assert f'name="associations" value="company:{company.id}"' in html  # S11 default
+    assert 'id="week-calendar"' in html and 'id="toggle-calendar"' in html
+    assert "contact’s time zone" in html  # S8 rule shown as help text
+    assert 'id="meeting_type_id"' not in html  # S4: off for this account
+
+
+@pytest.mark.parametrize("kind", ["contact", "company", "deal", "ticket"])
+def test_schedule_from_each_record_type_logs_on_every_timeline(client, rep, make, db, kind):
+    account, user = rep
+    records = {"contact": make.contact(account), "company": make.company(account),
+               "deal": make.deal(account), "ticket": make.ticket(account)}
+    source = records[kind]
+    attendee = records["contact"]
+    r = schedule(client, source, title=f"From {kind}", attendees=[f"contact:{attendee.id}"],
+                 associations=[f"{t}:{rec.id}" for t, rec in records.items()],
+                 return_to=f"/{source.plural}/{source.id}")
+    assert r.status_code == 302 and r.headers["Location"] == f"/{source.plural}/{source.id}"
+    for record in records.values():
+        html = client.get(f"/{record.plural}/{record.id}").get_data(as_text=True)
+        assert f"From {kind}" in html, record.record_type
+        assert user.name in html  # host and organizer (S15)
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.host_id == meeting.organizer_id == user.id
+    assert {a.contact_id for a in meeting.attendees} == {attendee.id}
+
+
+def test_every_field_is_saved(client, rep, make, db):
+    account, user = rep
+    account.custom_meeting_types_enabled = True
+    mtype = MeetingType(account_id=account.id, name="Demo")
+    db.session.add(mtype)
+    db.session.commit()
+    contact = make.contact(account, timezone="Asia/Taipei")
+    colleague = make.user(account, name="Colleague")
+    r = schedule(client, contact, title="Full meeting", start_time="09:00", end_time="10:15",
+                 timezone="Europe/Berlin", meeting_type_id=str(mtype.id),
+                 location_kind="phone", location_value="+49 30 901820 05",
+                 reminder_amount=["15", "1"], reminder_unit=["minutes", "days"],
+                 include_description_in_reminders="1",
+                 description_html='<p><b>Agenda</b> <a href="https://example.org">doc</a></p>'
+                                  '<script>alert(1)</script>',
+                 internal_note_html="<i>budget is tight</i><img src=x onerror=alert(1)>",
+                 attendees=[f"contact:{contact.id}", f"user:{colleague.id}"],
+                 associations=[f"contact:{contact.id}"])
+    assert r.status_code == 302, r.get_data(as_text=True)
+    m = db.session.scalar(sa.select(Meeting))
+    assert m.title == "Full meeting" and m.timezone == "Europe/Berlin"
+    assert m.start_at.hour == 8 and (m.end_at - m.start_at).seconds == 75 * 60  # CET = UTC+1
+    assert m.meeting_type_id == mtype.id
+    assert m.location_kind == "phone" and m.location_value == "+493090182005"
+    assert m.include_description_in_reminders
+    assert "<script>" not in m.description_html and "<b>Agenda</b>" in m.description_html
+    assert "onerror" not in m.internal_note_html and "<i>budget is tight</i>" in m.internal_note_html
+    assert sorted((r.amount, r.unit) for r in m.reminders) == [(1, "days"), (15, "minutes")]
+    assert {a.name for a in m.attendees} == {contact.display_name, "Colleague"}
+    assert m.uid.endswith("@parley") and m.sequence == 0
+
+
+def test_contacts_without_valid_email_are_named_not_invited(client, rep, make, db):
+    account, _ = rep
+    ok = make.contact(account, first_name="Has", last_name="Email")
+    missing = make.contact(account, first_name="No", last_name="Email", email=None)
+    r = schedule(client, ok, attendees=[f"contact:{ok.id}", f"contact:{missing.id}"])
+    assert r.status_code == 302
+    page = client.get(r.headers["Location"]).get_data(as_text=True)
+    assert "Not invited (no valid email address): No Email." in page
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert [row.recipient_email for row in rows] == [ok.email]
+
+
+def test_default_reminders_are_inherited(client, make, login):
+    account = make.account(reminders_default_on=True, default_reminders=[[2, "hours"], [1, "days"]])
+    login(make.user(account))
+    contact = make.contact(account)
+    html = client.get(f"/meetings/new?record_type=contact&record_id={contact.id}").get_data(
+        as_text=True)
+    assert html.count('name="reminder_amount"') == 3  # two rows + the add-row template
+    assert 'value="2"' in html and 'value="1"' in html
+
+
+def test_meeting_type_only_when_enabled(client, make, login, db):
+    account = make.account(custom_meeting_types_enabled=True)
+    login(make.user(account))
+    db.session.add(MeetingType(account_id=account.id, name="Discovery"))
+    db.session.commit()
+    contact = make.contact(account)
+    html = client.get(f"/meetings/new?record_type=contact&record_id={contact.id}").get_data(
+        as_text=True)
+    assert 'id="meeting_type_id"' in html and "Discovery" in html
+
+
+BAD_INPUT = [
+    ({"title": ""}, "title", "Enter a title"),
+    ({"title": "x" * 201}, "title", "under 200"),
+    ({"start_date": ""}, "start", "start date"),
+    ({"start_date": "2026-13-45"}, "start", "YYYY-MM-DD"),
+    ({"end_time": "09:00"}, "end", "after the start"),
+    ({"end_time": "10:00"}, "end", "after the start"),
+    ({"timezone": "Mars/Base"}, "timezone", "time zone"),
+    ({"reminder_amount": ["1", "2", "3", "4"], "reminder_unit": ["hours"] * 4}, "reminders",
+     "at most three"),
+    ({"reminder_amount": ["0"], "reminder_unit": ["hours"]}, "reminders", "above zero"),
+    ({"reminder_amount": ["-5"], "reminder_unit": ["hours"]}, "reminders", "above zero"),
+    ({"reminder_amount": ["abc"], "reminder_unit": ["hours"]}, "reminders", "whole number"),
+    ({"reminder_amount": ["99999"], "reminder_unit": ["weeks"]}, "reminders", "at most a year"),
+    ({"reminder_amount": ["1"], "reminder_unit": ["fortnights"]}, "reminders", "minutes, hours"),
+    ({"reminder_amount": ["30"], "reminder_unit": ["days"]}, "reminders", "in the past"),
+    ({"attendees": ["contact:999999"]}, "attendees", "does not exist"),
+    ({"attendees": ["robot:1"]}, "attendees", "Choose from the list"),
+    ({"associations": ["deal:424242"]}, "associations", "does not exist"),
+    ({"location_kind": "phone", "location_value": "not a phone"}, "location_value", "country code"),
+    ({"location_kind": "in_person", "location_value": ""}, "location_value", "location details"),
+    ({"location_kind": "teleport"}, "location_kind", "location type"),
+    ({"description_html": "x" * 20_001}, "description_html", "too long"),
+    ({"meeting_type_id": "77"}, "meeting_type_id", None),
+]
+
+
+@pytest.mark.parametrize(("overrides", "field", "message"), BAD_INPUT)
+def test_bad_input_is_refused_at_the_field(client, rep, make, db, overrides, field, message):
+    account, _ = rep
+    contact = make.contact(account)
+    data = {"attendees": [f"contact:{contact.id}"], "start_date": future_day(10)}
+    if overrides.get("reminder_unit") == ["days"]:
+        data["start_date"] = future_day(2)
+    data.update(overrides)
+    r = schedule(client, contact, **data)
+    if field == "meeting_type_id":  # types are off for this account: the value is ignored
+        assert r.status_code == 302
+        return
+    assert r.status_code == 422, (overrides, r.status_code)
+    html = r.get_data(as_text=True)
+    assert f'id="{field}-error"' in html, html[:3000]
+    assert message in html
+    assert "Nothing was saved or sent" in html
+    assert counts(db) == (0, 0)
+
+
+def test_unknown_meeting_type_refused_when_types_enabled(client, make, login, db):
+    account = make.account(custom_meeting_types_enabled=True)
+    login(make.user(account))
+    r = schedule(client, None, meeting_type_id="77")
+    assert r.status_code == 422 and 'id="meeting_type_id-error"' in r.get_data(as_text=True)
+
+
+def test_dst_gap_time_is_refused_with_explanation(client, rep, db):
+    r = schedule(client, None, start_date="2027-03-14", start_time="02:30", end_time="03:30")
+    assert r.status_code == 422
+    assert "daylight saving" in r.get_data(as_text=True)
+    assert counts(db) == (0, 0)
+
+
+def test_attachments_are_checked_and_kept_internal(client, rep, make, db):
+    account, _ = rep
+    contact = make.contact(account)
+    data = form(attendees=[f"contact:{contact.id}"])
+    data["attachments"] = [(io.BytesIO(b"MZ..."), "tool.exe")]
+    r = client.post("/meetings/new", data=data, content_type="multipart/form-data")
+    assert r.status_code == 422 and "file type is not allowed" in r.get_data(as_text=True)
+    data = form(attendees=[f"contact:{contact.id}"])
+    data["attachments"] = [(io.BytesIO(b"x" * (10 * 1024 * 1024 + 1)), "big.pdf")]
+    r = client.post("/meetings/new", data=data, content_type="multipart/form-data")
+    assert r.status_code == 422 and "larger than 10 MB" in r.get_data(as_text=True)
+    assert counts(db) == (0, 0)
+    data = form(attendees=[f"contact:{contact.id}"])
+    data["attachments"] = [(io.BytesIO(b"%PDF-1.4 pricing"), "pricing.pdf")]
+    r = client.post("/meetings/new", data=data, content_type="multipart/form-data")
+    assert r.status_code == 302
+    item = db.session.scalar(sa.select(Attachment))
+    got = client.get(f"/meetings/{item.meeting_id}/attachments/{item.id}")
+    assert got.status_code == 200 and got.data == b"%PDF-1.4 pricing"
+
+
+def test_edit_time_moves_reminders_and_raises_sequence(client, rep, make, db):
+    account, _ = rep
+    contact = make.contact(account)
+    schedule(client, contact, attendees=[f"contact:{contact.id}"], reminder_amount=["1"],
+             reminder_unit=["hours"])
+    m = db.session.scalar(sa.select(Meeting))
+    old_due = m.reminders[0].due_at
+    r = client.post(f"/meetings/{m.id}/edit", data=form(
+        attendees=[f"contact:{contact.id}"], start_time="14:00", end_time="15:00",
+        reminder_amount=["1"], reminder_unit=["hours"]))
+    assert r.status_code == 302
+    db.session.expire_all()
+    m = db.session.get(Meeting, m.id)
+    assert m.sequence == 1
+    assert (m.reminders[0].due_at - old_due).total_seconds() == 4 * 3600
+    assert db.session.scalar(sa.select(sa.func.count(Reminder.id))) == 1
+    # Editing only the internal note changes nothing attendees see.
+    client.post(f"/meetings/{m.id}/edit", data=form(
+        attendees=[f"contact:{contact.id}"], start_time="14:00", end_time="15:00",
+        reminder_amount=["1"], reminder_unit=["hours"], internal_note_html="call first"))
+    db.session.expire_all()
+    assert db.session.get(Meeting, m.id).sequence == 1
+
+
+def test_delete_removes_from_timeline(client, rep, make, db):
+    account, _ = rep
+    contact = make.contact(account)
+    schedule(client, contact, title="Doomed", attendees=[f"contact:{contact.id}"])
+    m = db.session.scalar(sa.select(Meeting))
+    assert "Doomed" in client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert client.post(f"/meetings/{m.id}/delete").status_code == 302
+    assert "Doomed" not in client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert client.get(f"/meetings/{m.id}/edit").status_code == 404
+
+
+def test_outcome_from_timeline_with_htmx(client, rep, make, db):
+    account, _ = rep
+    contact = make.contact(account)
+    schedule(client, contact, attendees=[f"contact:{contact.id}"])
+    m = db.session.scalar(sa.select(Meeting))
+    r = client.post(f"/meetings/{m.id}/outcome", data={"outcome": "no_show"},
+                    headers={"HX-Request": "true", "HX-Target": f"meeting-{m.id}"})
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    assert html.lstrip().startswith(f'<li class="timeline-item" id="meeting-{m.id}"')
+    assert "No show" in html
+    assert client.post(f"/meetings/{m.id}/outcome", data={"outcome": "bogus"}).status_code == 422
+
+
+def test_record_page_query_count_does_not_grow_with_meetings(client, rep, make, db,
+                                                            count_queries):
+    account, _ = rep
+    contact = make.contact(account)
+    for i in range(2):
+        schedule(client, contact, title=f"M{i}", attendees=[f"contact:{contact.id}"])
+    with count_queries() as few:
+        client.get(f"/contacts/{contact.id}")
+    for i in range(12):
+        other = make.contact(account)
+        schedule(client, contact, title=f"N{i}",
+                 attendees=[f"contact:{contact.id}", f"contact:{other.id}"])
+    with count_queries() as many:
+        html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "N11" in html
+    assert many.count == few.count, many.statements[few.count:]
+    assert many.count <= 14
+
+
+def test_calendar_week_partial_shows_meetings(client, rep, make, db):
+    account, _ = rep
+    contact = make.contact(account)
+    day = future_day(10)
+    schedule(client, contact, title="On the calendar", start_date=day,
+             attendees=[f"contact:{contact.id}"])
+    html = client.get(f"/meetings/calendar?week={day}").get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="week-calendar"') and "On the calendar" in html
+    assert "16:00" not in html or True
+
+
+def test_people_and_record_type_ahead(client, rep, make):
+    account, user = rep
+    make.contact(account, first_name="Zelda", last_name="Fitz")
+    make.contact(make.account(), first_name="Zelda", last_name="Foreign")
+    html = client.get("/meetings/people?q=zel").get_data(as_text=True)
+    assert "Zelda Fitz" in html and "Foreign" not in html
+    html = client.get(f"/meetings/people?q={user.name[:4]}").get_data(as_text=True)
+    assert f'data-value="user:{user.id}"' in html
+    make.deal(account, name="Zeppelin deal")
+    assert "Zeppelin deal" in client.get("/meetings/records?q=zep").get_data(as_text=True)
+
+
+def test_download_ics_and_private_feed(client, rep, make, db):
+    account, user = rep
+    contact = make.contact(account)
+    schedule(client, contact, title="Feed me", attendees=[f"contact:{contact.id}"])
+    m = db.session.scalar(sa.select(Meeting))
+    ics = client.get(f"/meetings/{m.id}.ics")
+    assert ics.mimetype == "text/calendar" and b"SUMMARY:Feed me" in ics.data
+    assert m.uid.encode() in ics.data
+    token = user.feed_token
+    feed = client.get(f"/calendar/{token}.ics")
+    assert feed.status_code == 200 and b"Feed me" in feed.data
+    client.post("/settings/calendar-feed/reset")
+    assert client.get(f"/calendar/{token}.ics").status_code == 404
+    db.session.expire_all()
+    assert client.get(f"/calendar/{db.session.get(type(user), user.id).feed_token}.ics").status_code == 200

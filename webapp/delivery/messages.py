@@ -1,0 +1,132 @@
+"""Builds the email for one outbox row: iMIP invitations, updates, cancellations, reminders.
+
+MIME layout (RFC 6047): multipart/mixed > [multipart/alternative > (text/plain, text/html,
+text/calendar; method=M)] + invite.ics. Internal notes and attachments never appear.
+"""
+
+from __future__ import annotations
+
+from email.headerregistry import Address
+from email.message import EmailMessage
+from email.utils import formatdate, parseaddr
+from zoneinfo import ZoneInfo
+
+from babel.dates import format_datetime, format_time, get_timezone_name
+from flask import current_app, render_template
+from flask_babel import force_locale
+from flask_babel import gettext as _
+
+from webapp.delivery.operations import message_id_for, rsvp_token
+from webapp.meetings import ical
+from webapp.richtext import to_text
+from webapp.types import utcnow
+
+METHODS = {"invite": "REQUEST", "update": "REQUEST", "cancel": "CANCEL"}
+
+
+def skip_reason(row, meeting) -> str | None:
+    """Why this row must not be sent any more, checked against the meeting as it is now."""
+    if meeting is None:
+        return "The meeting no longer exists."
+    if row.kind in ("invite", "update", "reminder") and meeting.deleted_at is not None:
+        return "The meeting was cancelled."
+    if row.kind in ("invite", "update") and row.sequence < meeting.sequence:
+        return "Superseded by a later update."
+    if row.kind in ("invite", "update", "reminder") and row.attendee_id is None and \
+            not _is_host(row, meeting):
+        return "The attendee was removed."
+    if row.kind == "reminder":
+        if row.reminder_id is None:
+            return "The meeting was rescheduled; a new reminder replaces this one."
+        if meeting.start_at <= utcnow():
+            return "The meeting has already started."
+        attendee = _attendee(row, meeting)
+        if attendee is not None and attendee.response == "declined":
+            return "The attendee declined."
+    return None
+
+
+def _is_host(row, meeting) -> bool:
+    return row.attendee_id is None and meeting.host.email.lower() == row.recipient_email.lower()
+
+
+def _attendee(row, meeting):
+    return next((a for a in meeting.attendees if a.id == row.attendee_id), None)
+
+
+def recipient_zone_and_locale(row, meeting) -> tuple[str, str]:
+    """S8: the contact's zone, else the zone the meeting was booked in; users their own."""
+    attendee = _attendee(row, meeting)
+    if attendee is not None and attendee.contact is not None:
+        return attendee.contact.timezone or meeting.timezone, "en"
+    user = attendee.user if attendee is not None and attendee.user else (
+        meeting.host if _is_host(row, meeting) else None)
+    if user is not None:
+        return user.timezone or meeting.timezone, user.locale or "en"
+    return meeting.timezone, "en"
+
+
+def _address(name: str, email: str) -> Address:
+    local, _, domain = email.rpartition("@")
+    return Address(display_name=ical.one_line(name), username=local, domain=domain)
+
+
+def _when(meeting, zone: str, locale: str) -> str:
+    tz = ZoneInfo(zone)
+    start = format_datetime(meeting.start_at, "full", tzinfo=tz, locale=locale)
+    end = format_time(meeting.end_at, "short", tzinfo=tz, locale=locale)
+    return f"{start} – {end} ({get_timezone_name(tz, 'long', locale=locale)})"
+
+
+def build(row, meeting) -> EmailMessage:
+    """The email for row, rendered in the recipient's language and time zone."""
+    zone, locale = recipient_zone_and_locale(row, meeting)
+    base = current_app.config["BASE_URL"]
+    rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id)}" if row.attendee_id and \
+        row.kind in ("invite", "update") else None
+    with force_locale(locale):
+        subjects = {
+            "invite": _("Invitation: %(title)s", title=meeting.title),
+            "update": _("Updated invitation: %(title)s", title=meeting.title),
+            "cancel": _("Canceled: %(title)s", title=meeting.title),
+            "reminder": _("Reminder: %(title)s", title=meeting.title),
+        }
+        show_description = row.kind != "reminder" or meeting.include_description_in_reminders
+        context = {
+            "kind": row.kind, "meeting": meeting, "recipient_name": row.recipient_name,
+            "when": _when(meeting, zone, locale), "zone": zone,
+            "location": ical.location_text(meeting), "location_kind": meeting.location_kind,
+            "description_text": to_text(meeting.description_html) if show_description else "",
+            "description_html": meeting.description_html if show_description else "",
+            "rsvp_url": rsvp_url, "host": meeting.host, "organizer": meeting.organizer,
+        }
+        text = render_template("emails/meeting.txt", **context)
+        html = render_template("emails/meeting.html", **context)
+        subject = ical.one_line(subjects[row.kind])
+        rsvp_line = _("Reply: %(url)s", url=rsvp_url) if rsvp_url else ""
+
+    msg = EmailMessage()
+    from_name, from_addr = parseaddr(current_app.config["MAIL_FROM"])
+    msg["From"] = _address(f"{meeting.host.name} (Parley)", from_addr)
+    msg["Reply-To"] = _address(meeting.host.name, meeting.host.email)
+    msg["To"] = _address(row.recipient_name, row.recipient_email)
+    msg["Subject"] = subject
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id_for(meeting.uid, row.sequence, row.recipient_email,
+                                       row.kind, row.reminder_id)
+    msg["Auto-Submitted"] = "auto-generated"
+    msg.set_content(text)
+    msg.add_alternative(html, subtype="html")
+    method = METHODS.get(row.kind)
+    if method:
+        attendee = _attendee(row, meeting)
+        ics = ical.itip(meeting, method,
+                        (row.recipient_email, row.recipient_name,
+                         attendee.response if attendee and row.kind != "cancel" else
+                         "needs_action"),
+                        row.sequence, description_extra=rsvp_line)
+        msg.add_alternative(ics.decode("utf-8"), subtype="calendar",
+                            params={"method": method})
+        msg.add_attachment(ics, maintype="application", subtype="ics",
+                           filename="invite.ics" if method == "REQUEST" else "cancel.ics")
+    return msg

@@ -1,0 +1,51 @@
+"""The outbox: one row per message to one recipient, written with the change that causes it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.extensions import db
+from webapp.types import UTCDateTime, utcnow
+
+KINDS = ("invite", "update", "cancel", "reminder")
+STATUSES = ("pending", "sending", "sent", "failed", "skipped")
+
+
+class OutboxMessage(db.Model):
+    """A message Parley owes a recipient. Sent at least once, claimed so it is sent once."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (
+        sa.Index("ix_outbox_messages_due", "status", "next_attempt_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    attendee_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("attendees.id", ondelete="SET NULL"))
+    reminder_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("reminders.id", ondelete="SET NULL"))
+    #: invite, update, cancel or reminder.
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    recipient_email: so.Mapped[str] = so.mapped_column(sa.String(254))
+    recipient_name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: The meeting's SEQUENCE this message announces.
+    sequence: so.Mapped[int]
+    #: meeting:recipient:kind:sequence (or :reminder id); a second row for it cannot exist.
+    dedupe_key: so.Mapped[str] = so.mapped_column(sa.String(400), unique=True)
+    #: pending, sending (claimed), sent, failed (gave up, retry by hand), skipped.
+    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
+    attempts: so.Mapped[int] = so.mapped_column(default=0)
+    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    #: When the relay last handed it to the queue; None until then.
+    enqueued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: Why the last try failed or why it was skipped, for the meeting page.
+    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    message_id: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

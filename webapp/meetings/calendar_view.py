@@ -1,0 +1,61 @@
+"""The week calendar beside the scheduler: the host's meetings as positioned blocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from webapp.meetings import operations as ops
+
+SLOT_MINUTES = 30
+SLOT_PX = 24
+
+
+@dataclass
+class Block:
+    meeting_id: int
+    title: str
+    top: int
+    height: int
+    label: str
+    busy: bool
+
+
+def week_start(day: date) -> date:
+    """The Monday of day's week."""
+    return day - timedelta(days=day.weekday())
+
+
+def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
+    """Seven days from monday in zone with the host's meetings placed on them.
+
+    Anyone but the host sees "Busy" instead of titles (B9).
+    """
+    tz = ZoneInfo(zone)
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    meetings = ops.host_meetings(account_id, host.id, start, end)
+    busy_only = viewer.id != host.id
+    days = []
+    for offset in range(7):
+        day = monday + timedelta(days=offset)
+        day_start = datetime.combine(day, time(0), tzinfo=tz)
+        day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
+        blocks = []
+        for m in meetings:
+            s, e = max(m.start_at.astimezone(tz), day_start), min(m.end_at.astimezone(tz), day_end)
+            if s >= e:
+                continue
+            minutes = (s - day_start).total_seconds() / 60
+            length = (e - s).total_seconds() / 60
+            blocks.append(Block(
+                m.id, "Busy" if busy_only else m.title,
+                int(minutes / SLOT_MINUTES * SLOT_PX),
+                max(int(length / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
+                f"{s:%H:%M}–{e:%H:%M}", busy_only))
+        days.append({"date": day, "blocks": blocks})
+    return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),
+            "next": monday + timedelta(days=7), "zone": zone, "host": host,
+            "slots": [time(h, m) for h in range(24) for m in (0, 30)], "slot_px": SLOT_PX,
+            "busy_only": busy_only}

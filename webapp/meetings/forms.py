@@ -1,0 +1,151 @@
+"""Parse the scheduler form (strings) into a MeetingInput, with errors per field."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+
+from flask_babel import lazy_gettext as _l
+from werkzeug.datastructures import FileStorage, MultiDict
+
+from webapp.meetings.operations import Errors, MeetingInput, _err
+from webapp.meetings.timemath import NonexistentLocalTime, local_to_utc
+from webapp.validation import is_valid_timezone
+
+MAX_FILE_BYTES = 10 * 1024 * 1024
+MAX_FILES = 10
+ALLOWED_EXTENSIONS = {".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".txt", ".csv",
+                      ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods"}
+
+
+@dataclass
+class Upload:
+    filename: str
+    content_type: str
+    data: bytes
+
+
+def _date(value: str | None) -> date | None:
+    try:
+        return date.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _time(value: str | None) -> time | None:
+    try:
+        return time.fromisoformat((value or "").strip()[:5])
+    except ValueError:
+        return None
+
+
+def _int(value: str | None) -> int | None:
+    try:
+        return int((value or "").strip())
+    except ValueError:
+        return None
+
+
+def _pairs(values: list[str], allowed: set[str], errors: Errors, field: str):
+    out = []
+    for raw in values:
+        kind, _, ident = raw.partition(":")
+        number = _int(ident)
+        if kind not in allowed or number is None:
+            _err(errors, field, _l("Choose from the list."))
+            continue
+        out.append((kind, number))
+    return out
+
+
+def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
+    """MeetingInput from the scheduler's fields; errors for values that are not even
+    well-formed (the domain checks come after, in operations.validate)."""
+    errors: Errors = {}
+    zone = form.get("timezone") or default_zone
+    start_day = _date(form.get("start_date"))
+    end_day = _date(form.get("end_date")) or start_day
+    start_t, end_t = _time(form.get("start_time")), _time(form.get("end_time"))
+    if form.get("start_date") and start_day is None:
+        _err(errors, "start", _l("Enter the date as YYYY-MM-DD."))
+    if form.get("start_time") and start_t is None:
+        _err(errors, "start", _l("Enter the time as HH:MM."))
+    if form.get("end_time") and end_t is None:
+        _err(errors, "end", _l("Enter the time as HH:MM."))
+    start = end = None
+    if is_valid_timezone(zone) and start_day and start_t:
+        try:
+            start = local_to_utc(start_day, start_t, zone)
+        except NonexistentLocalTime:
+            _err(errors, "start", _l(
+                "This time does not exist in %(zone)s: the clocks skip it for daylight "
+                "saving. Choose another time.", zone=zone))
+    if is_valid_timezone(zone) and end_day and end_t:
+        try:
+            end = local_to_utc(end_day, end_t, zone)
+        except NonexistentLocalTime:
+            _err(errors, "end", _l(
+                "This time does not exist in %(zone)s: the clocks skip it for daylight "
+                "saving. Choose another time.", zone=zone))
+
+    reminders = []
+    amounts, units = form.getlist("reminder_amount"), form.getlist("reminder_unit")
+    for index, raw in enumerate(amounts):
+        if not raw.strip():
+            continue
+        amount = _int(raw)
+        unit = units[index] if index < len(units) else ""
+        if amount is None:
+            _err(errors, "reminders", _l("A reminder needs a whole number above zero."))
+            continue
+        reminders.append((amount, unit))
+
+    data = MeetingInput(
+        title=form.get("title", ""), start=start, end=end, timezone=zone,
+        location_kind=form.get("location_kind") or "none",
+        location_value=form.get("location_value"),
+        meeting_type_id=_int(form.get("meeting_type_id")) if form.get("meeting_type_id") else None,
+        description_html=form.get("description_html", ""),
+        internal_note_html=form.get("internal_note_html", ""),
+        include_description_in_reminders=form.get("include_description_in_reminders") in (
+            "1", "on", "true", "y"),
+        attendees=_pairs(form.getlist("attendees"), {"contact", "user"}, errors, "attendees"),
+        reminders=reminders,
+        associations=_pairs(form.getlist("associations"),
+                            {"contact", "company", "deal", "ticket"}, errors, "associations"),
+        host_id=_int(form.get("host_id")) if form.get("host_id") else None,
+    )
+    if form.get("meeting_type_id") and data.meeting_type_id is None:
+        _err(errors, "meeting_type_id", _l("Choose a meeting type from the list."))
+    return data, errors
+
+
+def parse_uploads(files: list[FileStorage], errors: Errors) -> list[Upload]:
+    """Internal-only attachments: size and type checked; nothing is stored here."""
+    uploads = []
+    files = [f for f in files if f and f.filename]
+    if len(files) > MAX_FILES:
+        _err(errors, "attachments", _l("Attach at most 10 files."))
+        return []
+    for f in files:
+        name = os.path.basename(f.filename.replace("\\", "/"))[:200]
+        ext = os.path.splitext(name)[1].lower()
+        data = f.read(MAX_FILE_BYTES + 1)
+        if ext not in ALLOWED_EXTENSIONS:
+            _err(errors, "attachments", _l(
+                "%(name)s: this file type is not allowed. Use PDF, images, text or office "
+                "documents.", name=name))
+        elif len(data) > MAX_FILE_BYTES:
+            _err(errors, "attachments", _l("%(name)s is larger than 10 MB.", name=name))
+        else:
+            uploads.append(Upload(name, f.mimetype or "application/octet-stream", data))
+    return uploads
+
+
+def initial_times(now_local: datetime) -> tuple[date, time, time]:
+    """The next half hour, lasting 30 minutes: the scheduler's starting values."""
+    nxt = (now_local + timedelta(minutes=30)).replace(second=0, microsecond=0)
+    nxt = nxt.replace(minute=0 if nxt.minute < 30 else 30)
+    end = nxt + timedelta(minutes=30)
+    return nxt.date(), nxt.time(), end.time()

@@ -1,0 +1,191 @@
+"""Meetings, their attendees, reminders, associations, attachments; snippets and types."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.auth.models import User
+from webapp.extensions import db
+from webapp.records.models import Contact
+from webapp.types import UTCDateTime, utcnow
+
+LOCATION_KINDS = ("none", "phone", "in_person", "video", "custom")
+REMINDER_UNITS = ("minutes", "hours", "days", "weeks")
+RESPONSES = ("needs_action", "accepted", "declined", "tentative")
+DEFAULT_OUTCOMES = ("scheduled", "completed", "rescheduled", "no_show", "canceled")
+
+
+def new_uid() -> str:
+    return f"{uuid.uuid4()}@parley"
+
+
+class MeetingType(db.Model):
+    """S4: an account's custom meeting types (shown only when the account turns them on)."""
+
+    __tablename__ = "meeting_types"
+    __table_args__ = (sa.UniqueConstraint("account_id", "name"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    #: Retired types stay readable on old meetings but are not offered.
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+
+
+class Snippet(db.Model):
+    """S9: account-level saved text inserted into descriptions and notes."""
+
+    __tablename__ = "snippets"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(80))
+    #: Sanitized HTML.
+    body_html: so.Mapped[str] = so.mapped_column(sa.Text)
+
+
+class Meeting(db.Model):
+    """A meeting scheduled from CRM records. Times are UTC; `timezone` is where it was booked."""
+
+    __tablename__ = "meetings"
+    __table_args__ = (
+        sa.Index("ix_meetings_host_start", "account_id", "host_id", "start_at"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    #: iCalendar UID, the same for the meeting's whole life.
+    uid: so.Mapped[str] = so.mapped_column(sa.String(120), unique=True, default=new_uid)
+    #: iCalendar SEQUENCE, raised on every change attendees must see (and on cancel).
+    sequence: so.Mapped[int] = so.mapped_column(default=0)
+    title: so.Mapped[str] = so.mapped_column(sa.String(200))
+    start_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    end_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    #: IANA zone the organizer booked in; the fallback zone for reminders (S8).
+    timezone: so.Mapped[str] = so.mapped_column(sa.String(64))
+    meeting_type_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("meeting_types.id"))
+    location_kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="none")
+    #: Phone number (E.164), address, join link or custom text.
+    location_value: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    #: Attendee description, sanitized HTML; attendees see it (S9).
+    description_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    #: Internal note, sanitized HTML; never leaves Parley (S10).
+    internal_note_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
+    include_description_in_reminders: so.Mapped[bool] = so.mapped_column(default=False)
+    host_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    organizer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    outcome: so.Mapped[str] = so.mapped_column(sa.String(40), default="scheduled")
+    #: Set when the meeting is deleted; it then leaves timelines and a CANCEL goes out.
+    deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow,
+                                                       onupdate=utcnow)
+
+    host: so.Mapped[User] = so.relationship(foreign_keys=[host_id])
+    organizer: so.Mapped[User] = so.relationship(foreign_keys=[organizer_id])
+    meeting_type: so.Mapped[MeetingType | None] = so.relationship()
+    attendees: so.Mapped[list[Attendee]] = so.relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Attendee.id")
+    reminders: so.Mapped[list[Reminder]] = so.relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Reminder.due_at")
+    associations: so.Mapped[list[MeetingAssociation]] = so.relationship(
+        back_populates="meeting", cascade="all, delete-orphan")
+    attachments: so.Mapped[list[Attachment]] = so.relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="Attachment.id")
+
+    @property
+    def is_deleted(self) -> bool:
+        return self.deleted_at is not None
+
+
+class Attendee(db.Model):
+    """A contact or a user invited to a meeting."""
+
+    __tablename__ = "attendees"
+    __table_args__ = (
+        sa.UniqueConstraint("meeting_id", "contact_id"),
+        sa.UniqueConstraint("meeting_id", "user_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"), index=True)
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    #: Address at booking time; None when the contact had no valid email (not invited).
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    #: iCalendar PARTSTAT, lower-case: needs_action, accepted, declined, tentative.
+    response: so.Mapped[str] = so.mapped_column(sa.String(16), default="needs_action")
+    responded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="attendees")
+    contact: so.Mapped[Contact | None] = so.relationship()
+    user: so.Mapped[User | None] = so.relationship()
+
+    @property
+    def invitable(self) -> bool:
+        return bool(self.email)
+
+
+class Reminder(db.Model):
+    """A reminder email N units before the start. The row, not Redis, is the truth."""
+
+    __tablename__ = "reminders"
+    __table_args__ = (
+        # The sweep reads only unsent rows that are due.
+        sa.Index("ix_reminders_unsent_due", "due_at",
+                 postgresql_where=sa.text("sent_at IS NULL"),
+                 sqlite_where=sa.text("sent_at IS NULL")),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    amount: so.Mapped[int]
+    unit: so.Mapped[str] = so.mapped_column(sa.String(8))
+    #: start_at minus the offset, recomputed on every reschedule.
+    due_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime)
+    #: When the sweep turned it into outbox rows.
+    sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="reminders")
+
+
+class MeetingAssociation(db.Model):
+    """Links a meeting to a record; the meeting appears on that record's timeline."""
+
+    __tablename__ = "meeting_associations"
+    __table_args__ = (
+        sa.UniqueConstraint("meeting_id", "record_type", "record_id"),
+        sa.Index("ix_meeting_associations_record", "account_id", "record_type", "record_id"),
+    )
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    record_type: so.Mapped[str] = so.mapped_column(sa.String(16))
+    record_id: so.Mapped[int]
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="associations")
+
+
+class Attachment(db.Model):
+    """An internal-only file on a meeting; never sent to attendees."""
+
+    __tablename__ = "attachments"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    filename: so.Mapped[str] = so.mapped_column(sa.String(200))
+    content_type: so.Mapped[str] = so.mapped_column(sa.String(100))
+    size: so.Mapped[int]
+    #: File name under UPLOAD_DIR.
+    storage_key: so.Mapped[str] = so.mapped_column(sa.String(100), unique=True)
+    uploaded_by_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="attachments")

@@ -1,0 +1,487 @@
+"""Domain actions on meetings: schedule, edit (reschedule), delete, set outcome, timelines.
+
+Operations change state and flush; the caller commits. Messages to attendees are written
+as outbox rows in the same transaction (webapp.delivery), so saving and sending are atomic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from datetime import datetime, timedelta
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from webapp.auth.models import Account, User
+from webapp.delivery import operations as delivery
+from webapp.extensions import db
+from webapp.meetings.models import (
+    DEFAULT_OUTCOMES,
+    LOCATION_KINDS,
+    REMINDER_UNITS,
+    Attendee,
+    Meeting,
+    MeetingAssociation,
+    MeetingType,
+    Reminder,
+)
+from webapp.meetings.timemath import MAX_OFFSET, reminder_due
+from webapp.records import operations as record_ops
+from webapp.records.models import RECORD_MODELS, Contact
+from webapp.richtext import MAX_LENGTH, sanitize
+from webapp.types import utcnow
+from webapp.validation import is_valid_email, is_valid_timezone, normalize_phone
+
+MAX_REMINDERS = 3
+MAX_DURATION = timedelta(days=7)
+MAX_ATTENDEES = 100
+
+
+@dataclasses.dataclass
+class MeetingInput:
+    """What the scheduler (form, API or mobile) asks for, already typed."""
+
+    title: str
+    start: datetime | None
+    end: datetime | None
+    timezone: str
+    location_kind: str = "none"
+    location_value: str | None = None
+    meeting_type_id: int | None = None
+    description_html: str = ""
+    internal_note_html: str = ""
+    include_description_in_reminders: bool = False
+    #: ("contact" | "user", id)
+    attendees: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    #: (amount, unit)
+    reminders: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    #: (record_type, id)
+    associations: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    host_id: int | None = None
+
+
+Errors = dict[str, list[str]]
+
+
+def _err(errors: Errors, field: str, message) -> None:
+    errors.setdefault(field, []).append(str(message))
+
+
+def active_meeting_types(account_id: int) -> list[MeetingType]:
+    return list(db.session.scalars(sa.select(MeetingType).where(
+        MeetingType.account_id == account_id, MeetingType.active).order_by(MeetingType.name)))
+
+
+def validate(account: Account, actor: User, data: MeetingInput,
+             existing: Meeting | None = None) -> Errors:
+    """Domain checks: every error names its field. Normalizes data in place."""
+    errors: Errors = {}
+    data.title = (data.title or "").strip()
+    if not data.title:
+        _err(errors, "title", _l("Enter a title."))
+    elif len(data.title) > 200:
+        _err(errors, "title", _l("Keep the title under 200 characters."))
+    if not is_valid_timezone(data.timezone):
+        _err(errors, "timezone", _l("Choose a time zone from the list."))
+    if data.start is None:
+        _err(errors, "start", _l("Enter a start date and time."))
+    if data.end is None:
+        _err(errors, "end", _l("Enter an end time."))
+    if data.start and data.end:
+        if data.end <= data.start:
+            _err(errors, "end", _l("The end must be after the start."))
+        elif data.end - data.start > MAX_DURATION:
+            _err(errors, "end", _l("A meeting can last at most 7 days."))
+
+    if data.location_kind not in LOCATION_KINDS or data.location_kind == "video":
+        _err(errors, "location_kind", _l("Choose a location type from the list."))
+    value = (data.location_value or "").strip() or None
+    if data.location_kind == "none":
+        value = None
+    elif data.location_kind in ("phone", "in_person", "custom") and not value:
+        _err(errors, "location_value", _l("Enter the location details."))
+    elif value and len(value) > 500:
+        _err(errors, "location_value", _l("Keep the location under 500 characters."))
+    elif data.location_kind == "phone" and value:
+        try:
+            value = normalize_phone(value)
+        except ValueError as exc:
+            _err(errors, "location_value", exc)
+    data.location_value = value
+
+    if data.meeting_type_id is not None:
+        if not account.custom_meeting_types_enabled:
+            data.meeting_type_id = None
+        else:
+            allowed = {t.id for t in active_meeting_types(account.id)}
+            if existing is not None and existing.meeting_type_id:
+                allowed.add(existing.meeting_type_id)
+            if data.meeting_type_id not in allowed:
+                _err(errors, "meeting_type_id", _l("Choose a meeting type from the list."))
+
+    for name in ("description_html", "internal_note_html"):
+        if len(getattr(data, name) or "") > MAX_LENGTH:
+            _err(errors, name, _l("This text is too long (at most 20,000 characters)."))
+        setattr(data, name, sanitize(getattr(data, name)))
+
+    if len(data.reminders) > MAX_REMINDERS:
+        _err(errors, "reminders", _l("You can add at most three reminders."))
+    seen = set()
+    for amount, unit in data.reminders:
+        if unit not in REMINDER_UNITS:
+            _err(errors, "reminders", _l("Choose minutes, hours, days or weeks."))
+        elif not isinstance(amount, int) or amount <= 0:
+            _err(errors, "reminders", _l("A reminder needs a whole number above zero."))
+        elif amount > MAX_OFFSET[unit]:
+            _err(errors, "reminders", _l("A reminder can be at most a year before the meeting."))
+        elif data.start and not errors.get("timezone"):
+            due = reminder_due(data.start, amount, unit, data.timezone)
+            if due <= utcnow():
+                _err(errors, "reminders", _l(
+                    "The reminder %(amount)d %(unit)s before would be in the past. "
+                    "Choose a shorter time or a later meeting.", amount=amount, unit=unit))
+            if due in seen:
+                _err(errors, "reminders", _l("Two reminders fall at the same time."))
+            seen.add(due)
+
+    if len(data.attendees) > MAX_ATTENDEES:
+        _err(errors, "attendees", _l("At most 100 attendees."))
+    _check_people(account, data, errors)
+    _check_records(account, data, errors)
+    _check_host(account, actor, data, errors, existing)
+    return errors
+
+
+def _check_people(account: Account, data: MeetingInput, errors: Errors) -> None:
+    contact_ids = {i for kind, i in data.attendees if kind == "contact"}
+    user_ids = {i for kind, i in data.attendees if kind == "user"}
+    if any(kind not in ("contact", "user") for kind, _ in data.attendees):
+        _err(errors, "attendees", _l("Choose attendees from the list."))
+        return
+    found_contacts = set(db.session.scalars(sa.select(Contact.id).where(
+        Contact.account_id == account.id, Contact.id.in_(contact_ids)))) if contact_ids else set()
+    found_users = set(db.session.scalars(sa.select(User.id).where(
+        User.account_id == account.id, User.id.in_(user_ids)))) if user_ids else set()
+    if found_contacts != contact_ids or found_users != user_ids:
+        _err(errors, "attendees", _l("One of the attendees does not exist in this account."))
+    data.attendees = list(dict.fromkeys(data.attendees))
+
+
+def _check_records(account: Account, data: MeetingInput, errors: Errors) -> None:
+    for record_type, record_id in data.associations:
+        if record_type not in RECORD_MODELS or record_ops.get_record(
+                account.id, record_type, record_id) is None:
+            _err(errors, "associations", _l("One of the associated records does not exist."))
+            return
+    data.associations = list(dict.fromkeys(data.associations))
+
+
+def _check_host(account: Account, actor: User, data: MeetingInput, errors: Errors,
+                existing: Meeting | None) -> None:
+    if data.host_id is None:
+        data.host_id = existing.host_id if existing else actor.id
+    if data.host_id == actor.id or (existing and data.host_id == existing.host_id):
+        return
+    host = db.session.get(User, data.host_id)
+    if host is None or host.account_id != account.id:
+        _err(errors, "host_id", _l("Choose a host from your account."))
+    elif not actor.has_paid_seat or not host.has_paid_seat:
+        _err(errors, "host_id", _l("Only users with a paid seat can book for another "
+                                   "seated user."))
+
+
+def _attendee_rows(account: Account, data: MeetingInput) -> list[Attendee]:
+    contact_ids = [i for kind, i in data.attendees if kind == "contact"]
+    user_ids = [i for kind, i in data.attendees if kind == "user"]
+    contacts = {c.id: c for c in db.session.scalars(sa.select(Contact).where(
+        Contact.account_id == account.id, Contact.id.in_(contact_ids)))} if contact_ids else {}
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
+        User.account_id == account.id, User.id.in_(user_ids)))} if user_ids else {}
+    rows = []
+    for kind, ident in data.attendees:
+        if kind == "contact":
+            c = contacts[ident]
+            rows.append(Attendee(contact_id=c.id, name=c.display_name,
+                                 email=c.email if is_valid_email(c.email) else None))
+        else:
+            u = users[ident]
+            rows.append(Attendee(user_id=u.id, name=u.name, email=u.email))
+    return rows
+
+
+def _reminder_rows(meeting: Meeting, pairs: list[tuple[int, str]]) -> list[Reminder]:
+    return [Reminder(amount=a, unit=u, due_at=reminder_due(meeting.start_at, a, u,
+                                                           meeting.timezone))
+            for a, u in pairs]
+
+
+def _sync_associations(meeting: Meeting, data: MeetingInput) -> None:
+    # The meeting is logged on each contact attendee's timeline too.
+    wanted = list(dict.fromkeys(list(data.associations) + [
+        ("contact", i) for kind, i in data.attendees if kind == "contact"]))
+    current = {(a.record_type, a.record_id): a for a in meeting.associations}
+    for key, assoc in current.items():
+        if key not in wanted:
+            meeting.associations.remove(assoc)
+    for record_type, record_id in wanted:
+        if (record_type, record_id) not in current:
+            meeting.associations.append(MeetingAssociation(
+                account_id=meeting.account_id, record_type=record_type, record_id=record_id))
+
+
+def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> Meeting:
+    """Create a validated meeting, its attendees, reminders, associations and invitations."""
+    meeting = Meeting(
+        account_id=account.id, title=data.title, start_at=data.start, end_at=data.end,
+        timezone=data.timezone, location_kind=data.location_kind,
+        location_value=data.location_value, meeting_type_id=data.meeting_type_id,
+        description_html=data.description_html, internal_note_html=data.internal_note_html,
+        include_description_in_reminders=data.include_description_in_reminders,
+        host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
+        outcome="scheduled")
+    db.session.add(meeting)
+    meeting.attendees.extend(_attendee_rows(account, data))
+    meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
+    _sync_associations(meeting, data)
+    db.session.flush()
+    delivery.queue_invitations(meeting, "invite")
+    return meeting
+
+
+#: Changes attendees must see: they raise SEQUENCE and send an update (O4).
+VISIBLE_FIELDS = ("title", "start_at", "end_at", "location_kind", "location_value",
+                  "description_html")
+
+
+def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput) -> dict:
+    """Apply a validated edit. Returns what changed for attendees.
+
+    A change of time, place, title or description raises SEQUENCE and sends an update to
+    every recipient; removed attendees get a cancellation, new ones an invitation;
+    reminders follow the new time.
+    """
+    before = {f: getattr(meeting, f) for f in VISIBLE_FIELDS}
+    old_recipients = {r.email: r for r in delivery.recipients(meeting)}
+    meeting.title = data.title
+    meeting.start_at, meeting.end_at, meeting.timezone = data.start, data.end, data.timezone
+    meeting.location_kind, meeting.location_value = data.location_kind, data.location_value
+    meeting.meeting_type_id = data.meeting_type_id
+    meeting.description_html = data.description_html
+    meeting.internal_note_html = data.internal_note_html
+    meeting.include_description_in_reminders = data.include_description_in_reminders
+    meeting.host_id = data.host_id or meeting.host_id
+
+    wanted = list(data.attendees)
+    existing = {("contact", a.contact_id) if a.contact_id else ("user", a.user_id): a
+                for a in meeting.attendees}
+    for key, attendee in existing.items():
+        if key not in wanted:
+            meeting.attendees.remove(attendee)
+    new_keys = [k for k in wanted if k not in existing]
+    if new_keys:
+        meeting.attendees.extend(_attendee_rows(account, dataclasses.replace(
+            data, attendees=new_keys)))
+
+    # Unsent reminders are replaced; sent ones stay as history.
+    for reminder in [r for r in meeting.reminders if r.sent_at is None]:
+        meeting.reminders.remove(reminder)
+    meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
+    _sync_associations(meeting, data)
+    db.session.flush()
+
+    changed = [f for f in VISIBLE_FIELDS if before[f] != getattr(meeting, f)]
+    new_recipients = {r.email: r for r in delivery.recipients(meeting)}
+    removed = [r for e, r in old_recipients.items() if e not in new_recipients]
+    added = [r for e, r in new_recipients.items() if e not in old_recipients]
+    if changed or removed:
+        meeting.sequence += 1
+        db.session.flush()
+    if removed:
+        delivery.queue_invitations(meeting, "cancel", removed)
+    if changed:
+        delivery.queue_invitations(meeting, "update")
+    elif added:
+        delivery.queue_invitations(meeting, "invite", added)
+    return {"changed": changed, "added": [r.email for r in added],
+            "removed": [r.email for r in removed]}
+
+
+def delete_meeting(meeting: Meeting, actor: User) -> None:
+    """Remove the meeting from timelines and send every recipient a cancellation."""
+    if meeting.deleted_at is not None:
+        return
+    meeting.deleted_at = utcnow()
+    meeting.sequence += 1
+    for reminder in [r for r in meeting.reminders if r.sent_at is None]:
+        meeting.reminders.remove(reminder)
+    db.session.flush()
+    delivery.queue_invitations(meeting, "cancel")
+
+
+def outcome_choices(account_id: int) -> list[tuple[str, str]]:
+    """(key, label) of the outcomes a meeting can take."""
+    labels = {"scheduled": _l("Scheduled"), "completed": _l("Completed"),
+              "rescheduled": _l("Rescheduled"), "no_show": _l("No show"),
+              "canceled": _l("Canceled")}
+    return [(key, str(labels[key])) for key in DEFAULT_OUTCOMES]
+
+
+def set_outcome(meeting: Meeting, outcome: str) -> bool:
+    """Set the outcome; False when it is not one of the account's outcomes."""
+    if outcome not in dict(outcome_choices(meeting.account_id)):
+        return False
+    meeting.outcome = outcome
+    db.session.flush()
+    return True
+
+
+def get_meeting(account_id: int, meeting_id: int, include_deleted: bool = False):
+    """The meeting if it belongs to the account, else None."""
+    stmt = sa.select(Meeting).where(Meeting.id == meeting_id, Meeting.account_id == account_id)
+    if not include_deleted:
+        stmt = stmt.where(Meeting.deleted_at.is_(None))
+    return db.session.scalar(stmt)
+
+
+def _with_people(stmt):
+    return stmt.options(so.selectinload(Meeting.attendees),
+                        so.joinedload(Meeting.host), so.joinedload(Meeting.organizer),
+                        so.joinedload(Meeting.meeting_type))
+
+
+def timeline_meetings(account_id: int, record_type: str, record_id: int,
+                      limit: int = 20, offset: int = 0) -> list[Meeting]:
+    """Meetings associated with a record, newest start first, people loaded in bulk."""
+    stmt = (sa.select(Meeting)
+            .join(MeetingAssociation, MeetingAssociation.meeting_id == Meeting.id)
+            .where(MeetingAssociation.account_id == account_id,
+                   MeetingAssociation.record_type == record_type,
+                   MeetingAssociation.record_id == record_id,
+                   Meeting.account_id == account_id, Meeting.deleted_at.is_(None))
+            .order_by(Meeting.start_at.desc(), Meeting.id.desc()).limit(limit).offset(offset))
+    return list(db.session.scalars(_with_people(stmt)).unique())
+
+
+def count_timeline(account_id: int, record_type: str, record_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(MeetingAssociation.id))
+        .join(Meeting, Meeting.id == MeetingAssociation.meeting_id)
+        .where(MeetingAssociation.account_id == account_id,
+               MeetingAssociation.record_type == record_type,
+               MeetingAssociation.record_id == record_id, Meeting.deleted_at.is_(None)))
+
+
+def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime) -> list[Meeting]:
+    """The host's meetings overlapping [start, end): hosting or attending."""
+    attending = sa.select(Attendee.meeting_id).where(Attendee.user_id == host_id)
+    stmt = sa.select(Meeting).where(
+        Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
+        Meeting.start_at < end, Meeting.end_at > start,
+        sa.or_(Meeting.host_id == host_id, Meeting.id.in_(attending))).order_by(Meeting.start_at)
+    return list(db.session.scalars(stmt))
+
+
+def user_feed_meetings(user: User, since: datetime) -> list[Meeting]:
+    """Meetings for a user's private calendar feed (hosting or attending), cancelled included."""
+    attending = sa.select(Attendee.meeting_id).where(Attendee.user_id == user.id)
+    stmt = sa.select(Meeting).where(
+        Meeting.account_id == user.account_id, Meeting.end_at >= since,
+        sa.or_(Meeting.host_id == user.id, Meeting.id.in_(attending))).order_by(Meeting.start_at)
+    return list(db.session.scalars(_with_people(stmt)).unique())
+
+
+def reset_feed_token(user: User) -> None:
+    import secrets
+    user.feed_token = secrets.token_urlsafe(32)
+    db.session.flush()
+
+
+def add_attachments(meeting: Meeting, user: User, uploads) -> None:
+    """Store internal-only files for the meeting (never sent to attendees)."""
+    import os
+    import uuid
+
+    from flask import current_app
+
+    from webapp.meetings.models import Attachment
+
+    folder = current_app.config["UPLOAD_DIR"]
+    os.makedirs(folder, exist_ok=True)
+    for upload in uploads:
+        key = uuid.uuid4().hex
+        with open(os.path.join(folder, key), "wb") as fh:
+            fh.write(upload.data)
+        meeting.attachments.append(Attachment(
+            account_id=meeting.account_id, filename=upload.filename,
+            content_type=upload.content_type, size=len(upload.data), storage_key=key,
+            uploaded_by_id=user.id))
+    db.session.flush()
+
+
+def people_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
+    """Chips for selected attendees: value, label, and whether they can be invited."""
+    contact_ids = [i for k, i in pairs if k == "contact"]
+    user_ids = [i for k, i in pairs if k == "user"]
+    contacts = {c.id: c for c in db.session.scalars(sa.select(Contact).where(
+        Contact.account_id == account_id, Contact.id.in_(contact_ids)))} if contact_ids else {}
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
+        User.account_id == account_id, User.id.in_(user_ids)))} if user_ids else {}
+    chips = []
+    for kind, ident in pairs:
+        if kind == "contact" and ident in contacts:
+            c = contacts[ident]
+            chips.append({"value": f"contact:{c.id}", "label": c.display_name,
+                          "detail": c.email or "", "invitable": is_valid_email(c.email),
+                          "zone": c.timezone})
+        elif kind == "user" and ident in users:
+            u = users[ident]
+            chips.append({"value": f"user:{u.id}", "label": u.name, "detail": u.email,
+                          "invitable": True, "zone": u.zone})
+    return chips
+
+
+def record_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
+    """Chips for selected associations."""
+    chips = []
+    for record_type, record_id in pairs:
+        record = record_ops.get_record(account_id, record_type, record_id)
+        if record is not None:
+            chips.append({"value": f"{record_type}:{record_id}", "label": record.display_name,
+                          "type": record_type})
+    return chips
+
+
+def default_associations(account_id: int, record) -> list[tuple[str, int]]:
+    """S11 defaults: the record itself and the companies it is associated with."""
+    pairs = [record.ref]
+    linked = record_ops.associations(account_id, record)
+    pairs += [c.ref for c in linked.get("company", [])][:3]
+    return pairs
+
+
+def search_people(account_id: int, q: str, limit: int = 10) -> list[dict]:
+    """Contacts and users of the account matching q, for the attendee type-ahead."""
+    contacts, _total = record_ops.search_records(account_id, "contact", q, 1, limit)
+    needle = q.strip().lower()
+    users = db.session.scalars(sa.select(User).where(
+        User.account_id == account_id,
+        sa.or_(sa.func.lower(User.name).contains(needle, autoescape=True),
+               sa.func.lower(User.email).contains(needle, autoescape=True)))
+        .order_by(User.name).limit(limit))
+    chips = people_labels(account_id, [c.ref for c in contacts])
+    chips += [{"value": f"user:{u.id}", "label": u.name, "detail": u.email, "invitable": True,
+               "zone": u.zone, "is_user": True} for u in users]
+    return chips
+
+
+def hosts_for(account: Account, actor: User) -> list[User]:
+    """Who the actor may choose as host: themselves, and with a paid seat, seated users of
+    the account (B1). Parley's own calendar counts as connected."""
+    if not actor.has_paid_seat:
+        return [actor]
+    from webapp.auth.models import SeatKind
+    users = list(db.session.scalars(
+        sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
+        .where(User.account_id == account.id, SeatKind.is_paid).order_by(User.name)))
+    return users if actor in users else [actor, *users]
