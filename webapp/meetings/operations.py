@@ -34,6 +34,8 @@ from webapp.types import utcnow
 from webapp.validation import is_valid_email, is_valid_timezone, normalize_phone
 
 MAX_REMINDERS = 3
+UNIT_WORDS = {"minutes": _l("minutes"), "hours": _l("hours"), "days": _l("days"),
+              "weeks": _l("weeks")}
 MAX_DURATION = timedelta(days=7)
 MAX_ATTENDEES = 100
 
@@ -140,7 +142,8 @@ def validate(account: Account, actor: User, data: MeetingInput,
             if due <= utcnow():
                 _err(errors, "reminders", _l(
                     "The reminder %(amount)d %(unit)s before would be in the past. "
-                    "Choose a shorter time or a later meeting.", amount=amount, unit=unit))
+                    "Choose a shorter time or a later meeting.", amount=amount,
+                    unit=UNIT_WORDS[unit]))
             if due in seen:
                 _err(errors, "reminders", _l("Two reminders fall at the same time."))
             seen.add(due)
