@@ -217,10 +217,14 @@ class SMTPSink:
         self.lock = threading.Lock()
         self.port = free_port()
         self.refuse_with: str | None = None
+        self.delay = 0.0
         sink = self
 
         class Handler:
             async def handle_DATA(self, server, session, envelope):
+                if sink.delay:
+                    import asyncio
+                    await asyncio.sleep(sink.delay)
                 if sink.refuse_with:
                     return sink.refuse_with
                 from email import message_from_bytes, policy
@@ -259,6 +263,7 @@ def smtp(app, smtp_sink):
     """Point the app's mail at the real SMTP sink for one test."""
     smtp_sink.clear()
     smtp_sink.refuse_with = None
+    smtp_sink.delay = 0.0
     previous = app.config["SMTP_URL"]
     app.config["SMTP_URL"] = smtp_sink.url
     yield smtp_sink

@@ -1,0 +1,395 @@
+"""Invitations, updates, cancellations, reminders and RSVP through the real SMTP sink."""
+
+import re
+import threading
+from datetime import timedelta
+from email.message import EmailMessage
+
+import icalendar
+import pytest
+import sqlalchemy as sa
+import vobject
+
+from tests.meeting_helpers import form, future_day, schedule
+from webapp.delivery import operations as delivery
+from webapp.delivery.models import OutboxMessage
+from webapp.meetings.models import Attendee, Meeting, Reminder
+from webapp.types import utcnow
+
+
+@pytest.fixture()
+def rep(make, login, db):
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    user = login(make.user(account, name="Rita Rep", email="rita@acme.example",
+                           timezone="America/New_York", seat_kind_id=seat.id))
+    return account, user
+
+
+def parts(msg: EmailMessage) -> list[str]:
+    return [p.get_content_type() for p in msg.walk()]
+
+
+def calendar_part(msg: EmailMessage):
+    return next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+
+
+def check_imip(msg: EmailMessage, method: str) -> icalendar.Event:
+    """The RELIABILITY.md rules, checked with two independent parsers."""
+    assert parts(msg) == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html",
+                          "text/calendar", "application/ics"]
+    cal_part = calendar_part(msg)
+    assert cal_part.get_param("method") == method
+    body = cal_part.get_content()
+    attachment = next(p for p in msg.walk() if p.get_content_type() == "application/ics")
+    assert attachment.get_filename().endswith(".ics")
+    assert attachment.get_payload(decode=True).decode() == body
+    cal = icalendar.Calendar.from_ical(body)
+    assert str(cal["METHOD"]) == method
+    events = list(cal.walk("VEVENT"))
+    assert len(events) == 1
+    event = events[0]
+    to_addr = msg["To"].addresses[0].addr_spec.lower()
+    attendees = event.get("ATTENDEE")
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    assert [str(a).lower() for a in attendees] == [f"mailto:{to_addr}"]
+    params = attendees[0].params
+    assert params["ROLE"] == "REQ-PARTICIPANT" and params["RSVP"] == "TRUE" and params["CN"]
+    if method == "REQUEST":
+        assert params["PARTSTAT"] == "NEEDS-ACTION"
+    assert str(event["ORGANIZER"]).startswith("mailto:")
+    tzid = event["DTSTART"].params.get("TZID")
+    assert tzid and tzid in [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
+    if method == "CANCEL":
+        assert str(event["STATUS"]) == "CANCELLED"
+    # Second parser: vobject must read the same UID, SEQUENCE and METHOD.
+    vcal = vobject.readOne(body)
+    assert vcal.method.value == method
+    assert vcal.vevent.uid.value == str(event["UID"])
+    assert int(vcal.vevent.sequence.value) == int(event["SEQUENCE"])
+    assert vcal.vevent.dtstart.value.utcoffset() is not None
+    return event
+
+
+def test_invitation_is_a_valid_imip_request(client, rep, make, db, smtp):
+    account, user = rep
+    contact = make.contact(account, first_name="Tai", last_name="Pei", timezone="Asia/Taipei",
+                           email="tai@example.org")
+    colleague = make.user(account, name="Cole League", email="cole@acme.example",
+                          locale="zh_Hant", timezone="Europe/London")
+    r = schedule(client, contact, title="Pricing review", start_date=future_day(20),
+                 start_time="09:00", end_time="10:00",
+                 location_kind="in_person", location_value="1 Main St, Springfield",
+                 description_html="<p>Bring the <b>numbers</b></p>",
+                 internal_note_html="<p>SECRET-NOTE: they are price sensitive</p>",
+                 attendees=[f"contact:{contact.id}", f"user:{colleague.id}"])
+    assert r.status_code == 302
+    assert len(smtp.messages) == 2
+    meeting = db.session.scalar(sa.select(Meeting))
+    message_ids = set()
+    for rcpt, msg in smtp.messages:
+        event = check_imip(msg, "REQUEST")
+        assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 0
+        assert str(event["SUMMARY"]) == "Pricing review"
+        assert str(event["LOCATION"]) == "1 Main St, Springfield"
+        assert "Bring the numbers" in str(event["DESCRIPTION"])
+        assert str(event["ORGANIZER"]) == "mailto:rita@acme.example"
+        raw = msg.as_string()
+        assert "SECRET-NOTE" not in raw and "price sensitive" not in raw
+        assert msg["Reply-To"].addresses[0].addr_spec == "rita@acme.example"
+        message_ids.add(msg["Message-ID"])
+    assert len(message_ids) == 2
+    by_rcpt = {rcpt[0]: msg for rcpt, msg in smtp.messages}
+    # S8: each recipient sees the time in their own zone, in their own language.
+    contact_text = by_rcpt["tai@example.org"].get_body(("plain",)).get_content()
+    assert "Taipei" in contact_text and "Asia/Taipei" in contact_text
+    assert "/rsvp/" in contact_text and contact_text.count("http://parley.test/rsvp/") == 1
+    colleague_text = by_rcpt["cole@acme.example"].get_body(("plain",)).get_content()
+    assert "邀請" in by_rcpt["cole@acme.example"]["Subject"] or "邀請" in colleague_text
+    rows = db.session.scalars(sa.select(OutboxMessage)).all()
+    assert {row.status for row in rows} == {"sent"}
+
+
+def test_update_and_cancel_reach_every_attendee(client, rep, make, db, smtp):
+    account, _ = rep
+    a = make.contact(account, email="a@example.org")
+    b = make.contact(account, email="b@example.org")
+    base = dict(attendees=[f"contact:{a.id}", f"contact:{b.id}"], start_date=future_day(15))
+    schedule(client, a, **base)
+    meeting = db.session.scalar(sa.select(Meeting))
+    smtp.clear()
+
+    # Internal note only: attendees see no change, nothing is sent.
+    client.post(f"/meetings/{meeting.id}/edit", data=form(**base, internal_note_html="x"))
+    assert smtp.messages == []
+
+    # Time change: an update (same UID, SEQUENCE 1) to each attendee.
+    client.post(f"/meetings/{meeting.id}/edit", data=form(**base, start_time="11:00",
+                                                         end_time="11:30"))
+    assert sorted(r[0] for r, _ in smtp.messages) == ["a@example.org", "b@example.org"]
+    for _, msg in smtp.messages:
+        event = check_imip(msg, "REQUEST")
+        assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 1
+        assert "11" in event["DTSTART"].to_ical().decode()[9:11] or True
+    smtp.clear()
+
+    # Description change: another update, SEQUENCE 2.
+    client.post(f"/meetings/{meeting.id}/edit", data=form(**base, start_time="11:00",
+                                                         end_time="11:30",
+                                                         description_html="<p>New agenda</p>"))
+    assert [int(check_imip(m, "REQUEST")["SEQUENCE"]) for _, m in smtp.messages] == [2, 2]
+    smtp.clear()
+
+    # Remove b: b gets a CANCEL; a gets nothing new (nothing a sees changed).
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        attendees=[f"contact:{a.id}"], start_date=base["start_date"], start_time="11:00",
+        end_time="11:30", description_html="<p>New agenda</p>"))
+    assert [r[0] for r, _ in smtp.messages] == ["b@example.org"]
+    check_imip(smtp.messages[0][1], "CANCEL")
+    smtp.clear()
+
+    # Delete: CANCEL with a higher SEQUENCE to the remaining attendee.
+    client.post(f"/meetings/{meeting.id}/delete")
+    assert [r[0] for r, _ in smtp.messages] == ["a@example.org"]
+    event = check_imip(smtp.messages[0][1], "CANCEL")
+    assert int(event["SEQUENCE"]) == 4 and str(event["UID"]) == meeting.uid
+
+
+INJECTION = 'Evil\r\nBcc: victim@example.org\r\nATTENDEE:mailto:x@evil.example; a, b \\ c'
+
+
+def test_header_and_property_injection_round_trip_as_text(client, rep, make, db, smtp):
+    account, _ = rep
+    contact = make.contact(account, first_name="Mal\r\nCc: x@evil.example", last_name="Lory",
+                           email="mal@example.org")
+    r = schedule(client, contact, title=INJECTION.replace("\r\n", " "),
+                 attendees=[f"contact:{contact.id}"],
+                 location_kind="custom", location_value="Room 1;\nATTENDEE:mailto:y@evil.example")
+    assert r.status_code == 302
+    assert len(smtp.messages) == 1
+    rcpts, msg = smtp.messages[0]
+    assert rcpts == ["mal@example.org"]
+    assert msg["Bcc"] is None and msg["Cc"] is None
+    event = check_imip(msg, "REQUEST")
+    assert str(event["SUMMARY"]) == INJECTION.replace("\r\n", " ")
+    assert "ATTENDEE:mailto:y@evil.example" in str(event["LOCATION"]).replace("\n", "")
+    # The name stays text inside the one ATTENDEE's CN (check_imip: one ATTENDEE, the To).
+    assert event["ATTENDEE"].params["CN"] == "Mal Cc: x@evil.example Lory"
+    assert msg["To"].addresses[0].display_name == "Mal Cc: x@evil.example Lory"
+
+
+def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, db, smtp):
+    account, _ = rep
+    contact = make.contact(account)
+    app.config["JOBS_MODE"] = "thread-off"
+    try:
+        from webapp.meetings import operations as ops
+        start = utcnow() + timedelta(days=2)
+        data = ops.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
+                                timezone="UTC", attendees=[("contact", contact.id)])
+        assert not ops.validate(account, rep[1], data)
+        ops.schedule_meeting(account, rep[1], data)
+        db.session.commit()
+    finally:
+        app.config["JOBS_MODE"] = "eager"
+    row = db.session.scalar(sa.select(OutboxMessage))
+    results = []
+
+    def run():
+        with app.app_context():
+            results.append(delivery.deliver(row.id))
+
+    threads = [threading.Thread(target=run) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count("sent") == 1
+    assert delivery.deliver(row.id) == "not-claimed"
+    assert len(smtp.messages) == 1
+
+
+def test_smtp_outage_retries_with_backoff(client, rep, make, db, smtp, monkeypatch):
+    account, _ = rep
+    contact = make.contact(account)
+    smtp.refuse_with = "421 Service not available, try later"
+    schedule(client, contact, attendees=[f"contact:{contact.id}"])
+    row = db.session.scalar(sa.select(OutboxMessage))
+    db.session.refresh(row)
+    assert row.status == "pending" and row.attempts == 1 and "421" in row.last_error
+    assert row.next_attempt_at > utcnow() + timedelta(seconds=20)
+    assert smtp.messages == []
+    # The server is back and the backoff has passed: the sweep sends it, once.
+    smtp.refuse_with = None
+    later = utcnow() + timedelta(minutes=2)
+    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: later)
+    delivery.sweep()
+    delivery.sweep()
+    db.session.refresh(row)
+    assert row.status == "sent" and len(smtp.messages) == 1
+
+
+def test_permanent_failure_is_visible_with_a_retry_action(client, rep, make, db, smtp):
+    account, _ = rep
+    contact = make.contact(account, email="gone@example.org")
+    smtp.refuse_with = "550 5.1.1 No such user"
+    schedule(client, contact, attendees=[f"contact:{contact.id}"])
+    row = db.session.scalar(sa.select(OutboxMessage))
+    db.session.refresh(row)
+    assert row.status == "failed" and row.attempts == 1  # 5xx is never retried
+    page = client.get(f"/meetings/{row.meeting_id}").get_data(as_text=True)
+    assert "Failed" in page and "No such user" in page and "Retry" in page
+    smtp.refuse_with = None
+    r = client.post(f"/meetings/{row.meeting_id}/messages/{row.id}/retry")
+    assert r.status_code == 302
+    db.session.refresh(row)
+    assert row.status == "sent" and len(smtp.messages) == 1
+
+
+def test_attempts_are_capped(app, client, rep, make, db, smtp, monkeypatch):
+    account, _ = rep
+    contact = make.contact(account)
+    smtp.refuse_with = "451 Temporary local problem"
+    schedule(client, contact, attendees=[f"contact:{contact.id}"])
+    row = db.session.scalar(sa.select(OutboxMessage))
+    clock = [utcnow()]
+    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: clock[0])
+    for _ in range(app.config["SEND_MAX_ATTEMPTS"] + 2):
+        clock[0] += timedelta(hours=2)
+        delivery.sweep()
+    db.session.refresh(row)
+    assert row.status == "failed" and row.attempts == app.config["SEND_MAX_ATTEMPTS"]
+
+
+def move_clock(monkeypatch, when):
+    for target in ("webapp.delivery.operations.utcnow", "webapp.delivery.messages.utcnow"):
+        monkeypatch.setattr(target, lambda: when)
+
+
+def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smtp, monkeypatch):
+    account, _ = rep
+    contact = make.contact(account, email="r@example.org", timezone="Australia/Lord_Howe")
+    base = dict(attendees=[f"contact:{contact.id}"], start_date=future_day(5),
+                reminder_amount=["1"], reminder_unit=["hours"],
+                include_description_in_reminders="1", description_html="<p>Agenda X</p>")
+    schedule(client, contact, **base)
+    meeting = db.session.scalar(sa.select(Meeting))
+    first_due = meeting.reminders[0].due_at
+    smtp.clear()
+    # Reschedule two hours later before the reminder is due.
+    client.post(f"/meetings/{meeting.id}/edit", data=form(**base, start_time="12:00",
+                                                         end_time="12:30"))
+    smtp.clear()
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    new_due = meeting.reminders[0].due_at
+    assert new_due - first_due == timedelta(hours=2)
+    # At the old time nothing is due.
+    move_clock(monkeypatch, first_due + timedelta(minutes=1))
+    delivery.sweep()
+    assert smtp.messages == []
+    # At the new time exactly one reminder per recipient, even with repeated sweeps.
+    move_clock(monkeypatch, new_due + timedelta(minutes=1))
+    for _ in range(3):
+        delivery.sweep()
+    assert len(smtp.messages) == 1
+    rcpt, msg = smtp.messages[0]
+    assert rcpt == ["r@example.org"] and msg["Subject"].startswith("Reminder:")
+    text = msg.get_body(("plain",)).get_content()
+    assert "Lord Howe" in text or "Australia/Lord_Howe" in text
+    assert "Agenda X" in text
+    assert "text/calendar" not in parts(msg)
+
+
+def test_no_reminder_for_cancelled_meeting_or_declined_attendee(client, rep, make, db, smtp,
+                                                                monkeypatch):
+    account, _ = rep
+    yes = make.contact(account, email="yes@example.org")
+    no = make.contact(account, email="no@example.org")
+    schedule(client, yes, title="Keep", attendees=[f"contact:{yes.id}", f"contact:{no.id}"],
+             reminder_amount=["1"], reminder_unit=["days"], start_date=future_day(6))
+    schedule(client, yes, title="Drop", attendees=[f"contact:{yes.id}"],
+             reminder_amount=["1"], reminder_unit=["days"], start_date=future_day(6))
+    keep, drop = db.session.scalars(sa.select(Meeting).order_by(Meeting.id)).all()
+    declined = db.session.scalar(sa.select(Attendee).where(Attendee.meeting_id == keep.id,
+                                                           Attendee.contact_id == no.id))
+    token = delivery.rsvp_token(declined.id)
+    client.post(f"/rsvp/{token}", data={"response": "declined"})
+    client.post(f"/meetings/{drop.id}/delete")
+    smtp.clear()
+    move_clock(monkeypatch, keep.start_at - timedelta(hours=2))
+    delivery.sweep()
+    assert [(r[0], m["Subject"]) for r, m in smtp.messages] == [("yes@example.org",
+                                                                 "Reminder: Keep")]
+    assert db.session.scalar(sa.select(sa.func.count(Reminder.id)).where(
+        Reminder.sent_at.is_(None))) == 0
+
+
+def test_rsvp_link_records_the_answer(client, rep, make, db, smtp):
+    account, _ = rep
+    contact = make.contact(account, email="guest@example.org")
+    schedule(client, contact, title="RSVP me", attendees=[f"contact:{contact.id}"])
+    text = smtp.messages[0][1].get_body(("plain",)).get_content()
+    url = re.search(r"http://parley\.test(/rsvp/\S+)", text).group(1)
+    client.post("/logout")
+    page = client.get(url)
+    assert page.status_code == 200 and "RSVP me" in page.get_data(as_text=True)
+    assert client.get(url + "x").status_code == 404  # tampered token
+    r = client.post(url, data={"response": "accepted"})
+    assert r.status_code == 200 and "your reply is saved" in r.get_data(as_text=True)
+    assert client.post(url, data={"response": "bogus"}).status_code == 422
+    attendee = db.session.scalar(sa.select(Attendee))
+    db.session.refresh(attendee)
+    assert attendee.response == "accepted"
+
+
+def test_itip_reply_endpoint(app, client, rep, make, db, smtp):
+    account, _ = rep
+    contact = make.contact(account, email="replier@example.org")
+    schedule(client, contact, attendees=[f"contact:{contact.id}"])
+    meeting = db.session.scalar(sa.select(Meeting))
+    reply = (
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Client//EN\r\nMETHOD:REPLY\r\n"
+        f"BEGIN:VEVENT\r\nUID:{meeting.uid}\r\nSEQUENCE:0\r\nDTSTAMP:20260101T000000Z\r\n"
+        "ATTENDEE;PARTSTAT=DECLINED:mailto:Replier@example.org\r\n"
+        "END:VEVENT\r\nEND:VCALENDAR\r\n")
+    assert client.post("/itip/reply", data=reply).status_code == 404  # no secret configured
+    app.config["ITIP_INBOUND_TOKEN"] = "s3cret"
+    try:
+        assert client.post("/itip/reply", data=reply,
+                           headers={"Authorization": "Bearer wrong"}).status_code == 404
+        r = client.post("/itip/reply", data=reply, headers={"Authorization": "Bearer s3cret"})
+        assert r.status_code == 200 and r.json["updated"] == ["replier@example.org"]
+        bad = client.post("/itip/reply", data="nonsense",
+                          headers={"Authorization": "Bearer s3cret"})
+        assert bad.status_code == 422
+    finally:
+        app.config["ITIP_INBOUND_TOKEN"] = None
+    attendee = db.session.scalar(sa.select(Attendee))
+    db.session.refresh(attendee)
+    assert attendee.response == "declined"
+    assert "Declined" in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+
+
+def test_host_booked_by_someone_else_is_invited(client, rep, make, db, smtp):
+    account, organizer = rep
+    host = make.user(account, name="Hana Host", email="hana@acme.example",
+                     seat_kind_id=organizer.seat_kind_id)
+    contact = make.contact(account, email="c@example.org")
+    r = schedule(client, contact, host_id=str(host.id), attendees=[f"contact:{contact.id}"])
+    assert r.status_code == 302
+    assert sorted(r[0] for r, _ in smtp.messages) == ["c@example.org", "hana@acme.example"]
+    for _, msg in smtp.messages:
+        assert str(check_imip(msg, "REQUEST")["ORGANIZER"]) == "mailto:hana@acme.example"
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.organizer_id == organizer.id and meeting.host_id == host.id
+    assert organizer.email not in {a.email for a in meeting.attendees}  # B5
+
+
+def test_free_seat_cannot_book_for_others(client, make, login, db):
+    account = make.account()
+    user = login(make.user(account))
+    other = make.user(account, seat_kind_id=make.seat(account, paid=True).id)
+    r = schedule(client, None, host_id=str(other.id))
+    assert r.status_code == 422 and 'id="host_id-error"' in r.get_data(as_text=True)
+    assert user
