@@ -7,8 +7,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from webapp.meetings.timemath import (MAX_OFFSET, NonexistentLocalTime, local_to_utc,
-                                      reminder_due)
+from webapp.meetings.timemath import MAX_OFFSET, NonexistentLocalTime, local_to_utc, reminder_due
 from webapp.validation import timezone_names
 
 zones = st.sampled_from(timezone_names())

@@ -91,6 +91,10 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
+        if current_user.is_authenticated and response.mimetype == "text/html":
+            # A logged-in page must not be shown again from a cache after logout.
+            response.headers["Cache-Control"] = "no-store"
+
         return response
 
     return app

@@ -65,6 +65,8 @@ def load_config(instance_path: Path) -> dict:
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_path / "uploads"),
         "SWEEP_INTERVAL_SECONDS": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "15")),
         "SEND_LEASE_SECONDS": int(os.environ.get("SEND_LEASE_SECONDS", "300")),
+        # An enqueued row not sent after this long is enqueued again (the queue lost it).
+        "RELAY_GRACE_SECONDS": float(os.environ.get("RELAY_GRACE_SECONDS", "60")),
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
         "PAGE_SIZE": 25,

@@ -24,7 +24,6 @@ from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
 
-RELAY_GRACE = timedelta(seconds=60)
 BACKOFF_BASE = 30
 BACKOFF_CAP = 3600
 
@@ -112,10 +111,11 @@ def relay(limit: int = 1000) -> int:
 
     now = utcnow()
     lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
+    grace = timedelta(seconds=current_app.config["RELAY_GRACE_SECONDS"])
     stmt = (sa.select(OutboxMessage.id).where(sa.or_(
         sa.and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now,
                 sa.or_(OutboxMessage.enqueued_at.is_(None),
-                       OutboxMessage.enqueued_at < now - RELAY_GRACE,
+                       OutboxMessage.enqueued_at < now - grace,
                        OutboxMessage.enqueued_at < OutboxMessage.next_attempt_at)),
         sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease),
     )).order_by(OutboxMessage.id).limit(limit))

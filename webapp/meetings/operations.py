@@ -295,7 +295,9 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
 
     changed = [f for f in VISIBLE_FIELDS if before[f] != getattr(meeting, f)]
     new_recipients = {r.email: r for r in delivery.recipients(meeting)}
-    removed = [r for e, r in old_recipients.items() if e not in new_recipients]
+    # Their attendee rows are gone: the cancellation names the address only.
+    removed = [dataclasses.replace(r, attendee_id=None)
+               for e, r in old_recipients.items() if e not in new_recipients]
     added = [r for e, r in new_recipients.items() if e not in old_recipients]
     if changed or removed:
         meeting.sequence += 1
