@@ -87,7 +87,7 @@ def test_invitation_is_a_valid_imip_request(client, rep, make, db, smtp):
     assert len(smtp.messages) == 2
     meeting = db.session.scalar(sa.select(Meeting))
     message_ids = set()
-    for rcpt, msg in smtp.messages:
+    for _rcpt, msg in smtp.messages:
         event = check_imip(msg, "REQUEST")
         assert str(event["UID"]) == meeting.uid and int(event["SEQUENCE"]) == 0
         assert str(event["SUMMARY"]) == "Pricing review"
