@@ -60,6 +60,7 @@ def create_app(config: dict | None = None) -> Flask:
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 
     from webapp import models_registry  # noqa: F401  (every model known to Alembic)
+    from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
     from webapp.core import bp as core_bp
     from webapp.mail import bp as mail_bp
@@ -71,6 +72,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(records_bp)
     app.register_blueprint(mail_bp)
     app.register_blueprint(meetings_bp)
+    app.register_blueprint(api_bp)
 
     from webapp import cli, errors, filters, jobs
 
@@ -83,6 +85,8 @@ def create_app(config: dict | None = None) -> Flask:
 
     @app.before_request
     def _tenant():
+        if getattr(g, "api_user", None) is not None:
+            return  # the API authenticated this request by its bearer token
         g.account_id = current_user.account_id if current_user.is_authenticated else None
 
     @app.after_request

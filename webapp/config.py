@@ -70,6 +70,7 @@ def load_config(instance_path: Path) -> dict:
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
         "PAGE_SIZE": 25,
+        "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,
     }

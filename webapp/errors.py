@@ -10,6 +10,9 @@ from flask_wtf.csrf import CSRFError
 
 
 def _render(status: int, title: str, message: str):
+    if request.path.startswith("/api/"):
+        from webapp.api.problems import problem
+        return problem(status, message)
     if request.headers.get("HX-Request"):
         body = render_template("core/_error.html", title=title, message=message)
     else:

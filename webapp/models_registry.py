@@ -1,5 +1,6 @@
 """Imports every model module so metadata (and Alembic) sees all tables."""
 
+from webapp.api import models as api_models  # noqa: F401
 from webapp.auth import models as auth_models  # noqa: F401
 from webapp.delivery import models as delivery_models  # noqa: F401
 from webapp.mail import models as mail_models  # noqa: F401

@@ -1,0 +1,36 @@
+"""Per-token rate limit: a fixed one-minute window, in Redis when there is one."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+from flask import current_app
+
+_local: dict[tuple[str, int], int] = {}
+_lock = threading.Lock()
+
+
+def hit(token_key: str) -> tuple[bool, int]:
+    """Count a request; returns (allowed, seconds until the window resets)."""
+    limit = current_app.config["API_RATE_LIMIT"]
+    now = time.time()
+    window = int(now // 60)
+    retry_after = 60 - int(now % 60)
+    url = current_app.config.get("REDIS_URL")
+    if url and current_app.config["JOBS_MODE"] == "rq":
+        try:
+            from redis import Redis
+            conn = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
+            key = f"parley:rl:{token_key}:{window}"
+            count = conn.incr(key)
+            if count == 1:
+                conn.expire(key, 120)
+            return count <= limit, retry_after
+        except Exception:  # Redis away: fall back to this process's count
+            pass
+    with _lock:
+        for key in [k for k in _local if k[1] < window]:
+            del _local[key]
+        _local[(token_key, window)] = _local.get((token_key, window), 0) + 1
+        return _local[(token_key, window)] <= limit, retry_after
