@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def _redis_url() -> str:
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
-    return base.rsplit("/", 1)[0] + "/15"  # a database of its own, flushed by the tests
+    # A database of its own, flushed by the tests (TEST_REDIS_DB lets parallel runs differ).
+    return base.rsplit("/", 1)[0] + "/" + os.environ.get("TEST_REDIS_DB", "15")
 
 
 @pytest.fixture()
