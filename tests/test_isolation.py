@@ -16,6 +16,8 @@ EXEMPT = {
     "auth.choose_language": "takes a language code, not an id",
     "meetings.rsvp": "a signed per-attendee token, not a tenant id (tests/test_delivery.py)",
     "meetings.feed": "a secret feed token, not a tenant id (tests/test_meetings.py)",
+    "calendars.connect": "takes a provider name (google, microsoft), not an id",
+    "calendars.callback": "takes a provider name; the OAuth state binds it to the session",
 }
 
 

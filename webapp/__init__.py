@@ -62,6 +62,8 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp import models_registry  # noqa: F401  (every model known to Alembic)
     from webapp.api import bp as api_bp
     from webapp.auth import bp as auth_bp
+    from webapp.calendars import bp as calendars_bp
+    from webapp.calendars import oauth as calendar_oauth
     from webapp.core import bp as core_bp
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
@@ -73,6 +75,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(mail_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(calendars_bp)
+    calendar_oauth.init_app(app)
 
     from webapp import cli, errors, filters, jobs
 

@@ -70,6 +70,28 @@ def load_config(instance_path: Path) -> dict:
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
         "PAGE_SIZE": 25,
+        # Calendars. Every external address comes from here so tests use local stand-ins.
+        "CALENDAR_ENCRYPTION_KEYS": os.environ.get("CALENDAR_ENCRYPTION_KEYS", ""),
+        "GOOGLE_CLIENT_ID": os.environ.get("GOOGLE_CLIENT_ID", ""),
+        "GOOGLE_CLIENT_SECRET": os.environ.get("GOOGLE_CLIENT_SECRET", ""),
+        "GOOGLE_AUTHORIZE_URL": os.environ.get(
+            "GOOGLE_AUTHORIZE_URL", "https://accounts.google.com/o/oauth2/v2/auth"),
+        "GOOGLE_TOKEN_URL": os.environ.get("GOOGLE_TOKEN_URL", "https://oauth2.googleapis.com/token"),
+        "GOOGLE_USERINFO_URL": os.environ.get(
+            "GOOGLE_USERINFO_URL", "https://openidconnect.googleapis.com/v1/userinfo"),
+        "GOOGLE_API_BASE": os.environ.get("GOOGLE_API_BASE",
+                                          "https://www.googleapis.com/calendar/v3"),
+        "MICROSOFT_CLIENT_ID": os.environ.get("MICROSOFT_CLIENT_ID", ""),
+        "MICROSOFT_CLIENT_SECRET": os.environ.get("MICROSOFT_CLIENT_SECRET", ""),
+        "MICROSOFT_AUTHORIZE_URL": os.environ.get(
+            "MICROSOFT_AUTHORIZE_URL",
+            "https://login.microsoftonline.com/common/oauth2/v2.0/authorize"),
+        "MICROSOFT_TOKEN_URL": os.environ.get(
+            "MICROSOFT_TOKEN_URL", "https://login.microsoftonline.com/common/oauth2/v2.0/token"),
+        "MICROSOFT_USERINFO_URL": os.environ.get("MICROSOFT_USERINFO_URL",
+                                                 "https://graph.microsoft.com/oidc/userinfo"),
+        "MICROSOFT_GRAPH_BASE": os.environ.get("MICROSOFT_GRAPH_BASE",
+                                               "https://graph.microsoft.com/v1.0"),
         "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,

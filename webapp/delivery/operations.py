@@ -75,6 +75,9 @@ def _existing_keys(keys: list[str]) -> set[str]:
 
 def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None) -> int:
     """Write outbox rows for kind (invite, update, cancel) at the meeting's sequence."""
+    from webapp.calendars import operations as calendar_ops
+    if calendar_ops.provider_mails_attendees(meeting.host_id):
+        return 0  # Microsoft Graph mails the attendees itself: one invitation each (X6, 8)
     targets = recipients(meeting) if to is None else to
     return _queue(meeting, kind, targets, None)
 
@@ -230,8 +233,10 @@ def queue_due_reminders(limit: int = 2000) -> int:
 
 def sweep() -> None:
     """The periodic pass: due reminders to the outbox, then the outbox to the queue."""
+    from webapp.calendars import operations as calendar_ops
     queue_due_reminders()
     relay()
+    calendar_ops.relay_syncs()
 
 
 # --- RSVP -------------------------------------------------------------------------------

@@ -37,6 +37,10 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
     meetings = ops.host_meetings(account_id, host.id, start, end)
     busy_only = viewer.id != host.id
+    from webapp.calendars import operations as calendar_ops
+    external = calendar_ops.busy_periods(host, start, end)
+    own = {(m.start_at, m.end_at) for m in meetings}
+    external_busy = [p for p in (external or []) if p not in own]
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
@@ -54,8 +58,16 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
                 int(minutes / SLOT_MINUTES * SLOT_PX),
                 max(int(length / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
                 f"{s:%H:%M}–{e:%H:%M}", busy_only))
+        for b_start, b_end in external_busy:
+            s, e = max(b_start.astimezone(tz), day_start), min(b_end.astimezone(tz), day_end)
+            if s < e:
+                blocks.append(Block(0, "Busy", int((s - day_start).total_seconds() / 60 /
+                                                   SLOT_MINUTES * SLOT_PX),
+                                    max(int((e - s).total_seconds() / 60 / SLOT_MINUTES *
+                                            SLOT_PX), SLOT_PX // 2),
+                                    f"{s:%H:%M}–{e:%H:%M}", True))
         days.append({"date": day, "blocks": blocks})
     return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),
             "next": monday + timedelta(days=7), "zone": zone, "host": host,
             "slots": [time(h, m) for h in range(24) for m in (0, 30)], "slot_px": SLOT_PX,
-            "busy_only": busy_only}
+            "busy_only": busy_only, "calendar_unreadable": external is None}

@@ -114,3 +114,10 @@ def feed(meetings: list[Meeting], name: str) -> bytes:
     for meeting in meetings:
         cal.add_component(event(meeting, cancelled=meeting.is_deleted))
     return _finish(cal, meetings)
+
+
+def stored(meeting: Meeting) -> bytes:
+    """The calendar object a CalDAV server stores (RFC 4791: no METHOD)."""
+    cal = _calendar(None)
+    cal.add_component(event(meeting, cancelled=meeting.is_deleted))
+    return _finish(cal, [meeting])

@@ -249,6 +249,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
     _sync_associations(meeting, data)
     db.session.flush()
     delivery.queue_invitations(meeting, "invite")
+    _calendar_sync(meeting, "upsert")
     return meeting
 
 
@@ -308,6 +309,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
         delivery.queue_invitations(meeting, "update")
     elif added:
         delivery.queue_invitations(meeting, "invite", added)
+    if changed or removed or added:
+        _calendar_sync(meeting, "upsert")
     return {"changed": changed, "added": [r.email for r in added],
             "removed": [r.email for r in removed]}
 
@@ -322,6 +325,13 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
         meeting.reminders.remove(reminder)
     db.session.flush()
     delivery.queue_invitations(meeting, "cancel")
+    _calendar_sync(meeting, "delete")
+
+
+def _calendar_sync(meeting: Meeting, action: str) -> None:
+    """The host's connected calendar follows the meeting (O4), through a sync job."""
+    from webapp.calendars import operations as calendar_ops
+    calendar_ops.queue_sync(meeting, action)
 
 
 def outcome_choices(account_id: int) -> list[tuple[str, str]]:

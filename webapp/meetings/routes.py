@@ -24,6 +24,7 @@ from flask_login import current_user, login_required
 
 from webapp import jobs
 from webapp.auth.models import Account
+from webapp.calendars import operations as calendar_ops
 from webapp.delivery import operations as delivery
 from webapp.delivery.models import OutboxMessage
 from webapp.extensions import csrf, db, htmx
@@ -145,6 +146,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "association_chips": ops.record_labels(account.id, _int_pairs(values["associations"])),
         "week": calendar_view.week(account.id, host, current_user,
                                    calendar_view.week_start(day), zone),
+        "calendar_connection": calendar_ops.connection_for(host.id),
         "return_to": request.values.get("return_to") or (
             _record_url(*record.ref) if record is not None else ""),
     }
@@ -255,8 +257,12 @@ def show(meeting_id: int):
     messages = list(db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.meeting_id == meeting.id, OutboxMessage.account_id == g.account_id)
         .order_by(OutboxMessage.id)))
+    from webapp.calendars.models import CalendarSync
+    sync = db.session.scalar(sa.select(CalendarSync).where(
+        CalendarSync.meeting_id == meeting.id, CalendarSync.account_id == g.account_id))
     return render_template(
-        "meetings/show.html", meeting=meeting, messages=messages,
+        "meetings/show.html", meeting=meeting, messages=messages, sync=sync,
+        graph_mails=calendar_ops.provider_mails_attendees(meeting.host_id),
         outcomes=dict(ops.outcome_choices(g.account_id)),
         associations=ops.record_labels(g.account_id, [(a.record_type, a.record_id)
                                                       for a in meeting.associations]),

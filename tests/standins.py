@@ -1,0 +1,265 @@
+"""Local stand-ins for internet services, speaking their documented wire formats:
+an OAuth 2.0 authorization server (RFC 6749 + PKCE RFC 7636), the Google Calendar API v3
+(events, freeBusy) and Microsoft Graph (/me/events, getSchedule). Each runs as a real HTTP
+server on loopback; Parley's production adapters talk to them over HTTP."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import secrets
+import threading
+from urllib.parse import urlencode
+
+from flask import Flask, jsonify, redirect, request
+from werkzeug.serving import make_server
+
+from tests.conftest import free_port
+
+
+class Server:
+    """Serve a Flask app in a thread on a free loopback port."""
+
+    def __init__(self, app: Flask):
+        self.port = free_port()
+        self.server = make_server("127.0.0.1", self.port, app, threaded=True)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self):
+        self.thread.start()
+        return self
+
+    def stop(self):
+        self.server.shutdown()
+
+
+class Faults:
+    """Responses to force on the next matching calls: (path-substring, status, headers)."""
+
+    def __init__(self):
+        self.queue: list[tuple[str, int, dict]] = []
+        self.lock = threading.Lock()
+
+    def add(self, path_part: str, status: int, headers: dict | None = None, times: int = 1):
+        with self.lock:
+            self.queue += [(path_part, status, headers or {})] * times
+
+    def take(self):
+        with self.lock:
+            for i, (part, status, headers) in enumerate(self.queue):
+                if part in request.path:
+                    del self.queue[i]
+                    body = {"error": {"code": status, "message": f"forced {status}"}}
+                    response = jsonify(body)
+                    response.status_code = status
+                    response.headers.update(headers)
+                    return response
+        return None
+
+
+class Provider:
+    """Shared state of one provider's identity and calendar stand-ins."""
+
+    def __init__(self, name: str, email: str):
+        self.name, self.email = name, email
+        self.client_id, self.client_secret = f"{name}-client", f"{name}-secret"
+        self.codes: dict[str, dict] = {}
+        self.access_tokens: set[str] = set()
+        self.refresh_tokens: set[str] = set()
+        self.refresh_calls = 0
+        self.deny = False
+        self.events: dict[str, dict] = {}
+        self.busy: list[dict] = []
+        self.calls: list[tuple[str, str, dict]] = []
+        self.faults = Faults()
+        self.lock = threading.Lock()
+
+    def issue(self) -> dict:
+        access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
+        self.access_tokens.add(access)
+        self.refresh_tokens.add(refresh)
+        return {"access_token": access, "refresh_token": refresh, "token_type": "Bearer",
+                "expires_in": 3600, "scope": "calendar"}
+
+    def authorized(self) -> bool:
+        header = request.headers.get("Authorization", "")
+        return header.startswith("Bearer ") and header[7:] in self.access_tokens
+
+
+def oauth_app(p: Provider, app: Flask, prefix: str = "/oauth") -> None:
+    """The authorization server routes: /authorize (auto-consent), /token, /userinfo."""
+
+    @app.get(f"{prefix}/authorize")
+    def authorize():
+        args = request.args
+        if args.get("client_id") != p.client_id or args.get("response_type") != "code":
+            return jsonify(error="invalid_request"), 400
+        target = args["redirect_uri"]
+        if p.deny:
+            return redirect(f"{target}?{urlencode({'error': 'access_denied', 'state': args.get('state', '')})}")
+        if args.get("code_challenge_method") != "S256" or not args.get("code_challenge"):
+            return redirect(f"{target}?{urlencode({'error': 'invalid_request', 'state': args.get('state', '')})}")
+        code = secrets.token_urlsafe(16)
+        p.codes[code] = {"redirect_uri": target, "challenge": args["code_challenge"]}
+        return redirect(f"{target}?{urlencode({'code': code, 'state': args.get('state', '')})}")
+
+    @app.post(f"{prefix}/token")
+    def token():
+        form = request.form
+        client_id, client_secret = form.get("client_id"), form.get("client_secret")
+        if request.authorization:
+            client_id, client_secret = request.authorization.username, request.authorization.password
+        if (client_id, client_secret) != (p.client_id, p.client_secret):
+            return jsonify(error="invalid_client"), 401
+        fault = p.faults.take()
+        if fault is not None:
+            return fault
+        if form.get("grant_type") == "authorization_code":
+            grant = p.codes.pop(form.get("code", ""), None)
+            if grant is None or grant["redirect_uri"] != form.get("redirect_uri"):
+                return jsonify(error="invalid_grant"), 400
+            verifier = form.get("code_verifier", "")
+            digest = base64.urlsafe_b64encode(hashlib.sha256(verifier.encode()).digest())
+            if digest.decode().rstrip("=") != grant["challenge"]:
+                return jsonify(error="invalid_grant", error_description="PKCE"), 400
+            return jsonify(p.issue())
+        if form.get("grant_type") == "refresh_token":
+            with p.lock:
+                p.refresh_calls += 1
+            if form.get("refresh_token") not in p.refresh_tokens:
+                return jsonify(error="invalid_grant"), 400
+            fresh = p.issue()
+            fresh.pop("refresh_token")
+            return jsonify(fresh)
+        return jsonify(error="unsupported_grant_type"), 400
+
+    @app.get(f"{prefix}/userinfo")
+    def userinfo():
+        if not p.authorized():
+            return jsonify(error="invalid_token"), 401
+        return jsonify(sub="1", email=p.email)
+
+
+def google_app(p: Provider) -> Flask:
+    app = Flask("google-standin")
+    oauth_app(p, app)
+
+    def guard():
+        p.calls.append((request.method, request.path, dict(request.args)))
+        fault = p.faults.take()
+        if fault is not None:
+            return fault
+        if not p.authorized():
+            return jsonify(error={"code": 401, "message": "Invalid Credentials"}), 401
+        return None
+
+    @app.post("/calendar/v3/calendars/primary/events")
+    def insert():
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json()
+        if body["id"] in p.events:
+            return jsonify(error={"code": 409, "message": "The requested identifier already exists."}), 409
+        p.events[body["id"]] = body
+        return jsonify({**body, "status": "confirmed", "htmlLink": "https://calendar.example/e"})
+
+    @app.route("/calendar/v3/calendars/primary/events/<eid>", methods=["PATCH", "DELETE"])
+    def event(eid):
+        if (denied := guard()) is not None:
+            return denied
+        if eid not in p.events:
+            return jsonify(error={"code": 404, "message": "Not Found"}), 404
+        if request.method == "DELETE":
+            del p.events[eid]
+            return "", 204
+        p.events[eid].update(request.get_json())
+        return jsonify(p.events[eid])
+
+    @app.post("/calendar/v3/freeBusy")
+    def freebusy():
+        if (denied := guard()) is not None:
+            return denied
+        busy = list(p.busy) + [{"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}
+                               for e in p.events.values()]
+        return jsonify(kind="calendar#freeBusy", calendars={"primary": {"busy": busy}})
+
+    return app
+
+
+def graph_app(p: Provider) -> Flask:
+    app = Flask("graph-standin")
+    oauth_app(p, app)
+    transactions: dict[str, str] = {}
+
+    def guard():
+        p.calls.append((request.method, request.path, dict(request.args)))
+        fault = p.faults.take()
+        if fault is not None:
+            return fault
+        if not p.authorized():
+            return jsonify(error={"code": "InvalidAuthenticationToken"}), 401
+        return None
+
+    @app.post("/v1.0/me/events")
+    def create():
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json()
+        tid = body.get("transactionId")
+        if tid and tid in transactions:
+            return jsonify(p.events[transactions[tid]]), 201
+        eid = "AAMk" + secrets.token_hex(8)
+        p.events[eid] = {**body, "id": eid}
+        if tid:
+            transactions[tid] = eid
+        return jsonify(p.events[eid]), 201
+
+    @app.route("/v1.0/me/events/<eid>", methods=["PATCH"])
+    def update(eid):
+        if (denied := guard()) is not None:
+            return denied
+        if eid not in p.events:
+            return jsonify(error={"code": "ErrorItemNotFound"}), 404
+        p.events[eid].update(request.get_json())
+        return jsonify(p.events[eid])
+
+    @app.post("/v1.0/me/events/<eid>/cancel")
+    def cancel(eid):
+        if (denied := guard()) is not None:
+            return denied
+        if eid not in p.events:
+            return jsonify(error={"code": "ErrorItemNotFound"}), 404
+        p.events[eid]["isCancelled"] = True
+        return "", 202
+
+    @app.post("/v1.0/me/calendar/getSchedule")
+    def schedule():
+        if (denied := guard()) is not None:
+            return denied
+        items = [{"status": "busy", "start": {"dateTime": b["start"], "timeZone": "UTC"},
+                  "end": {"dateTime": b["end"], "timeZone": "UTC"}} for b in p.busy]
+        return jsonify(value=[{"scheduleId": p.email, "scheduleItems": items}])
+
+    return app
+
+
+def configure(app_config: dict, google: Provider, google_url: str, ms: Provider,
+              ms_url: str) -> dict:
+    """App config pointing Parley at the stand-ins."""
+    return {
+        **app_config,
+        "GOOGLE_CLIENT_ID": google.client_id, "GOOGLE_CLIENT_SECRET": google.client_secret,
+        "GOOGLE_AUTHORIZE_URL": f"{google_url}/oauth/authorize",
+        "GOOGLE_TOKEN_URL": f"{google_url}/oauth/token",
+        "GOOGLE_USERINFO_URL": f"{google_url}/oauth/userinfo",
+        "GOOGLE_API_BASE": f"{google_url}/calendar/v3",
+        "MICROSOFT_CLIENT_ID": ms.client_id, "MICROSOFT_CLIENT_SECRET": ms.client_secret,
+        "MICROSOFT_AUTHORIZE_URL": f"{ms_url}/oauth/authorize",
+        "MICROSOFT_TOKEN_URL": f"{ms_url}/oauth/token",
+        "MICROSOFT_USERINFO_URL": f"{ms_url}/oauth/userinfo",
+        "MICROSOFT_GRAPH_BASE": f"{ms_url}/v1.0",
+    }

@@ -1,0 +1,80 @@
+"""Google Calendar API v3 adapter (events insert/patch/delete, freeBusy)."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from datetime import UTC, datetime
+
+from webapp.calendars.providers import ProviderError
+from webapp.calendars.providers.http import call
+from webapp.meetings.ical import location_text
+from webapp.richtext import to_text
+
+
+def event_id(uid: str) -> str:
+    """A client-supplied event id (base32hex, lower case): retries insert the same event."""
+    digest = hashlib.sha256(uid.encode()).digest()[:20]
+    return base64.b32hexencode(digest).decode().lower().rstrip("=")
+
+
+def event_body(meeting) -> dict:
+    tz = meeting.timezone
+    return {
+        "id": event_id(meeting.uid), "iCalUID": meeting.uid, "summary": meeting.title,
+        "description": to_text(meeting.description_html), "location": location_text(meeting),
+        "start": {"dateTime": meeting.start_at.isoformat(), "timeZone": tz},
+        "end": {"dateTime": meeting.end_at.isoformat(), "timeZone": tz},
+        "attendees": [{"email": a.email, "displayName": a.name}
+                      for a in meeting.attendees if a.email],
+        "sequence": meeting.sequence, "guestsCanModify": False,
+    }
+
+
+class GoogleCalendar:
+    #: Parley mails its own iTIP invitations, so Google is told not to (sendUpdates=none):
+    #: each attendee gets one invitation in total.
+    mails_attendees = False
+
+    def __init__(self, base_url: str, token: str):
+        self.base, self.token = base_url.rstrip("/"), token
+
+    def upsert(self, meeting, external_id: str | None) -> str:
+        body = event_body(meeting)
+        eid = external_id or body["id"]
+        params = {"sendUpdates": "none"}
+        if external_id:
+            found = call("PATCH", f"{self.base}/calendars/primary/events/{eid}", self.token,
+                         json=body, params=params, ok_missing=True)
+            if found is not None:
+                return eid
+        try:
+            created = call("POST", f"{self.base}/calendars/primary/events", self.token,
+                           json=body, params=params)
+        except ProviderError as exc:
+            if exc.status != 409:
+                raise
+            # 409: an earlier try created it (same client-supplied id): update it instead.
+            call("PATCH", f"{self.base}/calendars/primary/events/{eid}", self.token,
+                 json=body, params=params)
+            return eid
+        return created.get("id", eid)
+
+    def delete(self, meeting, external_id: str | None) -> None:
+        eid = external_id or event_id(meeting.uid)
+        call("DELETE", f"{self.base}/calendars/primary/events/{eid}", self.token,
+             params={"sendUpdates": "none"}, ok_missing=True)
+
+    def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+        body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": "primary"}]}
+        data = call("POST", f"{self.base}/freeBusy", self.token, json=body) or {}
+        periods = data.get("calendars", {}).get("primary", {}).get("busy", [])
+        return [(_parse(p["start"]), _parse(p["end"])) for p in periods]
+
+
+def _rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def _parse(value: str) -> datetime:
+    return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)

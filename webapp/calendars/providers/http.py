@@ -1,0 +1,54 @@
+"""JSON over HTTP for the Google and Microsoft adapters, with their error semantics."""
+
+from __future__ import annotations
+
+import requests
+
+from webapp.calendars.providers import AuthExpired, ProviderError
+
+TIMEOUT = 10
+
+
+def call(method: str, url: str, token: str, *, json=None, params=None,
+         ok_missing: bool = False) -> dict | None:
+    """One authorized call. Raises AuthExpired on 401, ProviderError otherwise; 404/410
+    return None when ok_missing (deleting what is already gone)."""
+    try:
+        response = requests.request(method, url, json=json, params=params, timeout=TIMEOUT,
+                                    headers={"Authorization": f"Bearer {token}",
+                                             "Accept": "application/json"})
+    except requests.RequestException as exc:
+        raise ProviderError(f"{exc.__class__.__name__}: calendar service unreachable") from exc
+    status = response.status_code
+    if status in (404, 410) and ok_missing:
+        return None
+    if status == 401:
+        raise AuthExpired("access token refused", status, retryable=True)
+    if status == 429 or status >= 500:
+        retry_after = response.headers.get("Retry-After")
+        try:
+            seconds = float(retry_after) if retry_after else None
+        except ValueError:
+            seconds = None
+        raise ProviderError(f"{status} from calendar service", status, retryable=True,
+                            retry_after=seconds)
+    if status >= 400:
+        raise ProviderError(f"{status} from calendar service: {_reason(response)}", status,
+                            retryable=False)
+    if status == 204 or not response.content:
+        return {}
+    try:
+        return response.json()
+    except ValueError as exc:
+        raise ProviderError("calendar service sent malformed JSON", status) from exc
+
+
+def _reason(response) -> str:
+    try:
+        body = response.json()
+    except ValueError:
+        return response.text[:200]
+    error = body.get("error") if isinstance(body, dict) else None
+    if isinstance(error, dict):
+        return str(error.get("message") or error.get("code") or "")[:200]
+    return str(error or "")[:200]

@@ -1,0 +1,143 @@
+"""Connect and disconnect calendars (settings and the scheduler's prompt), OAuth callbacks."""
+
+from __future__ import annotations
+
+from authlib.integrations.base_client.errors import OAuthError
+from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+
+from webapp import jobs
+from webapp.calendars import bp, oauth
+from webapp.calendars import operations as ops
+from webapp.calendars.models import CalendarSync
+from webapp.calendars.providers import ProviderError, ReconnectNeeded
+from webapp.extensions import db
+from webapp.meetings import operations as meeting_ops
+
+PROVIDER_NAMES = {"google": "Google Calendar", "microsoft": "Microsoft 365",
+                  "caldav": "CalDAV"}
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith("/") and not target.startswith("//"):
+        return target
+    return url_for("calendars.settings")
+
+
+@bp.route("/settings/calendar")
+@login_required
+def settings():
+    return render_template("calendars/settings.html", conn=ops.connection_for(current_user.id),
+                           providers=ops.configured_providers(), names=PROVIDER_NAMES,
+                           caldav_error=None, form={}), 200
+
+
+@bp.get("/calendars/connect/<provider>")
+@login_required
+def connect(provider: str):
+    if provider not in ("google", "microsoft") or provider not in ops.configured_providers():
+        abort(404)
+    session["calendar_next"] = _safe_next(request.args.get("next"))
+    redirect_uri = current_app.config["BASE_URL"] + url_for("calendars.callback",
+                                                            provider=provider)
+    return oauth.client(provider).authorize_redirect(redirect_uri)
+
+
+def _oauth_failure(message: str, status: int = 400):
+    return render_template("calendars/oauth_error.html", message=message), status
+
+
+@bp.get("/calendars/callback/<provider>")
+@login_required
+def callback(provider: str):
+    if provider not in ("google", "microsoft") or provider not in ops.configured_providers():
+        abort(404)
+    if request.args.get("error"):
+        message = (_("You declined access, so no calendar was connected.")
+                   if request.args["error"] == "access_denied" else
+                   _("The calendar service refused the connection (%(error)s).",
+                     error=request.args["error"][:80]))
+        return _oauth_failure(message, 400)
+    try:
+        token = oauth.client(provider).authorize_access_token()
+        info = oauth.client(provider).userinfo(token=token)
+    except OAuthError:
+        return _oauth_failure(_("This sign-in link is invalid, expired or was already used. "
+                                "Start the connection again."))
+    except Exception:  # the provider is unreachable or answered nonsense
+        return _oauth_failure(_("The calendar service could not be reached. Nothing was "
+                                "saved; try again in a moment."), 502)
+    email = info.get("email") or info.get("preferred_username")
+    ops.connect_oauth(current_user, provider, token, email)
+    db.session.commit()
+    flash(_("%(provider)s is connected. New meetings will appear on it.",
+            provider=PROVIDER_NAMES[provider]), "success")
+    return redirect(_safe_next(session.pop("calendar_next", None)))
+
+
+@bp.post("/calendars/caldav")
+@login_required
+def connect_caldav():
+    form = {k: request.form.get(k, "").strip() for k in ("url", "username")}
+    password = request.form.get("password", "")
+    error = None
+    if not form["url"].startswith(("http://", "https://")) or len(form["url"]) > 500:
+        error = ("url", _("Enter the server address, starting with https://"))
+    elif not form["username"] or len(form["username"]) > 200:
+        error = ("username", _("Enter the user name."))
+    elif not password or len(password) > 500:
+        error = ("password", _("Enter the app password."))
+    else:
+        try:
+            ops.connect_caldav(current_user, form["url"], form["username"], password)
+        except ReconnectNeeded:
+            error = ("password", _("The server refused this user name or app password."))
+        except ProviderError:
+            error = ("url", _("The CalDAV server could not be reached at this address."))
+    if error:
+        db.session.rollback()
+        return render_template("calendars/settings.html", conn=ops.connection_for(current_user.id),
+                               providers=ops.configured_providers(), names=PROVIDER_NAMES,
+                               caldav_error=error, form=form), 422
+    db.session.commit()
+    flash(_("Your CalDAV calendar is connected."), "success")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/calendars/disconnect")
+@login_required
+def disconnect():
+    if ops.disconnect(current_user):
+        db.session.commit()
+        flash(_("The calendar was disconnected. Meetings stay on Parley's own calendar."),
+              "success")
+    return redirect(url_for("calendars.settings"))
+
+
+@bp.post("/calendars/sync")
+@login_required
+def toggle_sync():
+    conn = ops.connection_for(current_user.id)
+    if conn is None:
+        abort(404)
+    conn.sync_on = request.form.get("sync_on") == "1"
+    db.session.commit()
+    return redirect(url_for("calendars.settings"))
+
+
+@bp.post("/meetings/<int:meeting_id>/calendar-sync/retry")
+@login_required
+def retry(meeting_id: int):
+    meeting = meeting_ops.get_meeting(current_user.account_id, meeting_id, include_deleted=True)
+    if meeting is None:
+        abort(404)
+    row = db.session.scalar(db.select(CalendarSync).where(
+        CalendarSync.meeting_id == meeting.id, CalendarSync.account_id == current_user.account_id))
+    if row is None:
+        abort(404)
+    if ops.retry_sync(row):
+        db.session.commit()
+        jobs.enqueue("worker.jobs.sync_calendar", row.id)
+        flash(_("The calendar will be updated again."), "success")
+    return redirect(url_for("meetings.show", meeting_id=meeting.id))
