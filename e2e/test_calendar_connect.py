@@ -1,0 +1,78 @@
+"""Connect the Google stand-in through the real OAuth redirects, see its busy time in the
+scheduler's calendar panel, schedule a meeting and find the event created in the stand-in."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from playwright.sync_api import expect
+
+from e2e.conftest import AppServer, login, shot
+from tests.standins import Provider, Server, configure, google_app
+
+
+class CalendarServer(AppServer):
+    def __init__(self, *args, extra: dict, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.extra = extra
+
+    def env(self) -> dict:
+        return {**super().env(), **self.extra}
+
+
+@pytest.fixture()
+def google_standin():
+    provider = Provider("google", "dana@gmail.example")
+    server = Server(google_app(provider)).start()
+    yield provider, server.url
+    server.stop()
+
+
+@pytest.fixture()
+def calendar_server(app, db_url, tmp_path, google_standin):
+    provider, url = google_standin
+    ms = Provider("microsoft", "x@example.org")
+    config = configure({}, provider, url, ms, "http://127.0.0.1:9")
+    extra = {k: v for k, v in config.items() if k.startswith("GOOGLE_")}
+    server = CalendarServer(db_url, tmp_path, name="calendar-server", extra=extra).start()
+    yield server
+    server.stop()
+
+
+def test_connect_google_and_schedule(browser, playwright, calendar_server, google_standin, demo):
+    provider, _url = google_standin
+    context = browser.new_context(base_url=calendar_server.url,
+                                  viewport={"width": 1280, "height": 900}, locale="en-US",
+                                  timezone_id="America/New_York")
+    page = context.new_page()
+    errors = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page)
+    page.goto("/contacts/1")
+    page.locator("#schedule-meeting").click()
+    expect(page.locator("#connect-calendar-prompt")).to_be_visible()  # S14
+    page.locator("#connect-calendar-prompt a").click()
+    page.locator("#connect-google").click()  # -> stand-in /authorize -> /calendars/callback
+    expect(page.locator(".flash-success")).to_contain_text("Google Calendar is connected")
+    assert page.url.startswith(f"{calendar_server.url}/meetings/new")
+    # Busy time on the Google calendar shows in the panel as "Busy".
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) + timedelta(hours=2)
+    provider.busy.append({"start": start.isoformat().replace("+00:00", "Z"),
+                          "end": (start + timedelta(hours=1)).isoformat().replace("+00:00", "Z")})
+    page.reload()
+    expect(page.locator("#connect-calendar-prompt")).to_have_count(0)
+    expect(page.locator("#week-calendar .event.busy").first).to_be_visible()
+    shot(page, "calendar-google-busy")
+    page.locator("#title").fill("Synced from the browser")
+    # The demo account's default reminders include "1 day before": book three days ahead.
+    page.locator("#start_date").fill((datetime.now(UTC) + timedelta(days=3)).date().isoformat())
+    page.locator("#save-meeting").click()
+    expect(page.locator(".flash-success").first).to_contain_text("Meeting scheduled")
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and not provider.events:
+        time.sleep(0.2)
+    assert [e["summary"] for e in provider.events.values()] == ["Synced from the browser"]
+    assert errors == []
+    context.close()
