@@ -393,3 +393,36 @@ def test_free_seat_cannot_book_for_others(client, make, login, db):
     r = schedule(client, None, host_id=str(other.id))
     assert r.status_code == 422 and 'id="host_id-error"' in r.get_data(as_text=True)
     assert user
+
+
+def test_stopped_smtp_server_then_back(app, client, rep, make, db, monkeypatch):
+    """A mail server that is down (connection refused): kept, then sent when it returns."""
+    from tests.conftest import SMTPSink
+    sink = SMTPSink()  # not started yet: its port refuses connections
+    app.config["SMTP_URL"] = sink.url
+    try:
+        account, _ = rep
+        contact = make.contact(account, email="later@example.org")
+        schedule(client, contact, attendees=[f"contact:{contact.id}"])
+        row = db.session.scalar(sa.select(OutboxMessage))
+        db.session.refresh(row)
+        assert row.status == "pending" and "unavailable" in row.last_error
+        sink.start()
+        later = utcnow() + timedelta(minutes=5)
+        monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: later)
+        delivery.sweep()
+        db.session.refresh(row)
+        assert row.status == "sent"
+        assert [r for r, _ in sink.messages] == [["later@example.org"]]
+    finally:
+        app.config["SMTP_URL"] = None
+        if sink.controller._thread is not None:
+            sink.stop()
+
+
+def test_jobs_take_ids_only(app):
+    from datetime import datetime
+
+    from webapp import jobs
+    with app.app_context(), pytest.raises(TypeError):
+        jobs.enqueue("worker.jobs.send_message", datetime(2026, 1, 1))

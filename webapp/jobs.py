@@ -89,6 +89,9 @@ def rq_queue(app: Flask | None = None):
 
 def enqueue(path: str, *args: int | str) -> bool:
     """Queue job `path` with id arguments. Returns False when the queue was unreachable."""
+    if not all(isinstance(a, int | str) and not isinstance(a, bool) for a in args):
+        # Jobs take ids: never objects, and never datetimes (naive or not) to misread.
+        raise TypeError(f"job {path} takes ids, got {[type(a).__name__ for a in args]}")
     app = current_app._get_current_object()
     mode = app.config["JOBS_MODE"]
     if mode == "eager":
