@@ -35,10 +35,18 @@ def send_message(message_id: int) -> str:
 
 
 def relay() -> int:
-    """Move committed outbox rows to the queue."""
+    """Move committed outbox rows and calendar syncs to the queue."""
     with app_context():
+        from webapp.calendars import operations as calendar_ops
         from webapp.delivery import operations as delivery
-        return delivery.relay()
+        return delivery.relay() + calendar_ops.relay_syncs()
+
+
+def sync_calendar(sync_id: int) -> str:
+    """Make the host's calendar match one meeting (claimed, retried with backoff)."""
+    with app_context():
+        from webapp.calendars import operations as calendar_ops
+        return calendar_ops.run_sync(sync_id)
 
 
 def sweep() -> None:

@@ -122,8 +122,10 @@ def access_token(connection_id: int, force: bool = False) -> str:
     seen_version = conn.token_version
     if _valid(conn) and not force:
         return crypto.decrypt(conn.access_token_enc)
+    # Give the pooled connection back before waiting: twenty waiting jobs must not hold
+    # the pool while the one refreshing needs a connection.
+    db.session.commit()
     with _lock_for(connection_id):
-        db.session.commit()  # end any snapshot so the re-read below sees other refreshes
         stmt = sa.select(CalendarConnection).where(CalendarConnection.id == connection_id)
         if db.engine.dialect.name == "postgresql":
             stmt = stmt.with_for_update()
