@@ -260,8 +260,9 @@ def test_other_accounts_users_and_buckets_reveal_nothing(client, seeded, make, d
     assert r.status_code == 422 and "Secret" not in r.get_data(as_text=True)
     rows = csv_rows(client, by="organizer", bucket=str(stranger.id))
     assert rows == []
-    for by, bucket in (("organizer", "x"), ("week", "2027-03-03"), ("month", "2030-01-01"),
-                       ("type", "zzz")):
+    for by, bucket in (("organizer", "x"), ("host", "9" * 30), ("host", "-1"),
+                       ("week", "2027-03-03"), ("month", "2030-01-01"), ("type", "zzz"),
+                       ("outcome", "")):
         r = client.get("/reports/meetings.csv", query_string={**RANGE, "by": by,
                                                               "bucket": bucket})
         assert r.status_code == 422, (by, bucket)

@@ -220,15 +220,21 @@ def _period_counts(f: ReportFilter, conds: list) -> Report:
 
 # --- the rows behind a figure ------------------------------------------------------------
 
+def _row_id(value: str) -> int:
+    if not value.isascii() or not value.isdigit() or len(value) > 11:
+        raise ValueError(value)
+    return int(value)
+
+
 def bucket_condition(f: ReportFilter, bucket: str):
     """The condition selecting one bar's meetings; ValueError when bucket is not one."""
     if f.group_by in ("organizer", "host"):
         person = Meeting.organizer_id if f.group_by == "organizer" else Meeting.host_id
-        return person == int(bucket)
+        return person == _row_id(bucket)
     if f.group_by == "type":
         if bucket == NO_TYPE:
             return Meeting.meeting_type_id.is_(None)
-        return Meeting.meeting_type_id == int(bucket)
+        return Meeting.meeting_type_id == _row_id(bucket)
     if f.group_by == "outcome":
         if not bucket or len(bucket) > 40:
             raise ValueError(bucket)
