@@ -63,11 +63,16 @@ def victim(make):
     message.status = "failed"
     from webapp.api import operations as token_ops
     token, _plain = token_ops.create_token(user, "victim")
+    from webapp.settings import operations as settings_ops
+    mtype = settings_ops.add_meeting_type(b.id, "Secret type")
+    snippet = settings_ops.add_snippet(b.id, "Secret snippet", "<p>secret</p>")
+    outcome = settings_ops.add_outcome(b.id, "Secret outcome")
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
-            "token_id": token.id}
+            "token_id": token.id, "type_id": mtype.id, "snippet_id": snippet.id,
+            "outcome_id": outcome.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}
@@ -99,7 +104,8 @@ def expand(rule, victim) -> list[dict]:
 
 def test_every_id_route_is_isolated(app, client, make, login, victim):
     attacker = make.account(name="Attacker")
-    login(make.user(attacker))
+    # An admin: account settings pages answer 403 to members before looking at ids.
+    login(make.user(attacker, role="admin"))
     # The attacker also owns rows, so "not found" cannot come from an empty account.
     make.contact(attacker)
     before = snapshot()

@@ -68,6 +68,8 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
     from webapp.records import bp as records_bp
+    from webapp.reports import bp as reports_bp
+    from webapp.settings import bp as settings_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -77,6 +79,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(api_bp)
     app.register_blueprint(calendars_bp)
     calendar_oauth.init_app(app)
+    app.register_blueprint(reports_bp)
+    app.register_blueprint(settings_bp)
 
     from webapp import cli, errors, filters, jobs
 

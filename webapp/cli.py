@@ -109,10 +109,13 @@ def seed_demo(contacts: int = 50) -> bool:
 
 def _seed_meeting_settings(account: Account) -> None:
     from webapp.meetings.models import MeetingType, Snippet
+    from webapp.settings import operations as settings_ops
 
     account.custom_meeting_types_enabled = True
     db.session.add_all([MeetingType(account_id=account.id, name=n)
                         for n in ("Discovery call", "Demo", "Quarterly review")])
+    # The five default outcomes come with every account; one custom outcome shows O2.
+    settings_ops.add_outcome(account.id, "Follow-up booked")
     db.session.add_all([
         Snippet(account_id=account.id, name="Agenda",
                 body_html="<p><b>Agenda</b></p><ul><li>Introductions</li><li>Your goals</li>"
@@ -130,17 +133,19 @@ def _seed_meetings(account: Account) -> None:
     from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
 
     demo = db.session.scalar(sa.select(User).where(User.email == "demo@example.com"))
+    alex = db.session.scalar(sa.select(User).where(User.email == "alex@example.com"))
     contacts = list(db.session.scalars(sa.select(Contact).where(
         Contact.account_id == account.id).order_by(Contact.id).limit(3)))
     now = datetime.now(UTC).replace(minute=0, second=0, microsecond=0)
-    plans = [("Discovery call", -3, "completed"), ("Product demo", 2, "scheduled"),
-             ("Quarterly review", 9, "scheduled")]
-    for contact, (title, days, outcome) in zip(contacts, plans, strict=False):
+    # The last one Dana booked for Alex: reports tell "created by" and "assigned to" apart.
+    plans = [("Discovery call", -3, "completed", demo), ("Product demo", 2, "scheduled", demo),
+             ("Quarterly review", 9, "scheduled", alex)]
+    for contact, (title, days, outcome, host) in zip(contacts, plans, strict=False):
         start = now + timedelta(days=days, hours=1)
         meeting = Meeting(account_id=account.id, title=f"{title} with {contact.first_name}",
                           start_at=start, end_at=start + timedelta(minutes=30),
                           timezone=account.timezone, location_kind="phone",
-                          location_value=contact.phone, host_id=demo.id, organizer_id=demo.id,
+                          location_value=contact.phone, host_id=host.id, organizer_id=demo.id,
                           outcome=outcome)
         meeting.attendees.append(Attendee(contact_id=contact.id, name=contact.display_name,
                                           email=contact.email))

@@ -7,6 +7,7 @@ from urllib.parse import quote
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
+from werkzeug.exceptions import Forbidden
 
 
 def _render(status: int, title: str, message: str):
@@ -35,7 +36,10 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(403)
     def forbidden(exc):
-        return _render(403, _("Not allowed"), _("You do not have permission to do that."))
+        # abort(403, description=...) explains why; Werkzeug's own text is English-only.
+        custom = exc.description if exc.description != Forbidden.description else None
+        return _render(403, _("Not allowed"),
+                       custom or _("You do not have permission to do that."))
 
     @app.errorhandler(404)
     def not_found(exc):

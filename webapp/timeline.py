@@ -9,7 +9,8 @@ from dataclasses import dataclass
 class TimelinePage:
     items: list
     total: int
-    outcomes: dict
+    #: webapp.meetings.outcomes.OutcomeCatalog of the account
+    outcomes: object
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -21,8 +22,9 @@ class TimelinePage:
 def timeline_for(account_id: int, record, limit: int = 20, offset: int = 0) -> TimelinePage:
     """Meetings associated with the record: a fixed number of queries, whatever the count."""
     from webapp.meetings import operations as meeting_ops
+    from webapp.meetings.outcomes import catalog
 
     items = meeting_ops.timeline_meetings(account_id, record.record_type, record.id,
                                           limit, offset)
     total = meeting_ops.count_timeline(account_id, record.record_type, record.id)
-    return TimelinePage(items, total, dict(meeting_ops.outcome_choices(account_id)))
+    return TimelinePage(items, total, catalog(account_id))

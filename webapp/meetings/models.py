@@ -1,4 +1,4 @@
-"""Meetings, their attendees, reminders, associations, attachments; snippets and types."""
+"""Meetings, their attendees, reminders, associations, attachments; snippets, types, outcomes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import datetime
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.auth.models import User
+from webapp.auth.models import Account, User
 from webapp.extensions import db
 from webapp.records.models import Contact
 from webapp.types import UTCDateTime, utcnow
@@ -34,6 +34,36 @@ class MeetingType(db.Model):
     name: so.Mapped[str] = so.mapped_column(sa.String(80))
     #: Retired types stay readable on old meetings but are not offered.
     active: so.Mapped[bool] = so.mapped_column(default=True)
+
+
+class MeetingOutcome(db.Model):
+    """O1/O2: an outcome a meeting can take, in the account's order.
+
+    Every account starts with the five defaults (seeded when the account is inserted, and
+    by migration 0009 for accounts that existed before).
+    """
+
+    __tablename__ = "meeting_outcomes"
+    __table_args__ = (sa.UniqueConstraint("account_id", "key"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    #: What Meeting.outcome stores; never changes, so a rename relabels old meetings too.
+    key: so.Mapped[str] = so.mapped_column(sa.String(40))
+    #: None on a default outcome nobody renamed: its label is then translated.
+    name: so.Mapped[str | None] = so.mapped_column(sa.String(80))
+    #: Order in menus and reports, ascending.
+    position: so.Mapped[int] = so.mapped_column(default=0)
+    #: Retired outcomes are no longer offered but stay readable on old meetings.
+    active: so.Mapped[bool] = so.mapped_column(default=True)
+
+
+@sa.event.listens_for(Account, "after_insert")
+def _seed_default_outcomes(mapper, connection, account) -> None:
+    # In the same transaction as the account row: no account is ever without outcomes.
+    connection.execute(sa.insert(MeetingOutcome.__table__), [
+        {"account_id": account.id, "key": key, "name": None, "position": index,
+         "active": True} for index, key in enumerate(DEFAULT_OUTCOMES)])
 
 
 class Snippet(db.Model):

@@ -17,7 +17,6 @@ from webapp.auth.models import Account, User
 from webapp.delivery import operations as delivery
 from webapp.extensions import db
 from webapp.meetings.models import (
-    DEFAULT_OUTCOMES,
     LOCATION_KINDS,
     REMINDER_UNITS,
     Attendee,
@@ -26,6 +25,7 @@ from webapp.meetings.models import (
     MeetingType,
     Reminder,
 )
+from webapp.meetings.outcomes import catalog
 from webapp.meetings.timemath import MAX_OFFSET, reminder_due
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS, Contact
@@ -335,16 +335,14 @@ def _calendar_sync(meeting: Meeting, action: str) -> None:
 
 
 def outcome_choices(account_id: int) -> list[tuple[str, str]]:
-    """(key, label) of the outcomes a meeting can take."""
-    labels = {"scheduled": _l("Scheduled"), "completed": _l("Completed"),
-              "rescheduled": _l("Rescheduled"), "no_show": _l("No show"),
-              "canceled": _l("Canceled")}
-    return [(key, str(labels[key])) for key in DEFAULT_OUTCOMES]
+    """(key, label) of the outcomes a meeting can be given, in the account's order."""
+    return catalog(account_id).items()
 
 
 def set_outcome(meeting: Meeting, outcome: str) -> bool:
-    """Set the outcome; False when it is not one of the account's outcomes."""
-    if outcome not in dict(outcome_choices(meeting.account_id)):
+    """Set the outcome; False when it is not one the account offers. Keeping a retired
+    outcome the meeting already has is allowed (nothing changes)."""
+    if outcome != meeting.outcome and not catalog(meeting.account_id).is_offered(outcome):
         return False
     meeting.outcome = outcome
     db.session.flush()

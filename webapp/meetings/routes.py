@@ -31,6 +31,7 @@ from webapp.extensions import csrf, db, htmx
 from webapp.meetings import bp, calendar_view, forms, ical
 from webapp.meetings import operations as ops
 from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
+from webapp.meetings.outcomes import catalog as outcome_catalog
 from webapp.meetings.timemath import to_zone
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
@@ -238,13 +239,18 @@ def delete(meeting_id: int):
 @login_required
 def outcome(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
-    if not ops.set_outcome(meeting, request.form.get("outcome", "")):
-        abort(422)
-    db.session.commit()
+    error = None
+    if ops.set_outcome(meeting, request.form.get("outcome", "")):
+        db.session.commit()
+    else:
+        error = _("Choose an outcome from the list.")
     if htmx and htmx.target == f"meeting-{meeting.id}":
         return render_template("meetings/_timeline_item.html", meeting=meeting,
-                               outcomes=dict(ops.outcome_choices(g.account_id)),
-                               return_to=request.form.get("return_to", ""))
+                               outcomes=outcome_catalog(g.account_id), outcome_error=error,
+                               return_to=request.form.get("return_to", "")), \
+            422 if error else 200
+    if error:
+        return _render_show(meeting, 422, outcome_error=error)
     flash(_("Outcome saved."), "success")
     return redirect(_safe_return(request.form.get("return_to"),
                                  url_for("meetings.show", meeting_id=meeting.id)))
@@ -253,7 +259,10 @@ def outcome(meeting_id: int):
 @bp.get("/meetings/<int:meeting_id>")
 @login_required
 def show(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id, include_deleted=True)
+    return _render_show(_meeting_or_404(meeting_id, include_deleted=True))
+
+
+def _render_show(meeting: Meeting, status: int = 200, outcome_error: str | None = None):
     messages = list(db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.meeting_id == meeting.id, OutboxMessage.account_id == g.account_id)
         .order_by(OutboxMessage.id)))
@@ -263,10 +272,10 @@ def show(meeting_id: int):
     return render_template(
         "meetings/show.html", meeting=meeting, messages=messages, sync=sync,
         graph_mails=calendar_ops.provider_mails_attendees(meeting.host_id),
-        outcomes=dict(ops.outcome_choices(g.account_id)),
+        outcomes=outcome_catalog(g.account_id), outcome_error=outcome_error,
         associations=ops.record_labels(g.account_id, [(a.record_type, a.record_id)
                                                       for a in meeting.associations]),
-        not_invited=delivery.not_invited(meeting))
+        not_invited=delivery.not_invited(meeting)), status
 
 
 @bp.post("/meetings/<int:meeting_id>/messages/<int:message_id>/retry")
