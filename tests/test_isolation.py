@@ -61,11 +61,15 @@ def victim(make):
     message.status = "failed"
     from webapp.api import operations as token_ops
     token, _plain = token_ops.create_token(user, "victim")
+    from webapp.notifications.models import Notification
+    notification = Notification(account_id=b.id, user_id=user.id, actor_id=user.id,
+                                meeting_id=meeting.id, kind="mention")
+    _db.session.add(notification)
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
-            "token_id": token.id}
+            "token_id": token.id, "notification_id": notification.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -65,6 +65,7 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.core import bp as core_bp
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
+    from webapp.notifications import bp as notifications_bp
     from webapp.records import bp as records_bp
 
     app.register_blueprint(core_bp)
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(mail_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(notifications_bp)
 
     from webapp import cli, errors, filters, jobs
 
