@@ -11,6 +11,8 @@
   try { t = JSON.parse($("scheduler-i18n").textContent); } catch (e) {}
   // Attendees' local times (X8) refresh on this event as well as on "change".
   function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
+  // Attendees' local times (X8) refresh on this event as well as on "change".
+  function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
 
   // --- collapsible calendar (S12) ---
   var toggle = $("toggle-calendar");
@@ -169,7 +171,7 @@
     editor.innerHTML = area.value;
     function sync() { area.value = editor.innerHTML; }
     [["bold", "B", t.bold], ["italic", "I", t.italic], ["insertUnorderedList", "•", t.bullets],
-     ["insertOrderedList", "1.", t.numbers], ["createLink", "🔗", t.link]].forEach(function (b) {
+     ["insertOrderedList", "1.", "1. " + (t.numbers || "Numbered list")], ["createLink", "🔗", t.link]].forEach(function (b) {
       var btn = document.createElement("button");
       btn.type = "button"; btn.className = "btn btn-sm"; btn.textContent = b[1];
       btn.setAttribute("aria-label", b[2]); btn.title = b[2];
