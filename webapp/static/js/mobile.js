@@ -3,6 +3,13 @@
    Without JavaScript the form still posts every field. */
 (function () {
   "use strict";
+  // A second tap while the first submit is on its way must not send twice.
+  document.querySelectorAll("form[data-submit-once]").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      if (f.dataset.sent) { ev.preventDefault(); return; }
+      f.dataset.sent = "1";
+    });
+  });
   var form = document.getElementById("m-meeting-form");
   if (!form) return;
   var t = {};
