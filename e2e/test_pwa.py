@@ -78,6 +78,9 @@ def test_offline_page(own_page: Page, stoppable_server, demo):
     # The shell is cached at install, the offline page with it; no HTML page is.
     cached = _cached_paths(page)
     assert "/offline" in cached, cached
+    for path in ("/static/css/app.css", "/static/js/app.js", "/static/js/mobile.js",
+                 "/static/vendor/htmx/htmx.min.js"):
+        assert path in cached, (path, cached)
     assert not [p for p in cached if p != "/offline" and not p.startswith("/static/")], cached
 
     _browse_logged_in(page)
@@ -152,6 +155,10 @@ def test_installable(installable_page: Page, stoppable_server, demo):
         assert parsed["startUrl"] == f"{stoppable_server.url}/?source=pwa"
         assert {(i["sizes"], i["type"]) for i in parsed["icons"]} == {
             ("192x192", "image/png"), ("512x512", "image/png")}
+        assert any(i["url"].endswith("/icon-maskable-512.png") for i in parsed["icons"])
+        assert parsed["themeColor"] == "rgba(63,81,181,1)"  # #3f51b5, as <meta theme-color>
+        assert parsed["backgroundColor"] == "rgba(255,255,255,1)"
+        assert parsed["scope"] == f"{stoppable_server.url}/"
         installability = cdp.send("Page.getInstallabilityErrors")
         assert installability["installabilityErrors"] == [], installability
     finally:

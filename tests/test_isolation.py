@@ -67,12 +67,16 @@ def victim(make):
     mtype = settings_ops.add_meeting_type(b.id, "Secret type")
     snippet = settings_ops.add_snippet(b.id, "Secret snippet", "<p>secret</p>")
     outcome = settings_ops.add_outcome(b.id, "Secret outcome")
+    from webapp.notifications.models import Notification
+    notification = Notification(account_id=b.id, user_id=user.id, actor_id=user.id,
+                                meeting_id=meeting.id, kind="mention")
+    _db.session.add(notification)
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
             "token_id": token.id, "type_id": mtype.id, "snippet_id": snippet.id,
-            "outcome_id": outcome.id}
+            "outcome_id": outcome.id, "notification_id": notification.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

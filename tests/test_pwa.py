@@ -12,6 +12,8 @@ def test_manifest_is_installable_shape(client):
     sizes = {(i["sizes"], i.get("purpose", "any")) for i in data["icons"]}
     assert ("192x192", "any") in sizes and ("512x512", "any") in sizes
     assert ("512x512", "maskable") in sizes
+    assert data["theme_color"] == "#3f51b5" and data["background_color"]
+    assert data["scope"] == "/" and data["name"] == "Parley"
     for icon in data["icons"]:
         png = client.get(icon["src"])
         assert png.status_code == 200 and png.data[:8] == b"\x89PNG\r\n\x1a\n"

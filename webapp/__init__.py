@@ -67,6 +67,7 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.core import bp as core_bp
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
+    from webapp.notifications import bp as notifications_bp
     from webapp.records import bp as records_bp
     from webapp.reports import bp as reports_bp
     from webapp.settings import bp as settings_bp
@@ -81,6 +82,7 @@ def create_app(config: dict | None = None) -> Flask:
     calendar_oauth.init_app(app)
     app.register_blueprint(reports_bp)
     app.register_blueprint(settings_bp)
+    app.register_blueprint(notifications_bp)
 
     from webapp import cli, errors, filters, jobs
 

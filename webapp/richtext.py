@@ -43,3 +43,12 @@ def to_text(value: str | None) -> str:
     text = _BLOCK_END.sub("\n", text)
     text = html.unescape(_TAG.sub("", text))
     return re.sub(r"\n{3,}", "\n\n", text).strip()
+
+
+def from_text(value: str | None) -> str:
+    """HTML for plain text typed in a text box: paragraphs at blank lines, line breaks kept."""
+    if not value or not value.strip():
+        return ""
+    paragraphs = re.split(r"\n\s*\n", value.replace("\r\n", "\n").strip())
+    return "".join("<p>" + html.escape(p.strip()).replace("\n", "<br>") + "</p>"
+                   for p in paragraphs if p.strip())

@@ -24,8 +24,7 @@ def sweep_forever(app, interval: float, stop: threading.Event) -> None:
     while not stop.is_set():
         try:
             with app.app_context():
-                from webapp.delivery import operations as delivery
-                delivery.sweep()
+                jobs.sweep()  # reminders and outbox, then notification emails
         except Exception:  # Redis or the database away: try again next round
             log.exception("sweep failed")
         stop.wait(interval)

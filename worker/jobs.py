@@ -53,4 +53,13 @@ def sweep() -> None:
     """Periodic pass: due reminders into the outbox, outbox rows to the queue."""
     with app_context():
         from webapp.delivery import operations as delivery
+        from webapp.notifications import operations as notifications
         delivery.sweep()
+        notifications.sweep_emails()
+
+
+def send_notification_email(notification_id: int) -> str:
+    """Email one notification (claimed first, so running twice sends once)."""
+    with app_context():
+        from webapp.notifications import operations as notifications
+        return notifications.send_email(notification_id)

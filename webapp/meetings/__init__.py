@@ -2,4 +2,5 @@ from flask import Blueprint
 
 bp = Blueprint("meetings", __name__)
 
-from webapp.meetings import routes  # noqa: E402,F401
+# mobile.py (the phone flow) registers its routes on bp too.
+from webapp.meetings import mobile, routes  # noqa: E402,F401

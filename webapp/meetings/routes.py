@@ -33,6 +33,7 @@ from webapp.meetings import operations as ops
 from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
 from webapp.meetings.outcomes import catalog as outcome_catalog
 from webapp.meetings.timemath import to_zone
+from webapp.notifications import operations as notifications
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
 from webapp.types import utcnow
@@ -57,6 +58,12 @@ def _record_url(record_type: str, record_id: int) -> str:
 def _relay_after_commit() -> None:
     """Commit first, then enqueue: the relay picks up the rows this request committed."""
     jobs.enqueue("worker.jobs.relay")
+
+
+def _email_notifications(notification_ids: list[int]) -> None:
+    """After the commit: email each @mentioned user (the sweep retries what fails)."""
+    for notification_id in notification_ids:
+        jobs.enqueue("worker.jobs.send_notification_email", notification_id)
 
 
 def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
@@ -185,10 +192,12 @@ def new():
         return _render_scheduler(_values_from_form(), errors, None, record, 422)
     meeting = ops.schedule_meeting(account, current_user, data)
     ops.add_attachments(meeting, current_user, uploads)
+    mentions = notifications.notify_mentions(meeting, current_user)
     invited = len(delivery.recipients(meeting))
     skipped = delivery.not_invited(meeting)
     db.session.commit()
     _relay_after_commit()
+    _email_notifications(mentions)
     flash(ngettext("Meeting scheduled. The invitation is on its way to %(num)d person.",
                    "Meeting scheduled. Invitations are on their way to %(num)d people.",
                    invited) if invited else _("Meeting scheduled."), "success")
@@ -212,10 +221,13 @@ def edit(meeting_id: int):
     errors = {**domain, **errors}
     if errors:
         return _render_scheduler(_values_from_form(), errors, meeting, None, 422)
+    note_before = meeting.internal_note_html
     result = ops.edit_meeting(account, current_user, meeting, data)
     ops.add_attachments(meeting, current_user, uploads)
+    mentions = notifications.notify_mentions(meeting, current_user, note_before)
     db.session.commit()
     _relay_after_commit()
+    _email_notifications(mentions)
     if result["changed"] or result["added"] or result["removed"]:
         flash(_("Meeting updated. Attendees will receive the update."), "success")
     else:

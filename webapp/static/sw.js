@@ -1,10 +1,11 @@
 /* Parley service worker: caches the app shell (static files and the offline page).
    HTML pages are never cached, so no authenticated page can be served after logout. */
-const CACHE = "parley-shell-v1";
+const CACHE = "parley-shell-v2";
 const SHELL = [
   "/offline",
   "/static/css/app.css",
   "/static/js/app.js",
+  "/static/js/mobile.js",
   "/static/vendor/htmx/htmx.min.js",
   "/static/icons/icon-192.png",
   "/static/icons/icon.svg",

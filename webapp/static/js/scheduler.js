@@ -9,6 +9,10 @@
   var form = $("meeting-form");
   var t = {};
   try { t = JSON.parse($("scheduler-i18n").textContent); } catch (e) {}
+  // Attendees' local times (X8) refresh on this event as well as on "change".
+  function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
+  // Attendees' local times (X8) refresh on this event as well as on "change".
+  function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
 
   // --- collapsible calendar (S12) ---
   var toggle = $("toggle-calendar");
@@ -41,6 +45,7 @@
       } else { endDate.value = ""; }
     }
     markSelection();
+    changed();
   }
   function markSelection() {
     var date = $("start_date").value, s = toMinutes($("start_time").value), e = toMinutes($("end_time").value);
@@ -140,10 +145,11 @@
       var search = results && results.parentElement.previousElementSibling;
       if (results) results.parentElement.innerHTML = "";
       if (search && search.tagName === "INPUT") { search.value = ""; search.focus(); }
+      changed();
       return;
     }
     var remove = ev.target.closest && ev.target.closest(".chip-remove");
-    if (remove) { remove.closest(".chip").remove(); }
+    if (remove) { remove.closest(".chip").remove(); changed(); }
   });
   var clear = $("clear-associations");
   if (clear) clear.addEventListener("click", function () { $("association-chips").innerHTML = ""; });
@@ -165,7 +171,7 @@
     editor.innerHTML = area.value;
     function sync() { area.value = editor.innerHTML; }
     [["bold", "B", t.bold], ["italic", "I", t.italic], ["insertUnorderedList", "•", t.bullets],
-     ["insertOrderedList", "1.", t.numbers], ["createLink", "🔗", t.link]].forEach(function (b) {
+     ["insertOrderedList", "1.", "1. " + (t.numbers || "Numbered list")], ["createLink", "🔗", t.link]].forEach(function (b) {
       var btn = document.createElement("button");
       btn.type = "button"; btn.className = "btn btn-sm"; btn.textContent = b[1];
       btn.setAttribute("aria-label", b[2]); btn.title = b[2];

@@ -1,0 +1,359 @@
+"""The phone flow (M1-M3), "Continue and send?", @mentions and notifications, availability,
+and attendees' local times (X8)."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+import sqlalchemy as sa
+
+from tests.meeting_helpers import future_day, schedule
+from webapp.delivery.models import OutboxMessage
+from webapp.mail.models import CapturedMail
+from webapp.meetings.models import Meeting, MeetingType
+from webapp.notifications import operations as notify_ops
+from webapp.notifications.models import Notification
+
+
+def counts(db):
+    return tuple(db.session.scalar(sa.select(sa.func.count(model.id)))
+                 for model in (Meeting, OutboxMessage, Notification, CapturedMail))
+
+
+@pytest.fixture()
+def team(make, login):
+    account = make.account(timezone="America/New_York", custom_meeting_types_enabled=True)
+    rep = login(make.user(account, name="Rita Rep", email="rita@acme.example",
+                          timezone="America/New_York"))
+    alex = make.user(account, name="Alex Account-Exec", email="alex@acme.example",
+                     timezone="Asia/Taipei", locale="zh_Hant")
+    contact = make.contact(account, first_name="Giulia", last_name="Rossi",
+                           email="giulia@example.org", timezone="Europe/Berlin")
+    return account, rep, alex, contact
+
+
+def phone_form(contact, **overrides) -> dict:
+    day = future_day(10)
+    data = {"title": "Kick-off", "description_text": "Agenda:\nintro\n\nnext steps",
+            "description_text_orig": "", "description_html_orig": "",
+            "internal_note_text": "", "internal_note_text_orig": "", "internal_note_html_orig": "",
+            "start_date": day, "start_time": "10:00", "end_date": day, "end_time": "10:30",
+            "timezone": "America/New_York", "location_kind": "none", "location_value": "",
+            "attendees": [f"contact:{contact.id}"], "associations": [f"contact:{contact.id}"],
+            "reminder_amount": ["", "", ""], "reminder_unit": ["hours"] * 3}
+    data.update(overrides)
+    return data
+
+
+def new_url(contact) -> str:
+    return f"/m/meetings/new?record_type=contact&record_id={contact.id}"
+
+
+def digest_of(html: str) -> str:
+    return re.search(r'name="confirmed" value="([0-9a-f]+)"', html).group(1)
+
+
+def test_record_page_offers_more_then_meeting_on_phones(client, team):
+    _account, _rep, _alex, contact = team
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert 'class="menu more-menu only-phone"' in html
+    assert f'href="/m/meetings/new?record_type=contact&amp;record_id={contact.id}"' in html
+    # The desktop keeps its scheduler button (hidden below 800 px by CSS).
+    assert 'class="btn btn-primary only-desktop" id="schedule-meeting"' in html
+
+
+def test_phone_form_has_native_pickers_and_defaults(client, team):
+    _account, _rep, _alex, contact = team
+    html = client.get(new_url(contact)).get_data(as_text=True)
+    for name, kind in (("start_date", "date"), ("start_time", "time"), ("end_date", "date"),
+                       ("end_time", "time")):
+        assert re.search(rf'id="{name}" name="{name}" type="{kind}"', html), name
+    assert f'name="attendees" value="contact:{contact.id}"' in html  # the record's contact
+    assert f'name="associations" value="contact:{contact.id}"' in html
+    assert 'id="meeting_type_id"' in html  # types are on for this account
+    assert 'id="check-availability"' in html and 'id="internal_note_text"' in html
+    for label in ("Title", "Description", "Location details", "Internal note"):
+        assert f">{label}</label>" in html, label
+
+
+def test_save_asks_continue_and_send_and_sends_nothing_until_confirmed(client, team, db):
+    account, rep, alex, contact = team
+    data = phone_form(contact, internal_note_text="@Alex Account-Exec please join")
+    first = client.post(new_url(contact), data=data)
+    assert first.status_code == 200
+    html = first.get_data(as_text=True)
+    assert "Continue and send?" in html and "Nothing has been saved or sent yet." in html
+    assert "Giulia Rossi" in html and "giulia@example.org" in html
+    assert "Alex Account-Exec" in html  # named as mentioned
+    assert counts(db) == (0, 0, 0, 0)
+
+    # "Back to edit" re-opens the form with what was typed; still nothing saved.
+    back = client.post(new_url(contact), data={**data, "back": "1"})
+    assert back.status_code == 200 and 'value="Kick-off"' in back.get_data(as_text=True)
+    assert counts(db) == (0, 0, 0, 0)
+
+    # Cancel is a link back to the record: it posts nothing.
+    assert f'href="/contacts/{contact.id}" id="confirm-cancel"' in html
+
+    # Confirm: saved, invitation queued and sent (eager jobs, dev mailbox), Alex notified.
+    done = client.post(new_url(contact), data={**data, "confirm": "1",
+                                               "confirmed": digest_of(html)})
+    assert done.status_code == 302 and done.headers["Location"] == f"/contacts/{contact.id}"
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.title == "Kick-off"
+    assert meeting.description_html == "<p>Agenda:<br>intro</p><p>next steps</p>"
+    assert [r.recipient_email for r in db.session.scalars(sa.select(OutboxMessage))] == [
+        "giulia@example.org"]
+    mails = db.session.scalars(sa.select(CapturedMail).order_by(CapturedMail.id)).all()
+    assert sorted(m.recipients for m in mails) == [
+        "Alex Account-Exec <alex@acme.example>", "Giulia Rossi <giulia@example.org>"]
+    note = db.session.scalar(sa.select(Notification))
+    assert (note.user_id, note.actor_id, note.meeting_id) == (alex.id, rep.id, meeting.id)
+    assert note.email_status == "sent"
+    mention_mail = next(m for m in mails if "alex@" in m.recipients)
+    assert "Rita Rep" in mention_mail.subject and "Kick-off" in mention_mail.subject
+    assert "提及" in mention_mail.subject  # Alex reads Traditional Chinese
+
+
+def test_confirmation_with_a_stale_recipient_list_asks_again(client, team, db):
+    account, _rep, _alex, contact = team
+    data = phone_form(contact)
+    html = client.post(new_url(contact), data=data).get_data(as_text=True)
+    other = type(contact)(account_id=account.id, first_name="Late", last_name="Comer",
+                          email="late@example.org")
+    db.session.add(other)
+    db.session.commit()
+    again = client.post(new_url(contact), data={
+        **data, "attendees": [f"contact:{contact.id}", f"contact:{other.id}"],
+        "confirm": "1", "confirmed": digest_of(html)})
+    assert again.status_code == 200
+    text = again.get_data(as_text=True)
+    assert "changed since you last looked" in text and "late@example.org" in text
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_bad_input_is_refused_at_the_field(client, team, db):
+    _account, _rep, _alex, contact = team
+    r = client.post(new_url(contact), data=phone_form(contact, title="", end_time="09:00"))
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="title-error"' in html and 'id="end-error"' in html
+    assert "Nothing was saved or sent" in html
+    assert counts(db) == (0, 0, 0, 0)
+    r = client.post(new_url(contact), data=phone_form(contact, confirm="1", confirmed="x",
+                                                      location_kind="phone",
+                                                      location_value="not a number"))
+    assert r.status_code == 422 and 'id="location_value-error"' in r.get_data(as_text=True)
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_meeting_without_recipients_is_saved_without_asking(client, team, db):
+    _account, _rep, _alex, contact = team
+    r = client.post(new_url(contact), data=phone_form(contact, attendees=[]))
+    assert r.status_code == 302
+    assert counts(db)[:2] == (1, 0)
+
+
+def schedule_on_phone(client, contact, **overrides) -> Meeting:
+    data = phone_form(contact, **overrides)
+    r = client.post(new_url(contact), data=data)
+    if r.status_code == 200:  # "Continue and send?"
+        r = client.post(new_url(contact), data={**data, "confirm": "1",
+                                                "confirmed": digest_of(r.get_data(as_text=True))})
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    from webapp.extensions import db
+    return db.session.scalar(sa.select(Meeting).order_by(Meeting.id.desc()))
+
+
+def test_edit_on_phone_keeps_desktop_formatting_and_confirms_updates(client, team, db):
+    account, _rep, _alex, contact = team
+    r = schedule(client, contact, attendees=[f"contact:{contact.id}"],
+                 description_html="<p><b>Bold</b> agenda</p>")
+    assert r.status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    page = client.get(f"/m/meetings/{meeting.id}/edit?return_to=/contacts/{contact.id}")
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and 'value="Kick-off"' in html
+    form = {
+        "title": "Kick-off", "description_text": "Bold agenda",
+        "description_text_orig": "Bold agenda", "description_html_orig": "<p><b>Bold</b> agenda</p>",
+        "internal_note_text": "", "internal_note_text_orig": "", "internal_note_html_orig": "",
+        "start_date": future_day(), "start_time": "10:00", "end_date": future_day(),
+        "end_time": "10:30", "timezone": "America/New_York", "location_kind": "none",
+        "attendees": [f"contact:{contact.id}"], "associations": [f"contact:{contact.id}"],
+        "return_to": f"/contacts/{contact.id}"}
+    before = counts(db)
+    # Nothing attendees see changed: saved at once, no confirmation, nothing sent.
+    r = client.post(f"/m/meetings/{meeting.id}/edit", data=form)
+    assert r.status_code == 302 and r.headers["Location"] == f"/contacts/{contact.id}"
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.description_html == "<p><b>Bold</b> agenda</p>" and meeting.sequence == 0
+    assert counts(db) == before
+    # A new time: "Continue and send?" names the update's recipient; then it is sent.
+    moved = {**form, "start_time": "14:00", "end_time": "15:00"}
+    html = client.post(f"/m/meetings/{meeting.id}/edit", data=moved).get_data(as_text=True)
+    assert "Continue and send?" in html and "giulia@example.org" in html and "Update" in html
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).sequence == 0
+    r = client.post(f"/m/meetings/{meeting.id}/edit",
+                    data={**moved, "confirm": "1", "confirmed": digest_of(html)})
+    assert r.status_code == 302
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.sequence == 1 and meeting.start_at.astimezone().hour is not None
+    kinds = [m.kind for m in db.session.scalars(sa.select(OutboxMessage).order_by(
+        OutboxMessage.id))]
+    assert kinds == ["invite", "update"]
+
+
+def test_outcome_on_phone(client, team, db):
+    _account, _rep, _alex, contact = team
+    meeting = schedule_on_phone(client, contact)
+    html = client.get(f"/m/meetings/{meeting.id}/outcome").get_data(as_text=True)
+    assert 'type="radio" name="outcome" value="completed"' in html
+    r = client.post(f"/m/meetings/{meeting.id}/outcome",
+                    data={"outcome": "completed", "return_to": f"/contacts/{contact.id}"})
+    assert r.status_code == 302 and r.headers["Location"] == f"/contacts/{contact.id}"
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).outcome == "completed"
+    r = client.post(f"/m/meetings/{meeting.id}/outcome", data={"outcome": "bogus"})
+    assert r.status_code == 422 and 'id="outcome-error"' in r.get_data(as_text=True)
+    timeline = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert f"/m/meetings/{meeting.id}/edit" in timeline
+    assert f"/m/meetings/{meeting.id}/outcome" in timeline
+
+
+def test_availability_lists_the_week_and_flags_conflicts(client, team, make, db):
+    account, rep, _alex, contact = team
+    day = future_day(10)
+    schedule(client, contact, title="Existing call", start_date=day, start_time="10:00",
+             end_time="11:00", attendees=[f"contact:{contact.id}"])
+    query = f"start_date={day}&start_time=10:30&end_date={day}&end_time=11:30" \
+            "&timezone=America/New_York"
+    r = client.get(f"/m/meetings/availability?{query}",
+                   headers={"HX-Request": "true", "HX-Target": "availability"})
+    html = r.get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="availability"')
+    assert "Existing call" in html and 'id="availability-conflict"' in html
+    free = client.get(f"/m/meetings/availability?start_date={day}&start_time=15:00"
+                      f"&end_date={day}&end_time=15:30&timezone=America/New_York",
+                      headers={"HX-Request": "true", "HX-Target": "availability"})
+    assert 'id="availability-free"' in free.get_data(as_text=True)
+    # Without htmx it is a whole page.
+    assert "<html" in client.get(f"/m/meetings/availability?{query}").get_data(as_text=True)
+    # Another account's user is not a host one may look at.
+    stranger = make.user(make.account())
+    assert client.get(f"/m/meetings/availability?host_id={stranger.id}").status_code == 404
+
+
+def test_mention_type_ahead_lists_only_this_accounts_users(client, team, make):
+    _account, _rep, alex, _contact = team
+    make.user(make.account(), name="Alexandra Elsewhere")
+    html = client.get("/meetings/mentions?mention_q=alex").get_data(as_text=True)
+    assert 'data-name="Alex Account-Exec"' in html and "Elsewhere" not in html
+    assert html.lstrip().startswith('<div id="mention-results"')
+
+
+def test_mentions_match_full_names_longest_first(team, make, db):
+    account, rep, alex, _contact = team
+    dana = make.user(account, name="Dana")
+    make.user(account, name="Dana Demo")
+    found = notify_ops.mentioned_users(account.id, "<p>ask @dana demo and @Alex Account-Exec, "
+                                                   "not @Alexis or alex@acme.example</p>")
+    assert [u.name for u in found] == ["Dana Demo", "Alex Account-Exec"]
+    assert [u.id for u in notify_ops.mentioned_users(account.id, "hi @Dana!")] == [dana.id]
+
+
+def test_local_times_warn_outside_working_hours(client, team, make):
+    account, _rep, _alex, contact = team
+    tokyo = make.contact(account, first_name="Kenji", last_name="Ito", timezone="Asia/Tokyo")
+    nozone = make.contact(account, first_name="No", last_name="Zone", timezone=None)
+    foreign = make.contact(make.account(), first_name="Not", last_name="Mine")
+    day = future_day(10)
+    query = (f"start_date={day}&start_time=10:00&end_time=10:30&timezone=America/New_York"
+             f"&attendees=contact:{contact.id}&attendees=contact:{tokyo.id}"
+             f"&attendees=contact:{nozone.id}&attendees=contact:{foreign.id}")
+    html = client.get(f"/meetings/local-times?{query}").get_data(as_text=True)
+    assert html.lstrip().startswith('<div id="attendee-local-times"')
+    items = re.findall(r'<li class="local-time( outside-hours)?" data-contact="(\d+)"', html)
+    # Berlin 16:00 is fine; Tokyo is 23:00 or midnight; the account zone is assumed for
+    # a contact without one; another account's contact is not shown.
+    assert items == [("", str(contact.id)), (" outside-hours", str(tokyo.id)),
+                     ("", str(nozone.id))]
+    assert "Outside Kenji Ito’s working hours (08:00–20:00)" in html
+    assert "account time zone assumed" in html and "Not Mine" not in html
+    # No slot yet: a hint, no times.
+    hint = client.get(f"/meetings/local-times?attendees=contact:{contact.id}").get_data(
+        as_text=True)
+    assert "local time" in hint and "data-contact" not in hint
+
+
+def test_desktop_scheduler_shows_local_times_and_notifies_mentions(client, team, db):
+    _account, rep, alex, contact = team
+    html = client.get(f"/meetings/new?record_type=contact&record_id={contact.id}").get_data(
+        as_text=True)
+    assert 'id="attendee-local-times"' in html and "/meetings/local-times" in html
+    schedule(client, contact, attendees=[f"contact:{contact.id}"],
+             internal_note_html="<p>@Alex Account-Exec FYI</p>")
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert [(n.user_id, n.meeting_id) for n in db.session.scalars(sa.select(Notification))] == [
+        (alex.id, meeting.id)]
+    # Mentioning again on an edit does not notify twice; yourself never.
+    notify_ops.notify_mentions(meeting, rep, meeting.internal_note_html)
+    meeting.internal_note_html = "<p>@Alex Account-Exec @Rita Rep</p>"
+    assert notify_ops.notify_mentions(meeting, rep, "<p>@Alex Account-Exec FYI</p>") == []
+
+
+def test_bell_notifications_page_and_open(client, team, make, login, db):
+    account, rep, alex, contact = team
+    meeting = schedule_on_phone(client, contact,
+                                internal_note_text="@Alex Account-Exec see this")
+    client.post("/logout")
+    login(alex)
+    page = client.get("/contacts").get_data(as_text=True)
+    assert 'id="notification-bell"' in page and 'class="bell-count" aria-hidden="true">1<' in page
+    html = client.get("/notifications").get_data(as_text=True)
+    note = db.session.scalar(sa.select(Notification))
+    assert "Rita Rep" in html and "Kick-off" in html
+    r = client.post(f"/notifications/{note.id}/open")
+    assert r.status_code == 302 and r.headers["Location"] == f"/meetings/{meeting.id}"
+    db.session.expire_all()
+    assert db.session.get(Notification, note.id).read_at is not None
+    assert "bell-count" not in client.get("/contacts").get_data(as_text=True)
+    # A teammate in the same account cannot open Alex's notification.
+    client.post("/logout")
+    login(make.user(account))
+    assert client.post(f"/notifications/{note.id}/open").status_code == 404
+    client.post("/notifications/read")
+    db.session.expire_all()
+
+
+def test_notification_email_is_sent_once_and_retried_by_the_sweep(app, client, team, db, smtp):
+    _account, _rep, alex, contact = team
+    smtp.refuse_with = "451 try later"
+    schedule_on_phone(client, contact, attendees=[],
+                      internal_note_text="@Alex Account-Exec hello")
+    note = db.session.scalar(sa.select(Notification))
+    assert note.email_status == "pending" and note.email_attempts == 1
+    smtp.refuse_with = None
+    note.email_next_attempt_at = note.created_at  # due now
+    db.session.commit()
+    assert notify_ops.sweep_emails() == 1
+    assert notify_ops.send_email(note.id) == "not-claimed"  # already sent: never twice
+    assert notify_ops.sweep_emails() == 0
+    got = [(rcpt, msg["Subject"]) for rcpt, msg in smtp.messages]
+    assert len(got) == 1 and got[0][0] == ["alex@acme.example"]
+    body = smtp.messages[0][1].get_body(("plain",)).get_content()
+    assert "http://parley.test/meetings/" in body and "hello" in body
+
+
+def test_meeting_type_is_saved_from_the_phone(client, team, db):
+    account, _rep, _alex, contact = team
+    mtype = MeetingType(account_id=account.id, name="Demo")
+    db.session.add(mtype)
+    db.session.commit()
+    meeting = schedule_on_phone(client, contact, meeting_type_id=str(mtype.id),
+                                location_kind="in_person", location_value="1 Main St")
+    assert meeting.meeting_type_id == mtype.id and meeting.location_value == "1 Main St"

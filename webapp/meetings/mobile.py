@@ -1,0 +1,323 @@
+"""The phone flow (M1-M3) and the partials both schedulers share.
+
+- /m/meetings/new, /m/meetings/<id>/edit: one column, native date and time pickers,
+  plain text boxes. Saving asks "Continue and send?" naming every recipient before
+  anything is saved or sent: the first POST runs the real operation
+  (ops.schedule_meeting / ops.edit_meeting), reads the outbox rows it wrote, and rolls
+  the transaction back; the POST with confirm=1 does it again and commits.
+- /m/meetings/<id>/outcome: the outcome as a list of large choices (M3).
+- /m/meetings/availability: the host's week as a list that fits a phone (X4).
+- /meetings/mentions: @mention type-ahead over the account's users.
+- /meetings/local-times: each contact attendee's local time for the slot (X8), for the
+  phone flow and the desktop scheduler alike.
+
+Desktop keeps /meetings/new; the record page and the timeline menu show the phone links
+below 800 px only (CSS), so both flows stay reachable by URL.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import date
+from zoneinfo import ZoneInfo
+
+import sqlalchemy as sa
+from babel.dates import format_skeleton, format_time
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import get_locale, ngettext
+from flask_babel import gettext as _
+from flask_login import current_user, login_required
+from werkzeug.datastructures import MultiDict
+
+from webapp.delivery import operations as delivery
+from webapp.delivery.models import OutboxMessage
+from webapp.extensions import db
+from webapp.meetings import bp, calendar_view, forms, ical, local_times
+from webapp.meetings import operations as ops
+from webapp.meetings.models import REMINDER_UNITS, Meeting
+from webapp.meetings.routes import (
+    _account,
+    _email_notifications,
+    _form_values,
+    _int_pairs,
+    _meeting_or_404,
+    _record_url,
+    _relay_after_commit,
+    _safe_return,
+    _source_record,
+)
+from webapp.meetings.timemath import to_zone
+from webapp.notifications import operations as notifications
+from webapp.notifications.models import Notification
+from webapp.richtext import from_text, to_text
+from webapp.types import utcnow
+from webapp.validation import timezone_names
+from webapp.views import page_or_partial
+
+#: Location kinds offered on the phone, in order.
+LOCATION_CHOICES = ("none", "phone", "in_person", "custom")
+#: Form fields the confirmation step must not carry over.
+CONTROL_FIELDS = {"csrf_token", "confirm", "back", "confirmed"}
+
+
+def _same_text(a: str | None, b: str | None) -> bool:
+    norm = lambda s: "\n".join(line.rstrip() for line in (s or "").replace("\r\n", "\n")  # noqa: E731
+                               .strip().split("\n"))
+    return norm(a) == norm(b)
+
+
+def parse_phone_form(form: MultiDict, default_zone: str):
+    """forms.parse() over the phone form, whose description and note are plain text.
+
+    An untouched text box keeps the meeting's original HTML, so editing on a phone never
+    loses formatting made on the desktop (and never sends an update for it)."""
+    fields = MultiDict(form)
+    for name in ("description", "internal_note"):
+        text = form.get(f"{name}_text", "")
+        if f"{name}_text_orig" in form and _same_text(text, form.get(f"{name}_text_orig")):
+            html = form.get(f"{name}_html_orig", "")
+        else:
+            html = from_text(text)
+        fields.setlist(f"{name}_html", [html])
+    return forms.parse(fields, default_zone)
+
+
+def _phone_values(values: dict) -> dict:
+    """Desktop form values (routes._form_values) with the text boxes the phone uses."""
+    out = dict(values)
+    for name in ("description", "internal_note"):
+        html = values.get(f"{name}_html") or ""
+        out[f"{name}_text"] = out[f"{name}_text_orig"] = to_text(html)
+        out[f"{name}_html_orig"] = html
+    if not out.get("end_date"):
+        out["end_date"] = out.get("start_date", "")
+    return out
+
+
+def _values_from_request() -> dict:
+    form = request.form
+    values = {k: form.get(k, "") for k in (
+        "title", "start_date", "start_time", "end_date", "end_time", "timezone",
+        "location_kind", "location_value", "meeting_type_id", "host_id", "description_text",
+        "description_text_orig", "description_html_orig", "internal_note_text",
+        "internal_note_text_orig", "internal_note_html_orig")}
+    values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
+    values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
+                                                  form.getlist("reminder_unit"), strict=False)
+                           if a.strip()]
+    values["attendees"] = [tuple(v.split(":", 1)) for v in form.getlist("attendees") if ":" in v]
+    values["associations"] = [tuple(v.split(":", 1)) for v in form.getlist("associations")
+                              if ":" in v]
+    # Fields of the original meeting that only travel as hidden values.
+    for key in ("description_text_orig", "internal_note_text_orig"):
+        if key not in form:
+            values.pop(key)
+    return values
+
+
+def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
+                 return_to: str, status: int = 200):
+    account = _account()
+    reminders = list(values.get("reminders") or [])[:ops.MAX_REMINDERS]
+    reminders += [("", "hours")] * (ops.MAX_REMINDERS - len(reminders))
+    return render_template(
+        "meetings/mobile/form.html", values=values, errors=errors, meeting=meeting,
+        record=record, account=account, hosts=ops.hosts_for(account, current_user),
+        timezones=timezone_names(), reminder_rows=reminders, units=REMINDER_UNITS,
+        meeting_types=ops.active_meeting_types(account.id)
+        if account.custom_meeting_types_enabled else [],
+        attendee_chips=ops.people_labels(account.id, _int_pairs(values["attendees"])),
+        association_chips=ops.record_labels(account.id, _int_pairs(values["associations"])),
+        location_choices=LOCATION_CHOICES, return_to=return_to), status
+
+
+def _outbox_high_water() -> int:
+    return db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+
+
+def _apply(account, data, meeting: Meeting | None) -> dict:
+    """Run the real operation in the open transaction; what it would send, as plain data.
+
+    The caller commits (confirmed) or rolls back (the confirmation step)."""
+    high_water = _outbox_high_water()
+    before_note = meeting.internal_note_html if meeting is not None else ""
+    if meeting is None:
+        meeting = ops.schedule_meeting(account, current_user, data)
+    else:
+        ops.edit_meeting(account, current_user, meeting, data)
+    rows = db.session.scalars(sa.select(OutboxMessage).where(
+        OutboxMessage.meeting_id == meeting.id, OutboxMessage.id > high_water)
+        .order_by(OutboxMessage.id)).all()
+    messages = [{"kind": r.kind, "name": r.recipient_name, "email": r.recipient_email}
+                for r in rows]
+    mention_ids = notifications.notify_mentions(meeting, current_user, before_note)
+    mentioned = [n.user.name for n in db.session.scalars(sa.select(Notification).where(
+        Notification.id.in_(mention_ids)))] if mention_ids else []
+    zone = current_user.zone
+    return {
+        "meeting": meeting, "messages": messages, "mention_ids": mention_ids,
+        "mentioned": mentioned, "not_invited": delivery.not_invited(meeting),
+        "digest": hashlib.sha256("|".join(sorted(
+            f"{m['kind']}:{m['email'].lower()}" for m in messages)).encode()).hexdigest()[:32],
+        "summary": {"title": meeting.title, "start": to_zone(meeting.start_at, zone),
+                    "end": to_zone(meeting.end_at, zone), "zone": zone,
+                    "location": ical.location_text(meeting)},
+    }
+
+
+def _submit(meeting: Meeting | None, record, return_to: str):
+    """POST of the phone form: validate, confirm, save. See the module docstring."""
+    account = _account()
+    data, errors = parse_phone_form(request.form,
+                                    meeting.timezone if meeting else current_user.zone)
+    errors = {**ops.validate(account, current_user, data, existing=meeting), **errors}
+    if errors or request.form.get("back"):
+        return _render_form(_values_from_request(), errors, meeting, record, return_to,
+                            422 if errors else 200)
+    result = _apply(account, data, meeting)
+    confirmed = request.form.get("confirm") == "1"
+    if result["messages"] and not (confirmed and
+                                   request.form.get("confirmed") == result["digest"]):
+        db.session.rollback()  # nothing saved, nothing sent
+        fields = [(k, v) for k, v in request.form.items(multi=True) if k not in CONTROL_FIELDS]
+        return render_template(
+            "meetings/mobile/confirm.html", result=result, fields=fields, meeting=meeting,
+            record=record, return_to=return_to, recheck=confirmed,
+            action=request.url), 200
+    saved = result["meeting"]
+    invited = len({m["email"].lower() for m in result["messages"]})
+    db.session.commit()
+    _relay_after_commit()
+    _email_notifications(result["mention_ids"])
+    if meeting is None:
+        flash(ngettext("Meeting scheduled. The invitation is on its way to %(num)d person.",
+                       "Meeting scheduled. Invitations are on their way to %(num)d people.",
+                       invited) if invited else _("Meeting scheduled."), "success")
+    elif result["messages"]:
+        flash(_("Meeting updated. Attendees will receive the update."), "success")
+    else:
+        flash(_("Meeting updated."), "success")
+    if result["not_invited"]:
+        flash(_("Not invited (no valid email address): %(names)s.",
+                names=", ".join(result["not_invited"])), "error")
+    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=saved.id)))
+
+
+@bp.route("/m/meetings/new", methods=["GET", "POST"])
+@login_required
+def mobile_new():
+    record = _source_record()
+    return_to = _safe_return(request.values.get("return_to"),
+                             _record_url(*record.ref) if record is not None else "")
+    if request.method == "POST":
+        return _submit(None, record, return_to)
+    values = _phone_values(_form_values(None, record, _account()))
+    return _render_form(values, {}, None, record, return_to)
+
+
+@bp.route("/m/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
+@login_required
+def mobile_edit(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    return_to = _safe_return(request.values.get("return_to"),
+                             url_for("meetings.show", meeting_id=meeting.id))
+    if request.method == "POST":
+        return _submit(meeting, None, return_to)
+    values = _phone_values(_form_values(meeting, None, _account()))
+    return _render_form(values, {}, meeting, None, return_to)
+
+
+@bp.route("/m/meetings/<int:meeting_id>/outcome", methods=["GET", "POST"])
+@login_required
+def mobile_outcome(meeting_id: int):
+    meeting = _meeting_or_404(meeting_id)
+    return_to = _safe_return(request.values.get("return_to"),
+                             url_for("meetings.show", meeting_id=meeting.id))
+    outcomes = ops.outcome_choices(g.account_id)
+    error = None
+    if request.method == "POST":
+        if ops.set_outcome(meeting, request.form.get("outcome", "")):
+            db.session.commit()
+            flash(_("Outcome saved."), "success")
+            return redirect(return_to)
+        error = _("Choose one of the outcomes.")
+    return render_template("meetings/mobile/outcome.html", meeting=meeting, outcomes=outcomes,
+                           error=error, return_to=return_to), 422 if error else 200
+
+
+def _slot_from_args():
+    """The chosen slot from query arguments (same fields as the forms), or (None, None)."""
+    data, errors = forms.parse(request.args, current_user.zone)
+    if errors or data.start is None or data.end is None or data.end <= data.start:
+        return data, None, None
+    return data, data.start, data.end
+
+
+@bp.get("/m/meetings/availability")
+@login_required
+def mobile_availability():
+    account = _account()
+    hosts = ops.hosts_for(account, current_user)
+    host_id = request.args.get("host_id", type=int) or current_user.id
+    host = next((h for h in hosts if h.id == host_id), None)
+    if host is None:
+        abort(404)
+    zone = request.args.get("timezone") or current_user.zone
+    if zone not in timezone_names():
+        zone = current_user.zone
+    try:
+        chosen_day = date.fromisoformat(request.args.get("start_date", ""))
+    except ValueError:
+        chosen_day = None
+    try:
+        day = date.fromisoformat(request.args.get("week", ""))
+    except ValueError:
+        day = chosen_day or to_zone(utcnow(), zone).date()
+    _data, start, end = _slot_from_args()
+    conflicts = []
+    if start is not None:
+        busy_only = host.id != current_user.id
+        conflicts = [{"title": _("Busy") if busy_only else m.title,
+                      "start": to_zone(m.start_at, zone), "end": to_zone(m.end_at, zone)}
+                     for m in ops.host_meetings(account.id, host.id, start, end)]
+    week = calendar_view.week(account.id, host, current_user, calendar_view.week_start(day),
+                              zone)
+    context = {"week": week, "host": host, "zone": zone, "conflicts": conflicts,
+               "slot": (to_zone(start, zone), to_zone(end, zone)) if start else None,
+               "chosen_day": chosen_day,
+               "nav_args": {k: v for k, v in request.args.items() if k != "week"}}
+    return page_or_partial("meetings/mobile/availability.html",
+                           "meetings/mobile/_availability.html", "availability", **context)
+
+
+@bp.get("/meetings/mentions")
+@login_required
+def mention_search():
+    q = (request.args.get("mention_q") or request.args.get("q") or "")[:60]
+    users = notifications.search_users(g.account_id, q) if q.strip() else []
+    return render_template("meetings/mobile/_mention_results.html", users=users, q=q)
+
+
+def _local_label(value, zone: str) -> str:
+    locale = str(get_locale() or "en")
+    tz = ZoneInfo(zone)
+    return f"{format_skeleton('MMMEd', value, tzinfo=tz, locale=locale)} " \
+           f"{format_time(value, 'short', tzinfo=tz, locale=locale)}"
+
+
+@bp.get("/meetings/local-times")
+@login_required
+def attendee_local_times():
+    data, start, end = _slot_from_args()
+    rows = []
+    if start is not None:
+        locale = str(get_locale() or "en")
+        for item in local_times.for_slot(_account(), data.attendees, start, end):
+            rows.append({"item": item, "start": _local_label(item.start, item.zone),
+                         "end": format_time(item.end, "short", tzinfo=ZoneInfo(item.zone),
+                                            locale=locale),
+                         "same_day": item.start.date() == item.end.date()})
+    has_contacts = any(kind == "contact" for kind, _i in data.attendees)
+    return render_template("meetings/_local_times.html", rows=rows,
+                           has_contacts=has_contacts, has_slot=start is not None,
+                           work_start=local_times.WORK_START, work_end=local_times.WORK_END)

@@ -1,0 +1,105 @@
+/* Phone scheduling flow: attendee and record chips, @mention type-ahead, and a
+   "meeting:changed" event that refreshes the attendees' local times.
+   Without JavaScript the form still posts every field. */
+(function () {
+  "use strict";
+  // A second tap while the first submit is on its way must not send twice.
+  document.querySelectorAll("form[data-submit-once]").forEach(function (f) {
+    f.addEventListener("submit", function (ev) {
+      if (f.dataset.sent) { ev.preventDefault(); return; }
+      f.dataset.sent = "1";
+    });
+  });
+  var form = document.getElementById("m-meeting-form");
+  if (!form) return;
+  var t = {};
+  try { t = JSON.parse(document.getElementById("mobile-i18n").textContent); } catch (e) {}
+  function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
+
+  // Enter in a search box searches; it must not submit the meeting.
+  form.addEventListener("keydown", function (ev) {
+    if (ev.key === "Enter" && ev.target.matches && ev.target.matches("input[type=search]")) {
+      ev.preventDefault();
+    }
+  });
+
+  // --- chips: attendees and associations ---
+  form.addEventListener("click", function (ev) {
+    var pick = ev.target.closest(".pick");
+    if (pick) {
+      var box = document.getElementById(pick.dataset.target);
+      if (!box.querySelector('input[value="' + CSS.escape(pick.dataset.value) + '"]')) {
+        var chip = document.createElement("span");
+        chip.className = "chip" + (pick.dataset.invitable === "no" ? " chip-warn" : "");
+        chip.textContent = pick.dataset.label + " ";
+        var input = document.createElement("input");
+        input.type = "hidden"; input.name = pick.dataset.name; input.value = pick.dataset.value;
+        var rm = document.createElement("button");
+        rm.type = "button"; rm.className = "chip-remove"; rm.textContent = "×";
+        rm.setAttribute("aria-label", (t.remove || "Remove") + " " + pick.dataset.label);
+        chip.appendChild(input); chip.appendChild(rm); box.appendChild(chip);
+      }
+      var results = pick.closest(".picker-results");
+      var holder = results && results.parentElement;
+      var search = holder && holder.previousElementSibling;
+      if (holder) holder.innerHTML = "";
+      if (search && search.tagName === "INPUT") { search.value = ""; search.focus(); }
+      changed();
+      return;
+    }
+    var remove = ev.target.closest(".chip-remove");
+    if (remove) {
+      var fieldset = remove.closest("fieldset");
+      remove.closest(".chip").remove();
+      var next = fieldset && fieldset.querySelector(".chip-remove, input[type=search]");
+      if (next) next.focus();
+      changed();
+      return;
+    }
+    var mention = ev.target.closest(".mention-pick");
+    if (mention) { insertMention(mention.dataset.name); }
+  });
+
+  // --- @mentions: the word after "@" before the caret asks the server for teammates ---
+  var note = document.getElementById("internal_note_text");
+  var query = document.getElementById("mention-q");
+  var MENTION = /(^|\s)@([^\s@]{1,40})$/;
+  function tokenBeforeCaret() {
+    var before = note.value.slice(0, note.selectionStart);
+    var m = MENTION.exec(before);
+    return m ? { word: m[2], start: before.length - m[2].length - 1 } : null;
+  }
+  function clearResults() {
+    var box = document.getElementById("mention-results");
+    if (box) box.innerHTML = "";
+  }
+  function lookUp() {
+    var token = tokenBeforeCaret();
+    if (!token) { clearResults(); query.value = ""; return; }
+    if (query.value === token.word) return;
+    query.value = token.word;
+    query.dispatchEvent(new Event("mention"));
+  }
+  function insertMention(name) {
+    var token = tokenBeforeCaret() || { start: note.selectionStart, word: "" };
+    var caret = token.start + 1 + token.word.length;
+    var text = "@" + name + " ";
+    note.value = note.value.slice(0, token.start) + text + note.value.slice(caret);
+    var at = token.start + text.length;
+    note.focus();
+    note.setSelectionRange(at, at);
+    query.value = "";
+    clearResults();
+  }
+  if (note && query) {
+    var timer = null;
+    note.addEventListener("input", function () { clearTimeout(timer); timer = setTimeout(lookUp, 200); });
+    note.addEventListener("keydown", function (ev) {
+      if (ev.key === "Escape") { clearResults(); }
+      if (ev.key === "ArrowDown") {
+        var first = document.querySelector("#mention-results .mention-pick");
+        if (first) { ev.preventDefault(); first.focus(); }
+      }
+    });
+  }
+})();
