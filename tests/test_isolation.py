@@ -61,11 +61,15 @@ def victim(make):
     message.status = "failed"
     from webapp.api import operations as token_ops
     token, _plain = token_ops.create_token(user, "victim")
+    from webapp.rotations import operations as rotation_ops
+    seated = make.user(b, seat_kind_id=make.seat(b, paid=True).id)
+    rotation, _errors = rotation_ops.create_rotation(b, "Victim rotation", [seated.id])
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
-            "token_id": token.id}
+            "token_id": token.id, "rotation_id": rotation.id,
+            "member_id": rotation.members[0].id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -66,6 +66,7 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
     from webapp.records import bp as records_bp
+    from webapp.rotations import bp as rotations_bp
 
     app.register_blueprint(core_bp)
     app.register_blueprint(auth_bp)
@@ -73,6 +74,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(mail_bp)
     app.register_blueprint(meetings_bp)
     app.register_blueprint(api_bp)
+    app.register_blueprint(rotations_bp)
 
     from webapp import cli, errors, filters, jobs
 
