@@ -277,6 +277,24 @@ def test_rotation_changed_between_the_checks_and_the_lock(team, db):
     assert meetings_count(db) == 0
 
 
+def test_a_late_refusal_reaches_the_form_and_the_api(client, team, db, smtp, monkeypatch,
+                                                    api_headers):
+    """When the pick under the lock fails, the user sees why and nothing is saved or sent."""
+    def refuse(account, data):
+        raise ops.RotationError("rotation_id", ops.NO_ONE_AVAILABLE)
+
+    monkeypatch.setattr(ops, "book", refuse)
+    r = book(client, team)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422 and 'id="rotation_id-error"' in html
+    assert "No one in this meeting rotation is available" in html
+    r = client.post("/api/v1/meetings", headers=api_headers,
+                    json=api_body(team, rotation_id=team.rotation.id))
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "rotation_id"
+    assert meetings_count(db) == 0 and smtp.messages == []
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+
+
 def test_free_seat_cannot_book_through_a_rotation(client, team, login, db):
     switch(client, login, team.frank)
     r = book(client, team)
