@@ -71,12 +71,16 @@ def victim(make):
     notification = Notification(account_id=b.id, user_id=user.id, actor_id=user.id,
                                 meeting_id=meeting.id, kind="mention")
     _db.session.add(notification)
+    from webapp.rotations import operations as rotation_ops
+    seated = make.user(b, seat_kind_id=make.seat(b, paid=True).id)
+    rotation, _errors = rotation_ops.create_rotation(b, "Victim rotation", [seated.id])
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
             "token_id": token.id, "type_id": mtype.id, "snippet_id": snippet.id,
-            "outcome_id": outcome.id, "notification_id": notification.id}
+            "outcome_id": outcome.id, "notification_id": notification.id,
+            "rotation_id": rotation.id, "member_id": rotation.members[0].id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -70,6 +70,7 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.notifications import bp as notifications_bp
     from webapp.records import bp as records_bp
     from webapp.reports import bp as reports_bp
+    from webapp.rotations import bp as rotations_bp
     from webapp.settings import bp as settings_bp
 
     app.register_blueprint(core_bp)
@@ -83,6 +84,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(reports_bp)
     app.register_blueprint(settings_bp)
     app.register_blueprint(notifications_bp)
+    app.register_blueprint(rotations_bp)
 
     from webapp import cli, errors, filters, jobs
 

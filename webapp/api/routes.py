@@ -22,6 +22,7 @@ from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
 from webapp.records import operations as record_ops
 from webapp.records.forms import FORMS
 from webapp.records.models import RECORD_MODELS
+from webapp.rotations.operations import RotationError
 from webapp.types import utcnow
 from webapp.validation import is_valid_timezone
 
@@ -262,7 +263,7 @@ def meeting_json(meeting: Meeting) -> dict:
         "internal_note_html": meeting.internal_note_html,
         "include_description_in_reminders": meeting.include_description_in_reminders,
         "host_user_id": meeting.host_id, "organizer_user_id": meeting.organizer_id,
-        "outcome": meeting.outcome,
+        "rotation_id": meeting.rotation_id, "outcome": meeting.outcome,
         "reminders": [{"amount": r.amount, "unit": r.unit, "due_at": _iso(r.due_at),
                        "sent": r.sent_at is not None} for r in meeting.reminders],
         "attendees": [{"id": a.id, "contact_id": a.contact_id, "user_id": a.user_id,
@@ -337,8 +338,8 @@ def _apply(data: dict, base: meeting_ops.MeetingInput) -> meeting_ops.MeetingInp
             setattr(base, key, data[key])
     if "host_user_id" in data and data["host_user_id"] is not None:
         base.host_id = data["host_user_id"]
-    if data.get("rotation_id") is not None:
-        errors.append({"field": "rotation_id", "message": "No such meeting rotation."})
+    if "rotation_id" in data:
+        base.rotation_id = data["rotation_id"]
     if "meeting_type" in data:
         base.meeting_type_id = _meeting_type_id(data["meeting_type"], errors)
     if errors:
@@ -387,7 +388,12 @@ def create_meeting():
     data = _apply(body, meeting_ops.MeetingInput(title="", start=None, end=None, timezone=""))
     _check_rights(account, data, None)
     _validate(account, data)
-    meeting = meeting_ops.schedule_meeting(account, g.api_user, data)
+    try:
+        meeting = meeting_ops.schedule_meeting(account, g.api_user, data)
+    except RotationError as exc:  # the rotation changed between the checks and the lock
+        field = "host_user_id" if exc.field == "host_id" else exc.field
+        raise ApiError(422, "Some fields are invalid.",
+                       [{"field": field, "message": exc.message}]) from exc
     db.session.commit()
     jobs.enqueue("worker.jobs.relay")
     return meeting_json(meeting), 201
@@ -454,6 +460,10 @@ def update_meeting(meeting_id: int):
     if "sequence" in body and body["sequence"] != meeting.sequence:
         raise ApiError(409, f"The meeting changed since sequence {body['sequence']}; "
                             f"it is now {meeting.sequence}. Fetch it and try again.")
+    if body.get("rotation_id") not in (None, meeting.rotation_id):
+        raise ApiError(422, "Some fields are invalid.", [{
+            "field": "rotation_id", "message": "The rotation is chosen when the meeting is "
+            "booked; change host_user_id to give the meeting to someone else."}])
     account = db.session.get(Account, g.account_id)
     data = _apply(body, _input_from_meeting(meeting))
     _check_rights(account, data, meeting.host_id)

@@ -100,8 +100,15 @@ MEETING_FIELDS = {
     "description_html": {"type": "string", "maxLength": 20000},
     "internal_note_html": {"type": "string", "maxLength": 20000},
     "associations": {"type": "array", "items": ASSOCIATION, "maxItems": 100},
-    "host_user_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1},
-    "rotation_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1},
+    "host_user_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
+                     "description": "The host; another user needs a paid seat (yours and "
+                                    "theirs). With rotation_id: an available member of it."},
+    "rotation_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
+                    "description": "Book through this meeting rotation (when creating): the "
+                                   "host is its available member with the fewest meetings "
+                                   "booked through it, ties to the one booked least "
+                                   "recently, unless host_user_id names another available "
+                                   "member. Needs a paid seat."},
     "meeting_type": {"type": ["integer", "string", "null"],
                      "description": "A meeting type's id or name"},
     "sequence": {"type": "integer", "minimum": 0,
@@ -130,6 +137,7 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "description_html": {"type": "string"}, "internal_note_html": {"type": "string"},
     "include_description_in_reminders": {"type": "boolean"},
     "host_user_id": ID, "organizer_user_id": ID, "outcome": {"type": "string"},
+    "rotation_id": {"type": ["integer", "null"]},
     "reminders": {"type": "array", "items": {"type": "object", "properties": {
         "amount": {"type": "integer"}, "unit": {"type": "string"}, "due_at": TIMESTAMP,
         "sent": {"type": "boolean"}}}},

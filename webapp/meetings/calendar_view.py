@@ -6,6 +6,8 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from flask_babel import gettext as _
+
 from webapp.meetings import operations as ops
 
 SLOT_MINUTES = 30
@@ -54,7 +56,7 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
             minutes = (s - day_start).total_seconds() / 60
             length = (e - s).total_seconds() / 60
             blocks.append(Block(
-                m.id, "Busy" if busy_only else m.title,
+                m.id, _("Busy") if busy_only else m.title,
                 int(minutes / SLOT_MINUTES * SLOT_PX),
                 max(int(length / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
                 f"{s:%H:%M}–{e:%H:%M}", busy_only))

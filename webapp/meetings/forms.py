@@ -115,9 +115,13 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         associations=_pairs(form.getlist("associations"),
                             {"contact", "company", "deal", "ticket"}, errors, "associations"),
         host_id=_int(form.get("host_id")) if form.get("host_id") else None,
+        rotation_id=_int(form.get("rotation_id")) if form.get("rotation_id") else None,
+        suggested_host_id=_int(form.get("suggested_host_id")),
     )
     if form.get("meeting_type_id") and data.meeting_type_id is None:
         _err(errors, "meeting_type_id", _l("Choose a meeting type from the list."))
+    if form.get("rotation_id") and data.rotation_id is None:
+        _err(errors, "rotation_id", _l("Choose a meeting rotation from the list."))
     return data, errors
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -12,6 +13,9 @@ from webapp.auth.models import Account, User
 from webapp.extensions import db
 from webapp.records.models import Contact
 from webapp.types import UTCDateTime, utcnow
+
+if TYPE_CHECKING:
+    from webapp.rotations.models import Rotation
 
 LOCATION_KINDS = ("none", "phone", "in_person", "video", "custom")
 REMINDER_UNITS = ("minutes", "hours", "days", "weeks")
@@ -108,6 +112,10 @@ class Meeting(db.Model):
     include_description_in_reminders: so.Mapped[bool] = so.mapped_column(default=False)
     host_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     organizer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
+    #: The meeting rotation the host was picked from (B2); deleting the meeting gives one
+    #: back to the host's count there (B3).
+    rotation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("rotations.id"),
+                                                          index=True)
     outcome: so.Mapped[str] = so.mapped_column(sa.String(40), default="scheduled")
     #: Set when the meeting is deleted; it then leaves timelines and a CANCEL goes out.
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
@@ -117,6 +125,7 @@ class Meeting(db.Model):
 
     host: so.Mapped[User] = so.relationship(foreign_keys=[host_id])
     organizer: so.Mapped[User] = so.relationship(foreign_keys=[organizer_id])
+    rotation: so.Mapped[Rotation | None] = so.relationship()
     meeting_type: so.Mapped[MeetingType | None] = so.relationship()
     attendees: so.Mapped[list[Attendee]] = so.relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="Attendee.id")

@@ -30,6 +30,7 @@ from webapp.meetings.timemath import MAX_OFFSET, reminder_due
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS, Contact
 from webapp.richtext import MAX_LENGTH, sanitize
+from webapp.rotations import operations as rotation_ops
 from webapp.types import utcnow
 from webapp.validation import is_valid_email, is_valid_timezone, normalize_phone
 
@@ -61,6 +62,11 @@ class MeetingInput:
     #: (record_type, id)
     associations: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     host_id: int | None = None
+    #: B2: book through this meeting rotation (new meetings only).
+    rotation_id: int | None = None
+    #: The member the scheduler suggested; a host equal to it (or none) is picked again at
+    #: save, any other host is an override that must be an available member.
+    suggested_host_id: int | None = None
 
 
 Errors = dict[str, list[str]]
@@ -152,6 +158,10 @@ def validate(account: Account, actor: User, data: MeetingInput,
         _err(errors, "attendees", _l("At most 100 attendees."))
     _check_people(account, data, errors)
     _check_records(account, data, errors)
+    if existing is None and data.rotation_id is not None:
+        rotation_ops.check_booking(account, actor, data, errors)
+    elif existing is not None:
+        data.rotation_id = None  # chosen when booking; an edit changes the host instead
     _check_host(account, actor, data, errors, existing)
     return errors
 
@@ -234,7 +244,13 @@ def _sync_associations(meeting: Meeting, data: MeetingInput) -> None:
 
 
 def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> Meeting:
-    """Create a validated meeting, its attendees, reminders, associations and invitations."""
+    """Create a validated meeting, its attendees, reminders, associations and invitations.
+
+    Through a rotation, the host is picked again under the rotation's lock; raises
+    rotations.operations.RotationError when that is no longer possible (nothing is kept).
+    """
+    if data.rotation_id is not None:
+        data.host_id = rotation_ops.book(account, data).user_id
     meeting = Meeting(
         account_id=account.id, title=data.title, start_at=data.start, end_at=data.end,
         timezone=data.timezone, location_kind=data.location_kind,
@@ -242,7 +258,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
         description_html=data.description_html, internal_note_html=data.internal_note_html,
         include_description_in_reminders=data.include_description_in_reminders,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
-        outcome="scheduled")
+        outcome="scheduled", rotation_id=data.rotation_id)
     db.session.add(meeting)
     meeting.attendees.extend(_attendee_rows(account, data))
     meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
@@ -274,6 +290,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.description_html = data.description_html
     meeting.internal_note_html = data.internal_note_html
     meeting.include_description_in_reminders = data.include_description_in_reminders
+    if data.host_id:
+        rotation_ops.move(meeting, data.host_id)
     meeting.host_id = data.host_id or meeting.host_id
 
     wanted = list(data.attendees)
@@ -321,6 +339,7 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
         return
     meeting.deleted_at = utcnow()
     meeting.sequence += 1
+    rotation_ops.unbook(meeting)
     for reminder in [r for r in meeting.reminders if r.sent_at is None]:
         meeting.reminders.remove(reminder)
     db.session.flush()

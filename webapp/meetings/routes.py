@@ -36,6 +36,8 @@ from webapp.meetings.timemath import to_zone
 from webapp.notifications import operations as notifications
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
+from webapp.rotations import scheduler as rotation_fields
+from webapp.rotations.operations import RotationError
 from webapp.types import utcnow
 from webapp.validation import timezone_names
 
@@ -86,7 +88,7 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
             "attendees": [("contact", a.contact_id) if a.contact_id else ("user", a.user_id)
                           for a in meeting.attendees],
             "associations": [(a.record_type, a.record_id) for a in meeting.associations],
-            "host_id": meeting.host_id,
+            "host_id": meeting.host_id, "rotation_id": "", "suggested_host_id": "",
         }
     day, start_t, end_t = forms.initial_times(to_zone(utcnow(), zone))
     attendees = [record.ref] if record is not None and record.record_type == "contact" else []
@@ -100,7 +102,7 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
         if account.reminders_default_on else [],
         "attendees": attendees,
         "associations": ops.default_associations(g.account_id, record) if record else [],
-        "host_id": current_user.id,
+        "host_id": current_user.id, "rotation_id": "", "suggested_host_id": "",
     }
 
 
@@ -109,7 +111,7 @@ def _values_from_form() -> dict:
     values = {k: form.get(k, "") for k in (
         "title", "start_date", "start_time", "end_date", "end_time", "timezone",
         "location_kind", "location_value", "meeting_type_id", "description_html",
-        "internal_note_html", "host_id")}
+        "internal_note_html", "host_id", "rotation_id", "suggested_host_id")}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
@@ -133,7 +135,8 @@ def _int_pairs(pairs):
 def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, record,
                       status: int = 200):
     account = _account()
-    hosts = ops.hosts_for(account, current_user)
+    host_field = rotation_fields.host_field(account, current_user, values, meeting is not None)
+    hosts = host_field["hosts"]
     host = next((h for h in hosts if str(h.id) == str(values.get("host_id"))), current_user)
     try:
         day = date.fromisoformat(values.get("start_date") or "")
@@ -144,7 +147,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         zone = current_user.zone
     context = {
         "values": values, "errors": errors, "meeting": meeting, "record": record,
-        "account": account, "hosts": hosts, "timezones": timezone_names(),
+        "account": account, **host_field, "timezones": timezone_names(),
         "meeting_types": ops.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
         "units": REMINDER_UNITS,
@@ -190,7 +193,11 @@ def new():
     errors = {**ops.validate(account, current_user, data), **errors}
     if errors:
         return _render_scheduler(_values_from_form(), errors, None, record, 422)
-    meeting = ops.schedule_meeting(account, current_user, data)
+    try:
+        meeting = ops.schedule_meeting(account, current_user, data)
+    except RotationError as exc:  # the rotation changed since the form was checked
+        db.session.rollback()
+        return _render_scheduler(_values_from_form(), exc.errors, None, record, 422)
     ops.add_attachments(meeting, current_user, uploads)
     mentions = notifications.notify_mentions(meeting, current_user)
     invited = len(delivery.recipients(meeting))
@@ -201,6 +208,9 @@ def new():
     flash(ngettext("Meeting scheduled. The invitation is on its way to %(num)d person.",
                    "Meeting scheduled. Invitations are on their way to %(num)d people.",
                    invited) if invited else _("Meeting scheduled."), "success")
+    if meeting.rotation is not None:
+        flash(_("Booked through %(rotation)s with %(name)s as host.",
+                rotation=meeting.rotation.name, name=meeting.host.name), "info")
     if skipped:
         flash(_("Not invited (no valid email address): %(names)s.", names=", ".join(skipped)),
               "error")

@@ -1,0 +1,351 @@
+"""Meeting rotations: manage them (account settings), pick hosts, keep the counts (B2, B3).
+
+The pick rule: among the members who are available and still hold a paid seat, the one
+with the fewest meetings booked through the rotation; on a tie, the one booked least
+recently (never booked counts as least recent); then the one who joined first.
+
+Counts change only under the rotation row's lock (`_claim`), and the members are read
+after taking it, so concurrent bookings never pick on stale counts. Operations change
+state and flush; the caller commits.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from flask_babel import lazy_gettext as _l
+
+from webapp.auth.models import Account, SeatKind, User
+from webapp.extensions import db
+from webapp.meetings.models import Meeting
+from webapp.rotations.models import Rotation, RotationMember
+from webapp.types import utcnow
+
+if TYPE_CHECKING:
+    from webapp.meetings.operations import MeetingInput
+
+Errors = dict[str, list[str]]
+MAX_NAME = 80
+NEVER = datetime.min.replace(tzinfo=UTC)
+
+
+class RotationError(Exception):
+    """The booking cannot go through the rotation as asked; `field` names the form field."""
+
+    def __init__(self, field: str, message):
+        super().__init__(str(message))
+        self.field = field
+        self.message = str(message)
+
+    @property
+    def errors(self) -> Errors:
+        return {self.field: [self.message]}
+
+
+def _err(errors: Errors, field: str, message) -> None:
+    errors.setdefault(field, []).append(str(message))
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def rotations(account_id: int) -> list[Rotation]:
+    """The account's rotations that are not deleted, by name, members and users loaded."""
+    return list(db.session.scalars(
+        sa.select(Rotation).where(Rotation.account_id == account_id,
+                                  Rotation.deleted_at.is_(None))
+        .options(so.selectinload(Rotation.members).joinedload(RotationMember.user))
+        .order_by(Rotation.name, Rotation.id)))
+
+
+def get_rotation(account_id: int, rotation_id: int,
+                 include_deleted: bool = False) -> Rotation | None:
+    """The rotation if it belongs to the account, else None."""
+    stmt = sa.select(Rotation).where(Rotation.id == rotation_id,
+                                     Rotation.account_id == account_id)
+    if not include_deleted:
+        stmt = stmt.where(Rotation.deleted_at.is_(None))
+    return db.session.scalar(stmt)
+
+
+def get_member(rotation: Rotation, member_id: int) -> RotationMember | None:
+    return next((m for m in rotation.members if m.id == member_id), None)
+
+
+def seated_users(account_id: int) -> list[User]:
+    """Users of the account with a paid seat: who may be a rotation member (B1)."""
+    return list(db.session.scalars(
+        sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
+        .where(User.account_id == account_id, SeatKind.is_paid).order_by(User.name)))
+
+
+def offered(account: Account, actor: User) -> list[Rotation]:
+    """Rotations the scheduler offers the actor: only to users with a paid seat."""
+    return rotations(account.id) if actor.has_paid_seat else []
+
+
+# --- the pick rule ------------------------------------------------------------------------
+
+def is_eligible(member: RotationMember, account_id: int | None = None) -> bool:
+    """Available, still seated, and (when given) of the account: may host through it."""
+    user = member.user
+    return (member.available and user is not None and user.has_paid_seat
+            and (account_id is None or user.account_id == account_id))
+
+
+def pick(members: list[RotationMember]) -> RotationMember | None:
+    """B2: the eligible member with the fewest bookings, then booked least recently."""
+    candidates = [m for m in members if is_eligible(m)]
+    if not candidates:
+        return None
+    return min(candidates, key=lambda m: (m.booked_count, m.last_booked_at or NEVER, m.id))
+
+
+def eligible_users(rotation: Rotation) -> list[User]:
+    """Members the user may choose as host instead of the pick, by name."""
+    users = [m.user for m in rotation.members if is_eligible(m, rotation.account_id)]
+    return sorted(users, key=lambda u: (u.name.lower(), u.id))
+
+
+NO_ONE_AVAILABLE = _l("No one in this meeting rotation is available. Turn a member's "
+                      "availability on in the rotation's settings, or choose a host yourself.")
+DELETED = _l("This meeting rotation was deleted. Choose another rotation or a host.")
+NOT_FOUND = _l("No such meeting rotation.")
+
+
+def _override_error(members: list[RotationMember], account_id: int, host_id: int):
+    """Why host_id may not host through the rotation, or None when they may."""
+    member = next((m for m in members if m.user_id == host_id), None)
+    if member is None:
+        return _l("Choose a host who is a member of this meeting rotation.")
+    if not member.available:
+        return _l("%(name)s is marked unavailable in this meeting rotation.",
+                  name=member.user.name)
+    if not is_eligible(member, account_id):
+        return _l("%(name)s has no paid seat, so they cannot host.", name=member.user.name)
+    return None
+
+
+def wants_override(data: MeetingInput) -> bool:
+    """True when the user chose a host other than the one the rotation suggested."""
+    return data.host_id is not None and data.host_id != data.suggested_host_id
+
+
+def check_booking(account: Account, actor: User, data: MeetingInput, errors: Errors) -> None:
+    """Validate a booking through data.rotation_id (read only). Without an override, set
+    data.host_id to the member the rule picks now; it is picked again under the lock at save.
+    """
+    if not actor.has_paid_seat:
+        _err(errors, "rotation_id", _l("Only users with a paid seat can book through a "
+                                       "meeting rotation."))
+        return
+    rotation = get_rotation(account.id, data.rotation_id, include_deleted=True)
+    if rotation is None:
+        _err(errors, "rotation_id", NOT_FOUND)
+        return
+    if rotation.is_deleted:
+        _err(errors, "rotation_id", DELETED)
+        return
+    if wants_override(data):
+        problem = _override_error(rotation.members, account.id, data.host_id)
+        if problem is not None:
+            _err(errors, "host_id", problem)
+        return
+    member = pick(rotation.members)
+    if member is None:
+        _err(errors, "rotation_id", NO_ONE_AVAILABLE)
+        return
+    data.host_id = data.suggested_host_id = member.user_id
+
+
+def suggest(account: Account, rotation: Rotation) -> RotationMember | None:
+    """The member the rule would pick now, for the scheduler's host field (no lock)."""
+    return pick(rotation.members)
+
+
+# --- counts, under the rotation row's lock ------------------------------------------------
+
+def _claim(rotation_id: int, delta: int, account_id: int | None = None,
+           live_only: bool = False) -> bool:
+    """Add delta to the rotation's total; False when no such row.
+
+    This UPDATE is the lock. On PostgreSQL it holds the rotation's row until commit, as
+    SELECT ... FOR UPDATE would; on SQLite, which has no row locks and reads outside
+    transactions, only a write makes the next booking wait. Either way a concurrent booking
+    through this rotation blocks here, and the member counts read after it are committed.
+    """
+    stmt = sa.update(Rotation).where(Rotation.id == rotation_id)
+    if account_id is not None:
+        stmt = stmt.where(Rotation.account_id == account_id)
+    if live_only:
+        stmt = stmt.where(Rotation.deleted_at.is_(None))
+    stmt = stmt.values(booked_count=Rotation.booked_count + delta).execution_options(
+        synchronize_session=False)
+    return db.session.execute(stmt).rowcount == 1
+
+
+def _fresh_members(rotation_id: int) -> list[RotationMember]:
+    # populate_existing: rows already in the session (read before the lock) are refreshed.
+    return list(db.session.scalars(
+        sa.select(RotationMember).where(RotationMember.rotation_id == rotation_id)
+        .options(so.joinedload(RotationMember.user).joinedload(User.seat_kind))
+        .order_by(RotationMember.id).execution_options(populate_existing=True)))
+
+
+def _count(member: RotationMember, delta: int, now: datetime | None = None) -> None:
+    values = {"booked_count": RotationMember.booked_count + delta}
+    if now is not None:
+        values["last_booked_at"] = now
+    stmt = sa.update(RotationMember).where(RotationMember.id == member.id)
+    if delta < 0:
+        stmt = stmt.where(RotationMember.booked_count > 0)
+    db.session.execute(stmt.values(**values).execution_options(synchronize_session=False))
+    db.session.expire(member, ["booked_count", "last_booked_at"])
+
+
+def book(account: Account, data: MeetingInput) -> RotationMember:
+    """B3: lock the rotation, pick the host again on committed counts (or check the
+    override), and add one to that member's count. Raises RotationError."""
+    if not _claim(data.rotation_id, +1, account.id, live_only=True):
+        rotation = get_rotation(account.id, data.rotation_id, include_deleted=True)
+        raise RotationError("rotation_id", DELETED if rotation else NOT_FOUND)
+    members = _fresh_members(data.rotation_id)
+    if wants_override(data):
+        problem = _override_error(members, account.id, data.host_id)
+        if problem is not None:
+            raise RotationError("host_id", problem)
+        member = next(m for m in members if m.user_id == data.host_id)
+    else:
+        member = pick(members)
+        if member is None:
+            raise RotationError("rotation_id", NO_ONE_AVAILABLE)
+    _count(member, +1, utcnow())
+    db.session.flush()
+    return member
+
+
+def unbook(meeting: Meeting) -> None:
+    """B3: a deleted meeting booked through a rotation takes one from its host's count."""
+    if meeting.rotation_id is None:
+        return
+    _claim(meeting.rotation_id, -1)
+    member = db.session.scalar(sa.select(RotationMember).where(
+        RotationMember.rotation_id == meeting.rotation_id,
+        RotationMember.user_id == meeting.host_id))
+    if member is not None:
+        _count(member, -1)
+    db.session.flush()
+
+
+def move(meeting: Meeting, new_host_id: int) -> None:
+    """The host of a meeting booked through a rotation changed: the count follows the
+    meeting to the new host when they are a member, else the meeting leaves the rotation."""
+    if meeting.rotation_id is None or new_host_id == meeting.host_id:
+        return
+    members = {m.user_id: m for m in db.session.scalars(sa.select(RotationMember).where(
+        RotationMember.rotation_id == meeting.rotation_id))}
+    joins = new_host_id in members
+    _claim(meeting.rotation_id, 0 if joins else -1)
+    if meeting.host_id in members:
+        _count(members[meeting.host_id], -1)
+    if joins:
+        _count(members[new_host_id], +1, utcnow())
+    else:
+        meeting.rotation_id = None
+    db.session.flush()
+
+
+# --- account settings ---------------------------------------------------------------------
+
+def _check_name(account_id: int, name: str, errors: Errors,
+                rotation: Rotation | None = None) -> str:
+    name = (name or "").strip()
+    if not name:
+        _err(errors, "name", _l("Enter a name for the rotation."))
+    elif len(name) > MAX_NAME:
+        _err(errors, "name", _l("Keep the name under 80 characters."))
+    else:
+        clash = db.session.scalar(sa.select(Rotation.id).where(
+            Rotation.account_id == account_id, Rotation.deleted_at.is_(None),
+            sa.func.lower(Rotation.name) == name.lower()))
+        if clash is not None and (rotation is None or clash != rotation.id):
+            _err(errors, "name", _l("Another rotation already has this name."))
+    return name
+
+
+def _seated(account_id: int, user_ids: list[int], errors: Errors) -> list[User]:
+    wanted = list(dict.fromkeys(user_ids))
+    users = {u.id: u for u in seated_users(account_id)}
+    if any(i not in users for i in wanted):
+        _err(errors, "members", _l("Members must be users of your account with a paid seat."))
+        return []
+    return [users[i] for i in wanted]
+
+
+def _initial_count(rotation_id: int, user_id: int) -> int:
+    # A member who is added again picks up the meetings they still host through it.
+    return db.session.scalar(sa.select(sa.func.count(Meeting.id)).where(
+        Meeting.rotation_id == rotation_id, Meeting.host_id == user_id,
+        Meeting.deleted_at.is_(None))) or 0
+
+
+def create_rotation(account: Account, name: str,
+                    user_ids: list[int]) -> tuple[Rotation | None, Errors]:
+    """A new rotation with the given seated members; (None, errors) on bad input."""
+    errors: Errors = {}
+    name = _check_name(account.id, name, errors)
+    users = _seated(account.id, user_ids, errors)
+    if errors:
+        return None, errors
+    rotation = Rotation(account_id=account.id, name=name, booked_count=0)
+    rotation.members = [RotationMember(user_id=u.id, user=u) for u in users]
+    db.session.add(rotation)
+    db.session.flush()
+    return rotation, {}
+
+
+def rename_rotation(rotation: Rotation, name: str) -> Errors:
+    errors: Errors = {}
+    name = _check_name(rotation.account_id, name, errors, rotation)
+    if not errors:
+        rotation.name = name
+        db.session.flush()
+    return errors
+
+
+def add_member(rotation: Rotation, user_id: int | None) -> Errors:
+    errors: Errors = {}
+    if user_id is None:
+        _err(errors, "user_id", _l("Choose a user to add."))
+        return errors
+    users = _seated(rotation.account_id, [user_id], {})
+    if not users:
+        _err(errors, "user_id", _l("Members must be users of your account with a paid seat."))
+    elif any(m.user_id == user_id for m in rotation.members):
+        _err(errors, "user_id", _l("%(name)s is already a member.", name=users[0].name))
+    else:
+        rotation.members.append(RotationMember(
+            user_id=user_id, user=users[0],
+            booked_count=_initial_count(rotation.id, user_id)))
+        db.session.flush()
+    return errors
+
+
+def set_available(member: RotationMember, available: bool) -> None:
+    """The holiday switch: unavailable members are skipped by the pick."""
+    member.available = available
+    db.session.flush()
+
+
+def remove_member(member: RotationMember) -> None:
+    member.rotation.members.remove(member)
+    db.session.flush()
+
+
+def delete_rotation(rotation: Rotation) -> None:
+    """No longer offered; meetings booked through it keep the link (and the host)."""
+    if rotation.deleted_at is None:
+        rotation.deleted_at = utcnow()
+        db.session.flush()
