@@ -63,11 +63,16 @@ def victim(make):
     message.status = "failed"
     from webapp.api import operations as token_ops
     token, _plain = token_ops.create_token(user, "victim")
+    from webapp.conferencing import operations as conferencing
+    video_app, _secret = conferencing.save_app(b.id, {
+        "name": "Victim video", "create_url": "https://v.example/c",
+        "update_url": "https://v.example/u", "delete_url": "https://v.example/d",
+        "user_verify_url": "https://v.example/v"})
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
-            "token_id": token.id}
+            "token_id": token.id, "app_id": video_app.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -115,6 +115,7 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         associations=_pairs(form.getlist("associations"),
                             {"contact", "company", "deal", "ticket"}, errors, "associations"),
         host_id=_int(form.get("host_id")) if form.get("host_id") else None,
+        video_provider=(form.get("video_provider") or "").strip()[:40] or None,
     )
     if form.get("meeting_type_id") and data.meeting_type_id is None:
         _err(errors, "meeting_type_id", _l("Choose a meeting type from the list."))

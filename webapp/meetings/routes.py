@@ -25,6 +25,8 @@ from flask_login import current_user, login_required
 from webapp import jobs
 from webapp.auth.models import Account
 from webapp.calendars import operations as calendar_ops
+from webapp.conferencing import operations as conferencing
+from webapp.conferencing.providers import ConferenceRefused
 from webapp.delivery import operations as delivery
 from webapp.delivery.models import OutboxMessage
 from webapp.extensions import csrf, db, htmx
@@ -79,6 +81,7 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
                           for a in meeting.attendees],
             "associations": [(a.record_type, a.record_id) for a in meeting.associations],
             "host_id": meeting.host_id,
+            "video_provider": meeting.conference_provider or "",
         }
     day, start_t, end_t = forms.initial_times(to_zone(utcnow(), zone))
     attendees = [record.ref] if record is not None and record.record_type == "contact" else []
@@ -92,7 +95,7 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
         if account.reminders_default_on else [],
         "attendees": attendees,
         "associations": ops.default_associations(g.account_id, record) if record else [],
-        "host_id": current_user.id,
+        "host_id": current_user.id, "video_provider": "",
     }
 
 
@@ -101,7 +104,7 @@ def _values_from_form() -> dict:
     values = {k: form.get(k, "") for k in (
         "title", "start_date", "start_time", "end_date", "end_time", "timezone",
         "location_kind", "location_value", "meeting_type_id", "description_html",
-        "internal_note_html", "host_id")}
+        "internal_note_html", "host_id", "video_provider")}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
@@ -147,6 +150,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "week": calendar_view.week(account.id, host, current_user,
                                    calendar_view.week_start(day), zone),
         "calendar_connection": calendar_ops.connection_for(host.id),
+        "video_options": conferencing.options_for(host),
         "return_to": request.values.get("return_to") or (
             _record_url(*record.ref) if record is not None else ""),
     }
@@ -182,7 +186,12 @@ def new():
     errors = {**ops.validate(account, current_user, data), **errors}
     if errors:
         return _render_scheduler(_values_from_form(), errors, None, record, 422)
-    meeting = ops.schedule_meeting(account, current_user, data)
+    try:
+        meeting = ops.schedule_meeting(account, current_user, data)
+    except ConferenceRefused as exc:
+        db.session.rollback()
+        return _render_scheduler(_values_from_form(), {"video_provider": [str(exc)]}, None,
+                                 record, 422)
     ops.add_attachments(meeting, current_user, uploads)
     invited = len(delivery.recipients(meeting))
     skipped = delivery.not_invited(meeting)
@@ -211,7 +220,12 @@ def edit(meeting_id: int):
     errors = {**domain, **errors}
     if errors:
         return _render_scheduler(_values_from_form(), errors, meeting, None, 422)
-    result = ops.edit_meeting(account, current_user, meeting, data)
+    try:
+        result = ops.edit_meeting(account, current_user, meeting, data)
+    except ConferenceRefused as exc:
+        db.session.rollback()
+        return _render_scheduler(_values_from_form(), {"video_provider": [str(exc)]},
+                                 _meeting_or_404(meeting_id), None, 422)
     ops.add_attachments(meeting, current_user, uploads)
     db.session.commit()
     _relay_after_commit()
@@ -263,6 +277,7 @@ def show(meeting_id: int):
     return render_template(
         "meetings/show.html", meeting=meeting, messages=messages, sync=sync,
         graph_mails=calendar_ops.provider_mails_attendees(meeting.host_id),
+        provider_name=conferencing.provider_name(meeting),
         outcomes=dict(ops.outcome_choices(g.account_id)),
         associations=ops.record_labels(g.account_id, [(a.record_type, a.record_id)
                                                       for a in meeting.associations]),
