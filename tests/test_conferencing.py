@@ -506,3 +506,46 @@ def test_google_meet_needs_matching_calendar_email(client, rep, vc, db):
     r = schedule(client, None, **video(video_provider="google_meet"))
     assert r.status_code == 422 and "rep.personal@gmail.example" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+
+
+# --- The README's copyable provider, and reminders ---------------------------------------
+
+def test_readme_example_provider_verifies_signatures(monkeypatch):
+    from webapp.conferencing.providers import sign
+    readme = (ROOT / "README.md").read_text()
+    section = readme.split("## Video-conference extension API", 1)[1]
+    code = section.split("```python\n", 1)[1].split("```", 1)[0]
+    monkeypatch.setenv("PARLEY_VIDEO_SECRET", EXT_SECRET)
+    namespace: dict = {"__name__": "readme_video_provider"}
+    exec(compile(code, "README.md", "exec"), namespace)  # noqa: S102 - our own README
+    client = namespace["app"].test_client()
+    body = json.dumps({"meetingId": "1", "topic": "Hi", "userEmail": "a@b.example"}).encode()
+    stamp = str(int(time.time()))
+    good = {"X-Parley-Signature": sign(EXT_SECRET, body, stamp), "X-Parley-Timestamp": stamp,
+            "Content-Type": "application/json"}
+    r = client.post("/create", data=body, headers=good)
+    assert r.status_code == 200 and r.json["conferenceUrl"].startswith("https://")
+    bad = {**good, "X-Parley-Signature": sign("other", body, stamp)}
+    assert client.post("/create", data=body, headers=bad).status_code == 401
+    old = {**good, "X-Parley-Timestamp": str(int(time.time()) - 3600)}
+    assert client.post("/create", data=body, headers=old).status_code == 401
+
+
+def test_reminder_carries_the_join_link(client, rep, make, db, smtp, monkeypatch):
+    account, _ = rep
+    contact = make.contact(account, email="guest@example.org")
+    schedule(client, None, attendees=[f"contact:{contact.id}"], reminder_amount=["1"],
+             reminder_unit=["days"], **video(video_provider="jitsi"))
+    meeting = meeting_row(db)
+    smtp.clear()
+    due = meeting.reminders[0].due_at + timedelta(minutes=1)
+    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: due)
+    from webapp.delivery import operations as delivery
+    delivery.sweep()
+    [(rcpt, text, _ics)] = texts_any(smtp)
+    assert rcpt == "guest@example.org" and meeting.conference_url in text
+
+
+def texts_any(smtp) -> list[tuple[str, str, str]]:
+    return [(rcpts[0], msg.get_body(("plain",)).get_content(), "") for rcpts, msg in
+            smtp.messages]
