@@ -549,3 +549,20 @@ def test_reminder_carries_the_join_link(client, rep, make, db, smtp, monkeypatch
 def texts_any(smtp) -> list[tuple[str, str, str]]:
     return [(rcpts[0], msg.get_body(("plain",)).get_content(), "") for rcpts, msg in
             smtp.messages]
+
+
+def test_switching_provider_or_location_deletes_the_old_conference(client, rep, vc, db):
+    zoom = vc["zoom"]
+    zoom_connect(client)
+    schedule(client, None, title="Switch", **video(video_provider="zoom"))
+    meeting = meeting_row(db)
+    assert len(zoom.events) == 1
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Switch", **video(video_provider="jitsi")))
+    meeting = meeting_row(db)
+    assert zoom.events == {} and meeting.conference_provider == "jitsi"
+    assert meeting.location_value.startswith("https://meet.jit.si/")
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Switch", location_kind="in_person", location_value="Main office"))
+    meeting = meeting_row(db)
+    assert meeting.conference_provider is None and meeting.location_value == "Main office"
