@@ -92,8 +92,10 @@ def servers():
 @pytest.fixture()
 def vc(app, servers, db):
     zoom, google, ms, ext, (zurl, gurl, murl, eurl) = servers
-    for p in (zoom, google, ms):
-        p.__init__(p.name, p.email)
+    # Fresh state and the default addresses (some tests change a provider's email).
+    for p, email in ((zoom, "rep@acme.example"), (google, "rep@acme.example"),
+                     (ms, "rep@outlook.example")):
+        p.__init__(p.name, email)
     ext.calls.clear()
     ext.mode, ext.script = None, []
     saved = dict(app.config)
@@ -554,7 +556,8 @@ def texts_any(smtp) -> list[tuple[str, str, str]]:
 def test_switching_provider_or_location_deletes_the_old_conference(client, rep, vc, db):
     zoom = vc["zoom"]
     zoom_connect(client)
-    schedule(client, None, title="Switch", **video(video_provider="zoom"))
+    r = schedule(client, None, title="Switch", **video(video_provider="zoom"))
+    assert r.status_code == 302
     meeting = meeting_row(db)
     assert len(zoom.events) == 1
     client.post(f"/meetings/{meeting.id}/edit", data=form(
