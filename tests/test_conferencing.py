@@ -569,3 +569,20 @@ def test_switching_provider_or_location_deletes_the_old_conference(client, rep, 
         title="Switch", location_kind="in_person", location_value="Main office"))
     meeting = meeting_row(db)
     assert meeting.conference_provider is None and meeting.location_value == "Main office"
+
+
+def test_options_follow_the_host(client, make, login, vc, db):
+    account = make.account()
+    seat = make.seat(account, paid=True)
+    booker = login(make.user(account, seat_kind_id=seat.id, email="rep@acme.example"))
+    colleague = make.user(account, seat_kind_id=seat.id, email="ae@acme.example")
+    outsider = make.user(make.account(), email="x@other.example")
+    from webapp.conferencing import zoom as zoom_ops
+    zoom_ops.connect(colleague, {"access_token": "t", "refresh_token": "r",
+                                 "expires_in": 3600}, "ae@acme.example")
+    db.session.commit()
+    mine = client.get(f"/conferencing/options?host_id={booker.id}&kind=video")
+    theirs = client.get(f"/conferencing/options?host_id={colleague.id}&kind=video")
+    assert 'value="zoom"' not in mine.get_data(as_text=True)
+    assert 'value="zoom"' in theirs.get_data(as_text=True)
+    assert client.get(f"/conferencing/options?host_id={outsider.id}").status_code == 404

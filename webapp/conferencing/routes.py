@@ -167,3 +167,20 @@ def retry(meeting_id: int):
         jobs.enqueue("worker.jobs.relay")
         flash(_("Parley will try to create the video link again."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
+
+
+@bp.get("/conferencing/options")
+@login_required
+def options():
+    """The video provider select for another host (the scheduler's host changed)."""
+    from webapp.auth.models import Account
+    account = db.session.get(Account, current_user.account_id)
+    host_id = request.args.get("host_id", type=int)
+    host = next((h for h in meeting_ops.hosts_for(account, current_user) if h.id == host_id),
+                None)
+    if host is None:
+        abort(404)
+    return render_template("conferencing/_video_options.html",
+                           video_options=ops.options_for(host),
+                           selected=request.args.get("selected", ""), error=None,
+                           show=request.args.get("kind") == "video")

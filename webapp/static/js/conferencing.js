@@ -17,6 +17,15 @@
       form.dataset.videoBound = '1';
       form.addEventListener('change', function (e) {
         if (e.target.name === 'location_kind') sync(form);
+        // Booking for someone else: list the new host's providers.
+        if (e.target.name === 'host_id' && window.htmx) {
+          var select = form.querySelector('[name="video_provider"]');
+          var kind = form.querySelector('[name="location_kind"]');
+          window.htmx.ajax('GET', '/conferencing/options?' + new URLSearchParams({
+            host_id: e.target.value, selected: select ? select.value : '',
+            kind: kind ? kind.value : ''
+          }).toString(), { target: '#video-options', swap: 'outerHTML' });
+        }
       });
       sync(form);
     });
