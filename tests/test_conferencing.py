@@ -586,3 +586,29 @@ def test_options_follow_the_host(client, make, login, vc, db):
     assert 'value="zoom"' not in mine.get_data(as_text=True)
     assert 'value="zoom"' in theirs.get_data(as_text=True)
     assert client.get(f"/conferencing/options?host_id={outsider.id}").status_code == 404
+
+
+def test_api_books_a_video_meeting(client, make, db):
+    from webapp.api import operations as token_ops
+    account = make.account()
+    user = make.user(account, email="api@acme.example")
+    _row, token = token_ops.create_token(user, "tests")
+    db.session.commit()
+    h = {"Authorization": f"Bearer {token}"}
+    day = future_day(6)
+    body = {"title": "API video", "start": f"{day}T10:00:00-05:00",
+            "end": f"{day}T10:30:00-05:00", "timezone": "America/New_York",
+            "location": {"kind": "video", "video_provider": "jitsi"}}
+    r = client.post("/api/v1/meetings", headers=h, json=body)
+    assert r.status_code == 201, r.json
+    location = r.json["location"]
+    assert location["video_provider"] == "jitsi" and location["video_status"] == "ready"
+    assert location["value"].startswith("https://meet.jit.si/Parley-")
+    r = client.post("/api/v1/meetings", headers=h, json={
+        **body, "location": {"kind": "video", "video_provider": "zoom"}})
+    assert r.status_code == 422
+    assert r.json["errors"][0]["field"] == "location.video_provider"
+    # Editing another field keeps the conference.
+    meeting_id = db.session.scalar(sa.select(Meeting.id))
+    r = client.patch(f"/api/v1/meetings/{meeting_id}", headers=h, json={"title": "Renamed"})
+    assert r.status_code == 200 and r.json["location"]["value"] == location["value"]
