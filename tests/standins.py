@@ -73,6 +73,8 @@ class Provider:
         self.refresh_calls = 0
         self.deny = False
         self.events: dict[str, dict] = {}
+        #: Google Meet conferences by event id (conferenceData.createRequest).
+        self.conferences: dict[str, dict] = {}
         self.busy: list[dict] = []
         self.calls: list[tuple[str, str, dict]] = []
         self.faults = Faults()
@@ -165,9 +167,36 @@ def google_app(p: Provider) -> Flask:
         if body["id"] in p.events:
             return jsonify(error={"code": 409, "message": "The requested identifier already exists."}), 409
         p.events[body["id"]] = body
+        conference(body)
         return jsonify({**body, "status": "confirmed", "htmlLink": "https://calendar.example/e"})
 
-    @app.route("/calendar/v3/calendars/primary/events/<eid>", methods=["PATCH", "DELETE"])
+    def conference(event: dict) -> None:
+        """conferenceData.createRequest (only with conferenceDataVersion=1): "pending" at
+        first, "success" with a Meet entry point when the event is read again."""
+        wanted = (event.get("conferenceData") or {}).get("createRequest")
+        if request.args.get("conferenceDataVersion") != "1" or not wanted:
+            event.pop("conferenceData", None) if wanted else None
+            return
+        current = p.conferences.get(event["id"])
+        if current is None or current["requestId"] != wanted["requestId"]:
+            code = secrets.token_hex(5)
+            current = p.conferences[event["id"]] = {
+                "requestId": wanted["requestId"], "reads": 0,
+                "uri": f"https://meet.google.com/{code[:3]}-{code[3:7]}-{code[7:]}"}
+        event["conferenceData"] = conference_data(current)
+
+    def conference_data(current: dict) -> dict:
+        request_part = {"requestId": current["requestId"],
+                        "conferenceSolutionKey": {"type": "hangoutsMeet"}}
+        if current["reads"] == 0:
+            return {"createRequest": {**request_part, "status": {"statusCode": "pending"}}}
+        return {"createRequest": {**request_part, "status": {"statusCode": "success"}},
+                "conferenceId": current["uri"].rsplit("/", 1)[1],
+                "conferenceSolution": {"key": {"type": "hangoutsMeet"}, "name": "Google Meet"},
+                "entryPoints": [{"entryPointType": "video", "uri": current["uri"],
+                                 "label": current["uri"][8:]}]}
+
+    @app.route("/calendar/v3/calendars/primary/events/<eid>", methods=["GET", "PATCH", "DELETE"])
     def event(eid):
         if (denied := guard()) is not None:
             return denied
@@ -175,8 +204,15 @@ def google_app(p: Provider) -> Flask:
             return jsonify(error={"code": 404, "message": "Not Found"}), 404
         if request.method == "DELETE":
             del p.events[eid]
+            p.conferences.pop(eid, None)
             return "", 204
+        if request.method == "GET":
+            if eid in p.conferences:
+                p.conferences[eid]["reads"] += 1
+                p.events[eid]["conferenceData"] = conference_data(p.conferences[eid])
+            return jsonify(p.events[eid])
         p.events[eid].update(request.get_json())
+        conference(p.events[eid])
         return jsonify(p.events[eid])
 
     @app.post("/calendar/v3/freeBusy")
@@ -263,3 +299,52 @@ def configure(app_config: dict, google: Provider, google_url: str, ms: Provider,
         "MICROSOFT_USERINFO_URL": f"{ms_url}/oauth/userinfo",
         "MICROSOFT_GRAPH_BASE": f"{ms_url}/v1.0",
     }
+
+
+def zoom_app(p: Provider) -> Flask:
+    """Zoom: OAuth (authorize, token with client_secret_basic) and REST API v2
+    (GET /users/me, POST /users/me/meetings, PATCH and DELETE /meetings/<id>)."""
+    app = Flask("zoom-standin")
+    oauth_app(p, app)
+
+    def guard():
+        p.calls.append((request.method, request.path, request.get_json(silent=True) or {}))
+        fault = p.faults.take()
+        if fault is not None:
+            return fault
+        if not p.authorized():
+            return jsonify(code=124, message="Invalid access token."), 401
+        return None
+
+    @app.get("/v2/users/me")
+    def me():
+        if (denied := guard()) is not None:
+            return denied
+        return jsonify(id="z1", email=p.email, type=2)
+
+    @app.post("/v2/users/me/meetings")
+    def create():
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json()
+        if body.get("type") != 2 or not body.get("start_time") or not body.get("duration"):
+            return jsonify(code=300, message="Invalid meeting"), 400
+        mid = secrets.randbelow(9 * 10**10) + 10**10
+        p.events[str(mid)] = {**body, "id": mid,
+                              "join_url": f"https://zoom.example/j/{mid}?pwd=x1",
+                              "password": "x1"}
+        return jsonify(p.events[str(mid)]), 201
+
+    @app.route("/v2/meetings/<mid>", methods=["PATCH", "DELETE"])
+    def meeting(mid):
+        if (denied := guard()) is not None:
+            return denied
+        if mid not in p.events:
+            return jsonify(code=3001, message="Meeting does not exist"), 404
+        if request.method == "DELETE":
+            del p.events[mid]
+            return "", 204
+        p.events[mid].update(request.get_json())
+        return "", 204
+
+    return app

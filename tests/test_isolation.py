@@ -74,13 +74,19 @@ def victim(make):
     from webapp.rotations import operations as rotation_ops
     seated = make.user(b, seat_kind_id=make.seat(b, paid=True).id)
     rotation, _errors = rotation_ops.create_rotation(b, "Victim rotation", [seated.id])
+    from webapp.conferencing import operations as conferencing
+    video_app, _secret = conferencing.save_app(b.id, {
+        "name": "Victim video", "create_url": "https://v.example/c",
+        "update_url": "https://v.example/u", "delete_url": "https://v.example/d",
+        "user_verify_url": "https://v.example/v"})
     _db.session.commit()
     return {"record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
             "token_id": token.id, "type_id": mtype.id, "snippet_id": snippet.id,
             "outcome_id": outcome.id, "notification_id": notification.id,
-            "rotation_id": rotation.id, "member_id": rotation.members[0].id}
+            "rotation_id": rotation.id, "member_id": rotation.members[0].id,
+            "app_id": video_app.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -64,6 +64,8 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.calendars import bp as calendars_bp
     from webapp.calendars import oauth as calendar_oauth
+    from webapp.conferencing import bp as conferencing_bp
+    from webapp.conferencing import zoom as zoom_oauth
     from webapp.core import bp as core_bp
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
@@ -85,6 +87,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(settings_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(rotations_bp)
+    app.register_blueprint(conferencing_bp)
+    zoom_oauth.init_app(app)
 
     from webapp import cli, errors, filters, jobs
 

@@ -92,6 +92,16 @@ def load_config(instance_path: Path) -> dict:
                                                  "https://graph.microsoft.com/oidc/userinfo"),
         "MICROSOFT_GRAPH_BASE": os.environ.get("MICROSOFT_GRAPH_BASE",
                                                "https://graph.microsoft.com/v1.0"),
+        # Video conferencing (webapp.conferencing).
+        "JITSI_BASE_URL": os.environ.get("JITSI_BASE_URL", "https://meet.jit.si"),
+        "ZOOM_CLIENT_ID": os.environ.get("ZOOM_CLIENT_ID", ""),
+        "ZOOM_CLIENT_SECRET": os.environ.get("ZOOM_CLIENT_SECRET", ""),
+        "ZOOM_AUTHORIZE_URL": os.environ.get("ZOOM_AUTHORIZE_URL",
+                                             "https://zoom.us/oauth/authorize"),
+        "ZOOM_TOKEN_URL": os.environ.get("ZOOM_TOKEN_URL", "https://zoom.us/oauth/token"),
+        "ZOOM_API_BASE": os.environ.get("ZOOM_API_BASE", "https://api.zoom.us/v2"),
+        # Seconds a provider gets while the user waits on save; slower means a retried job.
+        "CONFERENCE_INLINE_TIMEOUT": float(os.environ.get("CONFERENCE_INLINE_TIMEOUT", "3")),
         "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,

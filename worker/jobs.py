@@ -35,15 +35,27 @@ def send_message(message_id: int) -> str:
 
 
 def relay() -> int:
-    """Move committed outbox rows and calendar syncs to the queue."""
+    """Move committed outbox rows, video-conference tasks and calendar syncs to the queue."""
     with app_context():
         from webapp.calendars import operations as calendar_ops
+        from webapp.conferencing import operations as conferencing
         from webapp.delivery import operations as delivery
-        return delivery.relay() + calendar_ops.relay_syncs()
+        # Conference tasks first: a link created now supersedes the pending invitation.
+        conferencing.relay_tasks()
+        sent = delivery.relay()
+        calendar_ops.relay_syncs()
+        return sent
+
+
+def conference_task(task_id: int) -> str:
+    """Create, update or delete a meeting's video conference (claimed: runs once)."""
+    with app_context():
+        from webapp.conferencing import operations as conferencing
+        return conferencing.run_task(task_id)
 
 
 def sync_calendar(sync_id: int) -> str:
-    """Make the host's calendar match one meeting (claimed, retried with backoff)."""
+    """Make the host's connected calendar match the meeting (claimed: runs once)."""
     with app_context():
         from webapp.calendars import operations as calendar_ops
         return calendar_ops.run_sync(sync_id)

@@ -14,6 +14,7 @@ from webapp.api import operations as token_ops
 from webapp.api import spec as S
 from webapp.api.problems import ApiError, problem
 from webapp.auth.models import Account
+from webapp.conferencing.providers import ConferenceRefused
 from webapp.delivery.models import OutboxMessage
 from webapp.extensions import csrf, db
 from webapp.meetings import ical
@@ -256,7 +257,9 @@ def meeting_json(meeting: Meeting) -> dict:
         "id": meeting.id, "uid": meeting.uid, "sequence": meeting.sequence,
         "title": meeting.title, "start": _iso(meeting.start_at), "end": _iso(meeting.end_at),
         "timezone": meeting.timezone,
-        "location": {"kind": meeting.location_kind, "value": meeting.location_value},
+        "location": {"kind": meeting.location_kind, "value": meeting.location_value,
+                     "video_provider": meeting.conference_provider,
+                     "video_status": meeting.conference_status},
         "meeting_type": {"id": meeting.meeting_type.id, "name": meeting.meeting_type.name}
         if meeting.meeting_type else None,
         "description_html": meeting.description_html,
@@ -326,6 +329,7 @@ def _apply(data: dict, base: meeting_ops.MeetingInput) -> meeting_ops.MeetingInp
     if "location" in data:
         base.location_kind = data["location"]["kind"]
         base.location_value = data["location"].get("value")
+        base.video_provider = data["location"].get("video_provider")
     if "attendees" in data:
         base.attendees = [("contact", a["contact_id"]) if "contact_id" in a
                           else ("user", a["user_id"]) for a in data["attendees"]]
@@ -368,7 +372,8 @@ def _validate(account: Account, data, existing=None) -> None:
     errors = meeting_ops.validate(account, g.api_user, data, existing=existing)
     if errors:
         names = {"host_id": "host_user_id", "meeting_type_id": "meeting_type",
-                 "location_kind": "location.kind", "location_value": "location.value"}
+                 "location_kind": "location.kind", "location_value": "location.value",
+                 "video_provider": "location.video_provider"}
         raise ApiError(422, "Some fields are invalid.", [
             {"field": names.get(f, f), "message": m} for f, msgs in errors.items() for m in msgs])
 
@@ -394,6 +399,9 @@ def create_meeting():
         field = "host_user_id" if exc.field == "host_id" else exc.field
         raise ApiError(422, "Some fields are invalid.",
                        [{"field": field, "message": exc.message}]) from exc
+    except ConferenceRefused as exc:
+        raise ApiError(422, str(exc), [{"field": "location.video_provider",
+                                        "message": str(exc)}]) from exc
     db.session.commit()
     jobs.enqueue("worker.jobs.relay")
     return meeting_json(meeting), 201
@@ -468,7 +476,11 @@ def update_meeting(meeting_id: int):
     data = _apply(body, _input_from_meeting(meeting))
     _check_rights(account, data, meeting.host_id)
     _validate(account, data, existing=meeting)
-    meeting_ops.edit_meeting(account, g.api_user, meeting, data)
+    try:
+        meeting_ops.edit_meeting(account, g.api_user, meeting, data)
+    except ConferenceRefused as exc:
+        raise ApiError(422, str(exc), [{"field": "location.video_provider",
+                                        "message": str(exc)}]) from exc
     db.session.commit()
     jobs.enqueue("worker.jobs.relay")
     return meeting_json(meeting)

@@ -72,7 +72,9 @@ def record_output(record_type: str) -> dict:
 LOCATION = {"type": "object", "additionalProperties": False, "required": ["kind"],
             "properties": {"kind": {"type": "string",
                                     "enum": ["none", "phone", "in_person", "video", "custom"]},
-                           "value": s(500)}}
+                           "value": s(500),
+                           # With kind "video": jitsi, zoom, google_meet or app:<id>.
+                           "video_provider": s(40)}}
 ATTENDEE_IN = {"oneOf": [
     {"type": "object", "additionalProperties": False, "required": ["contact_id"],
      "properties": {"contact_id": ID}},
@@ -132,7 +134,9 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "title": {"type": "string"}, "start": TIMESTAMP, "end": TIMESTAMP,
     "timezone": {"type": "string"},
     "location": {"type": "object", "properties": {"kind": {"type": "string"},
-                                                  "value": NULLABLE_STR}},
+                                                  "value": NULLABLE_STR,
+                                                  "video_provider": NULLABLE_STR,
+                                                  "video_status": NULLABLE_STR}},
     "meeting_type": {"type": ["object", "null"]},
     "description_html": {"type": "string"}, "internal_note_html": {"type": "string"},
     "include_description_in_reminders": {"type": "boolean"},

@@ -237,6 +237,8 @@ def sweep() -> None:
     queue_due_reminders()
     relay()
     calendar_ops.relay_syncs()
+    from webapp.conferencing import operations as conferencing
+    conferencing.relay_tasks()
 
 
 # --- RSVP -------------------------------------------------------------------------------

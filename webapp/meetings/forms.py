@@ -117,6 +117,7 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         host_id=_int(form.get("host_id")) if form.get("host_id") else None,
         rotation_id=_int(form.get("rotation_id")) if form.get("rotation_id") else None,
         suggested_host_id=_int(form.get("suggested_host_id")),
+        video_provider=(form.get("video_provider") or "").strip()[:40] or None,
     )
     if form.get("meeting_type_id") and data.meeting_type_id is None:
         _err(errors, "meeting_type_id", _l("Choose a meeting type from the list."))

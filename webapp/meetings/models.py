@@ -117,6 +117,16 @@ class Meeting(db.Model):
     rotation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("rotations.id"),
                                                           index=True)
     outcome: so.Mapped[str] = so.mapped_column(sa.String(40), default="scheduled")
+    #: Video (webapp.conferencing): "jitsi", "zoom", "google_meet" or "app:<id>".
+    conference_provider: so.Mapped[str | None] = so.mapped_column(sa.String(40))
+    conference_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    #: The join link; also copied into location_value once ready.
+    conference_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))
+    #: Dial-in numbers, passcodes: plain text from the provider.
+    conference_details: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    #: pending (a job is creating the link), ready, failed; None without video.
+    conference_status: so.Mapped[str | None] = so.mapped_column(sa.String(16))
+    conference_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     #: Set when the meeting is deleted; it then leaves timelines and a CANCEL goes out.
     deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

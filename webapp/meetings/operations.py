@@ -67,6 +67,8 @@ class MeetingInput:
     #: The member the scheduler suggested; a host equal to it (or none) is picked again at
     #: save, any other host is an override that must be an available member.
     suggested_host_id: int | None = None
+    #: With location_kind "video": "jitsi", "zoom", "google_meet" or "app:<id>".
+    video_provider: str | None = None
 
 
 Errors = dict[str, list[str]]
@@ -102,11 +104,11 @@ def validate(account: Account, actor: User, data: MeetingInput,
         elif data.end - data.start > MAX_DURATION:
             _err(errors, "end", _l("A meeting can last at most 7 days."))
 
-    if data.location_kind not in LOCATION_KINDS or data.location_kind == "video":
+    if data.location_kind not in LOCATION_KINDS:
         _err(errors, "location_kind", _l("Choose a location type from the list."))
     value = (data.location_value or "").strip() or None
-    if data.location_kind == "none":
-        value = None
+    if data.location_kind in ("none", "video"):
+        value = None  # a video meeting's location is its join link (webapp.conferencing)
     elif data.location_kind in ("phone", "in_person", "custom") and not value:
         _err(errors, "location_value", _l("Enter the location details."))
     elif value and len(value) > 500:
@@ -163,7 +165,22 @@ def validate(account: Account, actor: User, data: MeetingInput,
     elif existing is not None:
         data.rotation_id = None  # chosen when booking; an edit changes the host instead
     _check_host(account, actor, data, errors, existing)
+    if data.location_kind == "video" and not errors.get("host_id"):
+        _check_video(actor, data, errors, existing)
     return errors
+
+
+def _check_video(actor: User, data: MeetingInput, errors: Errors,
+                 existing: Meeting | None) -> None:
+    """The host's provider choice, and S16 (same email at the provider), before saving."""
+    from webapp.conferencing import operations as conferencing
+    current = existing.conference_provider if existing is not None and \
+        existing.location_kind == "video" else None
+    data.video_provider = data.video_provider or current
+    host = db.session.get(User, data.host_id) if data.host_id else actor
+    message = conferencing.check_choice(host, data.video_provider, current)
+    if message:
+        _err(errors, "video_provider", message)
 
 
 def _check_people(account: Account, data: MeetingInput, errors: Errors) -> None:
@@ -264,6 +281,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
     meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
     _sync_associations(meeting, data)
     db.session.flush()
+    _conferencing().on_schedule(meeting, data.video_provider)
     delivery.queue_invitations(meeting, "invite")
     _calendar_sync(meeting, "upsert")
     return meeting
@@ -311,6 +329,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
     _sync_associations(meeting, data)
     db.session.flush()
+    _conferencing().on_edit(meeting, data.video_provider, timing_changed=any(
+        before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")))
 
     changed = [f for f in VISIBLE_FIELDS if before[f] != getattr(meeting, f)]
     new_recipients = {r.email: r for r in delivery.recipients(meeting)}
@@ -343,8 +363,15 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
     for reminder in [r for r in meeting.reminders if r.sent_at is None]:
         meeting.reminders.remove(reminder)
     db.session.flush()
+    _conferencing().on_delete(meeting)
     delivery.queue_invitations(meeting, "cancel")
     _calendar_sync(meeting, "delete")
+
+
+def _conferencing():
+    """The video conference follows the meeting (webapp.conferencing)."""
+    from webapp.conferencing import operations as conferencing
+    return conferencing
 
 
 def _calendar_sync(meeting: Meeting, action: str) -> None:

@@ -25,6 +25,8 @@ from flask_login import current_user, login_required
 from webapp import jobs
 from webapp.auth.models import Account
 from webapp.calendars import operations as calendar_ops
+from webapp.conferencing import operations as conferencing
+from webapp.conferencing.providers import ConferenceRefused
 from webapp.delivery import operations as delivery
 from webapp.delivery.models import OutboxMessage
 from webapp.extensions import csrf, db, htmx
@@ -89,6 +91,7 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
                           for a in meeting.attendees],
             "associations": [(a.record_type, a.record_id) for a in meeting.associations],
             "host_id": meeting.host_id, "rotation_id": "", "suggested_host_id": "",
+            "video_provider": meeting.conference_provider or "",
         }
     day, start_t, end_t = forms.initial_times(to_zone(utcnow(), zone))
     attendees = [record.ref] if record is not None and record.record_type == "contact" else []
@@ -103,6 +106,7 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
         "attendees": attendees,
         "associations": ops.default_associations(g.account_id, record) if record else [],
         "host_id": current_user.id, "rotation_id": "", "suggested_host_id": "",
+        "video_provider": "",
     }
 
 
@@ -111,7 +115,8 @@ def _values_from_form() -> dict:
     values = {k: form.get(k, "") for k in (
         "title", "start_date", "start_time", "end_date", "end_time", "timezone",
         "location_kind", "location_value", "meeting_type_id", "description_html",
-        "internal_note_html", "host_id", "rotation_id", "suggested_host_id")}
+        "internal_note_html", "host_id", "rotation_id", "suggested_host_id",
+        "video_provider")}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
@@ -158,6 +163,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "week": calendar_view.week(account.id, host, current_user,
                                    calendar_view.week_start(day), zone),
         "calendar_connection": calendar_ops.connection_for(host.id),
+        "video_options": conferencing.options_for(host),
         "return_to": request.values.get("return_to") or (
             _record_url(*record.ref) if record is not None else ""),
     }
@@ -198,6 +204,10 @@ def new():
     except RotationError as exc:  # the rotation changed since the form was checked
         db.session.rollback()
         return _render_scheduler(_values_from_form(), exc.errors, None, record, 422)
+    except ConferenceRefused as exc:
+        db.session.rollback()
+        return _render_scheduler(_values_from_form(), {"video_provider": [str(exc)]}, None,
+                                 record, 422)
     ops.add_attachments(meeting, current_user, uploads)
     mentions = notifications.notify_mentions(meeting, current_user)
     invited = len(delivery.recipients(meeting))
@@ -232,7 +242,12 @@ def edit(meeting_id: int):
     if errors:
         return _render_scheduler(_values_from_form(), errors, meeting, None, 422)
     note_before = meeting.internal_note_html
-    result = ops.edit_meeting(account, current_user, meeting, data)
+    try:
+        result = ops.edit_meeting(account, current_user, meeting, data)
+    except ConferenceRefused as exc:
+        db.session.rollback()
+        return _render_scheduler(_values_from_form(), {"video_provider": [str(exc)]},
+                                 _meeting_or_404(meeting_id), None, 422)
     ops.add_attachments(meeting, current_user, uploads)
     mentions = notifications.notify_mentions(meeting, current_user, note_before)
     db.session.commit()
@@ -294,6 +309,7 @@ def _render_show(meeting: Meeting, status: int = 200, outcome_error: str | None 
     return render_template(
         "meetings/show.html", meeting=meeting, messages=messages, sync=sync,
         graph_mails=calendar_ops.provider_mails_attendees(meeting.host_id),
+        provider_name=conferencing.provider_name(meeting),
         outcomes=outcome_catalog(g.account_id), outcome_error=outcome_error,
         associations=ops.record_labels(g.account_id, [(a.record_type, a.record_id)
                                                       for a in meeting.associations]),

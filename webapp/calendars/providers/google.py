@@ -20,7 +20,7 @@ def event_id(uid: str) -> str:
 
 def event_body(meeting) -> dict:
     tz = meeting.timezone
-    return {
+    body = {
         "id": event_id(meeting.uid), "iCalUID": meeting.uid, "summary": meeting.title,
         "description": to_text(meeting.description_html), "location": location_text(meeting),
         "start": {"dateTime": meeting.start_at.isoformat(), "timeZone": tz},
@@ -29,6 +29,20 @@ def event_body(meeting) -> dict:
                       for a in meeting.attendees if a.email],
         "sequence": meeting.sequence, "guestsCanModify": False,
     }
+    if getattr(meeting, "conference_provider", None) == "google_meet":
+        # Google Meet (webapp.conferencing): Google ignores a repeated requestId, so every
+        # upsert of this meeting asks for the same one conference.
+        body["conferenceData"] = {"createRequest": {
+            "requestId": "parley-" + event_id(meeting.uid)[:32],
+            "conferenceSolutionKey": {"type": "hangoutsMeet"}}}
+    return body
+
+
+def _params(body: dict) -> dict:
+    params = {"sendUpdates": "none"}
+    if "conferenceData" in body:
+        params["conferenceDataVersion"] = "1"
+    return params
 
 
 class GoogleCalendar:
@@ -40,25 +54,37 @@ class GoogleCalendar:
         self.base, self.token = base_url.rstrip("/"), token
 
     def upsert(self, meeting, external_id: str | None) -> str:
+        return self.upsert_event(meeting, external_id).get("id") or external_id or \
+            event_id(meeting.uid)
+
+    def upsert_event(self, meeting, external_id: str | None = None,
+                     timeout: float = 10) -> dict:
+        """Insert or patch the meeting's event; returns the event as Google sent it."""
         body = event_body(meeting)
         eid = external_id or body["id"]
-        params = {"sendUpdates": "none"}
+        params = _params(body)
+        url = f"{self.base}/calendars/primary/events"
         if external_id:
-            found = call("PATCH", f"{self.base}/calendars/primary/events/{eid}", self.token,
-                         json=body, params=params, ok_missing=True)
+            found = call("PATCH", f"{url}/{eid}", self.token, json=body, params=params,
+                         ok_missing=True, timeout=timeout)
             if found is not None:
-                return eid
+                return {"id": eid, **found}
         try:
-            created = call("POST", f"{self.base}/calendars/primary/events", self.token,
-                           json=body, params=params)
+            created = call("POST", url, self.token, json=body, params=params, timeout=timeout)
         except ProviderError as exc:
             if exc.status != 409:
                 raise
             # 409: an earlier try created it (same client-supplied id): update it instead.
-            call("PATCH", f"{self.base}/calendars/primary/events/{eid}", self.token,
-                 json=body, params=params)
-            return eid
-        return created.get("id", eid)
+            patched = call("PATCH", f"{url}/{eid}", self.token, json=body, params=params,
+                           timeout=timeout)
+            return {"id": eid, **(patched or {})}
+        return {"id": eid, **(created or {})}
+
+    def get(self, meeting, timeout: float = 10) -> dict | None:
+        """The meeting's event (None when it does not exist yet)."""
+        return call("GET", f"{self.base}/calendars/primary/events/{event_id(meeting.uid)}",
+                    self.token, params={"conferenceDataVersion": "1"}, ok_missing=True,
+                    timeout=timeout)
 
     def delete(self, meeting, external_id: str | None) -> None:
         eid = external_id or event_id(meeting.uid)

@@ -10,11 +10,11 @@ TIMEOUT = 10
 
 
 def call(method: str, url: str, token: str, *, json=None, params=None,
-         ok_missing: bool = False) -> dict | None:
+         ok_missing: bool = False, timeout: float = TIMEOUT) -> dict | None:
     """One authorized call. Raises AuthExpired on 401, ProviderError otherwise; 404/410
     return None when ok_missing (deleting what is already gone)."""
     try:
-        response = requests.request(method, url, json=json, params=params, timeout=TIMEOUT,
+        response = requests.request(method, url, json=json, params=params, timeout=timeout,
                                     headers={"Authorization": f"Bearer {token}",
                                              "Accept": "application/json"})
     except requests.RequestException as exc:

@@ -1,0 +1,362 @@
+"""A meeting's video conference: provider options per host, S16 checks, creation at save
+time with a short timeout, and retried tasks for what could not be done at once.
+
+When a provider is down or slow at save time the meeting is saved anyway with the location
+"video link pending"; a ConferenceTask creates the link later (backoff, Retry-After) and,
+once it exists, raises the meeting's SEQUENCE and queues one update invitation. The task
+is claimed with one conditional UPDATE, so a job that runs twice sends that update once.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+import sqlalchemy as sa
+from flask import current_app
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from webapp.calendars import crypto
+from webapp.conferencing import zoom
+from webapp.conferencing.models import ConferenceTask, VideoApp
+from webapp.conferencing.providers import (
+    ConferenceError,
+    ConferenceRefused,
+    EmailMismatch,
+    ExtensionApp,
+    GoogleMeet,
+    Jitsi,
+    Zoom,
+)
+from webapp.extensions import db
+from webapp.types import utcnow
+
+log = logging.getLogger(__name__)
+MAX_ATTEMPTS = 8
+LEASE = timedelta(minutes=5)
+NAMES = {"jitsi": "Jitsi Meet", "zoom": "Zoom", "google_meet": "Google Meet"}
+
+
+def pending_text() -> str:
+    return _("video link pending")
+
+
+# --- Options and providers ----------------------------------------------------------------
+
+def active_apps(account_id: int) -> list[VideoApp]:
+    return list(db.session.scalars(sa.select(VideoApp).where(
+        VideoApp.account_id == account_id, VideoApp.active).order_by(VideoApp.name)))
+
+
+def options_for(host) -> list[tuple[str, str]]:
+    """(key, label) of the video providers the host can use: Jitsi always; Zoom when the host
+    connected it; Google Meet with an active Google calendar; the account's active apps."""
+    from webapp.calendars import operations as calendar_ops
+    options = [("jitsi", NAMES["jitsi"])]
+    conn = zoom.connection_for(host.id)
+    if conn is not None and conn.status == "active":
+        options.append(("zoom", NAMES["zoom"]))
+    cal = calendar_ops.connection_for(host.id)
+    if cal is not None and cal.provider == "google" and cal.status == "active":
+        options.append(("google_meet", NAMES["google_meet"]))
+    options += [(f"app:{a.id}", a.name) for a in active_apps(host.account_id)]
+    return options
+
+
+def provider_name(meeting) -> str:
+    key = meeting.conference_provider or ""
+    if key.startswith("app:"):
+        app = _app(meeting.account_id, key)
+        return app.name if app is not None else key
+    return NAMES.get(key, key)
+
+
+def _app(account_id: int, key: str) -> VideoApp | None:
+    try:
+        app_id = int(key.split(":", 1)[1])
+    except (IndexError, ValueError):
+        return None
+    return db.session.scalar(sa.select(VideoApp).where(VideoApp.id == app_id,
+                                                       VideoApp.account_id == account_id))
+
+
+def provider_for(account_id: int, key: str):
+    """The adapter for a provider key within the account; ConferenceError when unknown."""
+    if key == "jitsi":
+        return Jitsi()
+    if key == "zoom":
+        return Zoom()
+    if key == "google_meet":
+        return GoogleMeet()
+    if key.startswith("app:"):
+        app = _app(account_id, key)
+        if app is not None:
+            return ExtensionApp(app, crypto.decrypt(app.secret_enc))
+    raise ConferenceError(_l("This video provider is no longer available."), retryable=False)
+
+
+def check_choice(host, key: str | None, current: str | None = None) -> str | None:
+    """Validate the host's choice; an error message for the field, or None when fine.
+
+    S16: the provider account's email must be the host's Parley email. A provider that
+    cannot be reached now does not block saving: the link is then created by a task.
+    """
+    allowed = {k for k, _label in options_for(host)}
+    if current:
+        allowed.add(current)  # a retired app stays on the meeting that already uses it
+    if not key:
+        return str(_l("Choose a video provider."))
+    if key not in allowed:
+        return str(_l("Choose a video provider from the list."))
+    if key == current:
+        return None
+    try:
+        provider_for(host.account_id, key).verify_user(host, timeout=_inline_timeout())
+    except EmailMismatch as exc:
+        return str(exc)
+    except ConferenceError as exc:
+        if not exc.retryable:
+            return str(exc)
+        log.info("video provider %s unverified at save (%s); the task will create the link",
+                 key, exc)
+    return None
+
+
+def _inline_timeout() -> float:
+    return float(current_app.config.get("CONFERENCE_INLINE_TIMEOUT", 3))
+
+
+# --- Meeting lifecycle (called by webapp.meetings.operations; flush only) -------------------
+
+def _set_ready(meeting, conference) -> None:
+    meeting.conference_id = conference.conference_id
+    meeting.conference_url = conference.url
+    meeting.conference_details = conference.details or None
+    meeting.conference_status, meeting.conference_error = "ready", None
+    meeting.location_value = conference.url
+
+
+def _task(meeting, action: str, provider: str, conference_id: str | None = None,
+          delay: float | None = None) -> ConferenceTask:
+    task = ConferenceTask(account_id=meeting.account_id, meeting_id=meeting.id, action=action,
+                          provider=provider, conference_id=conference_id,
+                          next_attempt_at=utcnow() + timedelta(seconds=delay or 0))
+    db.session.add(task)
+    return task
+
+
+def _supersede(meeting, actions: tuple[str, ...]) -> None:
+    """Open create/update tasks of the meeting are replaced by what is queued next."""
+    db.session.execute(sa.update(ConferenceTask).where(
+        ConferenceTask.meeting_id == meeting.id, ConferenceTask.action.in_(actions),
+        ConferenceTask.status.in_(("pending", "failed")))
+        .values(status="superseded").execution_options(synchronize_session=False))
+
+
+def start(meeting, provider: str) -> None:
+    """Give the meeting a conference at `provider`: at once if the provider answers within
+    the inline timeout, else "video link pending" and a retried create task."""
+    meeting.location_kind = "video"
+    meeting.conference_provider = provider
+    meeting.conference_id = meeting.conference_url = meeting.conference_details = None
+    _supersede(meeting, ("create", "update"))
+    try:
+        conference = provider_for(meeting.account_id, provider).create(
+            meeting, meeting.host, timeout=_inline_timeout())
+    except ConferenceError as exc:
+        if not exc.retryable:
+            # Malformed JSON, a non-https link, a refused signature: say so, save nothing.
+            raise ConferenceRefused(str(exc)) from exc
+        meeting.conference_status, meeting.conference_error = "pending", str(exc)[:1000]
+        meeting.location_value = pending_text()
+        _task(meeting, "create", provider, delay=exc.retry_after)
+    else:
+        _set_ready(meeting, conference)
+    db.session.flush()
+
+
+def _drop(meeting) -> None:
+    """The meeting leaves its conference: delete it at the provider (task)."""
+    if meeting.conference_provider and meeting.conference_id:
+        _task(meeting, "delete", meeting.conference_provider, meeting.conference_id)
+    _supersede(meeting, ("create", "update"))
+    meeting.conference_provider = meeting.conference_id = meeting.conference_url = None
+    meeting.conference_details = meeting.conference_status = meeting.conference_error = None
+
+
+def on_schedule(meeting, provider: str | None) -> None:
+    if meeting.location_kind == "video" and provider:
+        start(meeting, provider)
+
+
+def on_edit(meeting, provider: str | None, timing_changed: bool) -> None:
+    """After an edit: keep, move (update task), replace or drop the conference."""
+    if meeting.location_kind != "video":
+        if meeting.conference_provider:
+            _drop(meeting)
+            db.session.flush()
+        return
+    if provider and provider != meeting.conference_provider:
+        _drop(meeting)
+        start(meeting, provider)
+        return
+    if meeting.conference_status == "ready":
+        meeting.location_value = meeting.conference_url
+        if timing_changed:
+            _supersede(meeting, ("update",))
+            _task(meeting, "update", meeting.conference_provider, meeting.conference_id)
+    elif meeting.conference_status in ("pending", "failed"):
+        meeting.location_value = pending_text()
+    db.session.flush()
+
+
+def on_delete(meeting) -> None:
+    if meeting.conference_provider:
+        if meeting.conference_id:
+            _task(meeting, "delete", meeting.conference_provider, meeting.conference_id)
+        _supersede(meeting, ("create", "update"))
+        db.session.flush()
+
+
+def retry(meeting) -> bool:
+    """The user asks for another try at a failed link."""
+    if meeting.conference_status != "failed" or not meeting.conference_provider:
+        return False
+    _supersede(meeting, ("create",))
+    meeting.conference_status, meeting.conference_error = "pending", None
+    _task(meeting, "create", meeting.conference_provider)
+    db.session.flush()
+    return True
+
+
+# --- Tasks (jobs) -----------------------------------------------------------------------------
+
+def _claim(task_id: int) -> bool:
+    now = utcnow()
+    result = db.session.execute(
+        sa.update(ConferenceTask).where(ConferenceTask.id == task_id, sa.or_(
+            sa.and_(ConferenceTask.status == "pending", ConferenceTask.next_attempt_at <= now),
+            sa.and_(ConferenceTask.status == "running", ConferenceTask.claimed_at < now - LEASE)))
+        .values(status="running", claimed_at=now, attempts=ConferenceTask.attempts + 1)
+        .execution_options(synchronize_session=False))
+    db.session.commit()
+    return result.rowcount == 1
+
+
+def run_task(task_id: int) -> str:
+    """Do one claimed task at the provider. Returns the task's status afterwards."""
+    from webapp.delivery import operations as delivery
+    from webapp.meetings.models import Meeting
+
+    if not _claim(task_id):
+        return "not-claimed"
+    task = db.session.get(ConferenceTask, task_id)
+    meeting = db.session.get(Meeting, task.meeting_id)
+    if meeting is None:
+        task.status = "done"
+        db.session.commit()
+        return task.status
+    if task.action in ("create", "update") and (
+            meeting.deleted_at is not None or meeting.conference_provider != task.provider):
+        task.status = "superseded"
+        db.session.commit()
+        return task.status
+    send_update = False
+    try:
+        provider = provider_for(meeting.account_id, task.provider)
+        if task.action == "create":
+            conference = provider.create(meeting, meeting.host)
+            _set_ready(meeting, conference)
+            meeting.sequence += 1
+            send_update = True
+        elif task.action == "update":
+            moved = provider.update(meeting, meeting.host, task.conference_id)
+            if moved is not None and moved.url != meeting.conference_url:
+                _set_ready(meeting, moved)
+                meeting.sequence += 1
+                send_update = True
+        else:
+            provider.delete(meeting, meeting.host, task.conference_id)
+    except ConferenceError as exc:
+        task.last_error = str(exc)[:1000]
+        if exc.retryable and task.attempts < MAX_ATTEMPTS:
+            wait = exc.retry_after if exc.retry_after is not None else min(
+                3600, 30 * 2 ** (task.attempts - 1))
+            task.status, task.next_attempt_at = "pending", utcnow() + timedelta(seconds=wait)
+        else:
+            task.status = "failed"
+            if task.action == "create":
+                meeting.conference_status = "failed"
+        if task.action == "create":
+            meeting.conference_error = task.last_error
+    else:
+        task.status, task.last_error = "done", None
+    db.session.flush()
+    if send_update:
+        # The link is on the meeting now: one update to every recipient, and the host's
+        # calendar event follows.
+        from webapp.calendars import operations as calendar_ops
+        delivery.queue_invitations(meeting, "update")
+        calendar_ops.queue_sync(meeting, "upsert")
+    db.session.commit()
+    if send_update:
+        delivery.relay()
+        from webapp.calendars import operations as calendar_ops
+        calendar_ops.relay_syncs()
+    return task.status
+
+
+def relay_tasks(limit: int = 200) -> int:
+    """Enqueue due tasks (and ones whose worker died). Part of the relay and the sweep."""
+    from webapp import jobs
+    now = utcnow()
+    ids = list(db.session.scalars(sa.select(ConferenceTask.id).where(sa.or_(
+        sa.and_(ConferenceTask.status == "pending", ConferenceTask.next_attempt_at <= now),
+        sa.and_(ConferenceTask.status == "running", ConferenceTask.claimed_at < now - LEASE)))
+        .order_by(ConferenceTask.id).limit(limit)))
+    db.session.commit()
+    done = 0
+    for task_id in ids:
+        if not jobs.enqueue("worker.jobs.conference_task", task_id):
+            break
+        done += 1
+    return done
+
+
+# --- Extension apps (admin) ---------------------------------------------------------------
+
+def new_secret() -> str:
+    import secrets
+    return "pvs_" + secrets.token_urlsafe(32)
+
+
+def save_app(account_id: int, values: dict, app: VideoApp | None = None) -> tuple[VideoApp, str | None]:
+    """Create (with a fresh signing secret, returned once) or edit an extension app."""
+    secret = None
+    if app is None:
+        secret = new_secret()
+        app = VideoApp(account_id=account_id, secret_enc=crypto.encrypt(secret))
+        db.session.add(app)
+    app.name = values["name"]
+    for field in ("create_url", "update_url", "delete_url", "user_verify_url"):
+        setattr(app, field, values[field])
+    db.session.flush()
+    return app, secret
+
+
+def validate_app(form: dict) -> dict[str, str]:
+    """Field errors for the extension app form."""
+    from urllib.parse import urlparse
+    errors = {}
+    if not form.get("name") or len(form["name"]) > 80:
+        errors["name"] = str(_l("Enter a name (at most 80 characters)."))
+    for field in ("create_url", "update_url", "delete_url", "user_verify_url"):
+        value = form.get(field, "")
+        parsed = urlparse(value)
+        local = parsed.hostname in ("127.0.0.1", "localhost") and \
+            current_app.config.get("ENV_NAME") != "production"
+        if len(value) > 500 or not parsed.netloc or not (
+                parsed.scheme == "https" or (parsed.scheme == "http" and local)):
+            errors[field] = str(_l("Enter an https:// address."))
+    return errors
