@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from e2e.conftest import login, shot
+from e2e.meeting_helpers import open_scheduler
 
 PRIVATE_TITLE = "Alex private pipeline review"
 TITLE = "Intro through the rotation"
@@ -89,7 +90,7 @@ def test_book_through_a_rotation_for_a_colleague(ui: Page, ui_name: str, demo, a
     # The scheduler from a contact: choosing the rotation fills the host with Alex.
     page.goto("/contacts")
     page.get_by_role("link", name="Ava Anderson").click()
-    page.locator("#schedule-meeting").click()
+    open_scheduler(page)
     expect(page.get_by_role("heading", level=1)).to_have_text("Schedule meeting")
     page.wait_for_load_state("load")  # htmx and scheduler.js (deferred) are wired up
     calendar = page.locator("#week-calendar")

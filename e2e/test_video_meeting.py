@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 from playwright.sync_api import expect
 
 from e2e.conftest import login, shot
+from e2e.meeting_helpers import open_scheduler
 
 
 def test_schedule_video_meeting_link_in_page_and_invitation(ui, ui_name, demo):
@@ -18,7 +19,7 @@ def test_schedule_video_meeting_link_in_page_and_invitation(ui, ui_name, demo):
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     login(page)
     page.goto("/contacts/1")
-    page.locator("#schedule-meeting").click()
+    open_scheduler(page)
     title = f"Video call {ui_name}"
     page.locator("#title").fill(title)
     # The demo account's default reminders include "1 day before": book three days ahead.

@@ -5,7 +5,11 @@ from __future__ import annotations
 import re
 from datetime import datetime
 
+from zoneinfo import ZoneInfo
+
+from babel import dates as babel_dates
 from flask import Flask
+from flask_babel import get_locale
 from flask_babel import format_date, format_datetime, format_time
 from markupsafe import Markup, escape
 
@@ -34,3 +38,15 @@ def register(app: Flask) -> None:
         return format_time(value, fmt) if value else ""
 
     app.add_template_filter(linkify, "linkify")
+
+    # For pages seen by people who are not logged in (RSVP): a zone of the page's choosing,
+    # not the viewer's, which Flask-Babel's own filters would apply.
+    @app.template_filter("dt_in")
+    def dt_in(value: datetime | None, zone: str, fmt: str = "medium") -> str:
+        return babel_dates.format_datetime(value, fmt, tzinfo=ZoneInfo(zone),
+                                           locale=str(get_locale())) if value else ""
+
+    @app.template_filter("t_in")
+    def t_in(value: datetime | None, zone: str, fmt: str = "short") -> str:
+        return babel_dates.format_time(value, fmt, tzinfo=ZoneInfo(zone),
+                                       locale=str(get_locale())) if value else ""
