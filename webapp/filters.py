@@ -4,13 +4,11 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import Flask
-from flask_babel import get_locale
-from flask_babel import format_date, format_datetime, format_time
+from flask_babel import format_date, format_datetime, format_time, get_locale
 from markupsafe import Markup, escape
 
 URL_RE = re.compile(r"(https?://[^\s<>\"']+)")
@@ -43,8 +41,13 @@ def register(app: Flask) -> None:
     # not the viewer's, which Flask-Babel's own filters would apply.
     @app.template_filter("dt_in")
     def dt_in(value: datetime | None, zone: str, fmt: str = "medium") -> str:
-        return babel_dates.format_datetime(value, fmt, tzinfo=ZoneInfo(zone),
-                                           locale=str(get_locale())) if value else ""
+        # Date and time without the zone's long name (tz data swaps Europe/Dublin's);
+        # the page shows the zone id beside it.
+        if not value:
+            return ""
+        local, locale = value.astimezone(ZoneInfo(zone)), str(get_locale())
+        return (f"{babel_dates.format_date(local, fmt, locale=locale)} "
+                f"{babel_dates.format_time(local, 'short', locale=locale)}")
 
     @app.template_filter("t_in")
     def t_in(value: datetime | None, zone: str, fmt: str = "short") -> str:

@@ -11,7 +11,7 @@ from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time, get_timezone_name
+from babel.dates import format_date, format_time, get_timezone_gmt
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -72,10 +72,14 @@ def _address(name: str, email: str) -> Address:
 
 
 def _when(meeting, zone: str, locale: str) -> str:
+    # The zone's id and UTC offset, not its long name: tz data names Europe/Dublin's
+    # seasons the other way round ("Irish Standard Time" in winter).
     tz = ZoneInfo(zone)
-    start = format_datetime(meeting.start_at, "full", tzinfo=tz, locale=locale)
+    local = meeting.start_at.astimezone(tz)
+    day = format_date(local, "full", locale=locale)
+    start = format_time(meeting.start_at, "short", tzinfo=tz, locale=locale)
     end = format_time(meeting.end_at, "short", tzinfo=tz, locale=locale)
-    return f"{start} – {end} ({get_timezone_name(tz, 'long', locale=locale)})"
+    return f"{day} {start} – {end} ({zone}, {get_timezone_gmt(local, 'long', locale=locale)})"
 
 
 def build(row, meeting) -> EmailMessage:

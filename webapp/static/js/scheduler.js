@@ -11,8 +11,6 @@
   try { t = JSON.parse($("scheduler-i18n").textContent); } catch (e) {}
   // Attendees' local times (X8) refresh on this event as well as on "change".
   function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
-  // Attendees' local times (X8) refresh on this event as well as on "change".
-  function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
 
   // --- collapsible calendar (S12) ---
   var toggle = $("toggle-calendar");
