@@ -1,0 +1,28 @@
+-- wrk script for every HTTP benchmark: optional session cookie and POST body from the
+-- environment, and a machine-readable summary line at the end.
+local cookie = os.getenv("BENCH_COOKIE")
+local body = os.getenv("BENCH_BODY")
+
+wrk.headers["Accept-Language"] = "en"
+wrk.headers["Accept"] = "text/html"
+if cookie and cookie ~= "" then
+  wrk.headers["Cookie"] = cookie
+end
+if body and body ~= "" then
+  wrk.method = "POST"
+  wrk.body = body
+  wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+end
+
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format(
+    'BENCH_JSON {"requests": %d, "duration_us": %d, "bytes": %d, ' ..
+    '"errors": {"connect": %d, "read": %d, "write": %d, "status": %d, "timeout": %d}, ' ..
+    '"latency_us": {"min": %d, "mean": %.1f, "p50": %d, "p90": %d, "p95": %d, "p99": %d, ' ..
+    '"max": %d}}\n',
+    summary.requests, summary.duration, summary.bytes,
+    e.connect, e.read, e.write, e.status, e.timeout,
+    latency.min, latency.mean, latency:percentile(50), latency:percentile(90),
+    latency:percentile(95), latency:percentile(99), latency.max))
+end

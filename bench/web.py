@@ -1,0 +1,259 @@
+"""Web benchmarks under gunicorn with production settings, wrk on loopback.
+
+Scenarios, each at 8 concurrent connections (and a 1-connection run for service time):
+- constant: GET /bench/constant (bench-only route, no session), the throughput yardstick;
+- record:   GET /contacts/1, a contact with 500 meetings (timeline page 1, 20 items);
+- scheduler: GET /meetings/new?record_type=contact&record_id=1, host week with 300 events;
+- save:     POST /meetings/new, 3 attendees, 3 reminders, 3 associations (+ the attendees'
+            contact associations); outbox rows written, nothing sent (no worker runs).
+
+Rounds run the scenarios back to back, so the record/constant ratio is taken per round.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import time
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import psycopg
+import redis
+
+from bench import datagen
+from bench.harness import (
+    REDIS_URL,
+    SMALL_DB,
+    Gunicorn,
+    Report,
+    WrkResult,
+    login,
+    request,
+    summary,
+    wrk,
+)
+
+SAVE_TITLE = "Bench save"
+RECORD_PATH = "/contacts/1"
+SCHEDULER_PATH = "/meetings/new?record_type=contact&record_id=1"
+BUDGETS = {"record_p95_ms": 30, "record_ratio": 0.40, "scheduler_p95_ms": 50, "save_p95_ms": 60}
+
+
+def save_body(subjects: dict, token: str) -> list[tuple[str, str]]:
+    """The scheduler form for a meeting 60 days ahead: 3 attendees, 3 reminders,
+    3 associations (company, deal, ticket)."""
+    day = (datetime.now(UTC).astimezone(ZoneInfo(datagen.ZONE)) + timedelta(days=60)).date()
+    a, b, c = subjects["attendee_contact_ids"]
+    return [
+        ("csrf_token", token), ("title", SAVE_TITLE), ("start_date", day.isoformat()),
+        ("start_time", "10:00"), ("end_time", "10:45"), ("timezone", datagen.ZONE),
+        ("host_id", "1"), ("location_kind", "phone"), ("location_value", "+1 212 555 0100"),
+        ("description_html", "<p><b>Agenda</b>: pricing, <i>timeline</i>, next steps.</p>"),
+        ("internal_note_html", "<p>Budget is tight.</p>"),
+        ("attendees", f"contact:{a}"), ("attendees", f"contact:{b}"),
+        ("attendees", f"contact:{c}"),
+        ("associations", f"company:{subjects['company_id']}"),
+        ("associations", f"deal:{subjects['deal_id']}"),
+        ("associations", f"ticket:{subjects['ticket_id']}"),
+        ("reminder_amount", "15"), ("reminder_unit", "minutes"),
+        ("reminder_amount", "1"), ("reminder_unit", "hours"),
+        ("reminder_amount", "1"), ("reminder_unit", "days"),
+        ("return_to", ""),
+    ]
+
+
+def delete_saved(db_url: str) -> int:
+    """Remove the meetings the save benchmark created (and their rows)."""
+    time.sleep(0.5)  # requests still in flight when wrk stopped finish first
+    for attempt in range(5):
+        try:
+            return _delete_saved(db_url)
+        except psycopg.errors.ForeignKeyViolation:
+            time.sleep(1 + attempt)
+    return _delete_saved(db_url)
+
+
+def _delete_saved(db_url: str) -> int:
+    with psycopg.connect(datagen.plain_url(db_url)) as conn:
+        ids = "SELECT id FROM meetings WHERE title = %s"
+        for table in ("outbox_messages", "reminders", "attendees", "meeting_associations",
+                      "attachments"):
+            conn.execute(f"DELETE FROM {table} WHERE meeting_id IN ({ids})", (SAVE_TITLE,))
+        n = conn.execute("DELETE FROM meetings WHERE title = %s", (SAVE_TITLE,)).rowcount
+        conn.commit()
+    return n
+
+
+def saved_state(db_url: str) -> dict:
+    """What the save benchmark left: meetings, their outbox rows by status, captured mail."""
+    with psycopg.connect(datagen.plain_url(db_url)) as conn:
+        q = lambda sql: conn.execute(sql, (SAVE_TITLE,)).fetchall()  # noqa: E731
+        meetings = q("SELECT count(*) FROM meetings WHERE title = %s")[0][0]
+        per = q("""SELECT (SELECT count(*) FROM attendees a WHERE a.meeting_id = m.id),
+                          (SELECT count(*) FROM reminders r WHERE r.meeting_id = m.id),
+                          (SELECT count(*) FROM meeting_associations x
+                           WHERE x.meeting_id = m.id)
+                   FROM meetings m WHERE m.title = %s LIMIT 1""")
+        outbox = dict(q("""SELECT status, count(*) FROM outbox_messages WHERE meeting_id IN
+                           (SELECT id FROM meetings WHERE title = %s) GROUP BY status"""))
+        mail = conn.execute("SELECT count(*) FROM captured_mails").fetchone()[0]
+    return {"meetings": meetings, "attendees_reminders_associations": list(per[0]) if per else None,
+            "outbox": outbox, "captured_mails": mail}
+
+
+def check_pages(url: str, cookie: str) -> dict:
+    """Each page answers 200 with what the benchmark claims to measure."""
+    status, _, html = request(url, "GET", RECORD_PATH, cookie=cookie)
+    items = html.count(b'class="timeline-item"')
+    assert status == 200 and items == 20 and b"Older activities" in html, (status, items)
+    status, _, sched = request(url, "GET", SCHEDULER_PATH, cookie=cookie)
+    events = len(re.findall(rb'class="event[" ]', sched))
+    assert status == 200 and b'id="week-calendar"' in sched, status
+    status, _, const = request(url, "GET", "/bench/constant")
+    assert status == 200 and const == b"ok"
+    code = request(url, "GET", "/bench/code")[2].decode()
+    return {"code": code, "record_bytes": len(html), "record_items": items,
+            "scheduler_bytes": len(sched), "scheduler_event_blocks": events}
+
+
+def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connections: int = 8,
+        workers: int | None = None, worker_class: str = "sync", threads: int = 1,
+        service_rounds: int = 3, label: str = "small", save: bool = True, log=print) -> dict:
+    week_events = datagen.align_busy_week(db_url)
+    subjects = datagen.subjects(db_url)
+    delete_saved(db_url)
+    rconn = redis.Redis.from_url(REDIS_URL)
+    rconn.flushdb()
+    results: dict[str, list[WrkResult]] = {}
+    service: dict[str, list[WrkResult]] = {}
+    with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads) as g:
+        cookie, token = login(g.url, datagen.BENCH_EMAIL, datagen.BENCH_PASSWORD)
+        pages = check_pages(g.url, cookie)
+        body = "&".join(f"{k}={v}" for k, v in _encode(save_body(subjects, token)))
+        status, headers, _ = request(g.url, "POST", SCHEDULER_PATH, body, cookie)
+        assert status == 302, f"save answered {status}"
+        pages["save_check"] = saved_state(db_url)
+        delete_saved(db_url)
+        scenarios = [("constant", "/bench/constant", None, None),
+                     ("record", RECORD_PATH, cookie, None),
+                     ("scheduler", SCHEDULER_PATH, cookie, None)]
+        if save:
+            scenarios.append(("save", SCHEDULER_PATH, cookie, body))
+        log(f"[{label}] warm-up; week events={week_events}, pages={pages}")
+        for name, path, ck, bd in scenarios if seconds >= 3 else ():
+            wrk(name, g.url + path, 3, connections, cookie=ck, body=bd)
+            if name == "save":
+                delete_saved(db_url)
+        dbname = db_url.rsplit("/", 1)[-1]
+        for i in range(rounds):
+            for name, path, ck, bd in scenarios:
+                r = wrk(name, g.url + path, seconds, connections, cookie=ck, body=bd,
+                        server=g, database=dbname)
+                if name == "save":
+                    state = saved_state(db_url)
+                    r.errors = {**r.errors, "state": state}
+                    delete_saved(db_url)
+                    rconn.flushdb()
+                results.setdefault(name, []).append(r)
+                log(f"[{label}] round {i + 1} {name:9s} {r.rps:7.1f} req/s  p50 {r.p50_ms:6.1f}"
+                    f"  p95 {r.p95_ms:6.1f}  p99 {r.p99_ms:6.1f} ms  errors {_errs(r)}"
+                    f"  cpu ms/req {r.cpu_ms}  load {_load()}")
+        for i in range(service_rounds):
+            for name, path, ck, bd in scenarios[1:]:
+                r = wrk(name, g.url + path, max(3, seconds / 2), 1, threads=1, cookie=ck,
+                        body=bd)
+                if name == "save":
+                    delete_saved(db_url)
+                    rconn.flushdb()
+                service.setdefault(name, []).append(r)
+                log(f"[{label}] service {i + 1} {name:9s} 1 conn: p50 {r.p50_ms:6.1f}"
+                    f"  p95 {r.p95_ms:6.1f} ms")
+    rconn.flushdb()
+    out = {"label": label, "db": db_url.rsplit("/", 1)[-1], "rounds": rounds,
+           "seconds": seconds, "connections": connections, "week_events": week_events,
+           "gunicorn": {"workers": workers or "nproc+1", "worker_class": worker_class,
+                        "threads": threads}, "pages": pages, "scenarios": {}, "service": {}}
+    for name, runs in results.items():
+        out["scenarios"][name] = {
+            "rps": summary([r.rps for r in runs]), "p50_ms": summary([r.p50_ms for r in runs]),
+            "p95_ms": summary([r.p95_ms for r in runs]),
+            "p99_ms": summary([r.p99_ms for r in runs]),
+            "bytes_per_request": runs[-1].bytes_per_request,
+            "cpu_ms_per_request": {k: summary([r.cpu_ms[k] for r in runs])
+                                   for k in runs[-1].cpu_ms},
+            "errors": [r.errors for r in runs]}
+    if "record" in results:
+        ratios = [r.rps / c.rps for r, c in zip(results["record"], results["constant"],
+                                                strict=True)]
+        out["record_over_constant"] = summary(ratios)
+    for name, runs in service.items():
+        out["service"][name] = {"p50_ms": summary([r.p50_ms for r in runs]),
+                                "p95_ms": summary([r.p95_ms for r in runs]),
+                                "rps": summary([r.rps for r in runs])}
+    out["budgets"] = verdicts(out)
+    return out
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as f:
+        return f.read().split()[0]
+
+
+def _errs(r: WrkResult) -> str:
+    e = {k: v for k, v in r.errors.items() if k != "state" and v}
+    return json.dumps(e) if e else "none"
+
+
+def _encode(pairs):
+    from urllib.parse import quote_plus
+    return [(quote_plus(k), quote_plus(v)) for k, v in pairs]
+
+
+def verdicts(out: dict) -> dict:
+    s = out["scenarios"]
+    v = {}
+    if "record" in s:
+        v["record_p95_under_30ms"] = s["record"]["p95_ms"]["median"] < BUDGETS["record_p95_ms"]
+        v["record_rps_at_least_40pct_of_constant"] = (
+            out["record_over_constant"]["median"] >= BUDGETS["record_ratio"])
+    if "scheduler" in s:
+        v["scheduler_p95_under_50ms"] = (s["scheduler"]["p95_ms"]["median"]
+                                         < BUDGETS["scheduler_p95_ms"])
+    if "save" in s:
+        v["save_p95_under_60ms"] = s["save"]["p95_ms"]["median"] < BUDGETS["save_p95_ms"]
+    return v
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench.web")
+    parser.add_argument("--db", default=SMALL_DB)
+    parser.add_argument("--label", default="small")
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--service-rounds", type=int, default=3)
+    parser.add_argument("--workers", type=int, default=None)
+    parser.add_argument("--worker-class", default="sync")
+    parser.add_argument("--threads", type=int, default=1)
+    parser.add_argument("--no-save", action="store_true")
+    parser.add_argument("--out", default=None, help="results file name (bench/results/)")
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    out = run(args.db, args.rounds, args.seconds, workers=args.workers,
+              worker_class=args.worker_class, threads=args.threads,
+              service_rounds=args.service_rounds, label=args.label, save=not args.no_save)
+    out["wall_seconds"] = round(time.monotonic() - started, 1)
+    path = Report(args.out or f"web-{args.label}", out).save()
+    print(json.dumps({k: out[k] for k in ("budgets",)}, indent=2))
+    for name, s in out["scenarios"].items():
+        print(f"{name:9s} median {s['rps']['median']:7.1f} req/s  p50 {s['p50_ms']['median']:6.1f}"
+              f"  p95 {s['p95_ms']['median']:6.1f} ms (p95 runs {s['p95_ms']['runs']})")
+    if "record_over_constant" in out:
+        print(f"record/constant throughput ratio: {out['record_over_constant']}")
+    print(f"saved {path}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
