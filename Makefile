@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test e2e unit lint bench install install-test translations chromium worker clean messages
+.PHONY: run test e2e unit lint bench bench-smoke bench-scale install install-test translations chromium wrk worker clean messages
 
 $(BIN)/activate:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Parley needs Python 3.11 ($(PY) not found)"; exit 1; }
@@ -42,6 +42,15 @@ chromium:
 		echo "Browser tests need Chromium: install it (Debian: sudo apt-get install chromium) and run make test again."; exit 1; \
 	fi
 
+wrk:
+	@if command -v wrk >/dev/null 2>&1; then :; \
+	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
+		echo "Installing wrk from Debian's packages (benchmarks need it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
+	else \
+		echo "Benchmarks need wrk: install it (Debian: sudo apt-get install wrk)."; exit 1; \
+	fi
+
 test: install-test chromium
 	$(BIN)/python -m pytest
 
@@ -52,7 +61,17 @@ e2e: install-test chromium
 	$(BIN)/python -m pytest -m e2e
 
 lint: install-test
-	$(BIN)/ruff check webapp worker tests e2e
+	$(BIN)/ruff check webapp worker tests e2e bench
+
+# Benchmarks (docs/PERFORMANCE.md): PostgreSQL and Redis on loopback, never part of `make test`.
+bench: install-test chromium wrk
+	$(BIN)/python -m bench.run
+
+bench-smoke: install-test chromium wrk
+	$(BIN)/python -m bench.run --smoke
+
+bench-scale: install-test wrk
+	$(BIN)/python -m bench.run --parts scale
 
 clean:
 	rm -rf $(VENV) instance e2e/artifacts .pytest_cache

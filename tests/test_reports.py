@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from webapp.meetings import operations as meeting_ops
+from webapp.meetings.models import Meeting
 from webapp.settings import operations as settings_ops
 
 T0 = datetime(2027, 3, 10, 15, 0, tzinfo=UTC)
@@ -135,8 +136,9 @@ def test_outcomes_types_and_retired_outcomes(client, seeded, db):
     lost = settings_ops.add_outcome(account.id, "Lost")
     demo_type = settings_ops.add_meeting_type(account.id, "Demo")
     account.custom_meeting_types_enabled = True
-    meetings = sorted(meeting_ops.host_meetings(account.id, ben.id, T0 - timedelta(days=1),
-                                                T0 + timedelta(days=30)), key=lambda m: m.id)
+    ids = sorted(m.id for m in meeting_ops.host_meetings(
+        account.id, ben.id, T0 - timedelta(days=1), T0 + timedelta(days=30)))
+    meetings = [db.session.get(Meeting, i) for i in ids]
     assert len(meetings) == 3
     assert meeting_ops.set_outcome(meetings[0], "completed")
     assert meeting_ops.set_outcome(meetings[1], won.key)

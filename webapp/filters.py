@@ -7,8 +7,8 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
-from flask import Flask
-from flask_babel import format_date, format_datetime, format_time, get_locale
+from flask import Flask, g
+from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
 from markupsafe import Markup, escape
 
 URL_RE = re.compile(r"(https?://[^\s<>\"']+)")
@@ -20,8 +20,35 @@ def linkify(text: str | None) -> Markup:
     return Markup(URL_RE.sub(lambda m: f'<a href="{m.group(1)}">{m.group(1)}</a>', escaped))
 
 
+def translations():
+    """Flask-Babel's translations for this context, looked up once per locale.
+
+    Flask-Babel resolves locale and domain through several context-local lookups on every
+    `_()`, and a record page makes about 280 of them (docs/PERFORMANCE.md). The result is
+    kept on Babel's own per-context namespace, keyed by the Locale object itself, so
+    force_locale() and refresh() (which replace or clear it) still take effect.
+    """
+    ctx = getattr(g, "_flask_babel", None) if g else None
+    locale = getattr(ctx, "babel_locale", None)
+    if locale is None:
+        return get_translations()
+    domain = getattr(ctx, "babel_domain", None)
+    cached = getattr(ctx, "parley_translations", None)
+    if cached is not None and cached[0] is locale and cached[1] is domain:
+        return cached[2]
+    found = get_translations()
+    ctx.parley_translations = (locale, domain, found)
+    return found
+
+
 def register(app: Flask) -> None:
-    """Install filters on app's Jinja environment."""
+    """Install filters on app's Jinja environment, and the templates' gettext."""
+    app.jinja_env.install_gettext_callables(
+        gettext=lambda s: translations().ugettext(s),
+        ngettext=lambda s, p, n: translations().ungettext(s, p, n),
+        pgettext=lambda c, s: translations().upgettext(c, s),
+        npgettext=lambda c, s, p, n: translations().unpgettext(c, s, p, n),
+        newstyle=True)
 
     @app.template_filter("dt")
     def dt(value: datetime | None, fmt: str = "medium") -> str:

@@ -83,7 +83,13 @@ def rq_queue(app: Flask | None = None):
     from rq import Queue
 
     app = app or current_app
-    conn = Redis.from_url(app.config["REDIS_URL"], socket_connect_timeout=2, socket_timeout=5)
+    url = app.config["REDIS_URL"]
+    # One client (and its connection pool) per URL and process: a new client per enqueue
+    # costs a TCP connect and handshake each time (docs/PERFORMANCE.md, relay throughput).
+    clients = app.extensions.setdefault("parley_redis", {})
+    conn = clients.get(url)
+    if conn is None:
+        conn = clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
     return Queue("parley", connection=conn)
 
 

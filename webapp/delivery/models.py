@@ -25,10 +25,11 @@ class OutboxMessage(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
     meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    #: Indexed (as reminder_id): deleting an attendee or a reminder sets these to NULL.
     attendee_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("attendees.id", ondelete="SET NULL"))
+        sa.ForeignKey("attendees.id", ondelete="SET NULL"), index=True)
     reminder_id: so.Mapped[int | None] = so.mapped_column(
-        sa.ForeignKey("reminders.id", ondelete="SET NULL"))
+        sa.ForeignKey("reminders.id", ondelete="SET NULL"), index=True)
     #: invite, update, cancel or reminder.
     kind: so.Mapped[str] = so.mapped_column(sa.String(16))
     recipient_email: so.Mapped[str] = so.mapped_column(sa.String(254))

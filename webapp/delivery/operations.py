@@ -169,12 +169,16 @@ def deliver(message_id: int) -> str:
     "not-claimed" when another worker has it or it is done."""
     from webapp.delivery import messages
     from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
-    from webapp.meetings.models import Meeting
+    from webapp.meetings.models import Attendee, Meeting
 
     if not claim(message_id):
         return "not-claimed"
     row = db.session.get(OutboxMessage, message_id)
-    meeting = db.session.get(Meeting, row.meeting_id)
+    # Everything the message shows, in two queries instead of one per relationship.
+    meeting = db.session.get(Meeting, row.meeting_id, options=[
+        sa.orm.joinedload(Meeting.host), sa.orm.joinedload(Meeting.organizer),
+        sa.orm.selectinload(Meeting.attendees).joinedload(Attendee.contact),
+        sa.orm.selectinload(Meeting.attendees).joinedload(Attendee.user)])
     skip = messages.skip_reason(row, meeting)
     if skip:
         row.status, row.last_error = "skipped", skip
@@ -207,8 +211,21 @@ def retry(row: OutboxMessage) -> bool:
     return True
 
 
-def queue_due_reminders(limit: int = 2000) -> int:
+REMINDER_BATCH = 2000
+RELAY_BATCH = 1000
+
+
+def queue_due_reminders(limit: int = REMINDER_BATCH) -> int:
     """Turn due, unsent reminder rows into outbox rows. Safe with many sweepers at once."""
+    return _queue_due_reminders(limit)[1]
+
+
+def _queue_due_reminder_batch() -> int:
+    """One batch of queue_due_reminders; returns how many reminder rows it took."""
+    return _queue_due_reminders(REMINDER_BATCH)[0]
+
+
+def _queue_due_reminders(limit: int) -> tuple[int, int]:
     from webapp.meetings.models import Meeting, Reminder
 
     now = utcnow()
@@ -217,10 +234,15 @@ def queue_due_reminders(limit: int = 2000) -> int:
     if _is_postgres():
         stmt = stmt.with_for_update(skip_locked=True)
     reminders = list(db.session.scalars(stmt))
+    # The batch's meetings and attendees in two queries, not two per reminder.
+    meeting_ids = {r.meeting_id for r in reminders}
+    meetings = {m.id: m for m in db.session.scalars(
+        sa.select(Meeting).where(Meeting.id.in_(meeting_ids))
+        .options(sa.orm.selectinload(Meeting.attendees)))} if meeting_ids else {}
     queued = 0
     for reminder in reminders:
         reminder.sent_at = now
-        meeting = db.session.get(Meeting, reminder.meeting_id)
+        meeting = meetings.get(reminder.meeting_id)
         if meeting is None or meeting.deleted_at is not None or meeting.start_at <= now:
             continue
         if reminder.due_at < meeting.created_at - timedelta(minutes=1):
@@ -228,14 +250,25 @@ def queue_due_reminders(limit: int = 2000) -> int:
         targets = [r for r in recipients(meeting) if r.response != "declined"]
         queued += _queue(meeting, "reminder", targets, reminder.id)
     db.session.commit()
-    return queued
+    return len(reminders), queued
+
+
+SWEEP_MAX_BATCHES = 50
 
 
 def sweep() -> None:
-    """The periodic pass: due reminders to the outbox, then the outbox to the queue."""
+    """The periodic pass: due reminders to the outbox, then the outbox to the queue.
+
+    Each step runs in batches until a batch comes back short (at most SWEEP_MAX_BATCHES),
+    so a burst of due reminders goes out in one pass instead of one batch per interval.
+    """
+    for _ in range(SWEEP_MAX_BATCHES):
+        if _queue_due_reminder_batch() < REMINDER_BATCH:
+            break
+    for _ in range(SWEEP_MAX_BATCHES):
+        if relay(RELAY_BATCH) < RELAY_BATCH:
+            break
     from webapp.calendars import operations as calendar_ops
-    queue_due_reminders()
-    relay()
     calendar_ops.relay_syncs()
     from webapp.conferencing import operations as conferencing
     conferencing.relay_tasks()

@@ -12,6 +12,8 @@ from webapp.meetings import operations as ops
 
 SLOT_MINUTES = 30
 SLOT_PX = 24
+#: "HH:MM" of each slot, formatted once per process rather than 3 times per slot per page.
+SLOT_LABELS = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 30))
 
 
 @dataclass
@@ -43,14 +45,16 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
     external = calendar_ops.busy_periods(host, start, end)
     own = {(m.start_at, m.end_at) for m in meetings}
     external_busy = [p for p in (external or []) if p not in own]
+    # Converted once, not once per day: a busy week has hundreds of meetings.
+    local = [(m, m.start_at.astimezone(tz), m.end_at.astimezone(tz)) for m in meetings]
     days = []
     for offset in range(7):
         day = monday + timedelta(days=offset)
         day_start = datetime.combine(day, time(0), tzinfo=tz)
         day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
         blocks = []
-        for m in meetings:
-            s, e = max(m.start_at.astimezone(tz), day_start), min(m.end_at.astimezone(tz), day_end)
+        for m, m_start, m_end in local:
+            s, e = max(m_start, day_start), min(m_end, day_end)
             if s >= e:
                 continue
             minutes = (s - day_start).total_seconds() / 60
@@ -72,4 +76,5 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
     return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),
             "next": monday + timedelta(days=7), "zone": zone, "host": host,
             "slots": [time(h, m) for h in range(24) for m in (0, 30)], "slot_px": SLOT_PX,
+            "slot_labels": SLOT_LABELS,
             "busy_only": busy_only, "calendar_unreadable": external is None}

@@ -163,7 +163,8 @@ class Attendee(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
     contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"), index=True)
-    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
+    #: Indexed: the scheduler's calendar finds the meetings a user attends.
+    user_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     #: Address at booking time; None when the contact had no valid email (not invited).
     email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
     name: so.Mapped[str] = so.mapped_column(sa.String(200))

@@ -431,14 +431,26 @@ def count_timeline(account_id: int, record_type: str, record_id: int) -> int:
                MeetingAssociation.record_id == record_id, Meeting.deleted_at.is_(None)))
 
 
-def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime) -> list[Meeting]:
-    """The host's meetings overlapping [start, end): hosting or attending."""
-    attending = sa.select(Attendee.meeting_id).where(Attendee.user_id == host_id)
-    stmt = sa.select(Meeting).where(
+def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime) -> list:
+    """The host's meetings overlapping [start, end), hosting or attending, as rows of
+    (id, title, start_at, end_at): what a calendar draws, without loading whole meetings.
+
+    No meeting lasts more than MAX_DURATION, so its start is bounded on both sides and
+    each branch is an index range (ix_meetings_host_start, ix_attendees_user_id): the
+    cost follows the week's meetings, not the host's history (docs/PERFORMANCE.md).
+    """
+    since = start - MAX_DURATION
+    hosting = sa.select(Meeting.id).where(
+        Meeting.account_id == account_id, Meeting.host_id == host_id,
+        Meeting.start_at > since, Meeting.start_at < end)
+    attending = sa.select(Attendee.meeting_id).join(Meeting, Meeting.id == Attendee.meeting_id) \
+        .where(Attendee.user_id == host_id, Meeting.account_id == account_id,
+               Meeting.start_at > since, Meeting.start_at < end)
+    stmt = sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at).where(
         Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
         Meeting.start_at < end, Meeting.end_at > start,
-        sa.or_(Meeting.host_id == host_id, Meeting.id.in_(attending))).order_by(Meeting.start_at)
-    return list(db.session.scalars(stmt))
+        Meeting.id.in_(sa.union(hosting, attending))).order_by(Meeting.start_at)
+    return list(db.session.execute(stmt))
 
 
 def user_feed_meetings(user: User, since: datetime) -> list[Meeting]:
@@ -501,14 +513,19 @@ def people_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
 
 
 def record_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
-    """Chips for selected associations."""
-    chips = []
+    """Chips for selected associations: one query per record type, not per record."""
+    wanted: dict[str, set[int]] = {}
     for record_type, record_id in pairs:
-        record = record_ops.get_record(account_id, record_type, record_id)
-        if record is not None:
-            chips.append({"value": f"{record_type}:{record_id}", "label": record.display_name,
-                          "type": record_type})
-    return chips
+        if record_type in RECORD_MODELS:
+            wanted.setdefault(record_type, set()).add(record_id)
+    found = {}
+    for record_type, ids in wanted.items():
+        model = RECORD_MODELS[record_type]
+        for record in db.session.scalars(sa.select(model).where(
+                model.account_id == account_id, model.id.in_(ids))):
+            found[(record_type, record.id)] = record
+    return [{"value": f"{t}:{i}", "label": found[(t, i)].display_name, "type": t}
+            for t, i in pairs if (t, i) in found]
 
 
 def default_associations(account_id: int, record) -> list[tuple[str, int]]:

@@ -1,0 +1,145 @@
+"""N+1 guards: the record page and the scheduler page run a fixed number of SQL statements
+however many meetings, attendees, hosts and associations they show (docs/PERFORMANCE.md)."""
+
+from __future__ import annotations
+
+from datetime import datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from webapp.meetings import forms as meeting_forms
+from webapp.meetings.calendar_view import week_start
+from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
+from webapp.meetings.timemath import to_zone
+from webapp.types import utcnow
+
+ZONE = "America/New_York"
+
+
+@pytest.fixture()
+def team(make, login):
+    """An account with a logged-in rep, a colleague, and records to associate."""
+    account = make.account(timezone=ZONE)
+    seat = make.seat(account, paid=True)
+    rep = login(make.user(account, timezone=ZONE, name="Rep", seat_kind_id=seat.id))
+    colleague = make.user(account, timezone=ZONE, name="Colleague", seat_kind_id=seat.id)
+    return account, rep, colleague
+
+
+def add_meeting(db, account, host, title: str, start: datetime, contacts=(), users=(),
+                records=(), deleted: bool = False) -> Meeting:
+    """A meeting as the scheduler saves it: attendees, and associations for every record
+    and every contact attendee."""
+    meeting = Meeting(account_id=account.id, title=title, start_at=start,
+                      end_at=start + timedelta(minutes=30), timezone=ZONE, host_id=host.id,
+                      organizer_id=host.id, deleted_at=utcnow() if deleted else None)
+    for c in contacts:
+        meeting.attendees.append(Attendee(contact_id=c.id, name=c.display_name, email=c.email))
+    for u in users:
+        meeting.attendees.append(Attendee(user_id=u.id, name=u.name, email=u.email))
+    for ref in dict.fromkeys([c.ref for c in contacts] + [r.ref for r in records]):
+        meeting.associations.append(MeetingAssociation(account_id=account.id,
+                                                       record_type=ref[0], record_id=ref[1]))
+    db.session.add(meeting)
+    db.session.commit()
+    return meeting
+
+
+def count_get(client, count_queries, db, url: str) -> tuple[int, str, list[str]]:
+    # The test shares the app's session: start each measurement from the same (expired)
+    # identity map, as a fresh request would.
+    db.session.expire_all()
+    with count_queries() as counter:
+        response = client.get(url)
+    assert response.status_code == 200, url
+    return counter.count, response.get_data(as_text=True), counter.statements
+
+
+def test_record_page_queries_do_not_grow_with_its_timeline(client, team, make, db,
+                                                           count_queries):
+    account, rep, colleague = team
+    contact = make.contact(account)
+    company, deal = make.company(account), make.deal(account)
+    start = utcnow().replace(microsecond=0) + timedelta(days=3)
+    add_meeting(db, account, rep, "First", start, [contact])
+    client.get(f"/contacts/{contact.id}")  # warm-up: nothing cached differs afterwards
+    few, html, _ = count_get(client, count_queries, db, f"/contacts/{contact.id}")
+    assert "First" in html
+
+    # 45 more: other hosts, more attendees (contacts and users), more associations.
+    for i in range(45):
+        others = [make.contact(account) for _ in range(2)]
+        add_meeting(db, account, colleague if i % 2 else rep, f"Grown {i}",
+                    start - timedelta(days=i + 1), [contact, *others],
+                    users=[rep] if i % 3 == 0 else [], records=[company, deal][: i % 3])
+    many, html, statements = count_get(client, count_queries, db, f"/contacts/{contact.id}")
+    assert many == few, statements[few:]
+    assert html.count('class="timeline-item"') == 20 and "Older activities" in html
+    assert "Colleague" in html and "Grown 0" in html
+
+    deeper, html, statements = count_get(client, count_queries, db,
+                                         f"/contacts/{contact.id}?tpage=3")
+    assert deeper == few, statements
+    assert html.count('class="timeline-item"') == 46 and "Grown 44" in html
+
+
+def _shown_week(user_zone: str) -> datetime:
+    """Monday 00:00 of the week the scheduler opens on (the day of its initial times)."""
+    day, _, _ = meeting_forms.initial_times(to_zone(utcnow(), user_zone))
+    return datetime.combine(week_start(day), time(0), tzinfo=ZoneInfo(user_zone))
+
+
+def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db,
+                                                          count_queries):
+    account, rep, colleague = team
+    contact = make.contact(account)
+    monday = _shown_week(ZONE)
+    add_meeting(db, account, rep, "Week event 0", monday + timedelta(hours=9), [contact])
+    url = f"/meetings/new?record_type=contact&record_id={contact.id}"
+    client.get(url)
+    few, html, _ = count_get(client, count_queries, db, url)
+    assert "Week event 0" in html
+
+    # A busy week: hosting, attending a colleague's meetings, across all seven days; a
+    # deleted meeting, one next week and one of another account stay off the calendar.
+    for i in range(1, 36):
+        at = monday + timedelta(days=i % 7, hours=8 + i % 10, minutes=15 * (i % 4))
+        if i % 4 == 0:
+            add_meeting(db, account, colleague, f"Week event {i}", at, [contact], users=[rep])
+        else:
+            add_meeting(db, account, rep, f"Week event {i}", at,
+                        [contact, make.contact(account)])
+    add_meeting(db, account, rep, "Deleted event", monday + timedelta(days=2), deleted=True)
+    add_meeting(db, account, rep, "Next week event", monday + timedelta(days=8))
+    stranger = make.user(make.account())
+    add_meeting(db, stranger.account, stranger, "Foreign event", monday + timedelta(days=1))
+
+    many, html, statements = count_get(client, count_queries, db, url)
+    assert many == few, statements[few:]
+    assert all(f"Week event {i}<" in html for i in range(36))
+    assert "Deleted event" not in html and "Next week event" not in html
+    assert "Foreign event" not in html
+
+
+def test_edit_scheduler_queries_do_not_grow_with_attendees_and_associations(
+        client, team, make, db, count_queries):
+    account, rep, colleague = team
+    start = _shown_week(ZONE) + timedelta(days=1, hours=10)
+    # One of each record type: chips are loaded with one query per type.
+    small = add_meeting(db, account, rep, "Small", start, [make.contact(account)],
+                        users=[colleague], records=[make.company(account), make.deal(account),
+                                                    make.ticket(account)])
+    client.get(f"/meetings/{small.id}/edit")
+    few, html, _ = count_get(client, count_queries, db, f"/meetings/{small.id}/edit")
+
+    contacts = [make.contact(account) for _ in range(8)]
+    records = ([make.company(account) for _ in range(4)] + [make.deal(account) for _ in range(4)]
+               + [make.ticket(account) for _ in range(4)])
+    big = add_meeting(db, account, rep, "Big", start + timedelta(hours=2), contacts,
+                      users=[colleague], records=records)
+    many, html, statements = count_get(client, count_queries, db, f"/meetings/{big.id}/edit")
+    assert many == few, statements[few:]
+    assert all(f'value="contact:{c.id}"' in html for c in contacts)
+    assert all(f'value="{r.record_type}:{r.id}"' in html for r in records)
+    assert f'value="user:{colleague.id}"' in html
