@@ -90,12 +90,13 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, jobs
+    from webapp import cli, errors, filters, jobs, pagecache
 
     errors.register(app)
     filters.register(app)
     cli.register(app)
     jobs.init_app(app)
+    pagecache.init_app(app)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
 
@@ -111,7 +112,8 @@ def create_app(config: dict | None = None) -> Flask:
         response.headers.setdefault("X-Content-Type-Options", "nosniff")
         response.headers.setdefault("Referrer-Policy", "same-origin")
         response.headers.setdefault("X-Frame-Options", "DENY")
-        if current_user.is_authenticated and response.mimetype == "text/html":
+        if response.mimetype == "text/html" and not pagecache.served_from_cache() \
+                and current_user.is_authenticated:
             # A logged-in page must not be shown again from a cache after logout.
             response.headers["Cache-Control"] = "no-store"
 

@@ -70,6 +70,10 @@ def load_config(instance_path: Path) -> dict:
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
         "PAGE_SIZE": 25,
+        # Rendered record and scheduler pages kept while their account is unchanged, for at
+        # most this many seconds (webapp/pagecache.py); needs REDIS_URL; 0 turns it off.
+        "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", "60")),
+        "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "200")),
         # Calendars. Every external address comes from here so tests use local stand-ins.
         "CALENDAR_ENCRYPTION_KEYS": os.environ.get("CALENDAR_ENCRYPTION_KEYS", ""),
         "GOOGLE_CLIENT_ID": os.environ.get("GOOGLE_CLIENT_ID", ""),

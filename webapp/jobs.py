@@ -77,20 +77,27 @@ def init_app(app: Flask) -> None:
         raise RuntimeError(f"unknown JOBS_MODE {mode!r}")
 
 
-def rq_queue(app: Flask | None = None):
-    """The RQ queue for this app (rq mode)."""
+def redis_client(app: Flask | None = None):
+    """The Redis client of this app's REDIS_URL.
+
+    One client (and its connection pool) per URL and process: a new client per enqueue
+    costs a TCP connect and handshake each time (docs/PERFORMANCE.md, relay throughput)."""
     from redis import Redis
-    from rq import Queue
 
     app = app or current_app
     url = app.config["REDIS_URL"]
-    # One client (and its connection pool) per URL and process: a new client per enqueue
-    # costs a TCP connect and handshake each time (docs/PERFORMANCE.md, relay throughput).
     clients = app.extensions.setdefault("parley_redis", {})
     conn = clients.get(url)
     if conn is None:
         conn = clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
-    return Queue("parley", connection=conn)
+    return conn
+
+
+def rq_queue(app: Flask | None = None):
+    """The RQ queue for this app (rq mode)."""
+    from rq import Queue
+
+    return Queue("parley", connection=redis_client(app))
 
 
 def enqueue(path: str, *args: int | str) -> bool:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
+import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -16,7 +17,8 @@ from webapp.extensions import db, login_manager
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
-    return db.session.get(User, int(user_id))
+    # With the account: nearly every page reads it (the zone falls back to the account's).
+    return db.session.get(User, int(user_id), options=[so.joinedload(User.account)])
 
 
 def _safe_next(target: str | None) -> str:

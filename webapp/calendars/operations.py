@@ -211,9 +211,11 @@ def provider_mails_attendees(host_id: int) -> bool:
     return conn is not None and conn.provider == "microsoft"
 
 
-def queue_sync(meeting, action: str) -> CalendarSync | None:
-    """Record what the host's calendar must show for this meeting (same transaction)."""
-    row = db.session.scalar(sa.select(CalendarSync).where(CalendarSync.meeting_id == meeting.id))
+def queue_sync(meeting, action: str, new_meeting: bool = False) -> CalendarSync | None:
+    """Record what the host's calendar must show for this meeting (same transaction).
+    new_meeting: the meeting was created in this transaction, so it has no sync row yet."""
+    row = None if new_meeting else db.session.scalar(
+        sa.select(CalendarSync).where(CalendarSync.meeting_id == meeting.id))
     conn = syncing_connection(meeting.host_id)
     if conn is None and (row is None or row.external_id is None):
         return None

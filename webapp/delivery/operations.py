@@ -73,20 +73,23 @@ def _existing_keys(keys: list[str]) -> set[str]:
                                   .where(OutboxMessage.dedupe_key.in_(keys))))
 
 
-def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None) -> int:
-    """Write outbox rows for kind (invite, update, cancel) at the meeting's sequence."""
+def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None,
+                      new_meeting: bool = False) -> int:
+    """Write outbox rows for kind (invite, update, cancel) at the meeting's sequence.
+    new_meeting: created in this transaction, so none of its rows can exist yet."""
     from webapp.calendars import operations as calendar_ops
     if calendar_ops.provider_mails_attendees(meeting.host_id):
         return 0  # Microsoft Graph mails the attendees itself: one invitation each (X6, 8)
     targets = recipients(meeting) if to is None else to
-    return _queue(meeting, kind, targets, None)
+    return _queue(meeting, kind, targets, None, new_meeting)
 
 
-def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None) -> int:
+def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None,
+           new_meeting: bool = False) -> int:
     rows = []
     keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)
             for r in targets]
-    existing = _existing_keys(keys)
+    existing = set() if new_meeting else _existing_keys(keys)
     for recipient, key in zip(targets, keys, strict=True):
         if key in existing:
             continue

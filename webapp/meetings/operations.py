@@ -246,10 +246,14 @@ def _reminder_rows(meeting: Meeting, pairs: list[tuple[int, str]]) -> list[Remin
             for a, u in pairs]
 
 
-def _sync_associations(meeting: Meeting, data: MeetingInput) -> None:
+def _wanted_associations(data: MeetingInput) -> list[tuple[str, int]]:
     # The meeting is logged on each contact attendee's timeline too.
-    wanted = list(dict.fromkeys(list(data.associations) + [
+    return list(dict.fromkeys(list(data.associations) + [
         ("contact", i) for kind, i in data.attendees if kind == "contact"]))
+
+
+def _sync_associations(meeting: Meeting, data: MeetingInput) -> None:
+    wanted = _wanted_associations(data)
     current = {(a.record_type, a.record_id): a for a in meeting.associations}
     for key, assoc in current.items():
         if key not in wanted:
@@ -268,6 +272,9 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
     """
     if data.rotation_id is not None:
         data.host_id = rotation_ops.book(account, data).user_id
+    # Rows are built before the meeting joins the session and handed to it whole: one
+    # flush writes everything, and no empty collection of a new meeting is ever loaded.
+    attendees = _attendee_rows(account, data)
     meeting = Meeting(
         account_id=account.id, title=data.title, start_at=data.start, end_at=data.end,
         timezone=data.timezone, location_kind=data.location_kind,
@@ -275,15 +282,15 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
         description_html=data.description_html, internal_note_html=data.internal_note_html,
         include_description_in_reminders=data.include_description_in_reminders,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
-        outcome="scheduled", rotation_id=data.rotation_id)
+        outcome="scheduled", rotation_id=data.rotation_id, attendees=attendees,
+        associations=[MeetingAssociation(account_id=account.id, record_type=t, record_id=i)
+                      for t, i in _wanted_associations(data)])
+    meeting.reminders = _reminder_rows(meeting, data.reminders)
     db.session.add(meeting)
-    meeting.attendees.extend(_attendee_rows(account, data))
-    meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
-    _sync_associations(meeting, data)
     db.session.flush()
     _conferencing().on_schedule(meeting, data.video_provider)
-    delivery.queue_invitations(meeting, "invite")
-    _calendar_sync(meeting, "upsert")
+    delivery.queue_invitations(meeting, "invite", new_meeting=True)
+    _calendar_sync(meeting, "upsert", new_meeting=True)
     return meeting
 
 
@@ -374,10 +381,10 @@ def _conferencing():
     return conferencing
 
 
-def _calendar_sync(meeting: Meeting, action: str) -> None:
+def _calendar_sync(meeting: Meeting, action: str, new_meeting: bool = False) -> None:
     """The host's connected calendar follows the meeting (O4), through a sync job."""
     from webapp.calendars import operations as calendar_ops
-    calendar_ops.queue_sync(meeting, action)
+    calendar_ops.queue_sync(meeting, action, new_meeting=new_meeting)
 
 
 def outcome_choices(account_id: int) -> list[tuple[str, str]]:

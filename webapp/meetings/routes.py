@@ -36,6 +36,7 @@ from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
 from webapp.meetings.outcomes import catalog as outcome_catalog
 from webapp.meetings.timemath import to_zone
 from webapp.notifications import operations as notifications
+from webapp.pagecache import cached_page
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
 from webapp.rotations import scheduler as rotation_fields
@@ -189,6 +190,7 @@ def _safe_return(target: str | None, fallback: str) -> str:
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @login_required
+@cached_page
 def new():
     record = _source_record()
     account = _account()
@@ -210,22 +212,26 @@ def new():
                                  record, 422)
     ops.add_attachments(meeting, current_user, uploads)
     mentions = notifications.notify_mentions(meeting, current_user)
+    # The messages are worded before the commit, while the rows are loaded (after it,
+    # every attribute would be read again).
     invited = len(delivery.recipients(meeting))
     skipped = delivery.not_invited(meeting)
+    messages = [(ngettext("Meeting scheduled. The invitation is on its way to %(num)d person.",
+                          "Meeting scheduled. Invitations are on their way to %(num)d people.",
+                          invited) if invited else _("Meeting scheduled."), "success")]
+    if meeting.rotation is not None:
+        messages.append((_("Booked through %(rotation)s with %(name)s as host.",
+                           rotation=meeting.rotation.name, name=meeting.host.name), "info"))
+    if skipped:
+        messages.append((_("Not invited (no valid email address): %(names)s.",
+                           names=", ".join(skipped)), "error"))
+    shown = url_for("meetings.show", meeting_id=meeting.id)
     db.session.commit()
     _relay_after_commit()
     _email_notifications(mentions)
-    flash(ngettext("Meeting scheduled. The invitation is on its way to %(num)d person.",
-                   "Meeting scheduled. Invitations are on their way to %(num)d people.",
-                   invited) if invited else _("Meeting scheduled."), "success")
-    if meeting.rotation is not None:
-        flash(_("Booked through %(rotation)s with %(name)s as host.",
-                rotation=meeting.rotation.name, name=meeting.host.name), "info")
-    if skipped:
-        flash(_("Not invited (no valid email address): %(names)s.", names=", ".join(skipped)),
-              "error")
-    return redirect(_safe_return(request.form.get("return_to"),
-                                 url_for("meetings.show", meeting_id=meeting.id)))
+    for message, category in messages:
+        flash(message, category)
+    return redirect(_safe_return(request.form.get("return_to"), shown))
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])

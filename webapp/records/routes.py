@@ -8,6 +8,7 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from webapp.extensions import db, htmx
+from webapp.pagecache import cached_page
 from webapp.records import bp
 from webapp.records import operations as ops
 from webapp.records.forms import FORMS, PRIORITY_LABELS, STAGE_LABELS, STATUS_LABELS
@@ -125,6 +126,7 @@ def _timeline(record, page: int):
 
 
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>")
+@cached_page
 def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
     tpage = max(1, min(request.args.get("tpage", 1, type=int) or 1, 50))
