@@ -83,7 +83,7 @@ class Gunicorn:
     """`gunicorn -c bench/gunicorn_conf.py bench.wsgi:app` on a free loopback port."""
 
     def __init__(self, db_url: str, workers: int | None = None, worker_class: str = "sync",
-                 threads: int = 1, app: str = "bench.wsgi:app"):
+                 threads: int = 1, app: str = "bench.wsgi:app", env: dict | None = None):
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
@@ -92,6 +92,7 @@ class Gunicorn:
                       "BENCH_THREADS": str(threads)}
         if workers:
             self.extra["BENCH_WORKERS"] = str(workers)
+        self.extra.update(env or {})
         self.proc: subprocess.Popen | None = None
         self.log = RESULTS / "gunicorn.log"
 

@@ -217,9 +217,12 @@ class SMTPSink:
         from aiosmtpd.controller import Controller
 
         self.messages: list = []
+        self.peers: list = []
         self.lock = threading.Lock()
         self.port = free_port()
         self.refuse_with: str | None = None
+        #: address -> SMTP reply given to messages for it (the others are accepted)
+        self.refuse_recipients: dict[str, str] = {}
         self.delay = 0.0
         sink = self
 
@@ -230,10 +233,14 @@ class SMTPSink:
                     await asyncio.sleep(sink.delay)
                 if sink.refuse_with:
                     return sink.refuse_with
+                for rcpt in envelope.rcpt_tos:
+                    if rcpt in sink.refuse_recipients:
+                        return sink.refuse_recipients[rcpt]
                 from email import message_from_bytes, policy
                 msg = message_from_bytes(envelope.content, policy=policy.default)
                 with sink.lock:
                     sink.messages.append((list(envelope.rcpt_tos), msg))
+                    sink.peers.append(session.peer)  # (host, port): one per connection
                 return "250 OK"
 
         self.controller = Controller(Handler(), hostname="127.0.0.1", port=self.port)
@@ -252,6 +259,7 @@ class SMTPSink:
     def clear(self):
         with self.lock:
             self.messages.clear()
+            self.peers.clear()
 
 
 @pytest.fixture(scope="session")
@@ -266,6 +274,7 @@ def smtp(app, smtp_sink):
     """Point the app's mail at the real SMTP sink for one test."""
     smtp_sink.clear()
     smtp_sink.refuse_with = None
+    smtp_sink.refuse_recipients = {}
     smtp_sink.delay = 0.0
     previous = app.config["SMTP_URL"]
     app.config["SMTP_URL"] = smtp_sink.url

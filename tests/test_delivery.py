@@ -426,3 +426,65 @@ def test_jobs_take_ids_only(app):
     from webapp import jobs
     with app.app_context(), pytest.raises(TypeError):
         jobs.enqueue("worker.jobs.send_message", datetime(2026, 1, 1))
+
+
+def test_a_batch_of_invitations_shares_one_mail_server_connection(client, rep, make, db, smtp):
+    account, _ = rep
+    contacts = [make.contact(account, email=f"guest{i}@example.org") for i in range(5)]
+    schedule(client, contacts[0], attendees=[f"contact:{c.id}" for c in contacts])
+    assert sorted(r[0] for r, _ in smtp.messages) == sorted(c.email for c in contacts)
+    assert len(set(smtp.peers)) == 1  # one connection, five messages
+    assert len({m["Message-ID"] for _, m in smtp.messages}) == 5
+    statuses = db.session.scalars(sa.select(OutboxMessage.status)).all()
+    assert statuses == ["sent"] * 5
+
+
+def test_a_refusal_inside_a_batch_touches_only_its_message(client, rep, make, db, smtp):
+    account, _ = rep
+    contacts = [make.contact(account, email=f"guest{i}@example.org") for i in range(4)]
+    smtp.refuse_recipients = {"guest1@example.org": "550 5.1.1 No such user"}
+    schedule(client, contacts[0], attendees=[f"contact:{c.id}" for c in contacts])
+    rows = {r.recipient_email: r for r in db.session.scalars(sa.select(OutboxMessage))}
+    assert rows["guest1@example.org"].status == "failed"
+    assert "No such user" in rows["guest1@example.org"].last_error
+    assert {e: r.status for e, r in rows.items() if e != "guest1@example.org"} == {
+        "guest0@example.org": "sent", "guest2@example.org": "sent", "guest3@example.org": "sent"}
+    assert sorted(r[0] for r, _ in smtp.messages) == [
+        "guest0@example.org", "guest2@example.org", "guest3@example.org"]
+    # The refused message dropped the connection; the rest of the batch opened a new one.
+    assert len(set(smtp.peers)) == 2
+
+
+def test_a_batch_job_run_twice_sends_each_message_once(client, rep, make, db, smtp,
+                                                       monkeypatch):
+    from worker import jobs as worker_jobs
+    account, _ = rep
+    contacts = [make.contact(account) for _ in range(3)]
+    monkeypatch.setattr("webapp.jobs.enqueue", lambda *a, **k: True)  # keep them pending
+    schedule(client, contacts[0], attendees=[f"contact:{c.id}" for c in contacts])
+    ids = db.session.scalars(sa.select(OutboxMessage.id)).all()
+    assert len(ids) == 3 and smtp.messages == []
+    assert worker_jobs.send_messages(*ids) == {"sent": 3}
+    assert worker_jobs.send_messages(*ids) == {"not-claimed": 3}
+    assert len(smtp.messages) == 3
+
+
+def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
+    account, user = rep
+    assert delivery.seconds_to_next_reminder(15) == 15  # nothing pending
+    start = utcnow() + timedelta(days=1)
+    meeting = Meeting(account_id=account.id, title="Soon", start_at=start,
+                      end_at=start + timedelta(minutes=30), timezone="UTC", host_id=user.id,
+                      organizer_id=user.id)
+    meeting.reminders = [Reminder(amount=1, unit="days", due_at=utcnow() + timedelta(seconds=6)),
+                         Reminder(amount=2, unit="days", due_at=utcnow() + timedelta(hours=1))]
+    db.session.add(meeting)
+    db.session.commit()
+    assert 4 < delivery.seconds_to_next_reminder(15) <= 6
+    assert delivery.seconds_to_next_reminder(3) == 3  # not due within the interval
+    meeting.reminders[0].due_at = utcnow() - timedelta(seconds=1)
+    db.session.commit()
+    assert delivery.seconds_to_next_reminder(15) == 0
+    meeting.reminders[0].sent_at = utcnow()
+    db.session.commit()
+    assert delivery.seconds_to_next_reminder(15) == 15

@@ -68,6 +68,8 @@ def load_config(instance_path: Path) -> dict:
         # An enqueued row not sent after this long is enqueued again (the queue lost it).
         "RELAY_GRACE_SECONDS": float(os.environ.get("RELAY_GRACE_SECONDS", "60")),
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
+        # Outbox messages per send job, sent over one mail-server connection.
+        "SEND_BATCH": int(os.environ.get("SEND_BATCH", "20")),
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
         "PAGE_SIZE": 25,
         # Rendered record and scheduler pages kept while their account is unchanged, for at

@@ -51,16 +51,22 @@ class ThreadRunner:
 
     def _loop(self) -> None:
         interval = self.app.config["SWEEP_INTERVAL_SECONDS"]
+        wait = interval
         while True:
             try:
-                path, args = self.queue.get(timeout=interval)
+                path, args = self.queue.get(timeout=max(wait, 0.05))
             except queue.Empty:
                 path, args = "worker.jobs.sweep", ()
             try:
                 with self.app.app_context():
                     _resolve(path)(*args)
+                    if path == "worker.jobs.sweep":
+                        # Wake when the next reminder is due, not up to an interval later.
+                        from webapp.delivery import operations as delivery
+                        wait = delivery.seconds_to_next_reminder(interval)
             except Exception:  # a job failure must not kill the thread
                 log.exception("job %s%r failed", path, args)
+                wait = interval
 
 
 def init_app(app: Flask) -> None:

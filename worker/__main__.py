@@ -22,12 +22,16 @@ log = logging.getLogger("parley.worker")
 
 def sweep_forever(app, interval: float, stop: threading.Event) -> None:
     while not stop.is_set():
+        wait = interval
         try:
             with app.app_context():
                 jobs.sweep()  # reminders and outbox, then notification emails
+                # Wake when the next reminder is due, not up to an interval after it.
+                from webapp.delivery import operations as delivery
+                wait = delivery.seconds_to_next_reminder(interval)
         except Exception:  # Redis or the database away: try again next round
             log.exception("sweep failed")
-        stop.wait(interval)
+        stop.wait(max(wait, 0.05))
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -34,6 +34,20 @@ def send_message(message_id: int) -> str:
         return delivery.deliver(message_id)
 
 
+def send_messages(*message_ids: int) -> dict:
+    """Send a batch of outbox messages over one mail-server connection; each is claimed
+    and marked on its own, exactly as send_message does."""
+    with app_context():
+        from webapp.delivery import operations as delivery
+        from webapp.mail.transport import one_connection
+        results: dict[str, int] = {}
+        with one_connection():
+            for message_id in message_ids:
+                status = delivery.deliver(message_id)
+                results[status] = results.get(status, 0) + 1
+        return results
+
+
 def relay() -> int:
     """Move committed outbox rows, video-conference tasks and calendar syncs to the queue."""
     with app_context():

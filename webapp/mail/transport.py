@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import smtplib
 import ssl
+import threading
+from contextlib import contextmanager
 from email.message import EmailMessage
 from urllib.parse import parse_qs, unquote, urlparse
 
@@ -21,6 +23,79 @@ class TemporaryMailError(Exception):
     """The server or network failed for now (4xx, refused, timeout): retry later."""
 
 
+_local = threading.local()
+
+
+@contextmanager
+def one_connection():
+    """Send every message of the block over one SMTP connection (a worker's batch):
+    connecting, greeting and logging in once instead of once per message. A failed send
+    drops the connection; the next message opens a new one."""
+    if getattr(_local, "batch", None) is not None:
+        yield  # already inside a batch
+        return
+    _local.batch = {}
+    try:
+        yield
+    finally:
+        client = _local.batch.pop("client", None)
+        _local.batch = None
+        if client is not None:
+            try:
+                client.quit()
+            except (OSError, smtplib.SMTPException):
+                client.close()
+
+
+def _connect(url: str) -> smtplib.SMTP:
+    parts = urlparse(url)
+    options = parse_qs(parts.query)
+    port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    if parts.scheme == "smtps":
+        client = smtplib.SMTP_SSL(parts.hostname, port, timeout=20,
+                                  context=ssl.create_default_context())
+    else:
+        client = smtplib.SMTP(parts.hostname, port, timeout=20)
+    try:
+        if options.get("starttls", ["0"])[0] in ("1", "true"):
+            client.starttls(context=ssl.create_default_context())
+        if parts.username:
+            client.login(unquote(parts.username), unquote(parts.password or ""))
+    except BaseException:
+        client.close()
+        raise
+    return client
+
+
+def _send_smtp(url: str, msg: EmailMessage) -> None:
+    batch = getattr(_local, "batch", None)
+    if batch is None:
+        with _connect(url) as client:
+            client.send_message(msg)
+        return
+    client = batch.get("client")
+    if client is not None and batch.get("url") == url:
+        try:
+            client.send_message(msg)
+            return
+        except smtplib.SMTPServerDisconnected:
+            pass  # the server closed an idle connection: open a new one, once
+        except BaseException:
+            batch.pop("client", None)
+            client.close()
+            raise
+        batch.pop("client", None)
+        client.close()
+    client = _connect(url)
+    batch["client"], batch["url"] = client, url
+    try:
+        client.send_message(msg)
+    except BaseException:
+        batch.pop("client", None)
+        client.close()
+        raise
+
+
 def send(msg: EmailMessage) -> None:
     """Deliver msg. Raises PermanentMailError or TemporaryMailError on failure."""
     url = current_app.config.get("SMTP_URL")
@@ -31,21 +106,8 @@ def send(msg: EmailMessage) -> None:
                                     message_id=msg.get("Message-ID"), raw=msg.as_bytes()))
         db.session.flush()
         return
-    parts = urlparse(url)
-    options = parse_qs(parts.query)
-    port = parts.port or (465 if parts.scheme == "smtps" else 25)
     try:
-        if parts.scheme == "smtps":
-            client = smtplib.SMTP_SSL(parts.hostname, port, timeout=20,
-                                      context=ssl.create_default_context())
-        else:
-            client = smtplib.SMTP(parts.hostname, port, timeout=20)
-        with client:
-            if options.get("starttls", ["0"])[0] in ("1", "true"):
-                client.starttls(context=ssl.create_default_context())
-            if parts.username:
-                client.login(unquote(parts.username), unquote(parts.password or ""))
-            client.send_message(msg)
+        _send_smtp(url, msg)
     except smtplib.SMTPRecipientsRefused as exc:
         codes = [code for code, _ in exc.recipients.values()]
         if all(500 <= c < 600 for c in codes):
