@@ -260,11 +260,14 @@ def _sync_associations(meeting: Meeting, data: MeetingInput) -> None:
                 account_id=meeting.account_id, record_type=record_type, record_id=record_id))
 
 
-def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> Meeting:
+def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
+                     dry_run: bool = False) -> Meeting:
     """Create a validated meeting, its attendees, reminders, associations and invitations.
 
     Through a rotation, the host is picked again under the rotation's lock; raises
     rotations.operations.RotationError when that is no longer possible (nothing is kept).
+    dry_run: the caller will roll back, so no video provider is called (the conference
+    would outlive the rollback); everything else is done as for real.
     """
     if data.rotation_id is not None:
         data.host_id = rotation_ops.book(account, data).user_id
@@ -281,7 +284,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
     meeting.reminders.extend(_reminder_rows(meeting, data.reminders))
     _sync_associations(meeting, data)
     db.session.flush()
-    _conferencing().on_schedule(meeting, data.video_provider)
+    _conferencing().on_schedule(meeting, data.video_provider, dry_run=dry_run)
     delivery.queue_invitations(meeting, "invite")
     _calendar_sync(meeting, "upsert")
     return meeting
@@ -292,12 +295,13 @@ VISIBLE_FIELDS = ("title", "start_at", "end_at", "location_kind", "location_valu
                   "description_html")
 
 
-def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput) -> dict:
+def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput, *,
+                 dry_run: bool = False) -> dict:
     """Apply a validated edit. Returns what changed for attendees.
 
     A change of time, place, title or description raises SEQUENCE and sends an update to
     every recipient; removed attendees get a cancellation, new ones an invitation;
-    reminders follow the new time.
+    reminders follow the new time. dry_run: as for schedule_meeting().
     """
     before = {f: getattr(meeting, f) for f in VISIBLE_FIELDS}
     old_recipients = {r.email: r for r in delivery.recipients(meeting)}
@@ -330,7 +334,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     _sync_associations(meeting, data)
     db.session.flush()
     _conferencing().on_edit(meeting, data.video_provider, timing_changed=any(
-        before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")))
+        before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")),
+        dry_run=dry_run)
 
     changed = [f for f in VISIBLE_FIELDS if before[f] != getattr(meeting, f)]
     new_recipients = {r.email: r for r in delivery.recipients(meeting)}
