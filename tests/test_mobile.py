@@ -1,10 +1,11 @@
 """The phone flow (M1-M3), "Continue and send?", @mentions and notifications, availability,
-attendees' local times (X8), and video conferences on the phone (X4: the confirmation
-step never calls a provider)."""
+attendees' local times (X8), video conferences on the phone (X4: the confirmation step
+never calls a provider) and the guard against a double "Continue and send"."""
 
 from __future__ import annotations
 
 import re
+import threading
 from datetime import timedelta
 
 import pytest
@@ -16,7 +17,7 @@ from tests.test_conferencing import ext_app, google_connect, texts, unfold, zoom
 from webapp.conferencing.models import ConferenceTask, ZoomConnection
 from webapp.delivery.models import OutboxMessage
 from webapp.mail.models import CapturedMail
-from webapp.meetings.models import Meeting, MeetingType
+from webapp.meetings.models import Meeting, MeetingSubmission, MeetingType
 from webapp.notifications import operations as notify_ops
 from webapp.notifications.models import Notification
 from webapp.types import utcnow
@@ -64,8 +65,10 @@ def digest_of(html: str) -> str:
 
 
 def confirmation(html: str) -> dict:
-    """What "Continue and send" posts besides the form."""
-    return {"confirm": "1", "confirmed": digest_of(html)}
+    """What "Continue and send" posts besides the form: the recipients' digest and the
+    page's idempotency key."""
+    key = re.search(r'name="submission_key" value="([\w-]+)"', html).group(1)
+    return {"confirm": "1", "confirmed": digest_of(html), "submission_key": key}
 
 
 def test_record_page_offers_more_then_meeting_on_phones(client, team):
@@ -534,7 +537,130 @@ def test_a_refused_link_at_confirm_saves_nothing_and_can_be_retried(client, vide
     page = r.get_data(as_text=True)
     assert r.status_code == 422 and "not https" in page and 'id="video_provider-error"' in page
     assert counts(db) == (0, 0, 0, 0) and smtp.messages == []
-    # The same confirmation goes through once the app is fixed.
+    assert db.session.scalar(sa.select(sa.func.count(MeetingSubmission.id))) == 0
+    # The key was not used up: the same confirmation goes through once the app is fixed.
     ext.mode = None
     r = client.post(new_url(contact), data={**data, **confirmation(html)})
     assert r.status_code == 302 and counts(db)[0] == 1 and len(smtp.messages) == 1
+
+
+# --- A double "Continue and send" ----------------------------------------------------------
+
+def test_a_second_confirm_of_the_same_page_saves_and_sends_nothing(client, video_team, vc,
+                                                                   db, smtp):
+    account, _rep, contact, colleague = video_team
+    ext = vc["ext"]
+    app = ext_app(db, account, vc["ext_url"])
+    data = video_form(contact, f"app:{app.id}",
+                      attendees=[f"contact:{contact.id}", f"user:{colleague.id}"])
+    confirm = {**data, **confirmation(ask(client, new_url(contact), data))}
+    first = client.post(new_url(contact), data=confirm)
+    second = client.post(new_url(contact), data=confirm)  # a double tap, a retried request
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert counts(db)[:2] == (1, 2) and creates(ext) == 1
+    assert sorted(rcpts[0] for rcpts, _msg in smtp.messages) == [
+        "cole@acme.example", "giulia@example.org"]
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "already saved. Nothing was sent a second time." in page
+    submission = db.session.scalar(sa.select(MeetingSubmission))
+    assert (submission.meeting_id, submission.account_id) == (meeting.id, account.id)
+    # Without a return address it goes to the meeting that was saved.
+    bare = {k: v for k, v in confirm.items() if k != "return_to"}
+    r = client.post("/m/meetings/new", data=bare)
+    assert r.status_code == 302 and r.headers["Location"] == f"/meetings/{meeting.id}"
+
+    # An edit confirmed twice sends one update.
+    edit_url = f"/m/meetings/{meeting.id}/edit"
+    moved = {**data, "start_time": "14:00", "end_time": "15:00"}
+    confirm = {**moved, **confirmation(ask(client, edit_url, moved))}
+    smtp.clear()
+    assert client.post(edit_url, data=confirm).status_code == 302
+    assert client.post(edit_url, data=confirm).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).sequence == 1
+    assert len(smtp.messages) == 2 and counts(db)[:2] == (1, 4)
+
+
+def test_a_confirm_without_the_pages_key_is_asked_again(client, team, db):
+    _account, _rep, _alex, contact = team
+    data = phone_form(contact)
+    html = ask(client, new_url(contact), data)
+    for key in (None, "short", "x" * 65, "<script>alert(1)</script>-padding"):
+        fields = {**data, **confirmation(html)}
+        if key is None:
+            fields.pop("submission_key")
+        else:
+            fields["submission_key"] = key
+        again = client.post(new_url(contact), data=fields)
+        assert again.status_code == 200 and "Continue and send?" in again.get_data(as_text=True)
+        assert "changed since you last looked" not in again.get_data(as_text=True)
+    assert counts(db) == (0, 0, 0, 0)
+    # Each confirmation page carries a new key.
+    assert confirmation(html)["submission_key"] != confirmation(
+        ask(client, new_url(contact), data))["submission_key"]
+
+
+def test_another_users_key_is_not_theirs(client, team, make, login, db):
+    account, _rep, _alex, contact = team
+    data = phone_form(contact)
+    confirm = {**data, **confirmation(ask(client, new_url(contact), data))}
+    assert client.post(new_url(contact), data=confirm).status_code == 302
+    client.post("/logout")
+    login(make.user(account, email="other@acme.example"))
+    # Same key, another user: a meeting of their own, not a redirect to the first one.
+    confirm = {**confirm, "confirmed": digest_of(ask(client, new_url(contact), data))}
+    assert client.post(new_url(contact), data=confirm).status_code == 302
+    assert counts(db)[0] == 2
+
+
+def test_two_confirms_at_once_save_one_meeting(app, client, video_team, vc, db, smtp,
+                                              monkeypatch):
+    """Both POSTs are in flight together (the provider takes 1.2 s a call): the second got
+    past the look-up before the first committed, waits on the key's unique constraint and
+    is sent to the first one's meeting."""
+    from webapp.meetings import operations as meeting_ops
+    account, _rep, contact, colleague = video_team
+    refused = []
+    real_claim = meeting_ops.claim_submission
+
+    def claim(*args):
+        try:
+            return real_claim(*args)
+        except meeting_ops.DuplicateSubmission:
+            refused.append(args)
+            raise
+
+    monkeypatch.setattr(meeting_ops, "claim_submission", claim)
+    ext = vc["ext"]
+    ext_link = ext_app(db, account, vc["ext_url"])
+    app.config["CONFERENCE_INLINE_TIMEOUT"] = 5
+    data = video_form(contact, f"app:{ext_link.id}",
+                      attendees=[f"contact:{contact.id}", f"user:{colleague.id}"])
+    confirm = {**data, **confirmation(ask(client, new_url(contact), data))}
+    ext.mode = "slow"
+    session = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    clients = [app.test_client(), app.test_client()]
+    for c in clients:  # the same user on two connections
+        c.set_cookie(app.config["SESSION_COOKIE_NAME"], session)
+    barrier = threading.Barrier(2)
+    results: list = []
+    url, record_url = new_url(contact), f"/contacts/{contact.id}"
+
+    def post(c):
+        barrier.wait()
+        r = c.post(url, data=confirm)
+        results.append((r.status_code, r.headers.get("Location")))
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    ext.mode = None
+    assert results == [(302, record_url)] * 2 and len(refused) == 1
+    db.session.expire_all()
+    assert counts(db)[:2] == (1, 2) and creates(ext) == 1
+    assert sorted(rcpts[0] for rcpts, _msg in smtp.messages) == [
+        "cole@acme.example", "giulia@example.org"]

@@ -5,8 +5,10 @@
   naming every recipient before anything is saved or sent: a POST first runs the
   operation as a dry run (ops.schedule_meeting / ops.edit_meeting with dry_run=True: no
   video provider is called, since a rollback cannot take back a conference), reads the
-  outbox rows it wrote, and rolls the transaction back. The POST with confirm=1 and the
-  digest of those recipients then saves for real and commits.
+  outbox rows it wrote, and rolls the transaction back. The POST with confirm=1, the
+  digest of those recipients and the page's idempotency key then saves for real and
+  commits; a second POST with the same key (double tap, retried request) saves nothing
+  and goes to the meeting the first one saved (MeetingSubmission).
 - /m/meetings/<id>/outcome: the outcome as a list of large choices (M3).
 - /m/meetings/availability: the host's week as a list that fits a phone (X4).
 - /meetings/mentions: @mention type-ahead over the account's users.
@@ -62,7 +64,7 @@ from webapp.views import page_or_partial
 #: Location kinds offered on the phone, in order.
 LOCATION_CHOICES = ("none", "phone", "in_person", "video", "custom")
 #: Form fields the confirmation step must not carry over.
-CONTROL_FIELDS = {"csrf_token", "confirm", "back", "confirmed"}
+CONTROL_FIELDS = {"csrf_token", "confirm", "back", "confirmed", "submission_key"}
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
@@ -180,10 +182,23 @@ def _apply(account, data, meeting: Meeting | None, dry_run: bool) -> dict:
     }
 
 
+def _already_saved(meeting: Meeting | None, return_to: str):
+    """A second POST of a confirmation that was saved: nothing again, go to the meeting."""
+    if meeting is None:  # the key is taken, but not by a meeting this user can see
+        abort(409)
+    flash(_("This meeting was already saved. Nothing was sent a second time."), "info")
+    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=meeting.id)))
+
+
 def _submit(meeting: Meeting | None, record, return_to: str):
     """POST of the phone form: validate, confirm, save. See the module docstring."""
     account = _account()
     confirmed = request.form.get("confirm") == "1"
+    key = ops.submission_key(request.form.get("submission_key")) if confirmed else None
+    if key is not None:
+        earlier = ops.submitted_meeting(account.id, current_user.id, key)
+        if earlier is not None:
+            return _already_saved(earlier, return_to)
     data, errors = parse_phone_form(request.form,
                                     meeting.timezone if meeting else current_user.zone)
     errors = {**ops.validate(account, current_user, data, existing=meeting), **errors}
@@ -199,15 +214,20 @@ def _submit(meeting: Meeting | None, record, return_to: str):
         db.session.rollback()
         return _render_form(_values_from_request(), exc.errors, meeting, record, return_to, 422)
     db.session.rollback()  # nothing saved, nothing sent, no conference made
-    if preview["messages"] and not (confirmed and
-                                    request.form.get("confirmed") == preview["digest"]):
+    if preview["messages"] and not (key and request.form.get("confirmed") == preview["digest"]):
         fields = [(k, v) for k, v in request.form.items(multi=True) if k not in CONTROL_FIELDS]
         return render_template(
             "meetings/mobile/confirm.html", result=preview, fields=fields, meeting=meeting,
-            record=record, return_to=return_to, recheck=confirmed, action=request.url), 200
-    # Saving: the operation again, for real; this run calls the video provider.
+            record=record, return_to=return_to, recheck=key is not None,
+            submission_key=ops.new_submission_key(), action=request.url), 200
+    # Saving: the key first, then the operation again, for real (it calls the provider).
     try:
+        submission = ops.claim_submission(account.id, current_user.id, key) if key else None
         result = _apply(account, data, meeting, dry_run=False)
+    except ops.DuplicateSubmission:
+        db.session.rollback()  # the first POST with this key saved it while we waited
+        return _already_saved(ops.submitted_meeting(account.id, current_user.id, key),
+                              return_to)
     except ConferenceRefused as exc:
         db.session.rollback()
         return _render_form(_values_from_request(), {"video_provider": [str(exc)]}, meeting,
@@ -216,6 +236,8 @@ def _submit(meeting: Meeting | None, record, return_to: str):
         db.session.rollback()
         return _render_form(_values_from_request(), exc.errors, meeting, record, return_to, 422)
     saved = result["meeting"]
+    if submission is not None:
+        submission.meeting_id = saved.id
     invited = len({m["email"].lower() for m in result["messages"]})
     db.session.commit()
     _relay_after_commit()

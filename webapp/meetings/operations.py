@@ -7,6 +7,7 @@ as outbox rows in the same transaction (webapp.delivery), so saving and sending 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from webapp.meetings.models import (
     Attendee,
     Meeting,
     MeetingAssociation,
+    MeetingSubmission,
     MeetingType,
     Reminder,
 )
@@ -358,6 +360,52 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
             "removed": [r.email for r in removed]}
 
 
+# --- Idempotent confirmation (the phone flow's "Continue and send") ---------------------
+
+class DuplicateSubmission(Exception):
+    """Another save with the same idempotency key exists (it committed while we waited)."""
+
+
+def new_submission_key() -> str:
+    """A fresh idempotency key for one confirmation page."""
+    return secrets.token_urlsafe(24)
+
+
+def submission_key(value: str | None) -> str | None:
+    """The key as posted, or None when it is missing or not one new_submission_key() made."""
+    value = (value or "").strip()
+    if 16 <= len(value) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_")
+                                      for c in value):
+        return value
+    return None
+
+
+def submitted_meeting(account_id: int, user_id: int, key: str) -> Meeting | None:
+    """The meeting an earlier save with this key made, deleted or not; None if none did."""
+    return db.session.scalar(
+        sa.select(Meeting).join(MeetingSubmission, MeetingSubmission.meeting_id == Meeting.id)
+        .where(MeetingSubmission.account_id == account_id,
+               MeetingSubmission.user_id == user_id, MeetingSubmission.key == key,
+               Meeting.account_id == account_id))
+
+
+def claim_submission(account_id: int, user_id: int, key: str) -> MeetingSubmission:
+    """Record the key before anything is saved (flush; the caller commits).
+
+    On PostgreSQL a concurrent save with the same key waits here on the unique constraint
+    until the first commits (SQLite serialises writers), then fails: DuplicateSubmission,
+    raised before the second save made a conference or wrote an invitation. The caller
+    rolls back and shows submitted_meeting(). The session is unusable until that rollback.
+    """
+    row = MeetingSubmission(account_id=account_id, user_id=user_id, key=key)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise DuplicateSubmission(key) from exc
+    return row
+
+
 def delete_meeting(meeting: Meeting, actor: User) -> None:
     """Remove the meeting from timelines and send every recipient a cancellation."""
     if meeting.deleted_at is not None:
@@ -456,7 +504,6 @@ def user_feed_meetings(user: User, since: datetime) -> list[Meeting]:
 
 
 def reset_feed_token(user: User) -> None:
-    import secrets
     user.feed_token = secrets.token_urlsafe(32)
     db.session.flush()
 
