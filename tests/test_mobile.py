@@ -475,6 +475,9 @@ def test_zoom_dry_run_creates_updates_and_deletes_nothing(client, video_team, vc
     meeting = db.session.scalar(sa.select(Meeting))
     assert meeting.location_value.startswith("https://zoom.example/j/")
     zoom_id, edit_url = meeting.conference_id, f"/m/meetings/{meeting.id}/edit"
+    form = client.get(edit_url).get_data(as_text=True)
+    assert '<option value="video" selected>' in form and '<option value="zoom" selected>' in form
+    assert 'data-location-text hidden' in form
 
     # Moving it: the confirmation names the update and changes nothing at Zoom...
     moved = {**data, "start_time": "14:00", "end_time": "15:00"}
