@@ -1,8 +1,10 @@
 """M1-M3 on two phone profiles (an iPhone and a Pixel, both in Chromium): schedule from a
 record through More > Meeting, "Continue and send?" (cancel sends nothing; confirm sends
 the invitation), @mention notification, check availability, attendees' local times (X8),
-edit and outcome from the timeline menu; axe-core, touch targets and keyboard use on every
-page of the flow. Screenshots under e2e/artifacts/phone-<profile>-*.png.
+edit and outcome from the timeline menu; a video meeting (X4, Jitsi) whose join link is on
+the timeline, the meeting page and the invitation, and whose confirmation posted again
+(a retried request) saves and sends nothing more; axe-core, touch targets and keyboard use
+on every page of the flow. Screenshots under e2e/artifacts/phone-<profile>-*.png.
 """
 
 from __future__ import annotations
@@ -296,3 +298,83 @@ def test_schedule_edit_and_outcome_on_a_phone(phone, app, demo, browser, playwri
     expect(page.locator(".timeline-item", has_text=title).locator(".outcome")).to_have_text(
         "Completed")
     shot(page, f"{name}-12-outcome-saved")
+
+
+def test_video_meeting_on_a_phone(phone, app, demo):
+    profile, page = phone
+    name = f"phone-{profile}-video"
+    title = f"Phone video call {profile}"
+    day = (datetime.now(UTC).astimezone(ZoneInfo("America/New_York"))
+           + timedelta(days=10)).date().isoformat()
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    login(page)
+    open_record(page)
+    page.locator("#more-actions > summary").click()
+    page.get_by_role("link", name="Meeting", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New meeting")
+    page.get_by_label("Title").fill(title)
+    set_times(page, day, "10:00", "10:30")
+
+    # Video conference: the host's providers show, the free-text location goes away.
+    expect(page.locator("#video-options")).to_be_hidden()
+    page.get_by_label("Location type").select_option(label="Video conference")
+    expect(page.locator("#video-options")).to_be_visible()
+    expect(page.get_by_label("Location details")).to_be_hidden()
+    provider = page.get_by_label("Video provider")
+    expect(provider.locator("option")).to_contain_text(["Jitsi Meet"])
+    provider.select_option(label="Jitsi Meet")
+    check_page(page, f"{name}-01-form")
+
+    page.get_by_role("button", name="Save").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Continue and send?")
+    expect(page.locator("#recipients")).to_contain_text(CONTACT_EMAIL)
+    expect(page.locator("#confirm-video")).to_contain_text("Video conference (Jitsi Meet)")
+    expect(page.locator("#confirm-video")).to_contain_text(
+        "The video link will be created when you send")
+    check_page(page, f"{name}-02-confirm")
+    assert meetings_titled(app, title) == 0
+    # What the confirmation posts, to send it again later as a retried request would.
+    action, body = page.evaluate("""() => {
+        const form = document.querySelector("form[data-submit-once]");
+        const data = new URLSearchParams(new FormData(form));
+        data.set("confirm", "1");
+        return [form.action, data.toString()];
+    }""")
+    page.get_by_role("button", name="Continue and send").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(CONTACT)
+    expect(page.locator("#flash-area")).to_contain_text("on its way to 1 person")
+
+    # The timeline shows the join link; the meeting page has the same one.
+    item = page.locator(".timeline-item", has_text=title)
+    link = item.locator(".join-link")
+    expect(link).to_be_visible()
+    url = link.get_attribute("href")
+    assert re.fullmatch(r"https://meet\.jit\.si/Parley-\w{20,}", url), url
+    shot(page, f"{name}-03-saved")
+    item.locator(".timeline-title").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(title)
+    expect(page.locator("#join-link")).to_have_attribute("href", url)
+    expect(page.locator("#video-conference")).to_contain_text("Jitsi Meet")
+    check_page(page, f"{name}-04-meeting")
+
+    # The invitation in the dev mailbox carries the link.
+    def invitations():
+        return [to for to, subject in mails(app) if subject == f"Invitation: {title}"]
+    wait_for(lambda: invitations(), "the invitation")
+    page.goto("/dev/mail")
+    page.locator(f"a:has-text('Invitation: {title}')").first.click()
+    mail = page.locator("body")
+    expect(mail).to_contain_text(f"Join the video conference: {url}")
+    expect(mail).to_contain_text(f"LOCATION:{url[:60]}")
+    shot(page, f"{name}-05-invitation")
+
+    # The same confirmation again (a double tap the browser let through, a retried
+    # request): it lands on the saved meeting; nothing is saved or sent twice.
+    again = page.request.post(action, data=body, headers={
+        "Content-Type": "application/x-www-form-urlencoded"})
+    assert again.ok and "already saved" in again.text()
+    time.sleep(1.0)  # a second send, had one been queued, would have happened by now
+    assert meetings_titled(app, title) == 1
+    assert len(invitations()) == 1
+    assert errors == []

@@ -1,19 +1,29 @@
 """The phone flow (M1-M3), "Continue and send?", @mentions and notifications, availability,
-and attendees' local times (X8)."""
+attendees' local times (X8), video conferences on the phone (X4: the confirmation step
+never calls a provider) and the guard against a double "Continue and send"."""
 
 from __future__ import annotations
 
 import re
+import threading
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
+from tests import test_conferencing
 from tests.meeting_helpers import future_day, schedule
+from tests.test_conferencing import ext_app, google_connect, texts, unfold, zoom_connect
+from webapp.conferencing.models import ConferenceTask, ZoomConnection
 from webapp.delivery.models import OutboxMessage
 from webapp.mail.models import CapturedMail
-from webapp.meetings.models import Meeting, MeetingType
+from webapp.meetings.models import Meeting, MeetingSubmission, MeetingType
 from webapp.notifications import operations as notify_ops
 from webapp.notifications.models import Notification
+from webapp.types import utcnow
+
+#: The video stand-ins (Zoom, Google, the README's extension app) of the conferencing tests.
+servers, vc = test_conferencing.servers, test_conferencing.vc
 
 
 def counts(db):
@@ -52,6 +62,13 @@ def new_url(contact) -> str:
 
 def digest_of(html: str) -> str:
     return re.search(r'name="confirmed" value="([0-9a-f]+)"', html).group(1)
+
+
+def confirmation(html: str) -> dict:
+    """What "Continue and send" posts besides the form: the recipients' digest and the
+    page's idempotency key."""
+    key = re.search(r'name="submission_key" value="([\w-]+)"', html).group(1)
+    return {"confirm": "1", "confirmed": digest_of(html), "submission_key": key}
 
 
 def test_record_page_offers_more_then_meeting_on_phones(client, team):
@@ -97,8 +114,7 @@ def test_save_asks_continue_and_send_and_sends_nothing_until_confirmed(client, t
     assert f'href="/contacts/{contact.id}" id="confirm-cancel"' in html
 
     # Confirm: saved, invitation queued and sent (eager jobs, dev mailbox), Alex notified.
-    done = client.post(new_url(contact), data={**data, "confirm": "1",
-                                               "confirmed": digest_of(html)})
+    done = client.post(new_url(contact), data={**data, **confirmation(html)})
     assert done.status_code == 302 and done.headers["Location"] == f"/contacts/{contact.id}"
     meeting = db.session.scalar(sa.select(Meeting))
     assert meeting.title == "Kick-off"
@@ -126,7 +142,7 @@ def test_confirmation_with_a_stale_recipient_list_asks_again(client, team, db):
     db.session.commit()
     again = client.post(new_url(contact), data={
         **data, "attendees": [f"contact:{contact.id}", f"contact:{other.id}"],
-        "confirm": "1", "confirmed": digest_of(html)})
+        **confirmation(html)})
     assert again.status_code == 200
     text = again.get_data(as_text=True)
     assert "changed since you last looked" in text and "late@example.org" in text
@@ -159,8 +175,8 @@ def schedule_on_phone(client, contact, **overrides) -> Meeting:
     data = phone_form(contact, **overrides)
     r = client.post(new_url(contact), data=data)
     if r.status_code == 200:  # "Continue and send?"
-        r = client.post(new_url(contact), data={**data, "confirm": "1",
-                                                "confirmed": digest_of(r.get_data(as_text=True))})
+        r = client.post(new_url(contact),
+                        data={**data, **confirmation(r.get_data(as_text=True))})
     assert r.status_code == 302, r.get_data(as_text=True)[:2000]
     from webapp.extensions import db
     return db.session.scalar(sa.select(Meeting).order_by(Meeting.id.desc()))
@@ -198,7 +214,7 @@ def test_edit_on_phone_keeps_desktop_formatting_and_confirms_updates(client, tea
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).sequence == 0
     r = client.post(f"/m/meetings/{meeting.id}/edit",
-                    data={**moved, "confirm": "1", "confirmed": digest_of(html)})
+                    data={**moved, **confirmation(html)})
     assert r.status_code == 302
     db.session.expire_all()
     meeting = db.session.get(Meeting, meeting.id)
@@ -357,3 +373,297 @@ def test_meeting_type_is_saved_from_the_phone(client, team, db):
     meeting = schedule_on_phone(client, contact, meeting_type_id=str(mtype.id),
                                 location_kind="in_person", location_value="1 Main St")
     assert meeting.meeting_type_id == mtype.id and meeting.location_value == "1 Main St"
+
+
+# --- X4: video conferences on the phone ------------------------------------------------------
+
+@pytest.fixture()
+def video_team(make, login):
+    """A rep whose address the video stand-ins know, a contact and a colleague."""
+    account = make.account(timezone="America/New_York")
+    rep = login(make.user(account, name="Rita Rep", email="rep@acme.example",
+                          timezone="America/New_York", role="admin"))
+    contact = make.contact(account, first_name="Giulia", last_name="Rossi",
+                           email="giulia@example.org", timezone="Europe/Berlin")
+    colleague = make.user(account, name="Cole League", email="cole@acme.example")
+    return account, rep, contact, colleague
+
+
+def video_form(contact, provider: str, **overrides) -> dict:
+    return phone_form(contact, location_kind="video", video_provider=provider, **overrides)
+
+
+def ask(client, url: str, data: dict) -> str:
+    """The first POST: the "Continue and send?" page."""
+    r = client.post(url, data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 200 and "Continue and send?" in html, html[:3000]
+    return html
+
+
+def creates(ext) -> int:
+    return ext.paths().count("/create")
+
+
+def test_phone_form_offers_video_with_the_hosts_providers(client, video_team, vc, db):
+    account, _rep, contact, _colleague = video_team
+    app = ext_app(db, account, vc["ext_url"])
+    html = client.get(new_url(contact)).get_data(as_text=True)
+    assert '<option value="video" >Video conference</option>' in html
+    assert 'id="video-options" data-video-options hidden' in html  # until video is chosen
+    assert '<option value="jitsi" >Jitsi Meet</option>' in html
+    assert f'<option value="app:{app.id}" >Acme Video</option>' in html
+    assert 'value="zoom"' not in html  # not connected
+    zoom_connect(client)
+    assert 'value="zoom"' in client.get(new_url(contact)).get_data(as_text=True)
+    # Back to edit with video chosen: the select shows, the free-text location hides.
+    back = client.post(new_url(contact), data={**video_form(contact, "jitsi"), "back": "1"})
+    page = back.get_data(as_text=True)
+    assert 'data-video-options >' in page and 'data-location-text hidden' in page
+    assert '<option value="jitsi" selected>' in page
+
+
+def test_confirmation_never_calls_the_provider_and_confirm_creates_once(
+        client, video_team, vc, db, smtp):
+    account, _rep, contact, colleague = video_team
+    ext = vc["ext"]
+    app = ext_app(db, account, vc["ext_url"])
+    data = video_form(contact, f"app:{app.id}",
+                      attendees=[f"contact:{contact.id}", f"user:{colleague.id}"])
+    html = ask(client, new_url(contact), data)
+    # S16 is checked (a verify call); nothing is created, so nothing can leak.
+    assert ext.paths() == ["/verify"]
+    assert "Video conference (Acme Video)" in html
+    assert "The video link will be created when you send" in html
+    assert counts(db) == (0, 0, 0, 0)
+    assert db.session.scalar(sa.select(sa.func.count(ConferenceTask.id))) == 0
+    assert smtp.messages == []
+
+    done = client.post(new_url(contact), data={**data, **confirmation(html)})
+    assert done.status_code == 302 and done.headers["Location"] == f"/contacts/{contact.id}"
+    assert creates(ext) == 1 and "/delete" not in ext.paths()
+    meeting = db.session.scalar(sa.select(Meeting))
+    url = meeting.conference_url
+    assert meeting.conference_status == "ready" and meeting.location_value == url
+    assert url.startswith("https://video.example.com/")
+    # The join link everywhere, as on the desktop: invitations, meeting page, timeline.
+    sent = texts(smtp)
+    assert sorted(t[0] for t in sent) == ["cole@acme.example", "giulia@example.org"]
+    for _rcpt, text, ics in sent:
+        assert f"Join the video conference: {url}" in text and f"LOCATION:{url}" in unfold(ics)
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert f'id="join-link" href="{url}"' in page and "Acme Video" in page
+    timeline = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert f'class="join-link" href="{url}"' in timeline
+
+
+def test_zoom_dry_run_creates_updates_and_deletes_nothing(client, video_team, vc, db, smtp):
+    _account, _rep, contact, _colleague = video_team
+    zoom = vc["zoom"]
+    zoom_connect(client)
+
+    def writes():
+        return [(c[0], c[1]) for c in zoom.calls if c[0] != "GET"]
+
+    data = video_form(contact, "zoom")
+    html = ask(client, new_url(contact), data)
+    assert writes() == [] and zoom.events == {}
+    assert ("GET", "/v2/users/me") in [(c[0], c[1]) for c in zoom.calls]  # S16 verify
+    assert "Video conference (Zoom)" in html
+    client.post(new_url(contact), data={**data, **confirmation(html)})
+    assert writes() == [("POST", "/v2/users/me/meetings")] and len(zoom.events) == 1
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_value.startswith("https://zoom.example/j/")
+    zoom_id, edit_url = meeting.conference_id, f"/m/meetings/{meeting.id}/edit"
+    form = client.get(edit_url).get_data(as_text=True)
+    assert '<option value="video" selected>' in form and '<option value="zoom" selected>' in form
+    assert 'data-location-text hidden' in form
+
+    # Moving it: the confirmation names the update and changes nothing at Zoom...
+    moved = {**data, "start_time": "14:00", "end_time": "15:00"}
+    html = ask(client, edit_url, moved)
+    assert writes() == [("POST", "/v2/users/me/meetings")]
+    assert meeting.location_value in html  # the existing link stays
+    # ...confirming moves the Zoom meeting once (the update task, after the commit).
+    client.post(edit_url, data={**moved, **confirmation(html)})
+    assert writes()[1:] == [("PATCH", f"/v2/meetings/{zoom_id}")]
+
+    # Switching to Jitsi: the old Zoom meeting is deleted only once confirmed.
+    switched = {**moved, "video_provider": "jitsi"}
+    html = ask(client, edit_url, switched)
+    assert len(writes()) == 2 and len(zoom.events) == 1
+    assert "Video conference (Jitsi Meet)" in html and "will be created when you send" in html
+    client.post(edit_url, data={**switched, **confirmation(html)})
+    assert writes()[2:] == [("DELETE", f"/v2/meetings/{zoom_id}")]
+    assert zoom.events == {}
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.conference_provider == "jitsi"
+    assert meeting.location_value.startswith("https://meet.jit.si/Parley-")
+
+
+def test_a_token_refreshed_during_the_check_is_kept(client, video_team, vc, db):
+    """The dry run is rolled back; a Zoom token validation refreshed must not be."""
+    _account, _rep, contact, _colleague = video_team
+    zoom = vc["zoom"]
+    zoom_connect(client)
+    conn = db.session.scalar(sa.select(ZoomConnection))
+    conn.expires_at = utcnow() - timedelta(minutes=1)
+    db.session.commit()
+    data = video_form(contact, "zoom")
+    html = ask(client, new_url(contact), data)
+    assert zoom.refresh_calls == 1
+    client.post(new_url(contact), data={**data, **confirmation(html)})
+    assert zoom.refresh_calls == 1 and len(zoom.events) == 1
+
+
+def test_google_meet_dry_run_writes_no_calendar_event(client, video_team, vc, db):
+    _account, _rep, contact, _colleague = video_team
+    google = vc["google"]
+    google_connect(client)
+    data = video_form(contact, "google_meet")
+    html = ask(client, new_url(contact), data)
+    assert google.events == {} and not [c for c in google.calls if c[0] != "GET"]
+    client.post(new_url(contact), data={**data, **confirmation(html)})
+    assert len(google.events) == 1 and len(google.conferences) == 1
+
+
+def test_a_refused_link_at_confirm_saves_nothing_and_can_be_retried(client, video_team, vc,
+                                                                     db, smtp):
+    account, _rep, contact, _colleague = video_team
+    ext = vc["ext"]
+    app = ext_app(db, account, vc["ext_url"])
+    data = video_form(contact, f"app:{app.id}")
+    html = ask(client, new_url(contact), data)
+    ext.mode = "http"  # the link it answers with is not https
+    r = client.post(new_url(contact), data={**data, **confirmation(html)})
+    page = r.get_data(as_text=True)
+    assert r.status_code == 422 and "not https" in page and 'id="video_provider-error"' in page
+    assert counts(db) == (0, 0, 0, 0) and smtp.messages == []
+    assert db.session.scalar(sa.select(sa.func.count(MeetingSubmission.id))) == 0
+    # The key was not used up: the same confirmation goes through once the app is fixed.
+    ext.mode = None
+    r = client.post(new_url(contact), data={**data, **confirmation(html)})
+    assert r.status_code == 302 and counts(db)[0] == 1 and len(smtp.messages) == 1
+
+
+# --- A double "Continue and send" ----------------------------------------------------------
+
+def test_a_second_confirm_of_the_same_page_saves_and_sends_nothing(client, video_team, vc,
+                                                                   db, smtp):
+    account, _rep, contact, colleague = video_team
+    ext = vc["ext"]
+    app = ext_app(db, account, vc["ext_url"])
+    data = video_form(contact, f"app:{app.id}",
+                      attendees=[f"contact:{contact.id}", f"user:{colleague.id}"])
+    confirm = {**data, **confirmation(ask(client, new_url(contact), data))}
+    first = client.post(new_url(contact), data=confirm)
+    second = client.post(new_url(contact), data=confirm)  # a double tap, a retried request
+    assert first.status_code == second.status_code == 302
+    assert second.headers["Location"] == first.headers["Location"]
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert counts(db)[:2] == (1, 2) and creates(ext) == 1
+    assert sorted(rcpts[0] for rcpts, _msg in smtp.messages) == [
+        "cole@acme.example", "giulia@example.org"]
+    page = client.get(first.headers["Location"]).get_data(as_text=True)
+    assert "already saved. Nothing was sent a second time." in page
+    submission = db.session.scalar(sa.select(MeetingSubmission))
+    assert (submission.meeting_id, submission.account_id) == (meeting.id, account.id)
+    # Without a return address it goes to the meeting that was saved.
+    bare = {k: v for k, v in confirm.items() if k != "return_to"}
+    r = client.post("/m/meetings/new", data=bare)
+    assert r.status_code == 302 and r.headers["Location"] == f"/meetings/{meeting.id}"
+
+    # An edit confirmed twice sends one update.
+    edit_url = f"/m/meetings/{meeting.id}/edit"
+    moved = {**data, "start_time": "14:00", "end_time": "15:00"}
+    confirm = {**moved, **confirmation(ask(client, edit_url, moved))}
+    smtp.clear()
+    assert client.post(edit_url, data=confirm).status_code == 302
+    assert client.post(edit_url, data=confirm).status_code == 302
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).sequence == 1
+    assert len(smtp.messages) == 2 and counts(db)[:2] == (1, 4)
+
+
+def test_a_confirm_without_the_pages_key_is_asked_again(client, team, db):
+    _account, _rep, _alex, contact = team
+    data = phone_form(contact)
+    html = ask(client, new_url(contact), data)
+    for key in (None, "short", "x" * 65, "<script>alert(1)</script>-padding"):
+        fields = {**data, **confirmation(html)}
+        if key is None:
+            fields.pop("submission_key")
+        else:
+            fields["submission_key"] = key
+        again = client.post(new_url(contact), data=fields)
+        assert again.status_code == 200 and "Continue and send?" in again.get_data(as_text=True)
+        assert "changed since you last looked" not in again.get_data(as_text=True)
+    assert counts(db) == (0, 0, 0, 0)
+    # Each confirmation page carries a new key.
+    assert confirmation(html)["submission_key"] != confirmation(
+        ask(client, new_url(contact), data))["submission_key"]
+
+
+def test_another_users_key_is_not_theirs(client, team, make, login, db):
+    account, _rep, _alex, contact = team
+    data = phone_form(contact)
+    confirm = {**data, **confirmation(ask(client, new_url(contact), data))}
+    assert client.post(new_url(contact), data=confirm).status_code == 302
+    client.post("/logout")
+    login(make.user(account, email="other@acme.example"))
+    # Same key, another user: a meeting of their own, not a redirect to the first one.
+    confirm = {**confirm, "confirmed": digest_of(ask(client, new_url(contact), data))}
+    assert client.post(new_url(contact), data=confirm).status_code == 302
+    assert counts(db)[0] == 2
+
+
+def test_two_confirms_at_once_save_one_meeting(app, client, video_team, vc, db, smtp,
+                                              monkeypatch):
+    """Both POSTs are in flight together (the provider takes 1.2 s a call): the second got
+    past the look-up before the first committed, waits on the key's unique constraint and
+    is sent to the first one's meeting."""
+    from webapp.meetings import operations as meeting_ops
+    account, _rep, contact, colleague = video_team
+    refused = []
+    real_claim = meeting_ops.claim_submission
+
+    def claim(*args):
+        try:
+            return real_claim(*args)
+        except meeting_ops.DuplicateSubmission:
+            refused.append(args)
+            raise
+
+    monkeypatch.setattr(meeting_ops, "claim_submission", claim)
+    ext = vc["ext"]
+    ext_link = ext_app(db, account, vc["ext_url"])
+    app.config["CONFERENCE_INLINE_TIMEOUT"] = 5
+    data = video_form(contact, f"app:{ext_link.id}",
+                      attendees=[f"contact:{contact.id}", f"user:{colleague.id}"])
+    confirm = {**data, **confirmation(ask(client, new_url(contact), data))}
+    ext.mode = "slow"
+    session = client.get_cookie(app.config["SESSION_COOKIE_NAME"]).value
+    clients = [app.test_client(), app.test_client()]
+    for c in clients:  # the same user on two connections
+        c.set_cookie(app.config["SESSION_COOKIE_NAME"], session)
+    barrier = threading.Barrier(2)
+    results: list = []
+    url, record_url = new_url(contact), f"/contacts/{contact.id}"
+
+    def post(c):
+        barrier.wait()
+        r = c.post(url, data=confirm)
+        results.append((r.status_code, r.headers.get("Location")))
+
+    threads = [threading.Thread(target=post, args=(c,)) for c in clients]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    ext.mode = None
+    assert results == [(302, record_url)] * 2 and len(refused) == 1
+    db.session.expire_all()
+    assert counts(db)[:2] == (1, 2) and creates(ext) == 1
+    assert sorted(rcpts[0] for rcpts, _msg in smtp.messages) == [
+        "cole@acme.example", "giulia@example.org"]

@@ -154,13 +154,24 @@ def _supersede(meeting, actions: tuple[str, ...]) -> None:
         .values(status="superseded").execution_options(synchronize_session=False))
 
 
-def start(meeting, provider: str) -> None:
+def start(meeting, provider: str, dry_run: bool = False) -> None:
     """Give the meeting a conference at `provider`: at once if the provider answers within
-    the inline timeout, else "video link pending" and a retried create task."""
+    the inline timeout, else "video link pending" and a retried create task.
+
+    dry_run: the caller rolls the transaction back (the phone flow's "Continue and send?").
+    The provider is not called, since a rollback cannot take back a conference it made;
+    the meeting reads as with a slow provider: "video link pending" and a create task.
+    """
     meeting.location_kind = "video"
     meeting.conference_provider = provider
     meeting.conference_id = meeting.conference_url = meeting.conference_details = None
     _supersede(meeting, ("create", "update"))
+    if dry_run:
+        meeting.conference_status, meeting.conference_error = "pending", None
+        meeting.location_value = pending_text()
+        _task(meeting, "create", provider)
+        db.session.flush()
+        return
     try:
         conference = provider_for(meeting.account_id, provider).create(
             meeting, meeting.host, timeout=_inline_timeout())
@@ -185,13 +196,17 @@ def _drop(meeting) -> None:
     meeting.conference_details = meeting.conference_status = meeting.conference_error = None
 
 
-def on_schedule(meeting, provider: str | None) -> None:
+def on_schedule(meeting, provider: str | None, dry_run: bool = False) -> None:
+    """A new meeting's conference (see start() for dry_run)."""
     if meeting.location_kind == "video" and provider:
-        start(meeting, provider)
+        start(meeting, provider, dry_run)
 
 
-def on_edit(meeting, provider: str | None, timing_changed: bool) -> None:
-    """After an edit: keep, move (update task), replace or drop the conference."""
+def on_edit(meeting, provider: str | None, timing_changed: bool, dry_run: bool = False) -> None:
+    """After an edit: keep, move (update task), replace or drop the conference.
+
+    Only a new conference is made inline (start(), skipped on a dry run); moving and
+    deleting one are tasks, run by a job after the commit."""
     if meeting.location_kind != "video":
         if meeting.conference_provider:
             _drop(meeting)
@@ -199,7 +214,7 @@ def on_edit(meeting, provider: str | None, timing_changed: bool) -> None:
         return
     if provider and provider != meeting.conference_provider:
         _drop(meeting)
-        start(meeting, provider)
+        start(meeting, provider, dry_run)
         return
     if meeting.conference_status == "ready":
         meeting.location_value = meeting.conference_url

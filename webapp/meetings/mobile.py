@@ -1,10 +1,14 @@
 """The phone flow (M1-M3) and the partials both schedulers share.
 
 - /m/meetings/new, /m/meetings/<id>/edit: one column, native date and time pickers,
-  plain text boxes. Saving asks "Continue and send?" naming every recipient before
-  anything is saved or sent: the first POST runs the real operation
-  (ops.schedule_meeting / ops.edit_meeting), reads the outbox rows it wrote, and rolls
-  the transaction back; the POST with confirm=1 does it again and commits.
+  plain text boxes, the host's video providers (X4). Saving asks "Continue and send?"
+  naming every recipient before anything is saved or sent: a POST first runs the
+  operation as a dry run (ops.schedule_meeting / ops.edit_meeting with dry_run=True: no
+  video provider is called, since a rollback cannot take back a conference), reads the
+  outbox rows it wrote, and rolls the transaction back. The POST with confirm=1, the
+  digest of those recipients and the page's idempotency key then saves for real and
+  commits; a second POST with the same key (double tap, retried request) saves nothing
+  and goes to the meeting the first one saved (MeetingSubmission).
 - /m/meetings/<id>/outcome: the outcome as a list of large choices (M3).
 - /m/meetings/availability: the host's week as a list that fits a phone (X4).
 - /meetings/mentions: @mention type-ahead over the account's users.
@@ -29,6 +33,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
+from webapp.conferencing import operations as conferencing
+from webapp.conferencing.providers import ConferenceRefused
 from webapp.delivery import operations as delivery
 from webapp.delivery.models import OutboxMessage
 from webapp.extensions import db
@@ -50,14 +56,15 @@ from webapp.meetings.timemath import to_zone
 from webapp.notifications import operations as notifications
 from webapp.notifications.models import Notification
 from webapp.richtext import from_text, to_text
+from webapp.rotations.operations import RotationError
 from webapp.types import utcnow
 from webapp.validation import timezone_names
 from webapp.views import page_or_partial
 
 #: Location kinds offered on the phone, in order.
-LOCATION_CHOICES = ("none", "phone", "in_person", "custom")
+LOCATION_CHOICES = ("none", "phone", "in_person", "video", "custom")
 #: Form fields the confirmation step must not carry over.
-CONTROL_FIELDS = {"csrf_token", "confirm", "back", "confirmed"}
+CONTROL_FIELDS = {"csrf_token", "confirm", "back", "confirmed", "submission_key"}
 
 
 def _same_text(a: str | None, b: str | None) -> bool:
@@ -98,9 +105,9 @@ def _values_from_request() -> dict:
     form = request.form
     values = {k: form.get(k, "") for k in (
         "title", "start_date", "start_time", "end_date", "end_time", "timezone",
-        "location_kind", "location_value", "meeting_type_id", "host_id", "description_text",
-        "description_text_orig", "description_html_orig", "internal_note_text",
-        "internal_note_text_orig", "internal_note_html_orig")}
+        "location_kind", "location_value", "video_provider", "meeting_type_id", "host_id",
+        "description_text", "description_text_orig", "description_html_orig",
+        "internal_note_text", "internal_note_text_orig", "internal_note_html_orig")}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
@@ -120,9 +127,12 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
     account = _account()
     reminders = list(values.get("reminders") or [])[:ops.MAX_REMINDERS]
     reminders += [("", "hours")] * (ops.MAX_REMINDERS - len(reminders))
+    hosts = ops.hosts_for(account, current_user)
+    host = next((h for h in hosts if str(h.id) == str(values.get("host_id"))), current_user)
     return render_template(
         "meetings/mobile/form.html", values=values, errors=errors, meeting=meeting,
-        record=record, account=account, hosts=ops.hosts_for(account, current_user),
+        record=record, account=account, hosts=hosts,
+        video_options=conferencing.options_for(host),
         timezones=timezone_names(), reminder_rows=reminders, units=REMINDER_UNITS,
         meeting_types=ops.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
@@ -135,16 +145,17 @@ def _outbox_high_water() -> int:
     return db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
 
 
-def _apply(account, data, meeting: Meeting | None) -> dict:
-    """Run the real operation in the open transaction; what it would send, as plain data.
+def _apply(account, data, meeting: Meeting | None, dry_run: bool) -> dict:
+    """Run the operation in the open transaction; what it would send, as plain data.
 
-    The caller commits (confirmed) or rolls back (the confirmation step)."""
+    The caller commits (dry_run=False) or rolls back (dry_run=True: the confirmation step,
+    no video provider called)."""
     high_water = _outbox_high_water()
     before_note = meeting.internal_note_html if meeting is not None else ""
     if meeting is None:
-        meeting = ops.schedule_meeting(account, current_user, data)
+        meeting = ops.schedule_meeting(account, current_user, data, dry_run=dry_run)
     else:
-        ops.edit_meeting(account, current_user, meeting, data)
+        ops.edit_meeting(account, current_user, meeting, data, dry_run=dry_run)
     rows = db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.meeting_id == meeting.id, OutboxMessage.id > high_water)
         .order_by(OutboxMessage.id)).all()
@@ -154,6 +165,12 @@ def _apply(account, data, meeting: Meeting | None) -> dict:
     mentioned = [n.user.name for n in db.session.scalars(sa.select(Notification).where(
         Notification.id.in_(mention_ids)))] if mention_ids else []
     zone = current_user.zone
+    video = None
+    if meeting.location_kind == "video":
+        # url None: no link yet (always so on a dry run), the page says it comes on send.
+        video = {"provider": conferencing.provider_name(meeting),
+                 "url": meeting.conference_url if meeting.conference_status == "ready"
+                 else None}
     return {
         "meeting": meeting, "messages": messages, "mention_ids": mention_ids,
         "mentioned": mentioned, "not_invited": delivery.not_invited(meeting),
@@ -161,30 +178,66 @@ def _apply(account, data, meeting: Meeting | None) -> dict:
             f"{m['kind']}:{m['email'].lower()}" for m in messages)).encode()).hexdigest()[:32],
         "summary": {"title": meeting.title, "start": to_zone(meeting.start_at, zone),
                     "end": to_zone(meeting.end_at, zone), "zone": zone,
-                    "location": ical.location_text(meeting)},
+                    "location": ical.location_text(meeting), "video": video},
     }
+
+
+def _already_saved(meeting: Meeting | None, return_to: str):
+    """A second POST of a confirmation that was saved: nothing again, go to the meeting."""
+    if meeting is None:  # the key is taken, but not by a meeting this user can see
+        abort(409)
+    flash(_("This meeting was already saved. Nothing was sent a second time."), "info")
+    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=meeting.id)))
 
 
 def _submit(meeting: Meeting | None, record, return_to: str):
     """POST of the phone form: validate, confirm, save. See the module docstring."""
     account = _account()
+    confirmed = request.form.get("confirm") == "1"
+    key = ops.submission_key(request.form.get("submission_key")) if confirmed else None
+    if key is not None:
+        earlier = ops.submitted_meeting(account.id, current_user.id, key)
+        if earlier is not None:
+            return _already_saved(earlier, return_to)
     data, errors = parse_phone_form(request.form,
                                     meeting.timezone if meeting else current_user.zone)
     errors = {**ops.validate(account, current_user, data, existing=meeting), **errors}
     if errors or request.form.get("back"):
         return _render_form(_values_from_request(), errors, meeting, record, return_to,
                             422 if errors else 200)
-    result = _apply(account, data, meeting)
-    confirmed = request.form.get("confirm") == "1"
-    if result["messages"] and not (confirmed and
-                                   request.form.get("confirmed") == result["digest"]):
-        db.session.rollback()  # nothing saved, nothing sent
+    # Validation may have refreshed a provider's token (S16 check): keep it, since the dry
+    # run below is rolled back. Nothing else is pending yet.
+    db.session.commit()
+    try:
+        preview = _apply(account, data, meeting, dry_run=True)
+    except RotationError as exc:
+        db.session.rollback()
+        return _render_form(_values_from_request(), exc.errors, meeting, record, return_to, 422)
+    db.session.rollback()  # nothing saved, nothing sent, no conference made
+    if preview["messages"] and not (key and request.form.get("confirmed") == preview["digest"]):
         fields = [(k, v) for k, v in request.form.items(multi=True) if k not in CONTROL_FIELDS]
         return render_template(
-            "meetings/mobile/confirm.html", result=result, fields=fields, meeting=meeting,
-            record=record, return_to=return_to, recheck=confirmed,
-            action=request.url), 200
+            "meetings/mobile/confirm.html", result=preview, fields=fields, meeting=meeting,
+            record=record, return_to=return_to, recheck=key is not None,
+            submission_key=ops.new_submission_key(), action=request.url), 200
+    # Saving: the key first, then the operation again, for real (it calls the provider).
+    try:
+        submission = ops.claim_submission(account.id, current_user.id, key) if key else None
+        result = _apply(account, data, meeting, dry_run=False)
+    except ops.DuplicateSubmission:
+        db.session.rollback()  # the first POST with this key saved it while we waited
+        return _already_saved(ops.submitted_meeting(account.id, current_user.id, key),
+                              return_to)
+    except ConferenceRefused as exc:
+        db.session.rollback()
+        return _render_form(_values_from_request(), {"video_provider": [str(exc)]}, meeting,
+                            record, return_to, 422)
+    except RotationError as exc:
+        db.session.rollback()
+        return _render_form(_values_from_request(), exc.errors, meeting, record, return_to, 422)
     saved = result["meeting"]
+    if submission is not None:
+        submission.meeting_id = saved.id
     invited = len({m["email"].lower() for m in result["messages"]})
     db.session.commit()
     _relay_after_commit()

@@ -239,3 +239,27 @@ class Attachment(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     meeting: so.Mapped[Meeting] = so.relationship(back_populates="attachments")
+
+
+class MeetingSubmission(db.Model):
+    """A confirmed "Continue and send" of the phone flow, by the idempotency key its
+    confirmation page carried.
+
+    The row is written (and flushed) before the meeting is saved, in the same transaction,
+    so a second POST of the same confirmation (a double tap, a retried request) waits on
+    the unique constraint for the first, fails there before it creates a conference or
+    writes an invitation, and is sent to the meeting the first one saved.
+    """
+
+    __tablename__ = "meeting_submissions"
+    __table_args__ = (sa.UniqueConstraint("user_id", "key"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    #: Random, made when the confirmation page is rendered (operations.new_submission_key).
+    key: so.Mapped[str] = so.mapped_column(sa.String(64))
+    #: The meeting the submission saved; None only inside the saving transaction.
+    meeting_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("meetings.id"),
+                                                         index=True)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -7,6 +7,7 @@ as outbox rows in the same transaction (webapp.delivery), so saving and sending 
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -22,6 +23,7 @@ from webapp.meetings.models import (
     Attendee,
     Meeting,
     MeetingAssociation,
+    MeetingSubmission,
     MeetingType,
     Reminder,
 )
@@ -264,11 +266,14 @@ def _sync_associations(meeting: Meeting, data: MeetingInput) -> None:
                 account_id=meeting.account_id, record_type=record_type, record_id=record_id))
 
 
-def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> Meeting:
+def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
+                     dry_run: bool = False) -> Meeting:
     """Create a validated meeting, its attendees, reminders, associations and invitations.
 
     Through a rotation, the host is picked again under the rotation's lock; raises
     rotations.operations.RotationError when that is no longer possible (nothing is kept).
+    dry_run: the caller will roll back, so no video provider is called (the conference
+    would outlive the rollback); everything else is done as for real.
     """
     if data.rotation_id is not None:
         data.host_id = rotation_ops.book(account, data).user_id
@@ -288,7 +293,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput) -> M
     meeting.reminders = _reminder_rows(meeting, data.reminders)
     db.session.add(meeting)
     db.session.flush()
-    _conferencing().on_schedule(meeting, data.video_provider)
+    _conferencing().on_schedule(meeting, data.video_provider, dry_run=dry_run)
     delivery.queue_invitations(meeting, "invite", new_meeting=True)
     _calendar_sync(meeting, "upsert", new_meeting=True)
     return meeting
@@ -299,12 +304,13 @@ VISIBLE_FIELDS = ("title", "start_at", "end_at", "location_kind", "location_valu
                   "description_html")
 
 
-def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput) -> dict:
+def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput, *,
+                 dry_run: bool = False) -> dict:
     """Apply a validated edit. Returns what changed for attendees.
 
     A change of time, place, title or description raises SEQUENCE and sends an update to
     every recipient; removed attendees get a cancellation, new ones an invitation;
-    reminders follow the new time.
+    reminders follow the new time. dry_run: as for schedule_meeting().
     """
     before = {f: getattr(meeting, f) for f in VISIBLE_FIELDS}
     old_recipients = {r.email: r for r in delivery.recipients(meeting)}
@@ -337,7 +343,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     _sync_associations(meeting, data)
     db.session.flush()
     _conferencing().on_edit(meeting, data.video_provider, timing_changed=any(
-        before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")))
+        before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")),
+        dry_run=dry_run)
 
     changed = [f for f in VISIBLE_FIELDS if before[f] != getattr(meeting, f)]
     new_recipients = {r.email: r for r in delivery.recipients(meeting)}
@@ -358,6 +365,52 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
         _calendar_sync(meeting, "upsert")
     return {"changed": changed, "added": [r.email for r in added],
             "removed": [r.email for r in removed]}
+
+
+# --- Idempotent confirmation (the phone flow's "Continue and send") ---------------------
+
+class DuplicateSubmission(Exception):
+    """Another save with the same idempotency key exists (it committed while we waited)."""
+
+
+def new_submission_key() -> str:
+    """A fresh idempotency key for one confirmation page."""
+    return secrets.token_urlsafe(24)
+
+
+def submission_key(value: str | None) -> str | None:
+    """The key as posted, or None when it is missing or not one new_submission_key() made."""
+    value = (value or "").strip()
+    if 16 <= len(value) <= 64 and all(c.isascii() and (c.isalnum() or c in "-_")
+                                      for c in value):
+        return value
+    return None
+
+
+def submitted_meeting(account_id: int, user_id: int, key: str) -> Meeting | None:
+    """The meeting an earlier save with this key made, deleted or not; None if none did."""
+    return db.session.scalar(
+        sa.select(Meeting).join(MeetingSubmission, MeetingSubmission.meeting_id == Meeting.id)
+        .where(MeetingSubmission.account_id == account_id,
+               MeetingSubmission.user_id == user_id, MeetingSubmission.key == key,
+               Meeting.account_id == account_id))
+
+
+def claim_submission(account_id: int, user_id: int, key: str) -> MeetingSubmission:
+    """Record the key before anything is saved (flush; the caller commits).
+
+    On PostgreSQL a concurrent save with the same key waits here on the unique constraint
+    until the first commits (SQLite serialises writers), then fails: DuplicateSubmission,
+    raised before the second save made a conference or wrote an invitation. The caller
+    rolls back and shows submitted_meeting(). The session is unusable until that rollback.
+    """
+    row = MeetingSubmission(account_id=account_id, user_id=user_id, key=key)
+    db.session.add(row)
+    try:
+        db.session.flush()
+    except sa.exc.IntegrityError as exc:
+        raise DuplicateSubmission(key) from exc
+    return row
 
 
 def delete_meeting(meeting: Meeting, actor: User) -> None:
@@ -470,7 +523,6 @@ def user_feed_meetings(user: User, since: datetime) -> list[Meeting]:
 
 
 def reset_feed_token(user: User) -> None:
-    import secrets
     user.feed_token = secrets.token_urlsafe(32)
     db.session.flush()
 

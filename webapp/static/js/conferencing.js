@@ -1,10 +1,12 @@
 // The video provider select shows only while the form's location type is "video";
-// the free-text location field hides then (the join link becomes the location).
+// the free-text location field hides then (the join link becomes the location), with its
+// visible label when the form wraps both in [data-location-text] (the phone form).
 (function () {
   function sync(form) {
     var kind = form.querySelector('[name="location_kind"]');
     var box = form.querySelector('[data-video-options]');
-    var text = form.querySelector('[name="location_value"]');
+    var text = form.querySelector('[data-location-text]') ||
+      form.querySelector('[name="location_value"]');
     if (!kind || !box) return;
     var video = kind.value === 'video';
     box.hidden = !video;
