@@ -162,6 +162,11 @@ def test_meeting_round_trip_reaches_timeline_and_smtp(client, api, make, db, smt
     ({"rotation_id": 5}, "rotation_id"),
     ({"location": {"kind": "phone", "value": "nope"}}, "location.value"),
     ({"extra": True}, "extra"),
+    # Found by the contract test on PostgreSQL: each was a 500 before.
+    ({"meeting_type": 2**95}, "meeting_type"),
+    ({"meeting_type": 3.0}, "meeting_type"),
+    ({"meeting_type": "x" * 101}, "meeting_type"),
+    ({"sequence": 2**40}, "sequence"),
 ])
 def test_meeting_bad_input_is_422_with_field_errors(client, api, db, smtp, patch, field):
     start, end = start_end()

@@ -142,7 +142,8 @@ BAD_INPUT = [
     ({"reminder_amount": ["abc"], "reminder_unit": ["hours"]}, "reminders", "whole number"),
     ({"reminder_amount": ["99999"], "reminder_unit": ["weeks"]}, "reminders", "at most a year"),
     ({"reminder_amount": ["1"], "reminder_unit": ["fortnights"]}, "reminders", "minutes, hours"),
-    ({"reminder_amount": ["30"], "reminder_unit": ["days"]}, "reminders", "in the past"),
+    ({"reminder_amount": ["30"], "reminder_unit": ["days"]}, "reminders",
+     "The reminder 30 days before would be in the past"),
     ({"attendees": ["contact:999999"]}, "attendees", "does not exist"),
     ({"attendees": ["robot:1"]}, "attendees", "Choose from the list"),
     ({"associations": ["deal:424242"]}, "associations", "does not exist"),
@@ -315,3 +316,13 @@ def test_download_ics_and_private_feed(client, rep, make, db):
     assert client.get(f"/calendar/{token}.ics").status_code == 404
     db.session.expire_all()
     assert client.get(f"/calendar/{db.session.get(type(user), user.id).feed_token}.ics").status_code == 200
+
+
+def test_a_past_reminder_is_named_with_its_plural_right(client, rep, make, db):
+    account, _ = rep
+    contact = make.contact(account)
+    r = schedule(client, contact, attendees=[f"contact:{contact.id}"], start_date=future_day(2),
+                 reminder_amount=["1"], reminder_unit=["weeks"])
+    assert r.status_code == 422
+    assert "The reminder 1 week before would be in the past" in r.get_data(as_text=True)
+    assert counts(db) == (0, 0)

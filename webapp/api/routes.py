@@ -354,6 +354,12 @@ def _apply(data: dict, base: meeting_ops.MeetingInput) -> meeting_ops.MeetingInp
 def _meeting_type_id(value, errors: list) -> int | None:
     if value is None:
         return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 3.0 as an integer
+    if isinstance(value, bool) or not isinstance(value, int | str) or (
+            isinstance(value, int) and not 1 <= value <= 2**31 - 1):
+        errors.append({"field": "meeting_type", "message": "No such meeting type."})
+        return None
     column = MeetingType.id if isinstance(value, int) else MeetingType.name
     found = db.session.scalar(sa.select(MeetingType.id).where(
         MeetingType.account_id == g.account_id, column == value))

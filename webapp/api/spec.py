@@ -111,9 +111,12 @@ MEETING_FIELDS = {
                                    "booked through it, ties to the one booked least "
                                    "recently, unless host_user_id names another available "
                                    "member. Needs a paid seat."},
-    "meeting_type": {"type": ["integer", "string", "null"],
+    # The bounds apply to an id, the length to a name (JSON Schema applies each keyword
+    # to its own type).
+    "meeting_type": {"type": ["integer", "string", "null"], "minimum": 1,
+                     "maximum": 2**31 - 1, "maxLength": 100,
                      "description": "A meeting type's id or name"},
-    "sequence": {"type": "integer", "minimum": 0,
+    "sequence": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
                  "description": "PATCH only: the sequence you last saw; 409 if it changed"},
 }
 MEETING_CREATE = {"type": "object", "additionalProperties": False,

@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 from flask_babel import lazy_gettext as _l
+from flask_babel import ngettext
 
 from webapp.auth.models import Account, User
 from webapp.delivery import operations as delivery
@@ -40,6 +41,15 @@ MAX_REMINDERS = 3
 UNIT_WORDS = {"minutes": _l("minutes"), "hours": _l("hours"), "days": _l("days"),
               "weeks": _l("weeks")}
 MAX_DURATION = timedelta(days=7)
+
+
+def unit_phrase(amount: int, unit: str) -> str:
+    """"1 hour", "3 days": an offset with its plural right, in the current language."""
+    phrases = {"minutes": lambda n: ngettext("%(num)d minute", "%(num)d minutes", n),
+               "hours": lambda n: ngettext("%(num)d hour", "%(num)d hours", n),
+               "days": lambda n: ngettext("%(num)d day", "%(num)d days", n),
+               "weeks": lambda n: ngettext("%(num)d week", "%(num)d weeks", n)}
+    return phrases[unit](amount)
 MAX_ATTENDEES = 100
 
 
@@ -151,9 +161,9 @@ def validate(account: Account, actor: User, data: MeetingInput,
             due = reminder_due(data.start, amount, unit, data.timezone)
             if due <= utcnow():
                 _err(errors, "reminders", _l(
-                    "The reminder %(amount)d %(unit)s before would be in the past. "
-                    "Choose a shorter time or a later meeting.", amount=amount,
-                    unit=UNIT_WORDS[unit]))
+                    "The reminder %(offset)s before would be in the past. "
+                    "Choose a shorter time or a later meeting.",
+                    offset=unit_phrase(amount, unit)))
             if due in seen:
                 _err(errors, "reminders", _l("Two reminders fall at the same time."))
             seen.add(due)
