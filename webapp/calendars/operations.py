@@ -34,9 +34,33 @@ MAX_ATTEMPTS = 6
 LEASE = timedelta(minutes=5)
 
 
+_MEMO = "parley_calendar_connections"
+
+
 def connection_for(user_id: int) -> CalendarConnection | None:
-    return db.session.scalar(sa.select(CalendarConnection).where(
+    """The user's calendar connection. Looked up once per transaction: saving a meeting
+    asks twice (who mails the attendees, then the sync), and so does every job."""
+    session = db.session()
+    memo = session.info.setdefault(_MEMO, {})
+    if user_id in memo and not any(isinstance(o, CalendarConnection) for o in session.new):
+        return memo[user_id]
+    conn = memo[user_id] = db.session.scalar(sa.select(CalendarConnection).where(
         CalendarConnection.user_id == user_id))
+    return conn
+
+
+def _forget_connections(session, *_args) -> None:
+    session.info.pop(_MEMO, None)
+
+
+def _forget_changed_connections(session, _flush_context) -> None:
+    if any(isinstance(o, CalendarConnection)
+           for o in (*session.new, *session.dirty, *session.deleted)):
+        session.info.pop(_MEMO, None)
+
+
+sa.event.listen(db.session, "after_transaction_end", _forget_connections)
+sa.event.listen(db.session, "after_flush", _forget_changed_connections)
 
 
 def configured_providers() -> list[str]:

@@ -211,11 +211,10 @@ def _check_people(account: Account, data: MeetingInput, errors: Errors) -> None:
 
 
 def _check_records(account: Account, data: MeetingInput, errors: Errors) -> None:
-    for record_type, record_id in data.associations:
-        if record_type not in RECORD_MODELS or record_ops.get_record(
-                account.id, record_type, record_id) is None:
-            _err(errors, "associations", _l("One of the associated records does not exist."))
-            return
+    if data.associations and not set(data.associations) <= record_ops.existing_refs(
+            account.id, data.associations):
+        _err(errors, "associations", _l("One of the associated records does not exist."))
+        return
     data.associations = list(dict.fromkeys(data.associations))
 
 

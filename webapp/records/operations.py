@@ -57,6 +57,21 @@ def get_record(account_id: int, record_type: str, record_id: int):
                                                     model.account_id == account_id))
 
 
+def existing_refs(account_id: int, refs: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of (record_type, id) exist in this account: one query for every type."""
+    wanted: dict[str, set[int]] = {}
+    for record_type, record_id in refs:
+        if record_type in RECORD_MODELS and 1 <= record_id <= 2**31 - 1:
+            wanted.setdefault(record_type, set()).add(record_id)
+    if not wanted:
+        return set()
+    selects = [sa.select(sa.literal(t).label("t"), RECORD_MODELS[t].id.label("id")).where(
+        RECORD_MODELS[t].account_id == account_id, RECORD_MODELS[t].id.in_(ids))
+        for t, ids in wanted.items()]
+    stmt = selects[0] if len(selects) == 1 else sa.union_all(*selects)
+    return {(t, i) for t, i in db.session.execute(stmt)}
+
+
 def create_record(account_id: int, record_type: str, data: dict):
     """Create a record from validated form data."""
     record = RECORD_MODELS[record_type](account_id=account_id)
