@@ -329,3 +329,32 @@ def test_caldav_connect_sync_and_free_busy(client, rep, make, db, radicale, smtp
     db.session.commit()
     with pytest.raises(ReconnectNeeded):
         cal_ops.provider_for(conn).busy(start, start + timedelta(hours=1))
+
+
+def test_the_connection_lookup_is_remembered_only_within_a_transaction(make, db,
+                                                                       count_queries):
+    from webapp.calendars import operations as calendar_ops
+    from webapp.calendars.models import CalendarConnection
+    account = make.account()
+    user = make.user(account)
+    user_id, account_id = user.id, account.id
+    db.session.rollback()
+    with count_queries() as counter:
+        assert calendar_ops.connection_for(user_id) is None
+        assert calendar_ops.connection_for(user_id) is None
+    assert counter.count == 1  # asked once in this transaction
+    # A connection added in the same transaction is seen, flushed or not.
+    db.session.add(CalendarConnection(account_id=account_id, user_id=user_id,
+                                      provider="caldav"))
+    assert calendar_ops.connection_for(user_id) is not None
+    db.session.rollback()
+    assert calendar_ops.connection_for(user_id) is None  # the rollback undid it
+    # Made by another transaction: seen once this one has ended.
+    db.session.add(CalendarConnection(account_id=account_id, user_id=user_id,
+                                      provider="caldav"))
+    db.session.commit()
+    found = calendar_ops.connection_for(user_id)
+    assert found is not None and found.provider == "caldav"
+    db.session.delete(found)
+    db.session.flush()
+    assert calendar_ops.connection_for(user_id) is None  # the flush forgot it

@@ -49,8 +49,10 @@ def connection_for(user_id: int) -> CalendarConnection | None:
     return conn
 
 
-def _forget_connections(session, *_args) -> None:
-    session.info.pop(_MEMO, None)
+def _forget_connections(session, transaction) -> None:
+    # At the end of the transaction or of a savepoint; a flush's inner step is neither.
+    if transaction.parent is None or transaction.nested:
+        session.info.pop(_MEMO, None)
 
 
 def _forget_changed_connections(session, _flush_context) -> None:
