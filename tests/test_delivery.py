@@ -488,3 +488,30 @@ def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
     meeting.reminders[0].sent_at = utcnow()
     db.session.commit()
     assert delivery.seconds_to_next_reminder(15) == 15
+
+
+def test_overlapping_batches_in_parallel_send_each_message_once(app, client, rep, make, db,
+                                                                smtp, monkeypatch):
+    from worker import jobs as worker_jobs
+    account, _ = rep
+    contacts = [make.contact(account) for _ in range(6)]
+    monkeypatch.setattr("webapp.jobs.enqueue", lambda *a, **k: True)  # keep them pending
+    schedule(client, contacts[0], attendees=[f"contact:{c.id}" for c in contacts])
+    ids = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+    assert len(ids) == 6
+    results = []
+
+    def run(batch):
+        with app.app_context():
+            results.append(worker_jobs.send_messages(*batch))
+
+    # Three workers handed overlapping batches (a relay re-run after a lost queue).
+    threads = [threading.Thread(target=run, args=(b,))
+               for b in (ids[:4], ids[2:], list(reversed(ids)))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(r.get("sent", 0) for r in results) == 6
+    assert sorted(r[0][0] for r in smtp.messages) == sorted(c.email for c in contacts)
+    assert db.session.scalars(sa.select(OutboxMessage.status)).all() == ["sent"] * 6

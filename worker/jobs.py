@@ -35,15 +35,14 @@ def send_message(message_id: int) -> str:
 
 
 def send_messages(*message_ids: int) -> dict:
-    """Send a batch of outbox messages over one mail-server connection; each is claimed
-    and marked on its own, exactly as send_message does."""
+    """Send a batch of outbox messages over one mail-server connection: claimed together
+    (so running twice sends once), then each sent and marked on its own."""
     with app_context():
         from webapp.delivery import operations as delivery
         from webapp.mail.transport import one_connection
         results: dict[str, int] = {}
         with one_connection():
-            for message_id in message_ids:
-                status = delivery.deliver(message_id)
+            for status in delivery.deliver_many(list(message_ids)):
                 results[status] = results.get(status, 0) + 1
         return results
 

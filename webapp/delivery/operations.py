@@ -152,17 +152,27 @@ def relay(limit: int = 1000) -> int:
 
 def claim(message_id: int) -> bool:
     """Take the row for sending: one conditional UPDATE, so only one worker wins."""
+    return message_id in claim_many([message_id])
+
+
+def claim_many(message_ids: list[int]) -> set[int]:
+    """Take the rows for sending that no other worker has: one conditional UPDATE for the
+    whole batch, committed before anything is sent. Returns the ids this call won."""
+    if not message_ids:
+        return set()
     now = utcnow()
     lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
     result = db.session.execute(
         sa.update(OutboxMessage)
-        .where(OutboxMessage.id == message_id, sa.or_(
+        .where(OutboxMessage.id.in_(message_ids), sa.or_(
             sa.and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now),
             sa.and_(OutboxMessage.status == "sending", OutboxMessage.claimed_at < now - lease)))
         .values(status="sending", claimed_at=now, attempts=OutboxMessage.attempts + 1)
+        .returning(OutboxMessage.id)
         .execution_options(synchronize_session=False))
+    won = set(result.scalars())
     db.session.commit()
-    return result.rowcount == 1
+    return won
 
 
 def backoff(attempts: int) -> timedelta:
@@ -173,12 +183,23 @@ def backoff(attempts: int) -> timedelta:
 def deliver(message_id: int) -> str:
     """Send one outbox row if it can be claimed. Returns the row's final status, or
     "not-claimed" when another worker has it or it is done."""
+    if not claim(message_id):
+        return "not-claimed"
+    return _send_claimed(message_id)
+
+
+def deliver_many(message_ids: list[int]) -> list[str]:
+    """deliver() for a batch: the rows are claimed together, then each is sent and marked
+    on its own (a worker that dies mid-batch leaves the rest to the lease)."""
+    won = claim_many(message_ids)
+    return [_send_claimed(i) if i in won else "not-claimed" for i in message_ids]
+
+
+def _send_claimed(message_id: int) -> str:
     from webapp.delivery import messages
     from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
     from webapp.meetings.models import Attendee, Meeting
 
-    if not claim(message_id):
-        return "not-claimed"
     row = db.session.get(OutboxMessage, message_id)
     # Everything the message shows, in two queries instead of one per relationship.
     meeting = db.session.get(Meeting, row.meeting_id, options=[
@@ -189,7 +210,7 @@ def deliver(message_id: int) -> str:
     if skip:
         row.status, row.last_error = "skipped", skip
         db.session.commit()
-        return row.status
+        return "skipped"
     try:
         msg = messages.build(row, meeting)
         row.message_id = msg["Message-ID"]
@@ -204,8 +225,9 @@ def deliver(message_id: int) -> str:
             row.status, row.next_attempt_at = "pending", utcnow() + backoff(row.attempts)
     else:
         row.status, row.sent_at, row.last_error = "sent", utcnow(), None
+    status = row.status  # read before the commit, which expires the row
     db.session.commit()
-    return row.status
+    return status
 
 
 def retry(row: OutboxMessage) -> bool:
@@ -217,7 +239,7 @@ def retry(row: OutboxMessage) -> bool:
     return True
 
 
-REMINDER_BATCH = 2000
+REMINDER_BATCH = 500
 RELAY_BATCH = 1000
 
 
@@ -284,7 +306,11 @@ def sweep() -> None:
     so a burst of due reminders goes out in one pass instead of one batch per interval.
     """
     for _ in range(SWEEP_MAX_BATCHES):
-        if _queue_due_reminder_batch() < REMINDER_BATCH:
+        took = _queue_due_reminder_batch()
+        # Each batch's messages go to the queue at once: the first reminders of a burst
+        # are sent while the sweep is still turning the rest into messages.
+        relay(RELAY_BATCH)
+        if took < REMINDER_BATCH:
             break
     for _ in range(SWEEP_MAX_BATCHES):
         if relay(RELAY_BATCH) < RELAY_BATCH:

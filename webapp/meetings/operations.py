@@ -81,6 +81,8 @@ class MeetingInput:
     suggested_host_id: int | None = None
     #: With location_kind "video": "jitsi", "zoom", "google_meet" or "app:<id>".
     video_provider: str | None = None
+    #: Contact rows validate() found for the attendees, reused to write them (one query).
+    found_contacts: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
 
 Errors = dict[str, list[str]]
@@ -201,8 +203,9 @@ def _check_people(account: Account, data: MeetingInput, errors: Errors) -> None:
     if any(kind not in ("contact", "user") for kind, _ in data.attendees):
         _err(errors, "attendees", _l("Choose attendees from the list."))
         return
-    found_contacts = set(db.session.scalars(sa.select(Contact.id).where(
-        Contact.account_id == account.id, Contact.id.in_(contact_ids)))) if contact_ids else set()
+    data.found_contacts = {c.id: c for c in db.session.scalars(sa.select(Contact).where(
+        Contact.account_id == account.id, Contact.id.in_(contact_ids)))} if contact_ids else {}
+    found_contacts = set(data.found_contacts)
     found_users = set(db.session.scalars(sa.select(User.id).where(
         User.account_id == account.id, User.id.in_(user_ids)))) if user_ids else set()
     if found_contacts != contact_ids or found_users != user_ids:
@@ -235,8 +238,13 @@ def _check_host(account: Account, actor: User, data: MeetingInput, errors: Error
 def _attendee_rows(account: Account, data: MeetingInput) -> list[Attendee]:
     contact_ids = [i for kind, i in data.attendees if kind == "contact"]
     user_ids = [i for kind, i in data.attendees if kind == "user"]
-    contacts = {c.id: c for c in db.session.scalars(sa.select(Contact).where(
-        Contact.account_id == account.id, Contact.id.in_(contact_ids)))} if contact_ids else {}
+    # Reused only while still loaded: a commit since validate() expires them.
+    contacts = {i: c for i, c in data.found_contacts.items() if i in contact_ids
+                and not sa.inspect(c).expired_attributes and not sa.inspect(c).detached}
+    missing = [i for i in contact_ids if i not in contacts]
+    if missing:
+        contacts.update({c.id: c for c in db.session.scalars(sa.select(Contact).where(
+            Contact.account_id == account.id, Contact.id.in_(missing)))})
     users = {u.id: u for u in db.session.scalars(sa.select(User).where(
         User.account_id == account.id, User.id.in_(user_ids)))} if user_ids else {}
     rows = []
