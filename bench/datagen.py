@@ -87,6 +87,19 @@ def migrate(url: str) -> None:
         upgrade()
 
 
+#: The tables the benchmarks write and delete in: vacuumed after each clean-up.
+CHURNED = ("meetings", "attendees", "reminders", "meeting_associations", "outbox_messages",
+           "meeting_submissions")
+
+
+def vacuum(url: str) -> None:
+    """VACUUM ANALYZE the tables the benchmarks churn. This machine's PostgreSQL runs with
+    autovacuum off; without this, every round would run on the dead rows of the rounds
+    before it (docs/PERFORMANCE.md), which no production database does."""
+    with psycopg.connect(plain_url(url), autocommit=True) as conn:
+        conn.execute("VACUUM (ANALYZE) " + ", ".join(CHURNED))
+
+
 def analyze(conn, *tables: str) -> None:
     """Fresh statistics, so the planner sees the bulk-loaded sizes (joins stay hash joins)."""
     for table in tables:

@@ -62,6 +62,7 @@ def delete_meetings(db_url: str, title: str) -> None:
             conn.execute(f"DELETE FROM {table} WHERE meeting_id IN ({ids})", (title,))
         conn.execute("DELETE FROM meetings WHERE title = %s", (title,))
         conn.commit()
+    datagen.vacuum(db_url)
 
 
 def quiesce(db_url: str) -> None:

@@ -65,14 +65,18 @@ def save_body(subjects: dict, token: str) -> list[tuple[str, str]]:
 
 
 def delete_saved(db_url: str) -> int:
-    """Remove the meetings the save benchmark created (and their rows)."""
+    """Remove the meetings the save benchmark created (and their rows), then vacuum."""
     time.sleep(0.5)  # requests still in flight when wrk stopped finish first
     for attempt in range(5):
         try:
-            return _delete_saved(db_url)
+            n = _delete_saved(db_url)
+            break
         except psycopg.errors.ForeignKeyViolation:
             time.sleep(1 + attempt)
-    return _delete_saved(db_url)
+    else:
+        n = _delete_saved(db_url)
+    datagen.vacuum(db_url)
+    return n
 
 
 def _delete_saved(db_url: str) -> int:
