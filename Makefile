@@ -33,23 +33,22 @@ run: install
 worker: install
 	$(BIN)/python -m worker
 
-chromium:
-	@if command -v chromium >/dev/null 2>&1; then :; \
+# $(call need_package,COMMAND,what needs it): Debian's package when root, else say so.
+define need_package
+	@if command -v $(1) >/dev/null 2>&1; then :; \
 	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing Chromium from Debian's packages (browser tests need it)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		echo "Installing $(1) from Debian's packages ($(2) need it)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) >/dev/null; \
 	else \
-		echo "Browser tests need Chromium: install it (Debian: sudo apt-get install chromium) and run make test again."; exit 1; \
+		echo "Parley's $(2) need $(1): install it (Debian: sudo apt-get install $(1)) and run make again."; exit 1; \
 	fi
+endef
+
+chromium:
+	$(call need_package,chromium,browser tests)
 
 wrk:
-	@if command -v wrk >/dev/null 2>&1; then :; \
-	elif [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then \
-		echo "Installing wrk from Debian's packages (benchmarks need it)"; \
-		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk >/dev/null; \
-	else \
-		echo "Benchmarks need wrk: install it (Debian: sudo apt-get install wrk)."; exit 1; \
-	fi
+	$(call need_package,wrk,benchmarks)
 
 test: install-test chromium
 	$(BIN)/python -m pytest

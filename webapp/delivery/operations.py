@@ -248,12 +248,8 @@ def queue_due_reminders(limit: int = REMINDER_BATCH) -> int:
     return _queue_due_reminders(limit)[1]
 
 
-def _queue_due_reminder_batch() -> int:
-    """One batch of queue_due_reminders; returns how many reminder rows it took."""
-    return _queue_due_reminders(REMINDER_BATCH)[0]
-
-
 def _queue_due_reminders(limit: int) -> tuple[int, int]:
+    """(reminder rows taken, outbox rows written) for one batch of at most limit."""
     from webapp.meetings.models import Meeting, Reminder
 
     now = utcnow()
@@ -306,7 +302,7 @@ def sweep() -> None:
     so a burst of due reminders goes out in one pass instead of one batch per interval.
     """
     for _ in range(SWEEP_MAX_BATCHES):
-        took = _queue_due_reminder_batch()
+        took, _queued = _queue_due_reminders(REMINDER_BATCH)
         # Each batch's messages go to the queue at once: the first reminders of a burst
         # are sent while the sweep is still turning the rest into messages.
         relay(RELAY_BATCH)

@@ -67,32 +67,34 @@ def _connect(url: str) -> smtplib.SMTP:
     return client
 
 
+def _drop(batch: dict) -> None:
+    """Close and forget the batch's connection, if it has one."""
+    client = batch.pop("client", None)
+    if client is not None:
+        client.close()
+
+
 def _send_smtp(url: str, msg: EmailMessage) -> None:
     batch = getattr(_local, "batch", None)
     if batch is None:
         with _connect(url) as client:
             client.send_message(msg)
         return
-    client = batch.get("client")
-    if client is not None and batch.get("url") == url:
+    if batch.get("client") is not None and batch.get("url") == url:
         try:
-            client.send_message(msg)
+            batch["client"].send_message(msg)
             return
         except smtplib.SMTPServerDisconnected:
-            pass  # the server closed an idle connection: open a new one, once
+            _drop(batch)  # the server closed an idle connection: open a new one, once
         except BaseException:
-            batch.pop("client", None)
-            client.close()
+            _drop(batch)
             raise
-        batch.pop("client", None)
-        client.close()
-    client = _connect(url)
-    batch["client"], batch["url"] = client, url
+    _drop(batch)
+    batch["client"], batch["url"] = _connect(url), url
     try:
-        client.send_message(msg)
+        batch["client"].send_message(msg)
     except BaseException:
-        batch.pop("client", None)
-        client.close()
+        _drop(batch)
         raise
 
 

@@ -590,12 +590,8 @@ def people_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
 
 def record_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
     """Chips for selected associations: one query per record type, not per record."""
-    wanted: dict[str, set[int]] = {}
-    for record_type, record_id in pairs:
-        if record_type in RECORD_MODELS:
-            wanted.setdefault(record_type, set()).add(record_id)
     found = {}
-    for record_type, ids in wanted.items():
+    for record_type, ids in record_ops.ids_by_type(pairs).items():
         model = RECORD_MODELS[record_type]
         for record in db.session.scalars(sa.select(model).where(
                 model.account_id == account_id, model.id.in_(ids))):

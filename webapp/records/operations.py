@@ -57,12 +57,18 @@ def get_record(account_id: int, record_type: str, record_id: int):
                                                     model.account_id == account_id))
 
 
-def existing_refs(account_id: int, refs: list[tuple[str, int]]) -> set[tuple[str, int]]:
-    """Which of (record_type, id) exist in this account: one query for every type."""
+def ids_by_type(refs: list[tuple[str, int]]) -> dict[str, set[int]]:
+    """(record_type, id) pairs grouped by type; unknown types and ids out of range dropped."""
     wanted: dict[str, set[int]] = {}
     for record_type, record_id in refs:
         if record_type in RECORD_MODELS and 1 <= record_id <= 2**31 - 1:
             wanted.setdefault(record_type, set()).add(record_id)
+    return wanted
+
+
+def existing_refs(account_id: int, refs: list[tuple[str, int]]) -> set[tuple[str, int]]:
+    """Which of (record_type, id) exist in this account: one query for every type."""
+    wanted = ids_by_type(refs)
     if not wanted:
         return set()
     selects = [sa.select(sa.literal(t).label("t"), RECORD_MODELS[t].id.label("id")).where(
