@@ -85,6 +85,9 @@ def wipe(app) -> None:
         tables = list(reversed(_db.metadata.sorted_tables))
         with _db.engine.begin() as conn:
             if conn.dialect.name == "postgresql":
+                # A connection left in a transaction (a process that should have died)
+                # makes TRUNCATE wait: fail with a message rather than hang.
+                conn.execute(sa.text("SET LOCAL lock_timeout = '60s'"))
                 names = ", ".join(f'"{t.name}"' for t in tables)
                 conn.execute(sa.text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
             else:

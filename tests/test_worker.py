@@ -80,6 +80,21 @@ def wait_for(predicate, timeout: float, step: float = 0.1) -> bool:
     return predicate()
 
 
+def child_pids(pid: int) -> list[int]:
+    """The processes pid forked (Linux /proc), e.g. RQ's scheduler when it is started."""
+    out = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        out += [int(c) for c in (task / "children").read_text().split()]
+    return out
+
+
+def alive(pid: int) -> bool:
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split(") ")[1][0] != "Z"
+    except (FileNotFoundError, IndexError):
+        return False
+
+
 def statuses(db) -> dict[str, int]:
     db.session.expire_all()
     rows = db.session.execute(sa.select(OutboxMessage.status, sa.func.count())
@@ -156,9 +171,13 @@ def test_kill_9_worker_mid_send_then_restart(app, make, db, smtp, rq_mode):
     first = start_worker(env)
     try:
         assert wait_for(lambda: len(smtp.messages) >= 30, 60)
+        children = child_pids(first.pid)
     finally:
         first.send_signal(signal.SIGKILL)
         first.wait(10)
+    # Nothing of the killed worker lives on: a forked child would keep its database
+    # connections open, a transaction and its table locks with them.
+    assert wait_for(lambda: not any(alive(pid) for pid in children), 5), children
     sent_before = len(smtp.messages)
     assert sent_before < 100, "the worker finished before it could be killed"
     second = start_worker(env)

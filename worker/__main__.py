@@ -1,7 +1,12 @@
-"""python -m worker: an RQ worker (with the scheduler) plus the periodic sweep.
+"""python -m worker: an RQ worker plus the periodic sweep, in one process.
 
 The sweep thread turns due reminders into outbox rows and relays outbox rows to the
-queue every SWEEP_INTERVAL_SECONDS, so messages survive a Redis flush or outage.
+queue every SWEEP_INTERVAL_SECONDS, so messages survive a Redis flush or outage. Retries
+are rows with a next attempt time that the sweep relays, so RQ's scheduler is not needed,
+and it is not started: it runs in a forked process that inherits this process's open
+database connections, and when the worker is killed (kill -9, the OOM killer) that child
+lives on holding them, with a transaction open and its table locks taken (found when a
+test's clean-up waited forever behind one).
 """
 
 from __future__ import annotations
@@ -53,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
     while True:
         try:
             worker = SimpleWorker(["parley"], connection=connection, name=args.name)
-            worker.work(with_scheduler=True, burst=args.burst)
+            worker.work(with_scheduler=False, burst=args.burst)
             break
         except Exception:  # Redis went away: wait for it rather than die
             log.exception("worker lost Redis; retrying in 2 s")
