@@ -515,3 +515,64 @@ def test_overlapping_batches_in_parallel_send_each_message_once(app, client, rep
     assert sum(r.get("sent", 0) for r in results) == 6
     assert sorted(r[0][0] for r in smtp.messages) == sorted(c.email for c in contacts)
     assert db.session.scalars(sa.select(OutboxMessage.status)).all() == ["sent"] * 6
+
+
+def test_a_batch_reads_its_meetings_once_and_sends_each_message_on_its_own(
+        app, client, rep, make, db, smtp, monkeypatch, count_queries):
+    """Four meetings of three attendees: the batch's rows and meetings are read in a fixed
+    number of queries, then each message is one status UPDATE and its commit."""
+    from worker import jobs as worker_jobs
+    account, _ = rep
+    monkeypatch.setattr("webapp.jobs.enqueue", lambda *a, **k: True)  # keep them pending
+    for n in range(4):
+        contacts = [make.contact(account) for _ in range(3)]
+        schedule(client, contacts[0], title=f"Batch {n}",
+                 attendees=[f"contact:{c.id}" for c in contacts])
+    ids = db.session.scalars(sa.select(OutboxMessage.id).order_by(OutboxMessage.id)).all()
+    assert len(ids) == 12
+    with count_queries() as counter:
+        assert worker_jobs.send_messages(*ids) == {"sent": 12}
+    per_message = [s for s in counter.statements if s.lstrip().upper().startswith("UPDATE")]
+    assert len(per_message) == 1 + 12  # the claim, then one status each
+    assert counter.count - 2 * 12 <= 8, counter.statements  # a fixed number to read
+    assert sorted(r[0][0] for r in smtp.messages) == sorted(
+        db.session.scalars(sa.select(OutboxMessage.recipient_email)).all())
+
+
+def test_a_message_that_cannot_be_built_fails_visibly_and_the_rest_go(
+        client, rep, make, db, smtp, monkeypatch):
+    from webapp.delivery import messages
+    account, _ = rep
+    contacts = [make.contact(account, email=f"b{i}@example.org") for i in range(3)]
+    real_build = messages.build
+
+    def build(row, meeting):
+        if row.recipient_email == "b1@example.org":
+            raise ValueError("a template error")
+        return real_build(row, meeting)
+
+    monkeypatch.setattr(messages, "build", build)
+    schedule(client, contacts[0], attendees=[f"contact:{c.id}" for c in contacts])
+    rows = {r.recipient_email: r for r in db.session.scalars(sa.select(OutboxMessage))}
+    assert rows["b1@example.org"].status == "failed"
+    assert "a template error" in rows["b1@example.org"].last_error
+    assert sorted(r[0][0] for r in smtp.messages) == ["b0@example.org", "b2@example.org"]
+    assert rows["b0@example.org"].status == rows["b2@example.org"].status == "sent"
+
+
+def test_long_lines_and_chinese_text_are_encoded_for_smtp(client, rep, make, db, smtp):
+    """No line of the message on the wire is over 998 octets (RFC 5322), whatever the
+    description holds, and the text parts decode back to it."""
+    account, _ = rep
+    contact = make.contact(account, first_name="陳", last_name="大文", email="chen@example.org")
+    long_ascii = "https://example.org/" + "a" * 1500
+    schedule(client, contact, title="定價討論", attendees=[f"contact:{contact.id}"],
+             description_html=f"<p>{long_ascii}</p><p>{'長' * 600}</p>")
+    (rcpts, msg), = smtp.messages
+    raw = msg.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 998
+    assert msg["Subject"] == "Invitation: 定價討論"
+    assert msg["To"].addresses[0].display_name == "陳 大文"
+    text = msg.get_body(("plain",)).get_content()
+    assert long_ascii in text and "長" * 600 in text
+    check_imip(msg, "REQUEST")

@@ -183,51 +183,82 @@ def backoff(attempts: int) -> timedelta:
 def deliver(message_id: int) -> str:
     """Send one outbox row if it can be claimed. Returns the row's final status, or
     "not-claimed" when another worker has it or it is done."""
-    if not claim(message_id):
-        return "not-claimed"
-    return _send_claimed(message_id)
+    return deliver_many([message_id])[0]
 
 
 def deliver_many(message_ids: list[int]) -> list[str]:
-    """deliver() for a batch: the rows are claimed together, then each is sent and marked
-    on its own (a worker that dies mid-batch leaves the rest to the lease)."""
+    """Send a batch of outbox rows: claimed together, their meetings loaded together and
+    every message built before the first is sent; then each is sent and its status
+    committed on its own, so a worker that dies mid-batch re-sends at most the message it
+    was sending (the rest come back to the queue when their lease runs out). Returns each
+    row's final status, or "not-claimed" for rows another worker has or that are done."""
     won = claim_many(message_ids)
-    return [_send_claimed(i) if i in won else "not-claimed" for i in message_ids]
+    results = {i: "not-claimed" for i in message_ids}
+    if not won:
+        return [results[i] for i in message_ids]
+    outcomes = _prepare(won)
+    for row_id in dict.fromkeys(i for i in message_ids if i in won):
+        status, values, msg = outcomes[row_id]
+        if msg is not None:
+            status, values = _send(msg, values["attempts"])
+        values.pop("attempts", None)
+        db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == row_id)
+                           .values(status=status, **values)
+                           .execution_options(synchronize_session=False))
+        db.session.commit()
+        results[row_id] = status
+    return [results[i] for i in message_ids]
 
 
-def _send_claimed(message_id: int) -> str:
+def _prepare(row_ids: set[int]) -> dict[int, tuple]:
+    """For each claimed row: ("skipped", values, None) when it must not be sent any more
+    (checked against the meeting as it is now), ("failed", values, None) when its message
+    cannot be built, else (None, values, message). Three queries for the whole batch, and
+    nothing read after the first commit (which would reload every row and meeting)."""
     from webapp.delivery import messages
-    from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
     from webapp.meetings.models import Attendee, Meeting
 
-    row = db.session.get(OutboxMessage, message_id)
-    # Everything the message shows, in two queries instead of one per relationship.
-    meeting = db.session.get(Meeting, row.meeting_id, options=[
-        sa.orm.joinedload(Meeting.host), sa.orm.joinedload(Meeting.organizer),
-        sa.orm.selectinload(Meeting.attendees).joinedload(Attendee.contact),
-        sa.orm.selectinload(Meeting.attendees).joinedload(Attendee.user)])
-    skip = messages.skip_reason(row, meeting)
-    if skip:
-        row.status, row.last_error = "skipped", skip
-        db.session.commit()
-        return "skipped"
+    rows = list(db.session.scalars(sa.select(OutboxMessage)
+                                   .where(OutboxMessage.id.in_(row_ids))))
+    meetings = {m.id: m for m in db.session.scalars(
+        sa.select(Meeting).where(Meeting.id.in_({r.meeting_id for r in rows})).options(
+            sa.orm.joinedload(Meeting.host), sa.orm.joinedload(Meeting.organizer),
+            sa.orm.selectinload(Meeting.attendees).joinedload(Attendee.contact),
+            sa.orm.selectinload(Meeting.attendees).joinedload(Attendee.user)))}
+    out: dict[int, tuple] = {}
+    for row in rows:
+        meeting = meetings.get(row.meeting_id)
+        skip = messages.skip_reason(row, meeting)
+        if skip:
+            out[row.id] = ("skipped", {"last_error": skip}, None)
+            continue
+        try:
+            msg = messages.build(row, meeting)
+        except Exception as exc:  # a bug, not the mail server: visible, with Retry
+            log.exception("could not build outbox message %s", row.id)
+            out[row.id] = ("failed", {"last_error": f"Could not build the message: {exc}"
+                                      [:2000]}, None)
+            continue
+        out[row.id] = (None, {"message_id": msg["Message-ID"], "attempts": row.attempts},
+                       msg)
+    return out
+
+
+def _send(msg, attempts: int) -> tuple[str, dict]:
+    """Hand msg to the mail server: the row's new status and the columns to write."""
+    from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
+
+    values: dict = {"message_id": msg["Message-ID"]}
     try:
-        msg = messages.build(row, meeting)
-        row.message_id = msg["Message-ID"]
         send(msg)
     except PermanentMailError as exc:
-        row.status, row.last_error = "failed", f"Refused by the mail server: {exc}"[:2000]
+        return "failed", {**values, "last_error": f"Refused by the mail server: {exc}"[:2000]}
     except TemporaryMailError as exc:
-        row.last_error = f"Mail server unavailable: {exc}"[:2000]
-        if row.attempts >= current_app.config["SEND_MAX_ATTEMPTS"]:
-            row.status = "failed"
-        else:
-            row.status, row.next_attempt_at = "pending", utcnow() + backoff(row.attempts)
-    else:
-        row.status, row.sent_at, row.last_error = "sent", utcnow(), None
-    status = row.status  # read before the commit, which expires the row
-    db.session.commit()
-    return status
+        values["last_error"] = f"Mail server unavailable: {exc}"[:2000]
+        if attempts >= current_app.config["SEND_MAX_ATTEMPTS"]:
+            return "failed", values
+        return "pending", {**values, "next_attempt_at": utcnow() + backoff(attempts)}
+    return "sent", {**values, "sent_at": utcnow(), "last_error": None}
 
 
 def retry(row: OutboxMessage) -> bool:

@@ -6,7 +6,7 @@ import smtplib
 import ssl
 import threading
 from contextlib import contextmanager
-from email.message import EmailMessage
+from email.message import Message
 from urllib.parse import parse_qs, unquote, urlparse
 
 from flask import current_app
@@ -74,7 +74,7 @@ def _drop(batch: dict) -> None:
         client.close()
 
 
-def _send_smtp(url: str, msg: EmailMessage) -> None:
+def _send_smtp(url: str, msg: Message) -> None:
     batch = getattr(_local, "batch", None)
     if batch is None:
         with _connect(url) as client:
@@ -98,7 +98,7 @@ def _send_smtp(url: str, msg: EmailMessage) -> None:
         raise
 
 
-def send(msg: EmailMessage) -> None:
+def send(msg: Message) -> None:
     """Deliver msg. Raises PermanentMailError or TemporaryMailError on failure."""
     url = current_app.config.get("SMTP_URL")
     recipients = [a.strip() for a in msg.get_all("To", []) if a.strip()]
