@@ -164,6 +164,42 @@ def test_bad_input_is_refused_at_the_field(client, team, db):
     assert counts(db) == (0, 0, 0, 0)
 
 
+def test_an_unknown_mention_is_refused_at_the_note(client, team, db):
+    """A typo in an @mention would notify nobody without a word: the note says so, 422,
+    nothing saved or sent. A known name, an email address or a plain "@ 10:00" pass."""
+    _account, _rep, _alex, contact = team
+    r = client.post(new_url(contact), data=phone_form(
+        contact, internal_note_text="@Alex Account-Exec and @Alexis, please prep"))
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="internal_note_html-error"' in html and "@Alexis" in html
+    assert "Nothing was saved or sent" in html
+    assert 'aria-invalid="true" aria-describedby="internal_note_html-error"' in html
+    assert counts(db) == (0, 0, 0, 0)
+    r = client.post(new_url(contact), data=phone_form(
+        contact, internal_note_text="@Alex Account-Exec: mail giulia@example.org @ 10:00"))
+    assert r.status_code == 200 and "Continue and send?" in r.get_data(as_text=True)
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_an_unknown_mention_already_in_the_note_does_not_block_an_edit(client, team, db):
+    _account, _rep, _alex, contact = team
+    r = schedule(client, contact, attendees=[],
+                 internal_note_html="<p>ask @Former Colleague</p>")
+    assert r.status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    html = client.get(f"/m/meetings/{meeting.id}/edit").get_data(as_text=True)
+    form = dict(re.findall(r'<input type="hidden" name="(\w+_orig)" value="([^"]*)"', html))
+    form = {k: v.replace("&lt;", "<").replace("&gt;", ">") for k, v in form.items()}
+    data = phone_form(contact, attendees=[], title="Renamed",
+                      internal_note_text="ask @Former Colleague", **form)
+    r = client.post(f"/m/meetings/{meeting.id}/edit", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    assert db.session.get(Meeting, meeting.id).title == "Renamed"
+    data["internal_note_text"] = "ask @Former Colleague and @Nobody"
+    r = client.post(f"/m/meetings/{meeting.id}/edit", data=data)
+    assert r.status_code == 422 and "@Nobody" in r.get_data(as_text=True)
+
 def test_meeting_without_recipients_is_saved_without_asking(client, team, db):
     _account, _rep, _alex, contact = team
     r = client.post(new_url(contact), data=phone_form(contact, attendees=[]))
