@@ -164,6 +164,61 @@ def test_bad_input_is_refused_at_the_field(client, team, db):
     assert counts(db) == (0, 0, 0, 0)
 
 
+def test_an_unknown_mention_is_refused_at_the_note(client, team, db):
+    """A typo in an @mention would notify nobody without a word: the note says so, 422,
+    nothing saved or sent. A known name, an email address or a plain "@ 10:00" pass."""
+    _account, _rep, _alex, contact = team
+    r = client.post(new_url(contact), data=phone_form(
+        contact, internal_note_text="@Alex Account-Exec and @Alexis, please prep"))
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="internal_note_html-error"' in html and "@Alexis" in html
+    assert "Nothing was saved or sent" in html
+    assert 'aria-invalid="true" aria-describedby="note-help internal_note_html-error"' in html
+    assert counts(db) == (0, 0, 0, 0)
+    r = client.post(new_url(contact), data=phone_form(
+        contact, internal_note_text="@Alex Account-Exec: mail giulia@example.org @ 10:00"))
+    assert r.status_code == 200 and "Continue and send?" in r.get_data(as_text=True)
+    assert counts(db) == (0, 0, 0, 0)
+
+
+def test_a_text_box_with_help_names_its_error_too(client, team, db):
+    """The description and the note have a help line: an error must join it in the one
+    aria-describedby (a second attribute is dropped by the browser, so a screen reader
+    would never hear the error)."""
+    _account, _rep, _alex, contact = team
+    r = client.post(new_url(contact), data=phone_form(
+        contact, internal_note_text="ask @Nobody", description_text="x" * 20_001))
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    for box, help_id, error_id in (("internal_note_text", "note-help", "internal_note_html-error"),
+                                   ("description_text", "description-help",
+                                    "description_html-error")):
+        tag = re.search(rf'<textarea id="{box}"[^>]*>', html).group(0)
+        assert tag.count("aria-describedby=") == 1, tag
+        described = re.search(r'aria-describedby="([^"]*)"', tag).group(1).split()
+        assert help_id in described and error_id in described, tag
+        assert f'id="{error_id}"' in html
+
+
+def test_an_unknown_mention_already_in_the_note_does_not_block_an_edit(client, team, db):
+    _account, _rep, _alex, contact = team
+    r = schedule(client, contact, attendees=[],
+                 internal_note_html="<p>ask @Former Colleague</p>")
+    assert r.status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    html = client.get(f"/m/meetings/{meeting.id}/edit").get_data(as_text=True)
+    form = dict(re.findall(r'<input type="hidden" name="(\w+_orig)" value="([^"]*)"', html))
+    form = {k: v.replace("&lt;", "<").replace("&gt;", ">") for k, v in form.items()}
+    data = phone_form(contact, attendees=[], title="Renamed",
+                      internal_note_text="ask @Former Colleague", **form)
+    r = client.post(f"/m/meetings/{meeting.id}/edit", data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    assert db.session.get(Meeting, meeting.id).title == "Renamed"
+    data["internal_note_text"] = "ask @Former Colleague and @Nobody"
+    r = client.post(f"/m/meetings/{meeting.id}/edit", data=data)
+    assert r.status_code == 422 and "@Nobody" in r.get_data(as_text=True)
+
 def test_meeting_without_recipients_is_saved_without_asking(client, team, db):
     _account, _rep, _alex, contact = team
     r = client.post(new_url(contact), data=phone_form(contact, attendees=[]))

@@ -29,6 +29,30 @@ def test_service_worker_served_from_root_and_never_caches_pages(client):
     assert '"/offline"' in source and 'request.mode === "navigate"' in source
 
 
+
+def test_service_worker_changes_when_a_static_file_changes(app, client, tmp_path, monkeypatch):
+    """The worker answers /static/ from its cache first, and static URLs carry no version:
+    unless sw.js itself changes with them, a phone keeps the old CSS and JavaScript after
+    every release. Its cache name follows the static files, so a change installs a new
+    worker, which fills a new cache and deletes the old one."""
+    import re
+    import shutil
+    from pathlib import Path
+
+    static = tmp_path / "static"
+    shutil.copytree(app.static_folder, static)
+    monkeypatch.setattr(app, "static_folder", str(static))
+    first = client.get("/sw.js").get_data(as_text=True)
+    assert first == client.get("/sw.js").get_data(as_text=True)  # stable between requests
+    cache = re.search(r'const CACHE = "(parley-shell-[\w-]+)";', first)
+    assert cache, first[:300]
+    css = Path(static, "css", "app.css")
+    css.write_text(css.read_text() + "\n.changed { color: red; }\n")
+    second = client.get("/sw.js").get_data(as_text=True)
+    assert second != first
+    assert re.search(r'const CACHE = "(parley-shell-[\w-]+)";', second).group(1) != \
+        cache.group(1)
+
 def test_offline_page(client):
     r = client.get("/offline")
     assert r.status_code == 200 and "offline" in r.get_data(as_text=True).lower()

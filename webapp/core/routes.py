@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import functools
+import hashlib
+from pathlib import Path
+
 from flask import current_app, jsonify, redirect, send_from_directory, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
@@ -47,11 +51,36 @@ def manifest():
     return response
 
 
+def static_version(folder: str) -> str:
+    """A short digest of every static file (path and content).
+
+    Static URLs carry no version and the service worker answers them from its cache
+    first, so its cache name must change whenever one of them does: the browser then
+    installs the new worker, which fills a new cache and deletes the old one. Content,
+    not modification times, so every server of one release serves the same worker."""
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file())
+    signature = tuple((p.relative_to(root).as_posix(), p.stat().st_size, p.stat().st_mtime_ns)
+                      for p in files)
+    return _content_digest(str(root), signature)
+
+
+@functools.lru_cache(maxsize=8)
+def _content_digest(root: str, signature: tuple) -> str:
+    """The digest of the files named in signature (cached while none of them changes)."""
+    digest = hashlib.sha256()
+    for name, _size, _mtime in signature:
+        digest.update(name.encode() + b"\0" + (Path(root) / name).read_bytes() + b"\0")
+    return digest.hexdigest()[:16]
+
+
 @bp.get("/sw.js")
 def service_worker():
     # Served from the root so its scope covers the whole app.
-    response = send_from_directory(current_app.static_folder, "sw.js",
-                                   mimetype="text/javascript", max_age=0)
+    folder = current_app.static_folder
+    source = (Path(folder) / "sw.js").read_text(encoding="utf-8")
+    source = source.replace("__STATIC_VERSION__", static_version(folder))
+    response = current_app.response_class(source, mimetype="text/javascript")
     response.headers["Service-Worker-Allowed"] = "/"
     response.headers["Cache-Control"] = "no-cache"
     return response

@@ -37,6 +37,24 @@ def account_users(account_id: int) -> list[User]:
                                    .order_by(User.name, User.id)))
 
 
+#: What a mention looks like: "@" at the start of a word, then a letter.
+MENTION_WORD = re.compile(r"(?<![\w@])@([^\W\d_][\w.'’-]*)")
+
+
+def _mention_spans(account_id: int, text: str) -> list[tuple[int, int, User]]:
+    """Where users of the account are named as "@Full Name" in text (longest names first,
+    so "@Dana Demo" is not also read as "@Dana"); in the order they appear."""
+    spans: list[tuple[int, int, User]] = []
+    for user in sorted(account_users(account_id), key=lambda u: -len(u.name)):
+        pattern = re.compile("@" + re.escape(user.name) + r"(?![\w])", re.IGNORECASE)
+        for match in pattern.finditer(text):
+            start, end = match.span()
+            if any(a < end and start < b for a, b, _u in spans):
+                continue  # part of a longer name already matched
+            spans.append((start, end, user))
+    return sorted(spans, key=lambda span: span[0])
+
+
 def mentioned_users(account_id: int, note_html: str | None) -> list[User]:
     """Users of the account named as "@Full Name" in the note, in order of first mention.
 
@@ -45,18 +63,25 @@ def mentioned_users(account_id: int, note_html: str | None) -> list[User]:
     text = to_text(note_html)
     if "@" not in text:
         return []
-    found: dict[int, tuple[int, User]] = {}
-    taken: list[tuple[int, int]] = []
-    for user in sorted(account_users(account_id), key=lambda u: -len(u.name)):
-        pattern = re.compile("@" + re.escape(user.name) + r"(?![\w])", re.IGNORECASE)
-        for match in pattern.finditer(text):
-            span = match.span()
-            if any(a < span[1] and span[0] < b for a, b in taken):
-                continue  # part of a longer name already matched
-            taken.append(span)
-            if user.id not in found:
-                found[user.id] = (span[0], user)
-    return [user for _pos, user in sorted(found.values(), key=lambda item: item[0])]
+    found: dict[int, User] = {}
+    for _start, _end, user in _mention_spans(account_id, text):
+        found.setdefault(user.id, user)
+    return list(found.values())
+
+
+def unknown_mentions(account_id: int, note_html: str | None) -> list[str]:
+    """Words written as mentions ("@Alexis") that start no user's name of the account:
+    nobody would be notified for them. Email addresses and a lone "@" are not mentions."""
+    text = to_text(note_html)
+    if "@" not in text:
+        return []
+    known = {start for start, _end, _user in _mention_spans(account_id, text)}
+    words: list[str] = []
+    for match in MENTION_WORD.finditer(text):
+        word = "@" + match.group(1).rstrip(".'’-")
+        if match.start() not in known and word not in words:
+            words.append(word)
+    return words
 
 
 def notify_mentions(meeting, actor: User, before_html: str | None = None) -> list[int]:

@@ -1,6 +1,8 @@
 /* Parley service worker: caches the app shell (static files and the offline page).
    HTML pages are never cached, so no authenticated page can be served after logout. */
-const CACHE = "parley-shell-v2";
+// The server puts a digest of the static files here (webapp/core/routes.py): any change
+// to them changes this file, so a new worker replaces the cached copies.
+const CACHE = "parley-shell-__STATIC_VERSION__";
 const SHELL = [
   "/offline",
   "/static/css/app.css",
