@@ -326,3 +326,27 @@ def test_a_past_reminder_is_named_with_its_plural_right(client, rep, make, db):
     assert r.status_code == 422
     assert "The reminder 1 week before would be in the past" in r.get_data(as_text=True)
     assert counts(db) == (0, 0)
+
+
+def test_an_unknown_mention_is_refused_at_the_note_on_the_desktop_too(client, rep, make, db):
+    """As in the phone flow: "@Alexis" names nobody, so nobody would be notified; the note
+    says so (422), nothing is saved or sent. A teammate's full name passes."""
+    account, _user = rep
+    make.user(account, name="Alex Exec")
+    contact = make.contact(account)
+    r = schedule(client, contact, attendees=[f"contact:{contact.id}"],
+                 internal_note_html="<p>@Alex Exec and @Alexis, please prep</p>")
+    assert r.status_code == 422
+    html = r.get_data(as_text=True)
+    assert 'id="internal_note_html-error"' in html and "@Alexis" in html
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    r = schedule(client, contact, attendees=[f"contact:{contact.id}"],
+                 internal_note_html="<p>@Alex Exec: mail giulia@example.org @ 10:00</p>")
+    assert r.status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    edit = client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Renamed", attendees=[f"contact:{contact.id}"],
+        internal_note_html="<p>@Alex Exec and @Nobody</p>"))
+    assert edit.status_code == 422 and "@Nobody" in edit.get_data(as_text=True)
+    assert db.session.get(Meeting, meeting.id).title != "Renamed"

@@ -203,10 +203,11 @@ def test_a_text_box_with_help_names_its_error_too(client, team, db):
 
 def test_an_unknown_mention_already_in_the_note_does_not_block_an_edit(client, team, db):
     _account, _rep, _alex, contact = team
-    r = schedule(client, contact, attendees=[],
-                 internal_note_html="<p>ask @Former Colleague</p>")
+    r = schedule(client, contact, attendees=[], internal_note_html="<p>ask</p>")
     assert r.status_code == 302
     meeting = db.session.scalar(sa.select(Meeting))
+    meeting.internal_note_html = "<p>ask @Former Colleague</p>"  # who has left the account
+    db.session.commit()
     html = client.get(f"/m/meetings/{meeting.id}/edit").get_data(as_text=True)
     form = dict(re.findall(r'<input type="hidden" name="(\w+_orig)" value="([^"]*)"', html))
     form = {k: v.replace("&lt;", "<").replace("&gt;", ">") for k, v in form.items()}

@@ -190,16 +190,6 @@ def _already_saved(meeting: Meeting | None, return_to: str):
     return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=meeting.id)))
 
 
-def _new_unknown_mentions(account_id: int, note_html: str | None,
-                          meeting: Meeting | None) -> list[str]:
-    """@words of the note that name no teammate, except those the meeting's note already
-    had (a name that left the account must not block every later edit)."""
-    before = set(notifications.unknown_mentions(account_id, meeting.internal_note_html)) \
-        if meeting is not None else set()
-    return [w for w in notifications.unknown_mentions(account_id, note_html)
-            if w not in before]
-
-
 def _submit(meeting: Meeting | None, record, return_to: str):
     """POST of the phone form: validate, confirm, save. See the module docstring."""
     account = _account()
@@ -212,13 +202,7 @@ def _submit(meeting: Meeting | None, record, return_to: str):
     data, errors = parse_phone_form(request.form,
                                     meeting.timezone if meeting else current_user.zone)
     errors = {**ops.validate(account, current_user, data, existing=meeting), **errors}
-    unknown = _new_unknown_mentions(account.id, data.internal_note_html, meeting)
-    if unknown:
-        errors.setdefault("internal_note_html", []).append(ngettext(
-            "No teammate is called %(names)s: nobody would be notified. Choose a name from "
-            "the suggestions, or remove the @.",
-            "No teammates are called %(names)s: nobody would be notified. Choose names from "
-            "the suggestions, or remove the @.", len(unknown), names=", ".join(unknown)))
+    notifications.check_mentions(account.id, data.internal_note_html, meeting, errors)
     if errors or request.form.get("back"):
         return _render_form(_values_from_request(), errors, meeting, record, return_to,
                             422 if errors else 200)

@@ -199,6 +199,7 @@ def new():
     data, errors = forms.parse(request.form, current_user.zone)
     uploads = forms.parse_uploads(request.files.getlist("attachments"), errors)
     errors = {**ops.validate(account, current_user, data), **errors}
+    notifications.check_mentions(account.id, data.internal_note_html, None, errors)
     if errors:
         return _render_scheduler(_values_from_form(), errors, None, record, 422)
     try:
@@ -245,6 +246,7 @@ def edit(meeting_id: int):
     uploads = forms.parse_uploads(request.files.getlist("attachments"), errors)
     domain = ops.validate(account, current_user, data, existing=meeting)
     errors = {**domain, **errors}
+    notifications.check_mentions(account.id, data.internal_note_html, meeting, errors)
     if errors:
         return _render_scheduler(_values_from_form(), errors, meeting, None, 422)
     note_before = meeting.internal_note_html

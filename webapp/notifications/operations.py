@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from babel.dates import format_datetime
 from flask import current_app, render_template
-from flask_babel import force_locale
+from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
 
 from webapp.auth.models import User
@@ -82,6 +82,21 @@ def unknown_mentions(account_id: int, note_html: str | None) -> list[str]:
         if match.start() not in known and word not in words:
             words.append(word)
     return words
+
+
+def check_mentions(account_id: int, note_html: str | None, meeting, errors: dict) -> None:
+    """Add an error at the internal note for @words that name no teammate (nobody would be
+    notified), except those the meeting's note already had: a name that left the account
+    must not block every later edit. Used by the desktop scheduler and the phone flow."""
+    before = set(unknown_mentions(account_id, meeting.internal_note_html)) \
+        if meeting is not None else set()
+    unknown = [w for w in unknown_mentions(account_id, note_html) if w not in before]
+    if unknown:
+        errors.setdefault("internal_note_html", []).append(ngettext(
+            "No teammate is called %(names)s: nobody would be notified. Choose a name from "
+            "the suggestions, or remove the @.",
+            "No teammates are called %(names)s: nobody would be notified. Choose names from "
+            "the suggestions, or remove the @.", len(unknown), names=", ".join(unknown)))
 
 
 def notify_mentions(meeting, actor: User, before_html: str | None = None) -> list[int]:
