@@ -86,20 +86,20 @@ def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None,
 
 def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None,
            new_meeting: bool = False) -> int:
-    rows = []
     keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)
             for r in targets]
     existing = set() if new_meeting else _existing_keys(keys)
-    for recipient, key in zip(targets, keys, strict=True):
-        if key in existing:
-            continue
-        rows.append(OutboxMessage(
-            account_id=meeting.account_id, meeting_id=meeting.id,
-            attendee_id=recipient.attendee_id, reminder_id=reminder_id, kind=kind,
-            recipient_email=recipient.email, recipient_name=recipient.name,
-            sequence=meeting.sequence, dedupe_key=key, next_attempt_at=utcnow()))
-    db.session.add_all(rows)
-    db.session.flush()
+    now = utcnow()
+    rows = [{"account_id": meeting.account_id, "meeting_id": meeting.id,
+             "attendee_id": recipient.attendee_id, "reminder_id": reminder_id, "kind": kind,
+             "recipient_email": recipient.email, "recipient_name": recipient.name,
+             "sequence": meeting.sequence, "dedupe_key": key, "status": "pending",
+             "attempts": 0, "next_attempt_at": now, "created_at": now}
+            for recipient, key in zip(targets, keys, strict=True) if key not in existing]
+    if rows:
+        # One INSERT for the rows, without the unit of work: nothing reads them back as
+        # objects in this transaction (docs/PERFORMANCE.md, saving a meeting).
+        db.session.execute(sa.insert(OutboxMessage), rows)
     return len(rows)
 
 
