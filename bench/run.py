@@ -64,6 +64,12 @@ def smoke() -> int:
         errors = [{k: v for k, v in e.items() if k != "state" and v} for e in s["errors"]]
         if any(errors) or s["rps"]["median"] <= 0:
             problems.append(f"web {name}: {errors}")
+    for conns, figures in w.get("save_by_connections", {}).items():
+        errors = [{k: v for k, v in e.items() if k != "state" and v} for e in figures["errors"]]
+        states = [e["state"] for e in figures["errors"] if "state" in e]
+        if any(errors) or any(st["captured_mails"] or set(st["outbox"]) - {"pending"}
+                              for st in states):
+            problems.append(f"save at {conns} connections: {errors} {states}")
     if w["pages"]["page_cache_repeat_view"] != {"record": "hit", "scheduler": "hit"}:
         problems.append(f"page cache: repeat views {w['pages']['page_cache_repeat_view']}")
     save = w["scenarios"]["save"]["errors"][0]["state"]
@@ -104,7 +110,8 @@ def full(parts: list[str], rounds: int, seconds: float) -> int:
         summary["parts"]["web"] = web.run(SMALL_DB, rounds, seconds, label="small")
         Report("web-small", summary["parts"]["web"]).save()
         summary["parts"]["web_rendered"] = web.run(SMALL_DB, rounds, seconds,
-                                                   label="small-rendered", page_cache=False)
+                                                   label="small-rendered", page_cache=False,
+                                                   save_sweep=())
         Report("web-small-rendered", summary["parts"]["web_rendered"]).save()
         summary["parts"]["explain_small"] = explain.run(SMALL_DB)["total_sql_ms"]
     if "delivery" in parts:
@@ -211,6 +218,15 @@ def _web_lines(web: dict | None, title: str) -> list[str]:
         cpu_text = " + ".join(str(cpu[k]["median"]) for k in ("app", "db") if k in cpu)
         lines.append(f"| {name} | {s['rps']['median']} | {s['p50_ms']['median']} | "
                      f"{s['p95_ms']['median']} | {s['p95_ms']['runs']} | {cpu_text} |")
+    if "save_by_connections" in web:
+        lines += ["", "Saving at each number of concurrent savers (median over rounds):", "",
+                  "| connections | req/s | p50 ms | p95 ms | the p95s | CPU ms/request app + db |",
+                  "|---|---|---|---|---|---|"]
+        for conns, f in web["save_by_connections"].items():
+            cpu = f.get("cpu_ms_per_request", {})
+            cpu_text = " + ".join(str(cpu[k]["median"]) for k in ("app", "db") if k in cpu)
+            lines.append(f"| {conns} | {f['rps']['median']} | {f['p50_ms']['median']} | "
+                         f"{f['p95_ms']['median']} | {f['p95_ms']['runs']} | {cpu_text} |")
     if "record_over_constant" in web:
         lines += ["", f"Record/constant throughput, per round: "
                       f"{web['record_over_constant']['runs']} (median "

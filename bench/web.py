@@ -5,7 +5,8 @@ Scenarios, each at 8 concurrent connections (and a 1-connection run for service 
 - record:   GET /contacts/1, a contact with 500 meetings (timeline page 1, 20 items);
 - scheduler: GET /meetings/new?record_type=contact&record_id=1, host week with 300 events;
 - save:     POST /meetings/new, 3 attendees, 3 reminders, 3 associations (+ the attendees'
-            contact associations); outbox rows written, nothing sent (no worker runs).
+            contact associations); outbox rows written, nothing sent (no worker runs);
+            also at 1, 2 and 4 connections (the budget names no concurrency).
 
 Rounds run the scenarios back to back, so the record/constant ratio is taken per round.
 """
@@ -134,7 +135,7 @@ def check_pages(url: str, cookie: str) -> dict:
 def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connections: int = 8,
         workers: int | None = None, worker_class: str = "sync", threads: int = 1,
         service_rounds: int = 3, label: str = "small", save: bool = True, log=print,
-        page_cache: bool = True) -> dict:
+        page_cache: bool = True, save_sweep: tuple[int, ...] = (1, 2, 4)) -> dict:
     """page_cache=False serves every page by rendering it (PAGE_CACHE_SECONDS=0): what a
     first view, or any view after a change in the account, costs."""
     week_events = datagen.align_busy_week(db_url)
@@ -144,6 +145,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
     rconn.flushdb()
     results: dict[str, list[WrkResult]] = {}
     service: dict[str, list[WrkResult]] = {}
+    sweep: dict[int, list[WrkResult]] = {}
     env = {} if page_cache else {"PAGE_CACHE_SECONDS": "0"}
     with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads,
                   env=env) as g:
@@ -178,6 +180,19 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                 log(f"[{label}] round {i + 1} {name:9s} {r.rps:7.1f} req/s  p50 {r.p50_ms:6.1f}"
                     f"  p95 {r.p95_ms:6.1f}  p99 {r.p99_ms:6.1f} ms  errors {_errs(r)}"
                     f"  cpu ms/req {r.cpu_ms}  load {_load()}")
+        # The save budget names no concurrency: the same rounds at fewer concurrent savers
+        # (8 is the main run above), to show where two cores stop queueing them.
+        for i in range(rounds if save and save_sweep else 0):
+            for conns in save_sweep:
+                r = wrk("save", g.url + SCHEDULER_PATH, seconds, conns, cookie=cookie,
+                        body=body, server=g, database=dbname)
+                r.errors = {**r.errors, "state": saved_state(db_url)}
+                delete_saved(db_url)
+                rconn.flushdb()
+                sweep.setdefault(conns, []).append(r)
+                log(f"[{label}] round {i + 1} save at {conns} conn: {r.rps:7.1f} req/s  p50 "
+                    f"{r.p50_ms:6.1f}  p95 {r.p95_ms:6.1f} ms  errors {_errs(r)}"
+                    f"  cpu ms/req {r.cpu_ms}")
         for i in range(service_rounds):
             for name, path, ck, bd in scenarios[1:]:
                 r = wrk(name, g.url + path, max(3, seconds / 2), 1, threads=1, cookie=ck,
@@ -211,6 +226,16 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         out["service"][name] = {"p50_ms": summary([r.p50_ms for r in runs]),
                                 "p95_ms": summary([r.p95_ms for r in runs]),
                                 "rps": summary([r.rps for r in runs])}
+    if sweep and "save" in results:
+        by = {**sweep, connections: results["save"]}
+        out["save_by_connections"] = {
+            str(c): {"rps": summary([r.rps for r in runs]),
+                     "p50_ms": summary([r.p50_ms for r in runs]),
+                     "p95_ms": summary([r.p95_ms for r in runs]),
+                     "cpu_ms_per_request": {k: summary([r.cpu_ms[k] for r in runs])
+                                            for k in runs[-1].cpu_ms},
+                     "errors": [r.errors for r in runs]}
+            for c, runs in sorted(by.items())}
     out["budgets"] = verdicts(out)
     return out
 
@@ -242,6 +267,9 @@ def verdicts(out: dict) -> dict:
                                          < BUDGETS["scheduler_p95_ms"])
     if "save" in s:
         v["save_p95_under_60ms"] = s["save"]["p95_ms"]["median"] < BUDGETS["save_p95_ms"]
+    for conns, figures in out.get("save_by_connections", {}).items():
+        v[f"save_p95_under_60ms_at_{conns}_connections"] = (
+            figures["p95_ms"]["median"] < BUDGETS["save_p95_ms"])
     return v
 
 

@@ -143,3 +143,31 @@ def test_edit_scheduler_queries_do_not_grow_with_attendees_and_associations(
     assert all(f'value="contact:{c.id}"' in html for c in contacts)
     assert all(f'value="{r.record_type}:{r.id}"' in html for r in records)
     assert f'value="user:{colleague.id}"' in html
+
+
+def test_saving_a_meeting_runs_a_fixed_handful_of_statements(client, team, make, db,
+                                                             count_queries, monkeypatch):
+    """3 contact attendees, 3 reminders, 3 associated records: the user, the source record,
+    the attendee contacts (once: validation's rows are reused), the records, four INSERTs,
+    the host's calendar connection and the outbox INSERT (docs/PERFORMANCE.md)."""
+    from tests.meeting_helpers import form, future_day
+    account, rep, _colleague = team
+    contacts = [make.contact(account) for _ in range(3)]
+    company, deal, ticket = make.company(account), make.deal(account), make.ticket(account)
+    data = form(title="Counted", start_date=future_day(30),
+                attendees=[f"contact:{c.id}" for c in contacts],
+                associations=[f"company:{company.id}", f"deal:{deal.id}",
+                              f"ticket:{ticket.id}"],
+                reminder_amount=["15", "1", "1"], reminder_unit=["minutes", "hours", "days"])
+    url = f"/meetings/new?record_type=contact&record_id={contacts[0].id}"
+    monkeypatch.setattr("webapp.jobs.enqueue", lambda *a, **k: True)  # the save alone
+    db.session.rollback()
+    # A context of its own (its own session and g), as a request starts in production:
+    # nothing looked up or loaded yet.
+    with client.application.app_context(), count_queries() as counter:
+        r = client.post(url, data=data)
+    assert r.status_code == 302, r.get_data(as_text=True)[:2000]
+    attendee_reads = [s for s in counter.statements
+                      if "FROM contacts" in s and "contacts.id IN" in s]
+    assert len(attendee_reads) == 1, attendee_reads
+    assert counter.count <= 10, "\n".join(s.split("\n")[0][:90] for s in counter.statements)

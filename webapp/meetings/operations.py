@@ -235,12 +235,18 @@ def _check_host(account: Account, actor: User, data: MeetingInput, errors: Error
                                    "seated user."))
 
 
+#: What an attendee row copies from its contact.
+_ATTENDEE_FIELDS = frozenset({"id", "first_name", "last_name", "email"})
+
+
 def _attendee_rows(account: Account, data: MeetingInput) -> list[Attendee]:
     contact_ids = [i for kind, i in data.attendees if kind == "contact"]
     user_ids = [i for kind, i in data.attendees if kind == "user"]
-    # Reused only while still loaded: a commit since validate() expires them.
+    # Reused only while still loaded: a commit since validate() expires them. (Not
+    # `expired_attributes`: it also lists relationships never loaded, such as company, so
+    # every save loaded the contacts a second time.)
     contacts = {i: c for i, c in data.found_contacts.items() if i in contact_ids
-                and not sa.inspect(c).expired_attributes and not sa.inspect(c).detached}
+                and not sa.inspect(c).detached and not sa.inspect(c).unloaded & _ATTENDEE_FIELDS}
     missing = [i for i in contact_ids if i not in contacts]
     if missing:
         contacts.update({c.id: c for c in db.session.scalars(sa.select(Contact).where(
