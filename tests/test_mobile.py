@@ -419,6 +419,9 @@ def test_notification_email_is_sent_once_and_retried_by_the_sweep(app, client, t
     assert len(got) == 1 and got[0][0] == ["alex@acme.example"]
     body = smtp.messages[0][1].get_body(("plain",)).get_content()
     assert "http://parley.test/meetings/" in body and "hello" in body
+    # Alex's zone and language, worded as the invitations are: no seconds, the zone once.
+    assert "(Asia/Taipei, GMT+08:00)" in body and body.count("Asia/Taipei") == 1
+    assert not re.search(r"\d:\d\d:\d\d", body), body
 
 
 def test_meeting_type_is_saved_from_the_phone(client, team, db):

@@ -101,7 +101,8 @@ def _text(body: str, subtype: str) -> MIMEText:
     return MIMEText(body, subtype, _8BIT if fits else _BASE64)
 
 
-def _when(meeting, zone: str, locale: str) -> str:
+def when_text(meeting, zone: str, locale: str) -> str:
+    """The meeting's day and times in zone, for an email in locale."""
     # The zone's id and UTC offset, not its long name: tz data names Europe/Dublin's
     # seasons the other way round ("Irish Standard Time" in winter).
     tz = ZoneInfo(zone)
@@ -128,7 +129,7 @@ def build(row, meeting) -> Message:
         show_description = row.kind != "reminder" or meeting.include_description_in_reminders
         context = {
             "kind": row.kind, "meeting": meeting, "recipient_name": row.recipient_name,
-            "when": _when(meeting, zone, locale), "zone": zone,
+            "when": when_text(meeting, zone, locale), "zone": zone,
             "location": ical.location_text(meeting), "location_kind": meeting.location_kind,
             "description_text": to_text(meeting.description_html) if show_description else "",
             "description_html": meeting.description_html if show_description else "",

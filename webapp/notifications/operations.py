@@ -12,10 +12,8 @@ import re
 from datetime import timedelta
 from email.message import EmailMessage
 from email.utils import formatdate, parseaddr
-from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from babel.dates import format_datetime
 from flask import current_app, render_template
 from flask_babel import force_locale, ngettext
 from flask_babel import gettext as _
@@ -187,7 +185,7 @@ def _claim(notification_id: int) -> bool:
 
 def build_email(notification: Notification) -> EmailMessage:
     """The mention email, in the recipient's language; times in their zone."""
-    from webapp.delivery.messages import _address
+    from webapp.delivery.messages import _address, when_text
 
     user, meeting = notification.user, notification.meeting
     base = current_app.config["BASE_URL"]
@@ -196,8 +194,7 @@ def build_email(notification: Notification) -> EmailMessage:
     if len(excerpt) > EXCERPT_CHARS:
         excerpt = excerpt[:EXCERPT_CHARS].rstrip() + "…"
     with force_locale(user.locale or "en"):
-        when = format_datetime(meeting.start_at, "full", tzinfo=ZoneInfo(user.zone),
-                               locale=user.locale or "en")
+        when = when_text(meeting, user.zone, user.locale or "en")
         context = {"actor_name": actor_name, "meeting": meeting, "when": when,
                    "zone": user.zone, "excerpt": excerpt,
                    "url": f"{base}/meetings/{meeting.id}", "user": user}
