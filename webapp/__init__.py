@@ -99,6 +99,9 @@ def create_app(config: dict | None = None) -> Flask:
     pagecache.init_app(app)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
+    if app.config.get("PRECOMPILE_TEMPLATES"):
+        for name in app.jinja_env.list_templates(extensions=("html", "txt")):
+            app.jinja_env.get_template(name)
 
     @app.before_request
     def _tenant():

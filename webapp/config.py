@@ -52,6 +52,9 @@ def load_config(instance_path: Path) -> dict:
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Parley <meetings@parley.localhost>"),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "DEV_MAILBOX": os.environ.get("SMTP_URL") is None and not production,
+        # Compile every template when the app is built: with gunicorn's preload the
+        # workers inherit them, instead of each paying 0.2-0.3 s on its first pages.
+        "PRECOMPILE_TEMPLATES": production,
         "SESSION_COOKIE_NAME": os.environ.get("SESSION_COOKIE_NAME", "parley_session"),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
