@@ -206,6 +206,14 @@ def markdown(summary: dict) -> str:
     return "\n".join(lines)
 
 
+def _table_row(label, figures: dict) -> str:
+    """One markdown row: req/s, p50, p95 (median and runs), CPU per request."""
+    cpu = figures.get("cpu_ms_per_request", {})
+    cpu_text = " + ".join(str(cpu[k]["median"]) for k in ("app", "db") if k in cpu)
+    return (f"| {label} | {figures['rps']['median']} | {figures['p50_ms']['median']} | "
+            f"{figures['p95_ms']['median']} | {figures['p95_ms']['runs']} | {cpu_text} |")
+
+
 def _web_lines(web: dict | None, title: str) -> list[str]:
     if not web:
         return []
@@ -213,20 +221,12 @@ def _web_lines(web: dict | None, title: str) -> list[str]:
              "| scenario | req/s (median) | p50 ms | p95 ms (median of runs) | p95 runs "
              "| CPU ms/request app + db |",
              "|---|---|---|---|---|---|"]
-    for name, s in web["scenarios"].items():
-        cpu = s.get("cpu_ms_per_request", {})
-        cpu_text = " + ".join(str(cpu[k]["median"]) for k in ("app", "db") if k in cpu)
-        lines.append(f"| {name} | {s['rps']['median']} | {s['p50_ms']['median']} | "
-                     f"{s['p95_ms']['median']} | {s['p95_ms']['runs']} | {cpu_text} |")
+    lines += [_table_row(name, s) for name, s in web["scenarios"].items()]
     if "save_by_connections" in web:
         lines += ["", "Saving at each number of concurrent savers (median over rounds):", "",
                   "| connections | req/s | p50 ms | p95 ms | the p95s | CPU ms/request app + db |",
                   "|---|---|---|---|---|---|"]
-        for conns, f in web["save_by_connections"].items():
-            cpu = f.get("cpu_ms_per_request", {})
-            cpu_text = " + ".join(str(cpu[k]["median"]) for k in ("app", "db") if k in cpu)
-            lines.append(f"| {conns} | {f['rps']['median']} | {f['p50_ms']['median']} | "
-                         f"{f['p95_ms']['median']} | {f['p95_ms']['runs']} | {cpu_text} |")
+        lines += [_table_row(c, f) for c, f in web["save_by_connections"].items()]
     if "record_over_constant" in web:
         lines += ["", f"Record/constant throughput, per round: "
                       f"{web['record_over_constant']['runs']} (median "
