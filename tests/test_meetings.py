@@ -1,6 +1,7 @@
 """Scheduling from records (S1-S15, R2): save, timeline, edit, delete, validation."""
 
 import io
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -187,6 +188,19 @@ def test_dst_gap_time_is_refused_with_explanation(client, rep, db):
     assert r.status_code == 422
     assert "daylight saving" in r.get_data(as_text=True)
     assert counts(db) == (0, 0)
+
+
+def test_a_meeting_ending_at_midnight_ends_the_next_day(client, rep, db):
+    """23:30 to 00:00 (the scheduler's own default at 23:00) is half an hour, not an end
+    before the start; an end at 00:15 on the same day still is."""
+    day = future_day(12)
+    r = schedule(client, None, start_date=day, start_time="23:30", end_time="00:00")
+    assert r.status_code == 302, r.get_data(as_text=True)[:1500]
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.end_at - meeting.start_at == timedelta(minutes=30)
+    r = schedule(client, None, start_date=day, start_time="23:30", end_time="00:15")
+    assert r.status_code == 422 and "The end must be after the start." in r.get_data(
+        as_text=True)
 
 
 def test_attachments_are_checked_and_kept_internal(client, rep, make, db):
