@@ -197,7 +197,7 @@ def deliver_many(message_ids: list[int]) -> list[str]:
     if not won:
         return [results[i] for i in message_ids]
     outcomes = _prepare(won)
-    for row_id in dict.fromkeys(i for i in message_ids if i in won):
+    for row_id in dict.fromkeys(i for i in message_ids if i in outcomes):  # gone: nothing
         status, values, msg = outcomes[row_id]
         if msg is not None:
             status, values = _send(msg, values["attempts"])
