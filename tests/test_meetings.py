@@ -201,6 +201,12 @@ def test_a_meeting_ending_at_midnight_ends_the_next_day(client, rep, db):
     r = schedule(client, None, start_date=day, start_time="23:30", end_time="00:15")
     assert r.status_code == 422 and "The end must be after the start." in r.get_data(
         as_text=True)
+    # No date yet (the form while it is being filled in): nothing to move, no error page.
+    r = schedule(client, None, start_date="", start_time="23:30", end_time="00:00")
+    assert r.status_code == 422 and "Enter a start date and time." in r.get_data(as_text=True)
+    r = client.get("/meetings/local-times?start_date=&start_time=23%3A30&end_time=00%3A00"
+                   "&end_date=&timezone=America%2FNew_York")
+    assert r.status_code == 200
 
 
 def test_attachments_are_checked_and_kept_internal(client, rep, make, db):

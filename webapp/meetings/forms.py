@@ -73,7 +73,7 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         _err(errors, "start", _l("Enter the time as HH:MM."))
     if form.get("end_time") and end_t is None:
         _err(errors, "end", _l("Enter the time as HH:MM."))
-    if end_t == time(0) and start_t not in (None, time(0)) and end_day == start_day:
+    if start_day and end_day == start_day and end_t == time(0) and start_t not in (None, time(0)):
         # Ending at 00:00 on the day it starts means at midnight, the end of that day:
         # the scheduler's own default at 23:30 is 23:30-00:00.
         end_day = start_day + timedelta(days=1)
