@@ -150,11 +150,6 @@ def relay(limit: int = 1000) -> int:
     return sent
 
 
-def claim(message_id: int) -> bool:
-    """Take the row for sending: one conditional UPDATE, so only one worker wins."""
-    return message_id in claim_many([message_id])
-
-
 def claim_many(message_ids: list[int]) -> set[int]:
     """Take the rows for sending that no other worker has: one conditional UPDATE for the
     whole batch, committed before anything is sent. Returns the ids this call won."""
@@ -198,10 +193,9 @@ def deliver_many(message_ids: list[int]) -> list[str]:
         return [results[i] for i in message_ids]
     outcomes = _prepare(won)
     for row_id in dict.fromkeys(i for i in message_ids if i in outcomes):  # gone: nothing
-        status, values, msg = outcomes[row_id]
+        status, values, msg, attempts = outcomes[row_id]
         if msg is not None:
-            status, values = _send(msg, values["attempts"])
-        values.pop("attempts", None)
+            status, values = _send(msg, attempts)
         db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == row_id)
                            .values(status=status, **values)
                            .execution_options(synchronize_session=False))
@@ -211,10 +205,10 @@ def deliver_many(message_ids: list[int]) -> list[str]:
 
 
 def _prepare(row_ids: set[int]) -> dict[int, tuple]:
-    """For each claimed row: ("skipped", values, None) when it must not be sent any more
-    (checked against the meeting as it is now), ("failed", values, None) when its message
-    cannot be built, else (None, values, message). Three queries for the whole batch, and
-    nothing read after the first commit (which would reload every row and meeting)."""
+    """For each claimed row, (status, columns, message, attempts): "skipped" when it must
+    not be sent any more (checked against the meeting as it is now), "failed" when its
+    message cannot be built, else the message to send. Three queries for the whole batch,
+    and nothing read after the first commit (which would reload every row and meeting)."""
     from webapp.delivery import messages
     from webapp.meetings.models import Attendee, Meeting
 
@@ -230,17 +224,16 @@ def _prepare(row_ids: set[int]) -> dict[int, tuple]:
         meeting = meetings.get(row.meeting_id)
         skip = messages.skip_reason(row, meeting)
         if skip:
-            out[row.id] = ("skipped", {"last_error": skip}, None)
+            out[row.id] = ("skipped", {"last_error": skip}, None, row.attempts)
             continue
         try:
             msg = messages.build(row, meeting)
         except Exception as exc:  # a bug, not the mail server: visible, with Retry
             log.exception("could not build outbox message %s", row.id)
             out[row.id] = ("failed", {"last_error": f"Could not build the message: {exc}"
-                                      [:2000]}, None)
+                                      [:2000]}, None, row.attempts)
             continue
-        out[row.id] = (None, {"message_id": msg["Message-ID"], "attempts": row.attempts},
-                       msg)
+        out[row.id] = (None, {}, msg, row.attempts)
     return out
 
 
