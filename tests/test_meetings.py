@@ -370,3 +370,47 @@ def test_an_unknown_mention_is_refused_at_the_note_on_the_desktop_too(client, re
         internal_note_html="<p>@Alex Exec and @Nobody</p>"))
     assert edit.status_code == 422 and "@Nobody" in edit.get_data(as_text=True)
     assert db.session.get(Meeting, meeting.id).title != "Renamed"
+
+
+def test_a_new_meetings_rows_in_the_session_are_the_stored_rows(rep, make, db):
+    """schedule_meeting() writes attendees, reminders and associations one INSERT per kind
+    and hands the session loaded objects: each must carry its own row's id, or invitations,
+    the API and the meeting page would name the wrong person, reminder or record."""
+    from webapp.meetings import operations as ops
+    from webapp.meetings.models import Attendee, MeetingAssociation
+    from webapp.types import utcnow
+    account, user = rep
+    contacts = [make.contact(account, first_name=f"P{i}", email=f"p{i}@example.org")
+                for i in range(4)]
+    colleague = make.user(account, name="Colleague")
+    company, deal = make.company(account), make.deal(account)
+    start = utcnow() + timedelta(days=20)
+    # Listed in an order unlike the ids', so a positional mix-up would show.
+    data = ops.MeetingInput(
+        title="Rows", start=start, end=start + timedelta(hours=1), timezone="UTC",
+        attendees=[("contact", c.id) for c in reversed(contacts)] + [("user", colleague.id)],
+        associations=[("deal", deal.id), ("company", company.id)],
+        reminders=[(2, "days"), (15, "minutes"), (1, "hours")])
+    assert not ops.validate(account, user, data)
+    meeting = ops.schedule_meeting(account, user, data)
+    def rows_of(m):
+        return {"attendees": sorted((a.id, a.contact_id, a.user_id, a.email, a.name,
+                                     a.response) for a in m.attendees),
+                "reminders": sorted((r.id, r.amount, r.unit, r.due_at, r.sent_at)
+                                    for r in m.reminders),
+                "associations": sorted((a.id, a.record_type, a.record_id)
+                                       for a in m.associations)}
+
+    in_session = rows_of(meeting)
+    outbox = sorted((o.attendee_id, o.recipient_email) for o in db.session.scalars(
+        sa.select(OutboxMessage).where(OutboxMessage.meeting_id == meeting.id)))
+    assert not db.session.dirty and not db.session.new  # nothing left for a flush
+    db.session.commit()
+    db.session.expire_all()
+    assert in_session == rows_of(db.session.get(Meeting, meeting.id))
+    assert len(in_session["attendees"]) == 5 and len(in_session["reminders"]) == 3
+    assert {(t, i) for _, t, i in in_session["associations"]} == {
+        ("deal", deal.id), ("company", company.id), *(("contact", c.id) for c in contacts)}
+    emails = {a.id: a.email for a in db.session.scalars(sa.select(Attendee))}
+    assert outbox == sorted((i, emails[i]) for i in emails) and len(outbox) == 5
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(MeetingAssociation)) == 6
