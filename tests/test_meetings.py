@@ -414,3 +414,28 @@ def test_a_new_meetings_rows_in_the_session_are_the_stored_rows(rep, make, db):
     emails = {a.id: a.email for a in db.session.scalars(sa.select(Attendee))}
     assert outbox == sorted((i, emails[i]) for i in emails) and len(outbox) == 5
     assert db.session.scalar(sa.select(sa.func.count()).select_from(MeetingAssociation)) == 6
+
+
+def test_the_record_the_form_came_from_deleted_meanwhile(client, rep, make, db):
+    """A colleague deletes the deal while the rep fills in the scheduler opened from it:
+    the form sent back with errors is shown (not a 404 that loses the input), and a form
+    without the deal saves."""
+    from webapp.records import operations as record_ops
+    account, _ = rep
+    contact, deal = make.contact(account), make.deal(account)
+    assert client.get(f"/meetings/new?record_type=deal&record_id={deal.id}").status_code == 200
+    gone = deal.id
+    record_ops.delete_record(deal)
+    db.session.commit()
+    url = f"/meetings/new?record_type=deal&record_id={gone}"
+    r = client.post(url, data=form(title="Still wanted", attendees=[f"contact:{contact.id}"],
+                                   associations=[f"deal:{gone}"]))
+    assert r.status_code == 422
+    assert "One of the associated records does not exist." in r.get_data(as_text=True)
+    assert "Still wanted" in r.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    r = client.post(url, data=form(title="Still wanted", attendees=[f"contact:{contact.id}"]))
+    assert r.status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert {(a.record_type, a.record_id) for a in meeting.associations} == {
+        ("contact", contact.id)}

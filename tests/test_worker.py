@@ -189,3 +189,41 @@ def test_kill_9_worker_mid_send_then_restart(app, make, db, smtp, rq_mode):
     assert len(distinct_invitations(smtp)) == 100
     # At most the one message in flight at the kill can arrive twice (same Message-ID).
     assert len(smtp.messages) <= 101
+
+
+def test_a_burst_of_saves_queues_one_relay_that_sends_them_all(app, client, make, login, db,
+                                                               smtp, rq_mode):
+    """While a relay waits in the queue, later commits queue no other: it reads every row
+    committed before it starts. Once it has started, the next save queues a new one."""
+    from webapp import jobs
+    account = make.account()
+    login(make.user(account))
+    contacts = [make.contact(account, email=f"b{i}@example.org") for i in range(5)]
+    queue = redis.Redis.from_url(rq_mode)
+    for contact in contacts:
+        assert schedule(client, contact, attendees=[f"contact:{contact.id}"]).status_code == 302
+    assert queue.llen("rq:queue:parley") == 1
+    assert queue.ttl(jobs.RELAY_WAITING_KEY) > 0  # a lost relay holds nothing back for long
+    worker = start_worker(worker_env(app, rq_mode, smtp.url, SWEEP_INTERVAL_SECONDS=3600),
+                          "--burst")
+    assert worker.wait(60) == 0
+    # The one relay sent all five (the sweep, an hour away, had no part in it).
+    assert statuses(db) == {"sent": 5}
+    assert sorted(r[0] for r, _ in smtp.messages) == [c.email for c in contacts]
+    assert not queue.exists(jobs.RELAY_WAITING_KEY)
+    schedule(client, contacts[0], attendees=[f"contact:{contacts[0].id}"], title="Next")
+    assert queue.llen("rq:queue:parley") == 1
+
+
+def test_a_relay_clears_its_mark_before_it_reads_rows(app, db, rq_mode, monkeypatch):
+    """Else a commit landing between the read and the clearing would queue no relay and
+    its invitations would wait for the sweep."""
+    from webapp import jobs
+    from worker import jobs as worker_jobs
+    queue = redis.Redis.from_url(rq_mode)
+    seen = []
+    monkeypatch.setattr(delivery, "relay",
+                        lambda: seen.append(queue.exists(jobs.RELAY_WAITING_KEY)) or 0)
+    queue.set(jobs.RELAY_WAITING_KEY, b"1")
+    worker_jobs.relay()
+    assert seen == [0]

@@ -125,3 +125,51 @@ def enqueue(path: str, *args: int | str) -> bool:
     except Exception as exc:  # Redis down: the sweep relays the rows later
         log.warning("could not enqueue %s%r: %s", path, args, exc)
         return False
+
+
+#: The relay job: hands committed outbox rows, conference tasks and calendar syncs to the
+#: queue. Queued after a commit through request_relay().
+RELAY = "worker.jobs.relay"
+#: Marks a relay job waiting in the queue (rq mode). It expires so that a relay lost with
+#: the mark set delays nothing for longer than this (the sweep also relays meanwhile).
+RELAY_WAITING_KEY = "parley:relay-waiting"
+RELAY_WAITING_SECONDS = 60
+
+
+def request_relay() -> bool:
+    """After a commit: have a relay hand this transaction's rows to the queue.
+
+    A relay reads every row committed before it starts, so while one is waiting in the
+    queue, another would find nothing more: a burst of saves queues one job instead of one
+    each (docs/PERFORMANCE.md, saving a meeting). The job clears the mark before it reads
+    (relay_starting()), so a commit either sees the mark of a relay that has not read yet,
+    or queues a new one. Returns False when the queue was unreachable (the sweep relays).
+    """
+    app = current_app._get_current_object()
+    if app.config["JOBS_MODE"] != "rq":
+        return enqueue(RELAY)
+    try:
+        if not redis_client(app).set(RELAY_WAITING_KEY, b"1", nx=True,
+                                     ex=RELAY_WAITING_SECONDS):
+            return True
+    except Exception as exc:  # Redis down: the sweep relays the rows later
+        log.warning("could not queue the relay: %s", exc)
+        return False
+    if enqueue(RELAY):
+        return True
+    try:
+        redis_client(app).delete(RELAY_WAITING_KEY)
+    except Exception:  # noqa: S110 - it expires; the sweep relays meanwhile
+        pass
+    return False
+
+
+def relay_starting() -> None:
+    """First thing in a relay job, before it reads rows: commits from now on queue another."""
+    app = current_app._get_current_object()
+    if app.config["JOBS_MODE"] != "rq":
+        return
+    try:
+        redis_client(app).delete(RELAY_WAITING_KEY)
+    except Exception as exc:  # it expires; the sweep relays meanwhile
+        log.warning("could not clear the relay mark: %s", exc)

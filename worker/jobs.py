@@ -50,9 +50,11 @@ def send_messages(*message_ids: int) -> dict:
 def relay() -> int:
     """Move committed outbox rows, video-conference tasks and calendar syncs to the queue."""
     with app_context():
+        from webapp import jobs
         from webapp.calendars import operations as calendar_ops
         from webapp.conferencing import operations as conferencing
         from webapp.delivery import operations as delivery
+        jobs.relay_starting()
         # Conference tasks first: a link created now supersedes the pending invitation.
         conferencing.relay_tasks()
         sent = delivery.relay()

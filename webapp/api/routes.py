@@ -409,7 +409,7 @@ def create_meeting():
         raise ApiError(422, str(exc), [{"field": "location.video_provider",
                                         "message": str(exc)}]) from exc
     db.session.commit()
-    jobs.enqueue("worker.jobs.relay")
+    jobs.request_relay()
     return meeting_json(meeting), 201
 
 
@@ -488,7 +488,7 @@ def update_meeting(meeting_id: int):
         raise ApiError(422, str(exc), [{"field": "location.video_provider",
                                         "message": str(exc)}]) from exc
     db.session.commit()
-    jobs.enqueue("worker.jobs.relay")
+    jobs.request_relay()
     return meeting_json(meeting)
 
 
@@ -498,7 +498,7 @@ def update_meeting(meeting_id: int):
 def delete_meeting(meeting_id: int):
     meeting_ops.delete_meeting(_meeting(meeting_id), g.api_user)
     db.session.commit()
-    jobs.enqueue("worker.jobs.relay")
+    jobs.request_relay()
     return Response(status=204)
 
 

@@ -164,7 +164,7 @@ def retry(meeting_id: int):
         abort(404)
     if ops.retry(meeting):
         db.session.commit()
-        jobs.enqueue("worker.jobs.relay")
+        jobs.request_relay()
         flash(_("Parley will try to create the video link again."), "success")
     return redirect(url_for("meetings.show", meeting_id=meeting.id))
 

@@ -62,7 +62,7 @@ def _record_url(record_type: str, record_id: int) -> str:
 
 def _relay_after_commit() -> None:
     """Commit first, then enqueue: the relay picks up the rows this request committed."""
-    jobs.enqueue("worker.jobs.relay")
+    jobs.request_relay()
 
 
 def _email_notifications(notification_ids: list[int]) -> None:
@@ -171,13 +171,15 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
     return render_template("meetings/scheduler.html", **context), status
 
 
-def _source_record():
+def _source_record(missing_ok: bool = False):
+    """The record the scheduler was opened from (?record_type=&record_id=), or None.
+    missing_ok: a form sent back with errors still shows when it was deleted meanwhile."""
     record_type = request.values.get("record_type")
     record_id = request.values.get("record_id", type=int)
     if not record_type and not record_id:
         return None
     record = record_ops.get_record(g.account_id, record_type or "", record_id or 0)
-    if record is None:
+    if record is None and not missing_ok:
         abort(404)
     return record
 
@@ -192,25 +194,32 @@ def _safe_return(target: str | None, fallback: str) -> str:
 @login_required
 @cached_page
 def new():
-    record = _source_record()
     account = _account()
     if request.method == "GET":
+        record = _source_record()
         return _render_scheduler(_form_values(None, record, account), {}, None, record)
+
+    def again(errors):
+        # The record the form was opened from only frames the form shown again, so a save
+        # does not read it (the associations are checked as fields), and a form sent back
+        # is shown even when that record was deleted meanwhile.
+        return _render_scheduler(_values_from_form(), errors, None,
+                                 _source_record(missing_ok=True), 422)
+
     data, errors = forms.parse(request.form, current_user.zone)
     uploads = forms.parse_uploads(request.files.getlist("attachments"), errors)
     errors = {**ops.validate(account, current_user, data), **errors}
     notifications.check_mentions(account.id, data.internal_note_html, None, errors)
     if errors:
-        return _render_scheduler(_values_from_form(), errors, None, record, 422)
+        return again(errors)
     try:
         meeting = ops.schedule_meeting(account, current_user, data)
     except RotationError as exc:  # the rotation changed since the form was checked
         db.session.rollback()
-        return _render_scheduler(_values_from_form(), exc.errors, None, record, 422)
+        return again(exc.errors)
     except ConferenceRefused as exc:
         db.session.rollback()
-        return _render_scheduler(_values_from_form(), {"video_provider": [str(exc)]}, None,
-                                 record, 422)
+        return again({"video_provider": [str(exc)]})
     ops.add_attachments(meeting, current_user, uploads)
     mentions = notifications.notify_mentions(meeting, current_user)
     # The messages are worded before the commit, while the rows are loaded (after it,
