@@ -196,3 +196,26 @@ def test_scheduler_page_is_cached_and_follows_new_meetings(app, client, make, lo
     shown = meeting_forms.initial_times(to_zone(utcnow(), user.zone))[0]
     if to_zone(start, user.zone).isocalendar()[:2] == shown.isocalendar()[:2]:
         assert "Fresh block" in page.get_data(as_text=True)
+
+
+def test_a_meeting_saved_through_the_operations_shows_at_the_next_view(
+        app, client, make, login, db, cache_on):
+    """schedule_meeting() writes its rows outside the unit of work (the session events see
+    none of them): it must still mark the account changed, or the timeline would miss the
+    new meeting for up to a minute."""
+    from webapp.meetings import operations as ops
+    account = make.account()
+    user = login(make.user(account))
+    contact = make.contact(account)
+    url = f"/contacts/{contact.id}"
+    assert cache_state(get(client, url)) == "miss"
+    assert cache_state(get(client, url)) == "hit"
+    start = utcnow() + timedelta(days=3)
+    data = ops.MeetingInput(title="Booked by the API", start=start,
+                            end=start + timedelta(minutes=30), timezone="UTC",
+                            attendees=[("contact", contact.id)])
+    assert not ops.validate(account, user, data)
+    ops.schedule_meeting(account, user, data)
+    db.session.commit()
+    page = get(client, url)
+    assert cache_state(page) == "miss" and "Booked by the API" in page.get_data(as_text=True)
