@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test e2e unit lint bench bench-smoke bench-scale install install-test translations chromium wrk worker clean messages
+.PHONY: run test test-embedded e2e unit lint bench bench-smoke bench-scale install install-test translations chromium wrk worker clean messages
 
 $(BIN)/activate:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Parley needs Python 3.11 ($(PY) not found)"; exit 1; }
@@ -52,6 +52,11 @@ wrk:
 
 test: install-test chromium
 	$(BIN)/python -m pytest
+
+# The unit and integration tests once more on the embedded default, SQLite (what `make run`
+# uses, and a SQL dialect of its own): CI runs everything else on PostgreSQL.
+test-embedded: install-test
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -m "not e2e" -q
 
 unit: install-test
 	$(BIN)/python -m pytest -m "not e2e"

@@ -439,3 +439,35 @@ def test_the_record_the_form_came_from_deleted_meanwhile(client, rep, make, db):
     meeting = db.session.scalar(sa.select(Meeting))
     assert {(a.record_type, a.record_id) for a in meeting.associations} == {
         ("contact", contact.id)}
+
+
+def test_a_rolled_back_save_leaves_nothing_behind_in_the_session(rep, make, db):
+    """The phone flow previews a save, rolls it back, then saves for real in the same
+    session. The previewed rows leave the session with their values (as a flush's new
+    objects do), so the preview can still be read and the real save can add its own rows
+    (SQLite gives the rolled-back ids out again)."""
+    from webapp.meetings import operations as ops
+    from webapp.types import utcnow
+    account, user = rep
+    contact = make.contact(account, first_name="Previewed", email="prev@example.org")
+    start = utcnow() + timedelta(days=5)
+
+    def data():
+        return ops.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
+                                timezone="UTC", attendees=[("contact", contact.id)],
+                                reminders=[(1, "hours")])
+
+    first = data()
+    assert not ops.validate(account, user, first)
+    preview = ops.schedule_meeting(account, user, first, dry_run=True)
+    rows = [*preview.attendees, *preview.reminders, *preview.associations]
+    db.session.rollback()
+    assert rows and not [r for r in rows if r in db.session]
+    assert preview.attendees[0].name == "Previewed Tester"  # still readable
+    second = data()
+    assert not ops.validate(account, user, second)
+    saved = ops.schedule_meeting(account, user, second)
+    db.session.commit()
+    assert [a.email for a in saved.attendees] == ["prev@example.org"]
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1
+    assert db.session.scalar(sa.select(sa.func.count(Reminder.id))) == 1

@@ -311,7 +311,27 @@ def _insert_children(meeting: Meeting, model, rows: list[dict]) -> list:
         db.session.add(obj)
         so.attributes.set_committed_value(obj, "meeting", meeting)
         objects.append(obj)
+    db.session.info.setdefault(_WRITTEN, []).extend(objects)
     return objects
+
+
+#: Objects _insert_children() put in the session, until its transaction ends.
+_WRITTEN = "parley_meeting_rows_written"
+
+
+def _forget_written_rows(session) -> None:
+    """A rollback undoes the rows: their objects leave the session, as a flush's new
+    objects do, keeping their values (the phone flow's preview reads them after its dry
+    run). Left in, they would be stale, and SQLite gives the ids out again: the save that
+    follows in the same session could not add its own rows."""
+    for obj in session.info.pop(_WRITTEN, ()):
+        if obj in session:
+            session.expunge(obj)
+
+
+# after_rollback comes before the session expires what it holds (its values are kept).
+sa.event.listen(db.session, "after_rollback", _forget_written_rows)
+sa.event.listen(db.session, "after_commit", lambda session: session.info.pop(_WRITTEN, None))
 
 
 def _wanted_associations(data: MeetingInput) -> list[tuple[str, int]]:
