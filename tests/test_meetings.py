@@ -1,6 +1,7 @@
 """Scheduling from records (S1-S15, R2): save, timeline, edit, delete, validation."""
 
 import io
+import re
 from datetime import timedelta
 
 import pytest
@@ -471,3 +472,47 @@ def test_a_rolled_back_save_leaves_nothing_behind_in_the_session(rep, make, db):
     assert [a.email for a in saved.attendees] == ["prev@example.org"]
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1
     assert db.session.scalar(sa.select(sa.func.count(Reminder.id))) == 1
+
+
+@pytest.mark.parametrize("path", ["/meetings/new", "/m/meetings/new"])
+def test_a_default_reminder_already_due_is_left_out_not_refused(client, make, login, db,
+                                                                 path):
+    """The account's defaults (1 hour, 1 day) on a meeting booked for two hours from now:
+    saving the form as opened keeps the 1-hour reminder and leaves the 1-day one out, with
+    a message, instead of refusing the form. A past reminder the user chose is refused."""
+    from zoneinfo import ZoneInfo
+
+    from webapp.types import utcnow
+    account = make.account(reminders_default_on=True, default_reminders=[[1, "hours"],
+                                                                         [1, "days"]])
+    login(make.user(account))
+    contact = make.contact(account)
+    url = f"{path}?record_type=contact&record_id={contact.id}"
+    page = client.get(url).get_data(as_text=True)
+    assert 'name="default_reminder" value="1:hours"' in page
+    assert 'name="default_reminder" value="1:days"' in page
+    start = (utcnow() + timedelta(hours=2)).astimezone(ZoneInfo("America/New_York"))
+    end = start + timedelta(minutes=30)
+    fields = dict(title="Later today", start_date=start.date().isoformat(),
+                  start_time=start.strftime("%H:%M"), end_date=end.date().isoformat(),
+                  end_time=end.strftime("%H:%M"), attendees=[f"contact:{contact.id}"],
+                  reminder_amount=["1", "1"], reminder_unit=["hours", "days"],
+                  confirm="1", submission_key="k" * 32)
+    if path.startswith("/m/"):
+        fields.update(description_text="", internal_note_text="")
+    refused = client.post(url, data=form(**fields))
+    assert refused.status_code == 422
+    assert "would be in the past" in refused.get_data(as_text=True)
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    saved = client.post(url, data=form(**fields, default_reminder=["1:hours", "1:days"]))
+    if saved.status_code == 200:  # the phone asks "Continue and send" first
+        asked = saved.get_data(as_text=True)
+        fields.update(
+            confirmed=re.search(r'name="confirmed" value="([^"]+)"', asked).group(1),
+            submission_key=re.search(r'name="submission_key" value="([^"]+)"', asked).group(1))
+        saved = client.post(url, data=form(**fields, default_reminder=["1:hours", "1:days"]))
+    assert saved.status_code == 302, saved.get_data(as_text=True)[:3000]
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert [(r.amount, r.unit) for r in meeting.reminders] == [(1, "hours")]
+    shown = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "The default reminder 1 day before was left out" in shown

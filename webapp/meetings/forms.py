@@ -116,6 +116,7 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
             "1", "on", "true", "y"),
         attendees=_pairs(form.getlist("attendees"), {"contact", "user"}, errors, "attendees"),
         reminders=reminders,
+        default_reminders=frozenset(_default_reminders(form.getlist("default_reminder"))),
         associations=_pairs(form.getlist("associations"),
                             {"contact", "company", "deal", "ticket"}, errors, "associations"),
         host_id=_int(form.get("host_id")) if form.get("host_id") else None,
@@ -150,6 +151,16 @@ def parse_uploads(files: list[FileStorage], errors: Errors) -> list[Upload]:
         else:
             uploads.append(Upload(name, f.mimetype or "application/octet-stream", data))
     return uploads
+
+
+def _default_reminders(values: list[str]) -> list[tuple[int, str]]:
+    """The default reminders the form was opened with, sent back as "amount:unit"."""
+    out = []
+    for value in values:
+        amount, _, unit = value.partition(":")
+        if _int(amount) is not None and unit:
+            out.append((_int(amount), unit))
+    return out
 
 
 def initial_times(now_local: datetime) -> tuple[date, time, time]:

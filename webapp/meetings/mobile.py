@@ -51,6 +51,8 @@ from webapp.meetings.routes import (
     _relay_after_commit,
     _safe_return,
     _source_record,
+    default_reminders_sent,
+    skipped_reminder_messages,
 )
 from webapp.meetings.timemath import to_zone
 from webapp.notifications import operations as notifications
@@ -115,6 +117,7 @@ def _values_from_request() -> dict:
     values["attendees"] = [tuple(v.split(":", 1)) for v in form.getlist("attendees") if ":" in v]
     values["associations"] = [tuple(v.split(":", 1)) for v in form.getlist("associations")
                               if ":" in v]
+    values["default_reminders"] = default_reminders_sent()
     # Fields of the original meeting that only travel as hidden values.
     for key in ("description_text_orig", "internal_note_text_orig"):
         if key not in form:
@@ -254,6 +257,8 @@ def _submit(meeting: Meeting | None, record, return_to: str):
     if result["not_invited"]:
         flash(_("Not invited (no valid email address): %(names)s.",
                 names=", ".join(result["not_invited"])), "error")
+    for text in skipped_reminder_messages(data):
+        flash(text, "info")
     return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=saved.id)))
 
 

@@ -71,6 +71,11 @@ class MeetingInput:
     attendees: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     #: (amount, unit)
     reminders: list[tuple[int, str]] = dataclasses.field(default_factory=list)
+    #: The account's default reminders the form was opened with (new meetings, S7). One of
+    #: them that would already be due is left out (named in `skipped_reminders`) instead
+    #: of refused: a meeting booked for later today keeps its form's defaults.
+    default_reminders: frozenset[tuple[int, str]] = frozenset()
+    skipped_reminders: list[tuple[int, str]] = dataclasses.field(default_factory=list)
     #: (record_type, id)
     associations: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     host_id: int | None = None
@@ -151,8 +156,9 @@ def validate(account: Account, actor: User, data: MeetingInput,
 
     if len(data.reminders) > MAX_REMINDERS:
         _err(errors, "reminders", _l("You can add at most three reminders."))
-    seen = set()
+    seen, kept = set(), []
     for amount, unit in data.reminders:
+        kept.append((amount, unit))
         if unit not in REMINDER_UNITS:
             _err(errors, "reminders", _l("Choose minutes, hours, days or weeks."))
         elif not isinstance(amount, int) or amount <= 0:
@@ -161,6 +167,10 @@ def validate(account: Account, actor: User, data: MeetingInput,
             _err(errors, "reminders", _l("A reminder can be at most a year before the meeting."))
         elif data.start and not errors.get("timezone"):
             due = reminder_due(data.start, amount, unit, data.timezone)
+            if due <= utcnow() and (amount, unit) in data.default_reminders:
+                kept.pop()
+                data.skipped_reminders.append((amount, unit))
+                continue
             if due <= utcnow():
                 _err(errors, "reminders", _l(
                     "The reminder %(offset)s before would be in the past. "
@@ -169,6 +179,7 @@ def validate(account: Account, actor: User, data: MeetingInput,
             if due in seen:
                 _err(errors, "reminders", _l("Two reminders fall at the same time."))
             seen.add(due)
+    data.reminders = kept
 
     if len(data.attendees) > MAX_ATTENDEES:
         _err(errors, "attendees", _l("At most 100 attendees."))

@@ -104,6 +104,9 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
         "include_description_in_reminders": False,
         "reminders": [tuple(r) for r in account.default_reminders]
         if account.reminders_default_on else [],
+        # Sent back with the form: one of them already due is left out, not refused.
+        "default_reminders": [tuple(r) for r in account.default_reminders]
+        if account.reminders_default_on else [],
         "attendees": attendees,
         "associations": ops.default_associations(g.account_id, record) if record else [],
         "host_id": current_user.id, "rotation_id": "", "suggested_host_id": "",
@@ -125,7 +128,21 @@ def _values_from_form() -> dict:
     values["attendees"] = [tuple(v.split(":", 1)) for v in form.getlist("attendees") if ":" in v]
     values["associations"] = [tuple(v.split(":", 1)) for v in form.getlist("associations")
                               if ":" in v]
+    values["default_reminders"] = default_reminders_sent()
     return values
+
+
+def default_reminders_sent() -> list[tuple[str, str]]:
+    """The default reminders a form was opened with, to send back with it again."""
+    return [tuple(v.split(":", 1)) for v in request.form.getlist("default_reminder")
+            if ":" in v]
+
+
+def skipped_reminder_messages(data: ops.MeetingInput) -> list[str]:
+    """What to tell the user about default reminders left out (they would be past)."""
+    return [_("The default reminder %(offset)s before was left out: the meeting starts "
+              "sooner than that.", offset=ops.unit_phrase(amount, unit))
+            for amount, unit in data.skipped_reminders]
 
 
 def _int_pairs(pairs):
@@ -235,6 +252,7 @@ def new():
     if skipped:
         messages.append((_("Not invited (no valid email address): %(names)s.",
                            names=", ".join(skipped)), "error"))
+    messages += [(text, "info") for text in skipped_reminder_messages(data)]
     shown = url_for("meetings.show", meeting_id=meeting.id)
     db.session.commit()
     _relay_after_commit()
