@@ -177,14 +177,22 @@ def test_pages_render_as_usual_when_redis_is_away(app, client, make, login, db, 
         assert "Still" in page.get_data(as_text=True)
 
 
-def test_scheduler_page_is_cached_and_follows_new_meetings(app, client, make, login, db,
-                                                           cache_on):
+def _page_in_cache(client, make, login, path: str):
+    """A user of a new account with a contact, and path (formatted with the contact's id)
+    viewed twice: rendered and stored, then served from the cache."""
     account = make.account()
     user = login(make.user(account))
     contact = make.contact(account)
-    url = f"/meetings/new?record_type=contact&record_id={contact.id}"
+    url = path.format(contact.id)
     assert cache_state(get(client, url)) == "miss"
     assert cache_state(get(client, url)) == "hit"
+    return account, user, contact, url
+
+
+def test_scheduler_page_is_cached_and_follows_new_meetings(app, client, make, login, db,
+                                                           cache_on):
+    account, user, _contact, url = _page_in_cache(
+        client, make, login, "/meetings/new?record_type=contact&record_id={}")
     # Booked by the worker or the API: a new event on the host's calendar.
     start = utcnow().replace(minute=0, second=0, microsecond=0) + timedelta(hours=1)
     db.session.add(Meeting(account_id=account.id, title="Fresh block", start_at=start,
@@ -200,16 +208,11 @@ def test_scheduler_page_is_cached_and_follows_new_meetings(app, client, make, lo
 
 def test_a_meeting_saved_through_the_operations_shows_at_the_next_view(
         app, client, make, login, db, cache_on):
-    """schedule_meeting() writes its rows outside the unit of work (the session events see
-    none of them): it must still mark the account changed, or the timeline would miss the
-    new meeting for up to a minute."""
+    """schedule_meeting() writes the attendees, reminders and associations outside the unit
+    of work (the session events see none of them): the account must still be marked
+    changed, or the timeline would miss the new meeting for up to a minute."""
     from webapp.meetings import operations as ops
-    account = make.account()
-    user = login(make.user(account))
-    contact = make.contact(account)
-    url = f"/contacts/{contact.id}"
-    assert cache_state(get(client, url)) == "miss"
-    assert cache_state(get(client, url)) == "hit"
+    account, user, contact, url = _page_in_cache(client, make, login, "/contacts/{}")
     start = utcnow() + timedelta(days=3)
     data = ops.MeetingInput(title="Booked by the API", start=start,
                             end=start + timedelta(minutes=30), timezone="UTC",

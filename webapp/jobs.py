@@ -157,10 +157,7 @@ def request_relay() -> bool:
         return False
     if enqueue(RELAY):
         return True
-    try:
-        redis_client(app).delete(RELAY_WAITING_KEY)
-    except Exception:  # noqa: S110 - it expires; the sweep relays meanwhile
-        pass
+    relay_starting()  # none is waiting after all: let the next commit try again
     return False
 
 

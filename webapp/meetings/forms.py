@@ -157,9 +157,10 @@ def _default_reminders(values: list[str]) -> list[tuple[int, str]]:
     """The default reminders the form was opened with, sent back as "amount:unit"."""
     out = []
     for value in values:
-        amount, _, unit = value.partition(":")
-        if _int(amount) is not None and unit:
-            out.append((_int(amount), unit))
+        text, _, unit = value.partition(":")
+        amount = _int(text)
+        if amount is not None and unit:
+            out.append((amount, unit))
     return out
 
 

@@ -51,7 +51,7 @@ from webapp.meetings.routes import (
     _relay_after_commit,
     _safe_return,
     _source_record,
-    default_reminders_sent,
+    form_pairs,
     skipped_reminder_messages,
 )
 from webapp.meetings.timemath import to_zone
@@ -114,10 +114,7 @@ def _values_from_request() -> dict:
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
                            if a.strip()]
-    values["attendees"] = [tuple(v.split(":", 1)) for v in form.getlist("attendees") if ":" in v]
-    values["associations"] = [tuple(v.split(":", 1)) for v in form.getlist("associations")
-                              if ":" in v]
-    values["default_reminders"] = default_reminders_sent()
+    values.update(form_pairs())
     # Fields of the original meeting that only travel as hidden values.
     for key in ("description_text_orig", "internal_note_text_orig"):
         if key not in form:

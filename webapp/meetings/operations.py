@@ -156,9 +156,8 @@ def validate(account: Account, actor: User, data: MeetingInput,
 
     if len(data.reminders) > MAX_REMINDERS:
         _err(errors, "reminders", _l("You can add at most three reminders."))
-    seen, kept = set(), []
+    seen = set()
     for amount, unit in data.reminders:
-        kept.append((amount, unit))
         if unit not in REMINDER_UNITS:
             _err(errors, "reminders", _l("Choose minutes, hours, days or weeks."))
         elif not isinstance(amount, int) or amount <= 0:
@@ -168,7 +167,6 @@ def validate(account: Account, actor: User, data: MeetingInput,
         elif data.start and not errors.get("timezone"):
             due = reminder_due(data.start, amount, unit, data.timezone)
             if due <= utcnow() and (amount, unit) in data.default_reminders:
-                kept.pop()
                 data.skipped_reminders.append((amount, unit))
                 continue
             if due <= utcnow():
@@ -179,7 +177,7 @@ def validate(account: Account, actor: User, data: MeetingInput,
             if due in seen:
                 _err(errors, "reminders", _l("Two reminders fall at the same time."))
             seen.add(due)
-    data.reminders = kept
+    data.reminders = [r for r in data.reminders if r not in data.skipped_reminders]
 
     if len(data.attendees) > MAX_ATTENDEES:
         _err(errors, "attendees", _l("At most 100 attendees."))
@@ -301,20 +299,20 @@ def _insert_children(meeting: Meeting, model, rows: list[dict]) -> list:
     column is given, so nothing is read back: a column added to the model without a value
     here fails at once instead of costing a query per row.
     """
+    if not rows:
+        return []
     table, keys = model.__table__, _ROW_KEYS[model]
     rows = [{**row, "meeting_id": meeting.id} for row in rows]
-    ids: dict[tuple, int] = {}
-    if rows:
-        missing = set(table.columns.keys()) - {"id"} - set(rows[0])
-        if missing:
-            raise ValueError(f"{table.name}: no value for {sorted(missing)}")
-        # Ids are matched by key, not by position: asking for RETURNING in the rows' order
-        # costs SQLite one INSERT per row. The connection, not session.execute(): rows of
-        # a new meeting are no reason to drop every cached page (webapp.pagecache); the
-        # meeting's own row already marks its account changed.
-        returned = db.session.connection().execute(
-            sa.insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows)
-        ids = {tuple(found[1:]): found[0] for found in returned}
+    missing = set(table.columns.keys()) - {"id"} - set(rows[0])
+    if missing:
+        raise ValueError(f"{table.name}: no value for {sorted(missing)}")
+    # Ids are matched by key, not by position: asking for RETURNING in the rows' order
+    # costs SQLite one INSERT per row. The connection, not session.execute(): rows of a
+    # new meeting are no reason to drop every cached page (webapp.pagecache); the
+    # meeting's own row already marks its account changed.
+    returned = db.session.connection().execute(
+        sa.insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows)
+    ids = {tuple(found[1:]): found[0] for found in returned}
     objects = []
     for row in rows:
         obj = model(id=ids[tuple(row[k] for k in keys)], **row)

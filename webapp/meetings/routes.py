@@ -96,17 +96,17 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
         }
     day, start_t, end_t = forms.initial_times(to_zone(utcnow(), zone))
     attendees = [record.ref] if record is not None and record.record_type == "contact" else []
+    defaults = [tuple(r) for r in account.default_reminders] \
+        if account.reminders_default_on else []
     return {
         "title": "", "start_date": day.isoformat(), "start_time": start_t.strftime("%H:%M"),
         "end_date": day.isoformat(), "end_time": end_t.strftime("%H:%M"), "timezone": zone,
         "location_kind": "none", "location_value": "", "meeting_type_id": "",
         "description_html": "", "internal_note_html": "",
         "include_description_in_reminders": False,
-        "reminders": [tuple(r) for r in account.default_reminders]
-        if account.reminders_default_on else [],
+        "reminders": defaults,
         # Sent back with the form: one of them already due is left out, not refused.
-        "default_reminders": [tuple(r) for r in account.default_reminders]
-        if account.reminders_default_on else [],
+        "default_reminders": defaults,
         "attendees": attendees,
         "associations": ops.default_associations(g.account_id, record) if record else [],
         "host_id": current_user.id, "rotation_id": "", "suggested_host_id": "",
@@ -125,17 +125,16 @@ def _values_from_form() -> dict:
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
                            if a.strip()]
-    values["attendees"] = [tuple(v.split(":", 1)) for v in form.getlist("attendees") if ":" in v]
-    values["associations"] = [tuple(v.split(":", 1)) for v in form.getlist("associations")
-                              if ":" in v]
-    values["default_reminders"] = default_reminders_sent()
+    values.update(form_pairs())
     return values
 
 
-def default_reminders_sent() -> list[tuple[str, str]]:
-    """The default reminders a form was opened with, to send back with it again."""
-    return [tuple(v.split(":", 1)) for v in request.form.getlist("default_reminder")
-            if ":" in v]
+def form_pairs() -> dict[str, list[tuple[str, str]]]:
+    """The posted "a:b" lists of the scheduler forms, as pairs of strings, to show the form
+    again: attendees, associations, and the default reminders it was opened with."""
+    return {key: [tuple(v.split(":", 1)) for v in request.form.getlist(name) if ":" in v]
+            for key, name in (("attendees", "attendees"), ("associations", "associations"),
+                              ("default_reminders", "default_reminder"))}
 
 
 def skipped_reminder_messages(data: ops.MeetingInput) -> list[str]:
