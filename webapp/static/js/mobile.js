@@ -1,6 +1,6 @@
-/* Phone scheduling flow: attendee and record chips, @mention type-ahead, and a
-   "meeting:changed" event that refreshes the attendees' local times.
-   Without JavaScript the form still posts every field. */
+/* Phone scheduling flow: @mention type-ahead in the internal note, and one submit of
+   "Continue and send". The chip pickers are chips.js. Without JavaScript the form still
+   posts every field. */
 (function () {
   "use strict";
   // A second tap while the first submit is on its way must not send twice.
@@ -12,50 +12,7 @@
   });
   var form = document.getElementById("m-meeting-form");
   if (!form) return;
-  var t = {};
-  try { t = JSON.parse(document.getElementById("mobile-i18n").textContent); } catch (e) {}
-  function changed() { form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true })); }
-
-  // Enter in a search box searches; it must not submit the meeting.
-  form.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && ev.target.matches && ev.target.matches("input[type=search]")) {
-      ev.preventDefault();
-    }
-  });
-
-  // --- chips: attendees and associations ---
   form.addEventListener("click", function (ev) {
-    var pick = ev.target.closest(".pick");
-    if (pick) {
-      var box = document.getElementById(pick.dataset.target);
-      if (!box.querySelector('input[value="' + CSS.escape(pick.dataset.value) + '"]')) {
-        var chip = document.createElement("span");
-        chip.className = "chip" + (pick.dataset.invitable === "no" ? " chip-warn" : "");
-        chip.textContent = pick.dataset.label + " ";
-        var input = document.createElement("input");
-        input.type = "hidden"; input.name = pick.dataset.name; input.value = pick.dataset.value;
-        var rm = document.createElement("button");
-        rm.type = "button"; rm.className = "chip-remove"; rm.textContent = "×";
-        rm.setAttribute("aria-label", (t.remove || "Remove") + " " + pick.dataset.label);
-        chip.appendChild(input); chip.appendChild(rm); box.appendChild(chip);
-      }
-      var results = pick.closest(".picker-results");
-      var holder = results && results.parentElement;
-      var search = holder && holder.previousElementSibling;
-      if (holder) holder.innerHTML = "";
-      if (search && search.tagName === "INPUT") { search.value = ""; search.focus(); }
-      changed();
-      return;
-    }
-    var remove = ev.target.closest(".chip-remove");
-    if (remove) {
-      var fieldset = remove.closest("fieldset");
-      remove.closest(".chip").remove();
-      var next = fieldset && fieldset.querySelector(".chip-remove, input[type=search]");
-      if (next) next.focus();
-      changed();
-      return;
-    }
     var mention = ev.target.closest(".mention-pick");
     if (mention) { insertMention(mention.dataset.name); }
   });

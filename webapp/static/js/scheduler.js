@@ -1,5 +1,5 @@
-/* Scheduler enhancements: calendar slots fill the time fields, collapsible calendar,
-   reminder rows, attendee/association chips, and a small rich-text editor.
+/* The desktop scheduler's own enhancements: calendar slots fill the time fields,
+   collapsible calendar, reminder rows. The chip pickers are chips.js, the editors rte.js.
    Without JavaScript the form still posts every field. */
 (function () {
   "use strict";
@@ -121,93 +121,4 @@
     if (btn) { btn.closest(".reminder-row").remove(); refreshReminders(); add.focus(); }
   });
   refreshReminders();
-
-  // --- chips: attendees and associations (S5, S11) ---
-  document.addEventListener("click", function (ev) {
-    var pick = ev.target.closest && ev.target.closest(".pick");
-    if (pick) {
-      var box = $(pick.dataset.target);
-      var exists = box.querySelector('input[value="' + CSS.escape(pick.dataset.value) + '"]');
-      if (!exists) {
-        var chip = document.createElement("span");
-        chip.className = "chip" + (pick.dataset.invitable === "no" ? " chip-warn" : "");
-        chip.textContent = pick.dataset.label + " ";
-        var input = document.createElement("input");
-        input.type = "hidden"; input.name = pick.dataset.name; input.value = pick.dataset.value;
-        var rm = document.createElement("button");
-        rm.type = "button"; rm.className = "chip-remove"; rm.textContent = "×";
-        rm.setAttribute("aria-label", (t.remove || "Remove") + " " + pick.dataset.label);
-        chip.appendChild(input); chip.appendChild(rm); box.appendChild(chip);
-      }
-      var results = pick.closest(".picker-results");
-      var search = results && results.parentElement.previousElementSibling;
-      if (results) results.parentElement.innerHTML = "";
-      if (search && search.tagName === "INPUT") { search.value = ""; search.focus(); }
-      changed();
-      return;
-    }
-    var remove = ev.target.closest && ev.target.closest(".chip-remove");
-    if (remove) { remove.closest(".chip").remove(); changed(); }
-  });
-  var clear = $("clear-associations");
-  if (clear) clear.addEventListener("click", function () { $("association-chips").innerHTML = ""; });
-
-  // --- small rich-text editor (S9, S10) ---
-  var snippets = [];
-  try { snippets = JSON.parse($("snippet-data").textContent || "[]"); } catch (e) {}
-  document.querySelectorAll(".rte").forEach(function (wrap) {
-    var area = wrap.querySelector("textarea");
-    var bar = document.createElement("div");
-    bar.className = "rte-toolbar"; bar.setAttribute("role", "toolbar");
-    bar.setAttribute("aria-label", t.formatting || "Formatting");
-    var editor = document.createElement("div");
-    editor.className = "rte-area"; editor.contentEditable = "true";
-    editor.setAttribute("role", "textbox"); editor.setAttribute("aria-multiline", "true");
-    editor.setAttribute("aria-labelledby", area.id + "-label");
-    var label = document.querySelector('label[for="' + area.id + '"]');
-    if (label) { label.id = area.id + "-label"; label.addEventListener("click", function () { editor.focus(); }); }
-    editor.innerHTML = area.value;
-    function sync() { area.value = editor.innerHTML; }
-    [["bold", "B", t.bold], ["italic", "I", t.italic], ["insertUnorderedList", "•", t.bullets],
-     ["insertOrderedList", "1.", "1. " + (t.numbers || "Numbered list")], ["createLink", "🔗", t.link]].forEach(function (b) {
-      var btn = document.createElement("button");
-      btn.type = "button"; btn.className = "btn btn-sm"; btn.textContent = b[1];
-      btn.setAttribute("aria-label", b[2]); btn.title = b[2];
-      btn.addEventListener("click", function () {
-        editor.focus();
-        if (b[0] === "createLink") {
-          var url = window.prompt(t.link_prompt || "https://");
-          if (!url || !/^(https?:|mailto:)/i.test(url)) return;
-          document.execCommand("createLink", false, url);
-        } else { document.execCommand(b[0]); }
-        sync();
-      });
-      bar.appendChild(btn);
-    });
-    if (snippets.length) {
-      var select = document.createElement("select");
-      select.setAttribute("aria-label", t.snippet || "Snippet");
-      var first = document.createElement("option"); first.value = ""; first.textContent = t.snippet || "…";
-      select.appendChild(first);
-      snippets.forEach(function (s, i) {
-        var o = document.createElement("option"); o.value = String(i); o.textContent = s.name; select.appendChild(o);
-      });
-      select.addEventListener("change", function () {
-        if (select.value === "") return;
-        editor.focus();
-        document.execCommand("insertHTML", false, snippets[+select.value].html);
-        select.value = ""; sync();
-      });
-      bar.appendChild(select);
-    }
-    editor.addEventListener("input", sync);
-    area.hidden = true;
-    wrap.insertBefore(bar, area);
-    wrap.insertBefore(editor, area);
-  });
-  form.addEventListener("submit", function () {
-    document.querySelectorAll(".rte").forEach(function (wrap) {
-      wrap.querySelector("textarea").value = wrap.querySelector(".rte-area").innerHTML;
-    });
-  });
 })();
