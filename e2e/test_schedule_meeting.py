@@ -117,7 +117,7 @@ def test_schedule_with_every_field(ui: Page, ui_name: str, demo, problems, tmp_p
     calendar = page.locator("#week-calendar")
     last_day = date.fromisoformat(calendar.locator(".day-col").last.get_attribute("data-date"))
     day = (last_day + timedelta(days=7)).isoformat()
-    calendar.get_by_role("button", name="Next week").click()
+    calendar.get_by_role("link", name="Next week").click()
     expect(page.locator(f'#week-calendar .day-col[data-date="{day}"]')).to_have_count(1)
 
     page.locator(_slot(day, "10:00")).click()

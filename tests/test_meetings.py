@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -308,6 +308,43 @@ def test_calendar_week_partial_shows_meetings(client, rep, make, db):
     html = client.get(f"/meetings/calendar?week={day}").get_data(as_text=True)
     assert html.lstrip().startswith('<div id="week-calendar"') and "On the calendar" in html
     assert "16:00" not in html or True
+
+
+def _week_link(html: str, label: str) -> tuple[str, str]:
+    """The (href, hx-get) of the week navigation link named label."""
+    tag = re.search(r'<a [^>]*>\s*' + label + r'\s*</a>', html)
+    assert tag, f"no link {label!r}"
+    href = re.search(r'href="([^"]+)"', tag.group(0)).group(1).replace("&amp;", "&")
+    hx = re.search(r'hx-get="([^"]+)"', tag.group(0)).group(1).replace("&amp;", "&")
+    return href, hx
+
+
+def test_week_navigation_links_work_without_javascript(client, rep, make, db):
+    """The calendar's Previous/Next week are links: a plain GET of the href (no htmx, no
+    JavaScript) shows that week of the host's calendar as a page; htmx fetches the partial."""
+    account, _ = rep
+    contact = make.contact(account)
+    shown = date.fromisoformat(future_day(7))
+    monday = shown - timedelta(days=shown.weekday())
+    next_wednesday = monday + timedelta(days=9)
+    r = schedule(client, contact, title="Next week's call", start_date=next_wednesday.isoformat(),
+                 attendees=[f"contact:{contact.id}"])
+    assert r.status_code == 302
+    html = client.get(f"/meetings/calendar?week={shown}").get_data(as_text=True)
+    assert "Next week's call" not in html.replace("&#39;", "'")  # not this week
+    href, hx = _week_link(html, "Next week")
+    page = client.get(href)  # what a browser without JavaScript does
+    text = page.get_data(as_text=True).replace("&#39;", "'")
+    assert page.status_code == 200 and "<html" in text
+    assert "Next week's call" in text
+    partial = client.get(hx, headers={"HX-Request": "true", "HX-Target": "week-calendar"})
+    body = partial.get_data(as_text=True)
+    assert body.lstrip().startswith('<div id="week-calendar"')
+    assert f'data-date="{next_wednesday}"' in body
+    # From there, Previous week leads back to the week without the meeting.
+    back, _hx = _week_link(body, "Previous week")
+    text = client.get(back).get_data(as_text=True).replace("&#39;", "'")
+    assert "<html" in text and "Next week's call" not in text
 
 
 def test_people_and_record_type_ahead(client, rep, make):
