@@ -14,7 +14,7 @@ def _render(status: int, title: str, message: str):
     if request.path.startswith("/api/"):
         from webapp.api.problems import problem
         return problem(status, message)
-    if request.headers.get("HX-Request"):
+    if request.htmx:
         body = render_template("core/_error.html", title=title, message=message)
     else:
         body = render_template("core/error.html", title=title, message=message, status=status)

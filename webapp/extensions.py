@@ -1,11 +1,11 @@
 """Flask extensions, created unbound and initialised in create_app()."""
 
 from flask_babel import Babel
-from flask_htmx import HTMX
 from flask_login import LoginManager
 from flask_migrate import Migrate
 from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
+from htmx_flask import Htmx
 from sqlalchemy import MetaData
 from sqlalchemy.orm import DeclarativeBase
 
@@ -27,5 +27,5 @@ db = SQLAlchemy(model_class=Base)
 migrate = Migrate()
 login_manager = LoginManager()
 csrf = CSRFProtect()
-htmx = HTMX()
+htmx = Htmx()  # request.htmx: HX-* request headers
 babel = Babel()

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-from flask import render_template
-
-from webapp.extensions import htmx
+from flask import render_template, request
 
 
 def page_or_partial(page_template: str, partial: str, target: str, status: int = 200,
@@ -14,6 +12,6 @@ def page_or_partial(page_template: str, partial: str, target: str, status: int =
     Decided by HX-Target (not by HX-Request alone), so boosted navigation and history
     restores get whole pages.
     """
-    if htmx and not htmx.boosted and htmx.target == target:
+    if request.htmx and not request.htmx.boosted and request.htmx.target == target:
         return render_template(partial, **context), status
     return render_template(page_template, **context), status

@@ -29,7 +29,7 @@ from webapp.conferencing import operations as conferencing
 from webapp.conferencing.providers import ConferenceRefused
 from webapp.delivery import operations as delivery
 from webapp.delivery.models import OutboxMessage
-from webapp.extensions import csrf, db, htmx
+from webapp.extensions import csrf, db
 from webapp.meetings import bp, calendar_view, forms, ical
 from webapp.meetings import operations as ops
 from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
@@ -315,7 +315,7 @@ def outcome(meeting_id: int):
         db.session.commit()
     else:
         error = _("Choose an outcome from the list.")
-    if htmx and htmx.target == f"meeting-{meeting.id}":
+    if request.htmx and request.htmx.target == f"meeting-{meeting.id}":
         return render_template("meetings/_timeline_item.html", meeting=meeting,
                                outcomes=outcome_catalog(g.account_id), outcome_error=error,
                                return_to=request.form.get("return_to", "")), \

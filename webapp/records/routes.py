@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
-from webapp.extensions import db, htmx
+from webapp.extensions import db
 from webapp.pagecache import cached_page
 from webapp.records import bp
 from webapp.records import operations as ops
@@ -162,12 +162,12 @@ def association_add(plural: str, record_id: int):
     to_id = request.form.get("to_id", type=int)
     other = ops.get_record(g.account_id, to_type, to_id) if to_id else None
     if other is None or other.ref == record.ref:
-        if not htmx:
+        if not request.htmx:
             abort(404)
         return _associations_partial(record, plural, 422, _("Choose a record from the list."))
     ops.link(g.account_id, record, other)
     db.session.commit()
-    if not htmx:
+    if not request.htmx:
         return redirect(url_for("records.show", plural=plural, record_id=record.id))
     return _associations_partial(record, plural)
 
@@ -180,6 +180,6 @@ def association_remove(plural: str, record_id: int, to_type: str, to_id: int):
         abort(404)
     ops.unlink(g.account_id, record, other)
     db.session.commit()
-    if not htmx:
+    if not request.htmx:
         return redirect(url_for("records.show", plural=plural, record_id=record.id))
     return _associations_partial(record, plural)

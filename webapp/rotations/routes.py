@@ -7,7 +7,7 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp.auth.models import Account
-from webapp.extensions import db, htmx
+from webapp.extensions import db
 from webapp.rotations import bp
 from webapp.rotations import operations as ops
 from webapp.rotations.models import Rotation, RotationMember
@@ -116,7 +116,7 @@ def availability(rotation_id: int, member_id: int):
         abort(422)
     ops.set_available(member, choice == "1")
     db.session.commit()
-    if htmx and htmx.target == f"member-{member.id}":
+    if request.htmx and request.htmx.target == f"member-{member.id}":
         return render_template("rotations/_member_row.html", rotation=rotation, m=member)
     return redirect(url_for("rotations.show", rotation_id=rotation.id))
 
