@@ -442,3 +442,55 @@ def test_added_reminder_row_is_visible(ui: Page, ui_name: str, demo, problems):
         assert hit and width >= 0.9 * expected, (
             f"the added reminder row's {field} is not shown like the others "
             f"(hit test {hit}, width {width:.0f}px, first row {expected:.0f}px)")
+
+
+def test_editor_link_form_and_described_by(ui: Page, ui_name: str, demo, problems):
+    """The one rich-text editor (scheduler and snippets): the link button opens a small
+    form in the page, never a browser prompt; a bad address is refused there; the editor
+    carries the textarea's help line (aria-describedby), as a screen reader needs."""
+    page = ui
+    dialogs: list[str] = []
+    page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+    login(page)
+    open_contact(page, CONTACT)
+    open_scheduler(page)
+    description = page.get_by_role("textbox", name="Attendee description")
+    expect(description).to_have_attribute("aria-describedby", "description-help")
+    wrap = page.locator(".rte").filter(has=page.locator("#description_html"))
+    description.click()
+    page.keyboard.type("See the agenda")
+    page.keyboard.press("Shift+Home")  # select what was typed
+    wrap.get_by_role("button", name="Link").click()
+    address = wrap.get_by_label("Link address (https://…)")
+    expect(address).to_be_focused()
+    address.fill("javascript:alert(1)")
+    address.press("Enter")  # adds the link (here: refuses it); never submits the form
+    expect(wrap.locator(".rte-link .field-error")).to_contain_text("https://")
+    expect(address).to_have_attribute("aria-invalid", "true")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Schedule meeting")
+    address.fill("https://example.org/agenda")
+    wrap.get_by_role("button", name="Add link").click()
+    expect(address).to_be_hidden()
+    expect(description.locator("a")).to_have_attribute("href", "https://example.org/agenda")
+    expect(description.locator("a")).to_have_text("See the agenda")
+    # With nothing selected, the address itself becomes the link; Escape closes the form.
+    page.keyboard.press("End")
+    wrap.get_by_role("button", name="Link").click()
+    wrap.get_by_label("Link address (https://…)").press("Escape")
+    expect(wrap.get_by_label("Link address (https://…)")).to_be_hidden()
+    wrap.get_by_role("button", name="Link").click()
+    wrap.get_by_label("Link address (https://…)").fill("mailto:team@example.org")
+    wrap.get_by_role("button", name="Add link").click()
+    expect(description.locator("a")).to_have_count(2)
+    expect(description.locator("a").nth(1)).to_have_text("mailto:team@example.org")
+    assert "https://example.org/agenda" in page.locator("#description_html").input_value()
+    shot(page, f"editor-link-{ui_name}")
+
+    # The snippet form (account settings) uses the same editor.
+    page.goto("/settings/snippets")
+    body = page.get_by_role("textbox", name="Text")
+    expect(body).to_be_visible()
+    page.locator(".rte").get_by_role("button", name="Link").click()
+    expect(page.locator(".rte").get_by_label("Link address (https://…)")).to_be_visible()
+    assert dialogs == [], dialogs
+    problems.check()

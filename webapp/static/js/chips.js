@@ -8,8 +8,8 @@
 (function () {
   "use strict";
 
-  function changed(el) {
-    var form = el.closest("form");
+  // Find the form while the element is still in the page (a pick or chip is removed).
+  function changed(form) {
     if (form) form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true }));
   }
 
@@ -40,6 +40,7 @@
     if (!ev.target.closest) return;
     var pick = ev.target.closest(".pick");
     if (pick && pick.dataset.target) {
+      var pickForm = pick.closest("form");
       addChip(pick);
       // Close the results and give the search box back, empty, for the next one.
       var results = pick.closest(".picker-results");
@@ -47,7 +48,7 @@
       var search = holder && holder.previousElementSibling;
       if (holder) holder.innerHTML = "";
       if (search && search.tagName === "INPUT") { search.value = ""; search.focus(); }
-      changed(pick);
+      changed(pickForm);
       return;
     }
     var remove = ev.target.closest(".chip-remove");
@@ -58,14 +59,14 @@
       // The focus goes to the next chip's ×, else to the search box, never to the page.
       var next = fieldset && fieldset.querySelector(".chip-remove, input[type=search]");
       if (next) next.focus();
-      if (form) form.dispatchEvent(new CustomEvent("meeting:changed", { bubbles: true }));
+      changed(form);
       return;
     }
     var clear = ev.target.closest("[data-clear-chips]");
     if (clear) {
       var box = document.getElementById(clear.dataset.clearChips);
       if (box) box.innerHTML = "";
-      changed(clear);
+      changed(clear.closest("form"));
     }
   });
 

@@ -130,7 +130,7 @@
     });
 
     [["bold", "B", t.bold], ["italic", "I", t.italic], ["insertUnorderedList", "•", t.bullets],
-     ["insertOrderedList", "1.", t.numbers], ["createLink", "🔗", t.link]].forEach(function (b) {
+     ["insertOrderedList", "1.", "1. " + (t.numbers || "Numbered list")], ["createLink", "🔗", t.link]].forEach(function (b) {
       var btn = button(b[1], b[2] || b[0]);
       if (b[0] === "createLink") {
         linkButton = btn;
