@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from webapp.auth.models import Account
 from webapp.extensions import db
 from webapp.meetings.models import REMINDER_UNITS, MeetingType
-from webapp.meetings.operations import UNIT_WORDS
 from webapp.meetings.outcomes import INITIAL_OUTCOME, catalog
+from webapp.reminders.rules import UNIT_WORDS
 from webapp.richtext import to_text
 from webapp.settings import bp
 from webapp.settings import operations as ops
