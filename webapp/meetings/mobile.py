@@ -22,7 +22,6 @@ below 800 px only (CSS), so both flows stay reachable by URL.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_skeleton, format_time
@@ -243,22 +242,9 @@ def _slot_from_args():
 @login_required
 def mobile_availability():
     account = views.account()
-    hosts = queries.hosts_for(account, current_user)
-    host_id = request.args.get("host_id", type=int) or current_user.id
-    host = next((h for h in hosts if h.id == host_id), None)
-    if host is None:
-        abort(404)
-    zone = request.args.get("timezone") or current_user.zone
-    if zone not in timezone_names():
-        zone = current_user.zone
-    try:
-        chosen_day = date.fromisoformat(request.args.get("start_date", ""))
-    except ValueError:
-        chosen_day = None
-    try:
-        day = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        day = chosen_day or to_zone(utcnow(), zone).date()
+    host, zone = views.week_host_and_zone()
+    chosen_day = views.day_arg("start_date", None)
+    day = views.day_arg("week", chosen_day) or to_zone(utcnow(), zone).date()
     _data, start, end = _slot_from_args()
     conflicts = []
     if start is not None:

@@ -13,7 +13,6 @@ from datetime import date
 import sqlalchemy as sa
 from flask import (
     Response,
-    abort,
     current_app,
     flash,
     g,
@@ -39,7 +38,6 @@ from webapp.meetings import (
     ical,
     pickers,
     pipeline,
-    queries,
     saving,
     validation,
     views,
@@ -203,11 +201,7 @@ def _render_show(meeting: Meeting, status: int = 200, outcome_error: str | None 
 @login_required
 def retry_message(meeting_id: int, message_id: int):
     meeting = views.meeting_or_404(meeting_id, include_deleted=True)
-    row = db.session.scalar(sa.select(OutboxMessage).where(
-        OutboxMessage.id == message_id, OutboxMessage.meeting_id == meeting.id,
-        OutboxMessage.account_id == g.account_id))
-    if row is None:
-        abort(404)
+    row = views.meeting_row_or_404(OutboxMessage, message_id, meeting)
     if outbox.retry(row):
         db.session.commit()
         jobs.request_relay()
@@ -227,11 +221,7 @@ def download_ics(meeting_id: int):
 @login_required
 def attachment(meeting_id: int, attachment_id: int):
     meeting = views.meeting_or_404(meeting_id, include_deleted=True)
-    item = db.session.scalar(sa.select(Attachment).where(
-        Attachment.id == attachment_id, Attachment.meeting_id == meeting.id,
-        Attachment.account_id == g.account_id))
-    if item is None:
-        abort(404)
+    item = views.meeting_row_or_404(Attachment, attachment_id, meeting)
     path = os.path.join(current_app.config["UPLOAD_DIR"], item.storage_key)
     return send_file(path, mimetype=item.content_type, as_attachment=True,
                      download_name=item.filename)
@@ -240,21 +230,10 @@ def attachment(meeting_id: int, attachment_id: int):
 @bp.get("/meetings/calendar")
 @login_required
 def calendar():
-    account = views.account()
-    hosts = queries.hosts_for(account, current_user)
-    host_id = request.args.get("host_id", type=int) or current_user.id
-    host = next((h for h in hosts if h.id == host_id), None)
-    if host is None:
-        abort(404)
-    try:
-        day = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        day = to_zone(utcnow(), current_user.zone).date()
-    zone = request.args.get("timezone") or current_user.zone
-    if zone not in timezone_names():
-        zone = current_user.zone
+    host, zone = views.week_host_and_zone()
+    day = views.day_arg("week", None) or to_zone(utcnow(), current_user.zone).date()
     return render_template("meetings/_week.html",
-                           week=calendar_view.week(account.id, host, current_user,
+                           week=calendar_view.week(g.account_id, host, current_user,
                                                    calendar_view.week_start(day), zone))
 
 

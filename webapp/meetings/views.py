@@ -5,6 +5,9 @@ from, and what to tell the user after a save. No commits here: the routes commit
 
 from __future__ import annotations
 
+from datetime import date
+
+import sqlalchemy as sa
 from flask import abort, g, request, url_for
 from flask_babel import gettext as _
 from flask_babel import ngettext
@@ -22,6 +25,7 @@ from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
 from webapp.reminders.rules import unit_phrase
 from webapp.types import utcnow
+from webapp.validation import timezone_names
 
 #: The scheduler forms' single-valued fields, shown again as posted.
 FORM_FIELDS = ("title", "start_date", "start_time", "end_date", "end_time", "timezone",
@@ -156,3 +160,34 @@ def safe_return(target: str | None, fallback: str) -> str:
     if target and target.startswith("/") and not target.startswith("//"):
         return target
     return fallback
+
+
+def week_host_and_zone():
+    """The host (?host_id=, one the user may book for, else 404) and zone (?timezone=,
+    a known zone, else the user's) of a week grid."""
+    hosts = queries.hosts_for(account(), current_user)
+    host_id = request.args.get("host_id", type=int) or current_user.id
+    host = next((h for h in hosts if h.id == host_id), None)
+    if host is None:
+        abort(404)
+    zone = request.args.get("timezone") or current_user.zone
+    if zone not in timezone_names():
+        zone = current_user.zone
+    return host, zone
+
+
+def day_arg(name: str, default: date | None) -> date | None:
+    """?name=YYYY-MM-DD as a date, else default."""
+    try:
+        return date.fromisoformat(request.args.get(name, ""))
+    except ValueError:
+        return default
+
+
+def meeting_row_or_404(model, row_id: int, meeting: Meeting):
+    """A row of the meeting (an outbox message, an attachment) in the user's account."""
+    row = db.session.scalar(sa.select(model).where(
+        model.id == row_id, model.meeting_id == meeting.id, model.account_id == g.account_id))
+    if row is None:
+        abort(404)
+    return row
