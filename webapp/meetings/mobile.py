@@ -109,7 +109,8 @@ def _values_from_request() -> dict:
         "title", "start_date", "start_time", "end_date", "end_time", "timezone",
         "location_kind", "location_value", "video_provider", "meeting_type_id", "host_id",
         "description_text", "description_text_orig", "description_html_orig",
-        "internal_note_text", "internal_note_text_orig", "internal_note_html_orig")}
+        "internal_note_text", "internal_note_text_orig", "internal_note_html_orig",
+        *forms.OCCURRENCE_FIELDS)}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
@@ -138,7 +139,8 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
         if account.custom_meeting_types_enabled else [],
         attendee_chips=ops.people_labels(account.id, _int_pairs(values["attendees"])),
         association_chips=ops.record_labels(account.id, _int_pairs(values["associations"])),
-        location_choices=LOCATION_CHOICES, return_to=return_to), status
+        location_choices=LOCATION_CHOICES, return_to=return_to,
+        occurrences=forms.occurrence_choices(values)), status
 
 
 def _outbox_high_water() -> int:

@@ -93,6 +93,8 @@ def _form_values(meeting: Meeting | None, record, account: Account) -> dict:
             "associations": [(a.record_type, a.record_id) for a in meeting.associations],
             "host_id": meeting.host_id, "rotation_id": "", "suggested_host_id": "",
             "video_provider": meeting.conference_provider or "",
+            # The occurrence in the repeated hour is kept (and shown) across the edit.
+            **forms.occurrence_values(meeting.start_at, meeting.end_at, meeting.timezone),
         }
     day, start_t, end_t = forms.initial_times(to_zone(utcnow(), zone))
     attendees = [record.ref] if record is not None and record.record_type == "contact" else []
@@ -120,7 +122,7 @@ def _values_from_form() -> dict:
         "title", "start_date", "start_time", "end_date", "end_time", "timezone",
         "location_kind", "location_value", "meeting_type_id", "description_html",
         "internal_note_html", "host_id", "rotation_id", "suggested_host_id",
-        "video_provider")}
+        "video_provider", *forms.OCCURRENCE_FIELDS)}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
@@ -169,7 +171,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         zone = current_user.zone
     context = {
         "values": values, "errors": errors, "meeting": meeting, "record": record,
-        "account": account, **host_field, "timezones": timezone_names(),
+        "account": account, **host_field, "occurrences": forms.occurrence_choices(values), "timezones": timezone_names(),
         "meeting_types": ops.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
         "units": REMINDER_UNITS,
@@ -470,12 +472,21 @@ def itip_reply():
 
 @bp.get("/calendar/<token>.ics")
 def feed(token: str):
+    """The private subscription feed: built from one query and streamed; its ETag and
+    Last-Modified come from the data, so a client that has it gets 304 Not Modified."""
     from webapp.auth.models import User
     user = db.session.scalar(sa.select(User).where(User.feed_token == token))
     if user is None:
         abort(404)
-    meetings = ops.user_feed_meetings(user, utcnow() - timedelta(days=90))
-    return Response(ical.feed(meetings, f"Parley — {user.name}"), mimetype="text/calendar")
+    name = f"Parley — {user.name}"
+    events = ops.user_feed_events(user, utcnow() - timedelta(days=90))
+    response = Response(ical.feed(events, name), mimetype="text/calendar")
+    response.set_etag(ical.feed_etag(events, name))
+    changes = [e.updated_at or e.created_at for e in events]
+    if changes:
+        response.last_modified = max(changes)
+    response.headers["Cache-Control"] = "private, no-cache"
+    return response.make_conditional(request)
 
 
 @bp.post("/settings/calendar-feed/reset")

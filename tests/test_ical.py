@@ -1,0 +1,365 @@
+"""Invitations every calendar reads the same way (issue 19).
+
+A golden set of meetings at the edges (the repeated hour's first and second time, the
+spring gap, Lord Howe's 30-minute DST, Chatham's +12:45/+13:45, Santiago, London, a
+meeting across midnight) is scheduled through the form; the invitation, the download and
+the feed are read by three independent parsers (icalendar, vobject, ics-py), which must all
+give the UTC instants Parley stored. The VTIMEZONEs Parley writes are checked against
+zoneinfo at every transition. The clock is fixed (FIXED_NOW): nothing depends on the day
+the tests run.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, timedelta
+from html.parser import HTMLParser
+from zoneinfo import ZoneInfo, available_timezones
+
+import icalendar
+import ics
+import pytest
+import sqlalchemy as sa
+import vobject
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tests.meeting_helpers import form
+from webapp.meetings import ical
+from webapp.meetings.models import Meeting
+
+FIXED_NOW = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
+
+
+@pytest.fixture()
+def fixed_now(monkeypatch):
+    """Now is FIXED_NOW for the code these tests reach that reads the clock."""
+    for module in ("webapp.meetings.routes", "webapp.meetings.ical",
+                   "webapp.meetings.operations", "webapp.delivery.messages"):
+        monkeypatch.setattr(f"{module}.utcnow", lambda: FIXED_NOW)
+    return FIXED_NOW
+
+
+@pytest.fixture()
+def rep(make, login, db, fixed_now):
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    user = login(make.user(account, name="Rita Rep", email="rita@acme.example",
+                           timezone="America/New_York", seat_kind_id=seat.id))
+    contact = make.contact(account, first_name="Cy", last_name="Client",
+                           email="cy@example.org", timezone="America/New_York")
+    return account, user, contact
+
+
+def z(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+# (name, zone, start date, start, end date, end, start fold, end fold, start Z, end Z)
+GOLDEN = [
+    ("plain", "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "",
+     "2027-01-05T15:00Z", "2027-01-05T15:30Z"),
+    ("repeated-first", "America/New_York", "2027-11-07", "01:30", "", "01:50", "0", "0",
+     "2027-11-07T05:30Z", "2027-11-07T05:50Z"),
+    ("repeated-second", "America/New_York", "2027-11-07", "01:30", "", "01:50", "1", "1",
+     "2027-11-07T06:30Z", "2027-11-07T06:50Z"),
+    ("spring-gap-across", "America/New_York", "2027-03-14", "01:30", "", "03:30", "", "",
+     "2027-03-14T06:30Z", "2027-03-14T07:30Z"),
+    ("spring-gap-edge", "America/New_York", "2027-03-14", "03:00", "", "03:30", "", "",
+     "2027-03-14T07:00Z", "2027-03-14T07:30Z"),
+    ("lord-howe-second", "Australia/Lord_Howe", "2027-04-04", "01:40", "", "01:55", "1", "1",
+     "2027-04-03T15:10Z", "2027-04-03T15:25Z"),
+    ("lord-howe-first", "Australia/Lord_Howe", "2027-04-04", "01:40", "", "01:55", "0", "0",
+     "2027-04-03T14:40Z", "2027-04-03T14:55Z"),
+    ("chatham-second", "Pacific/Chatham", "2027-04-04", "03:00", "", "03:30", "1", "1",
+     "2027-04-03T14:15Z", "2027-04-03T14:45Z"),
+    ("santiago-second", "America/Santiago", "2027-04-03", "23:15", "", "23:45", "1", "1",
+     "2027-04-04T03:15Z", "2027-04-04T03:45Z"),
+    ("london-second", "Europe/London", "2027-10-31", "01:15", "", "01:45", "1", "1",
+     "2027-10-31T01:15Z", "2027-10-31T01:45Z"),
+    ("across-midnight", "Asia/Taipei", "2027-02-10", "23:30", "2027-02-11", "00:30", "", "",
+     "2027-02-10T15:30Z", "2027-02-10T16:30Z"),
+]
+AMBIGUOUS = [case for case in GOLDEN if case[6]]
+
+
+def golden_form(contact, zone, day, start, end_day, end, start_fold, end_fold, **extra):
+    return form(title="Golden", timezone=zone, start_date=day, start_time=start,
+                end_date=end_day, end_time=end, start_fold=start_fold, end_fold=end_fold,
+                attendees=[f"contact:{contact.id}"], **extra)
+
+
+def instants(text: str) -> dict[str, set[tuple[datetime, datetime]]]:
+    """(start, end) in UTC of each VEVENT, as each of the three parsers reads it."""
+    out = {}
+    cal = icalendar.Calendar.from_ical(text)
+    out["icalendar"] = {(e.decoded("DTSTART").astimezone(UTC), e.decoded("DTEND").astimezone(UTC))
+                        for e in cal.walk("VEVENT")}
+    out["vobject"] = {(e.dtstart.value.astimezone(UTC), e.dtend.value.astimezone(UTC))
+                      for e in vobject.readOne(text).vevent_list}
+    out["ics"] = {(e.begin.to("utc").datetime, e.end.to("utc").datetime)
+                  for e in ics.Calendar(text).events}
+    return out
+
+
+def calendar_text(msg) -> str:
+    return next(p for p in msg.walk() if p.get_content_type() == "text/calendar").get_content()
+
+
+def assert_read_alike(text: str, expected: set[tuple[datetime, datetime]]) -> None:
+    for parser, found in instants(text).items():
+        assert found == expected, parser
+
+
+@pytest.mark.parametrize("case", GOLDEN, ids=[c[0] for c in GOLDEN])
+def test_golden_invitation_download_and_feed_read_alike(client, rep, db, smtp, case):
+    _account, user, contact = rep
+    _name, zone, day, start, end_day, end, fold_s, fold_e, want_s, want_e = case
+    r = client.post("/meetings/new", data=golden_form(contact, zone, day, start, end_day, end,
+                                                      fold_s, fold_e))
+    assert r.status_code == 302, r.get_data(as_text=True)
+    meeting = db.session.scalar(sa.select(Meeting))
+    expected = {(z(want_s), z(want_e))}
+    assert {(meeting.start_at, meeting.end_at)} == expected
+    [(_rcpt, msg)] = smtp.messages
+    text = calendar_text(msg)
+    assert_read_alike(text, expected)
+    if fold_s:  # the repeated hour is never written as a TZID wall time
+        assert "DTSTART:" + z(want_s).strftime("%Y%m%dT%H%M%SZ") in text
+    assert_read_alike(client.get(f"/meetings/{meeting.id}.ics").get_data(as_text=True),
+                      expected)
+    assert_read_alike(client.get(f"/calendar/{user.feed_token}.ics").get_data(as_text=True),
+                      expected)
+
+
+def test_golden_update_cancel_and_colleague_booked(client, rep, make, db, smtp):
+    account, user, contact = rep
+    host = make.user(account, name="Hana Host", email="hana@acme.example",
+                     seat_kind_id=user.seat_kind_id)
+    data = golden_form(contact, "America/New_York", "2027-11-07", "01:30", "", "01:50",
+                       "1", "1", host_id=str(host.id))
+    assert client.post("/meetings/new", data=data).status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    first = {(z("2027-11-07T06:30Z"), z("2027-11-07T06:50Z"))}
+    assert len(smtp.messages) == 2  # the contact's REQUEST, the host's PUBLISH
+    for _rcpt, msg in smtp.messages:
+        assert_read_alike(calendar_text(msg), first)
+    smtp.clear()
+    # Update: to the repeated hour's first time.
+    moved = {**data, "start_fold": "0", "end_fold": "0"}
+    assert client.post(f"/meetings/{meeting.id}/edit", data=moved).status_code == 302
+    assert len(smtp.messages) == 2
+    for _rcpt, msg in smtp.messages:
+        assert_read_alike(calendar_text(msg), {(z("2027-11-07T05:30Z"), z("2027-11-07T05:50Z"))})
+    smtp.clear()
+    assert client.post(f"/meetings/{meeting.id}/delete").status_code == 302
+    assert len(smtp.messages) == 2
+    for _rcpt, msg in smtp.messages:
+        text = calendar_text(msg)
+        assert "STATUS:CANCELLED" in text
+        assert_read_alike(text, {(z("2027-11-07T05:30Z"), z("2027-11-07T05:50Z"))})
+
+
+# --- VTIMEZONE against zoneinfo ----------------------------------------------------------
+
+def observances(text: str) -> list[tuple[datetime, timedelta, timedelta, str]]:
+    """Each STANDARD/DAYLIGHT as RFC 5545 reads it: (onset in UTC, TZOFFSETFROM,
+    TZOFFSETTO, kind); the onset is DTSTART, a wall time in TZOFFSETFROM."""
+    cal = icalendar.Calendar.from_ical(
+        "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:x\r\n" + text + "END:VCALENDAR\r\n")
+    [tz] = cal.walk("VTIMEZONE")
+    assert "COMMENT" not in tz  # libical refuses a COMMENT directly inside VTIMEZONE
+    out = []
+    for sub in tz.subcomponents:
+        offset_from = sub["TZOFFSETFROM"].td
+        onset = sub.decoded("DTSTART").replace(tzinfo=UTC) - offset_from
+        out.append((onset, offset_from, sub["TZOFFSETTO"].td, sub.name))
+    return sorted(out)
+
+
+def check_zone(zone: str, first: date, last: date) -> None:
+    tz = ZoneInfo(zone)
+    found = observances(ical.vtimezone(zone, first, last))
+    for onset, offset_from, offset_to, kind in found[1:]:
+        # Exactly at each onset: the offset before is FROM, from the onset on it is TO.
+        assert (onset - timedelta(seconds=1)).astimezone(tz).utcoffset() == offset_from, onset
+        assert onset.astimezone(tz).utcoffset() == offset_to, onset
+        assert kind == ("DAYLIGHT" if onset.astimezone(tz).dst() else "STANDARD"), onset
+    # Between onsets nothing changes that the VTIMEZONE does not say: every 6 hours of
+    # the span, zoneinfo's offset is the one of the latest onset.
+    at = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
+    end = datetime.combine(last, datetime.min.time(), tzinfo=UTC)
+    index = 0
+    while at < end:
+        while index + 1 < len(found) and found[index + 1][0] <= at:
+            index += 1
+        assert at.astimezone(tz).utcoffset() == found[index][2], (zone, at)
+        at += timedelta(hours=6)
+
+
+@pytest.mark.parametrize("zone", ["America/New_York", "Europe/London", "Australia/Lord_Howe",
+                                  "Pacific/Chatham", "America/Santiago"])
+def test_vtimezone_matches_zoneinfo_at_every_transition(zone):
+    check_zone(zone, date(2024, 1, 1), date(2031, 1, 1))
+    # The DAYLIGHT onset is the wall time before the jump: 02:00 in New York, not 03:00.
+    if zone == "America/New_York":
+        assert "DTSTART:20270314T020000" in ical.vtimezone(zone, date(2026, 1, 1),
+                                                           date(2029, 1, 1))
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.sampled_from(sorted(available_timezones() - {"localtime", "Factory"})),
+       st.integers(min_value=1990, max_value=2035))
+def test_vtimezone_matches_zoneinfo_for_any_zone(zone, year):
+    check_zone(zone, date(year - 1, 1, 1), date(year + 2, 1, 1))
+
+
+# --- the edit form keeps the occurrence ----------------------------------------------------
+
+class FormFields(HTMLParser):
+    """The fields a browser would post from the form with the given id."""
+
+    def __init__(self, form_id: str):
+        super().__init__()
+        self.form_id, self.inside, self.fields = form_id, False, []
+        self._select = self._textarea = None
+
+    def handle_starttag(self, tag, attrs):
+        a = dict(attrs)
+        if tag == "form":
+            self.inside = a.get("id") == self.form_id
+        if not self.inside:
+            return
+        if tag == "input" and a.get("name") and a.get("type") not in ("submit", "button",
+                                                                       "file"):
+            if a.get("type") in ("radio", "checkbox") and "checked" not in a:
+                return
+            self.fields.append((a["name"], a.get("value") or ""))
+        elif tag == "select":
+            self._select = {"name": a.get("name"), "first": None, "chosen": None}
+        elif tag == "option" and self._select is not None:
+            if self._select["first"] is None:
+                self._select["first"] = a.get("value") or ""
+            if "selected" in a:
+                self._select["chosen"] = a.get("value") or ""
+        elif tag == "textarea":
+            self._textarea = [a.get("name"), ""]
+
+    def handle_data(self, data):
+        if self._textarea is not None:
+            self._textarea[1] += data
+
+    def handle_endtag(self, tag):
+        if tag == "form":
+            self.inside = False
+        elif tag == "select" and self._select is not None:
+            if self._select["name"]:
+                chosen = self._select["chosen"]
+                self.fields.append((self._select["name"],
+                                    chosen if chosen is not None else self._select["first"] or ""))
+            self._select = None
+        elif tag == "textarea" and self._textarea is not None:
+            self.fields.append(tuple(self._textarea))
+            self._textarea = None
+
+
+def posted(html: str, form_id: str, **changes) -> dict:
+    parser = FormFields(form_id)
+    parser.feed(html)
+    data: dict[str, list[str]] = {}
+    for name, value in parser.fields:
+        data.setdefault(name, []).append(value)
+    data.update({k: [v] for k, v in changes.items()})
+    return data
+
+
+@pytest.mark.parametrize("case", AMBIGUOUS, ids=[c[0] for c in AMBIGUOUS])
+def test_desktop_edit_of_title_only_keeps_the_instant(client, rep, db, smtp, case):
+    _account, _user, contact = rep
+    _name, zone, day, start, end_day, end, fold_s, fold_e, want_s, want_e = case
+    client.post("/meetings/new", data=golden_form(contact, zone, day, start, end_day, end,
+                                                  fold_s, fold_e))
+    meeting = db.session.scalar(sa.select(Meeting))
+    html = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    # The field says which of the two times it is.
+    assert re.search(rf'name="start_fold" value="{fold_s}" checked', html)
+    assert 'id="start-occurrence"' in html and "happens twice" in html
+    smtp.clear()
+    r = client.post(f"/meetings/{meeting.id}/edit",
+                    data=posted(html, "meeting-form", title="Renamed"))
+    assert r.status_code == 302, r.get_data(as_text=True)
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert (meeting.title, meeting.start_at, meeting.end_at) == ("Renamed", z(want_s), z(want_e))
+    [(_rcpt, msg)] = smtp.messages  # the title changed: one update, at the same instant
+    assert_read_alike(calendar_text(msg), {(z(want_s), z(want_e))})
+
+
+@pytest.mark.parametrize("case", AMBIGUOUS, ids=[c[0] for c in AMBIGUOUS])
+def test_phone_edit_of_title_only_keeps_the_instant(client, rep, db, smtp, case):
+    _account, _user, contact = rep
+    _name, zone, day, start, end_day, end, fold_s, fold_e, want_s, want_e = case
+    client.post("/meetings/new", data=golden_form(contact, zone, day, start, end_day, end,
+                                                  fold_s, fold_e))
+    meeting = db.session.scalar(sa.select(Meeting))
+    url = f"/m/meetings/{meeting.id}/edit"
+    html = client.get(url).get_data(as_text=True)
+    assert re.search(rf'name="start_fold" value="{fold_s}" checked', html)
+    data = posted(html, "m-meeting-form", title="Renamed")
+    confirm_page = client.post(url, data=data).get_data(as_text=True)
+    confirm = {"confirm": "1",
+               "confirmed": re.search(r'name="confirmed" value="(\w+)"', confirm_page).group(1),
+               "submission_key": re.search(r'name="submission_key" value="([\w-]+)"',
+                                           confirm_page).group(1)}
+    smtp.clear()
+    assert client.post(url, data={**data, **confirm}).status_code == 302
+    db.session.expire_all()
+    meeting = db.session.get(Meeting, meeting.id)
+    assert (meeting.title, meeting.start_at, meeting.end_at) == ("Renamed", z(want_s), z(want_e))
+    [(_rcpt, msg)] = smtp.messages
+    assert_read_alike(calendar_text(msg), {(z(want_s), z(want_e))})
+
+
+def test_typing_a_repeated_time_asks_which_one(client, rep, db, smtp):
+    _account, _user, contact = rep
+    data = golden_form(contact, "America/New_York", "2027-11-07", "01:30", "", "01:50", "", "")
+    r = client.post("/meetings/new", data=data)
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert "01:30 happens twice on this day in America/New_York" in html
+    assert 'name="start_fold" value="0"' in html and 'name="start_fold" value="1"' in html
+    assert "Second time, GMT-05:00 (EST)" in html
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0 and not smtp.messages
+    # Moving an existing meeting onto such a time asks too (its kept instant does not fit).
+    client.post("/meetings/new", data=golden_form(contact, "America/New_York", "2027-11-06",
+                                                  "10:00", "", "10:30", "", ""))
+    meeting = db.session.scalar(sa.select(Meeting))
+    html = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    assert 'id="start-occurrence"' not in html
+    r = client.post(f"/meetings/{meeting.id}/edit", data=posted(
+        html, "meeting-form", start_date="2027-11-07", start_time="01:30", end_time="01:50"))
+    assert r.status_code == 422 and 'id="start-occurrence"' in r.get_data(as_text=True)
+
+
+@pytest.mark.parametrize(("start", "end", "message"), [
+    ("2027-03-14T02:30:00-05:00", "2027-03-14T03:30:00-04:00", "does not exist"),
+    ("2027-07-01T10:00:00-05:00", "2027-07-01T10:30:00-04:00", "does not match"),
+])
+def test_api_refuses_an_offset_that_does_not_fit_the_zone(client, rep, db, smtp, start, end,
+                                                           message):
+    from webapp.api import operations as token_ops
+    _account, user, _contact = rep
+    _row, token = token_ops.create_token(user, "t")
+    db.session.commit()
+    r = client.post("/api/v1/meetings", headers={"Authorization": f"Bearer {token}"}, json={
+        "title": "x", "start": start, "end": end, "timezone": "America/New_York"})
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json["errors"]] == ["start"]
+    assert message in r.json["errors"][0]["message"]
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    # The zone's own offsets, and UTC, are accepted.
+    r = client.post("/api/v1/meetings", headers={"Authorization": f"Bearer {token}"}, json={
+        "title": "x", "start": "2027-11-07T01:30:00-05:00", "end": "2027-11-07T06:50:00Z",
+        "timezone": "America/New_York"})
+    assert r.status_code == 201
+    assert r.json["start"] == "2027-11-07T06:30:00Z"
