@@ -363,3 +363,120 @@ def test_api_refuses_an_offset_that_does_not_fit_the_zone(client, rep, db, smtp,
         "timezone": "America/New_York"})
     assert r.status_code == 201
     assert r.json["start"] == "2027-11-07T06:30:00Z"
+
+
+# --- replies, cancellations, messages about events never received -------------------------
+
+def parsed_event(msg):
+    return next(iter(icalendar.Calendar.from_ical(calendar_text(msg)).walk("VEVENT")))
+
+
+def test_reschedule_asks_again_and_keeps_the_old_answer(client, rep, db, smtp):
+    from webapp.delivery import operations as delivery
+    _account, _user, contact = rep
+    data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
+    client.post("/meetings/new", data=data)
+    meeting = db.session.scalar(sa.select(Meeting))
+    token = delivery.rsvp_token(meeting.attendees[0].id)
+    assert client.post(f"/rsvp/{token}", data={"response": "accepted"}).status_code == 200
+    smtp.clear()
+    # A new title only: the answer stands.
+    client.post(f"/meetings/{meeting.id}/edit", data={**data, "title": "Renamed"})
+    [(_r, msg)] = smtp.messages
+    assert parsed_event(msg)["ATTENDEE"].params["PARTSTAT"] == "ACCEPTED"
+    smtp.clear()
+    # A new time: asked again, in the message and on the meeting page.
+    client.post(f"/meetings/{meeting.id}/edit", data={**data, "title": "Renamed",
+                                                      "start_time": "11:00",
+                                                      "end_time": "11:30"})
+    [(_r, msg)] = smtp.messages
+    attendee = parsed_event(msg)["ATTENDEE"].params
+    assert attendee["PARTSTAT"] == "NEEDS-ACTION" and attendee["RSVP"] == "TRUE"
+    page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    attendees_panel = page[page.index("attendee-list"):page.index("earlier-replies")]
+    assert "No reply yet" in attendees_panel and "Accepted" not in attendees_panel
+    earlier = page[page.index("earlier-replies"):]
+    assert "Cy Client: Accepted" in earlier[:earlier.index("</ul>")]
+    smtp.clear()
+    # A cancellation asks no reply, and names the attendee it cancels for.
+    client.post(f"/meetings/{meeting.id}/delete")
+    [(_r, msg)] = smtp.messages
+    event = parsed_event(msg)
+    assert str(event["ATTENDEE"]) == "mailto:cy@example.org"
+    assert "RSVP" not in event["ATTENDEE"].params and b"RSVP" not in event.to_ical()
+
+
+def test_a_late_itip_reply_does_not_overwrite_a_newer_answer(app, client, rep, db, smtp):
+    from webapp.delivery import operations as delivery
+    _account, _user, contact = rep
+    data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
+    client.post("/meetings/new", data=data)
+    meeting = db.session.scalar(sa.select(Meeting))
+    client.post(f"/meetings/{meeting.id}/edit", data={**data, "title": "Renamed"})  # SEQ 1
+
+    def reply(sequence: int, partstat: str) -> bytes:
+        return (f"BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//x//EN\r\nMETHOD:REPLY\r\n"
+                f"BEGIN:VEVENT\r\nUID:{meeting.uid}\r\nSEQUENCE:{sequence}\r\n"
+                f"DTSTAMP:20270101T120000Z\r\n"
+                f"ATTENDEE;PARTSTAT={partstat}:mailto:cy@example.org\r\n"
+                f"END:VEVENT\r\nEND:VCALENDAR\r\n").encode()
+
+    assert delivery.apply_itip_reply(reply(1, "DECLINED")) == ["cy@example.org"]
+    assert delivery.apply_itip_reply(reply(0, "ACCEPTED")) == []  # late, for SEQUENCE 0
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).attendees[0].response == "declined"
+
+
+def test_nothing_about_an_event_the_attendee_never_received(app, client, rep, make, db, smtp,
+                                                            monkeypatch):
+    from webapp import jobs
+    from webapp.delivery import operations as delivery
+    from webapp.delivery.models import OutboxMessage
+    account, user, contact = rep
+    other = make.contact(account, first_name="Oz", last_name="Other", email="oz@example.org")
+    real_relay, held = jobs.request_relay, []
+
+    def hold():  # the relay has not run yet: nothing has gone out
+        monkeypatch.setattr(jobs, "request_relay", lambda: held.append(1) or True)
+
+    def release():
+        monkeypatch.setattr(jobs, "request_relay", real_relay)
+        while delivery.relay():
+            pass
+
+    hold()
+    # Created and deleted before anything went out: nothing at all.
+    data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
+    client.post("/meetings/new", data=data)
+    meeting = db.session.scalar(sa.select(Meeting))
+    client.post(f"/meetings/{meeting.id}/delete")
+    release()
+    assert held and smtp.messages == []
+    # Unsent invitation, then a change of time and an attendee removed before it went out:
+    # the kept attendee gets one invitation with the latest time, the removed one nothing.
+    both = {**data, "attendees": [f"contact:{contact.id}", f"contact:{other.id}"],
+            "title": "Second"}
+    hold()
+    client.post("/meetings/new", data=both)
+    second = db.session.scalar(sa.select(Meeting).where(Meeting.title == "Second"))
+    client.post(f"/meetings/{second.id}/edit", data={
+        **both, "attendees": [f"contact:{contact.id}"], "start_time": "11:00",
+        "end_time": "11:30"})
+    release()
+    assert [rcpt for rcpt, _msg in smtp.messages] == [["cy@example.org"]]
+    [(_r, msg)] = smtp.messages
+    assert msg["Subject"] == "Invitation: Second"
+    assert_read_alike(calendar_text(msg), {(z("2027-01-05T16:00Z"), z("2027-01-05T16:30Z"))})
+    statuses = db.session.execute(sa.select(OutboxMessage.recipient_email, OutboxMessage.kind,
+                                            OutboxMessage.status)
+                                  .where(OutboxMessage.meeting_id == second.id)).all()
+    assert sorted(statuses) == [("cy@example.org", "invite", "sent"),
+                                ("cy@example.org", "invite", "skipped"),
+                                ("oz@example.org", "invite", "skipped")]
+    # Once received, a change is an update and a removal a cancellation.
+    smtp.clear()
+    client.post(f"/meetings/{second.id}/edit", data={
+        **both, "attendees": [f"contact:{other.id}"], "start_time": "11:00",
+        "end_time": "11:30"})
+    assert sorted((r[0], m["Subject"]) for r, m in smtp.messages) == [
+        ("cy@example.org", "Canceled: Second"), ("oz@example.org", "Invitation: Second")]

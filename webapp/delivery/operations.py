@@ -84,6 +84,29 @@ def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None,
     return _queue(meeting, kind, targets, None, new_meeting)
 
 
+def withdraw_unsent(meeting, emails: list[str], reason: str) -> set[str]:
+    """Withdraw the invitations and updates to these addresses that have not gone out
+    (pending rows become skipped, with reason), and return the addresses that have
+    received nothing about the meeting, nor are being sent anything: they must not be
+    sent a cancellation or an "updated" invitation about an event they never saw.
+
+    A row a worker has claimed (sending) counts as received: the conditional UPDATE
+    here and the worker's claim (claim_many) take the same rows, so exactly one of
+    them wins each row."""
+    wanted = {e.lower() for e in emails}
+    if not wanted:
+        return set()
+    lower = sa.func.lower(OutboxMessage.recipient_email)
+    mine = sa.and_(OutboxMessage.meeting_id == meeting.id,
+                   OutboxMessage.kind.in_(("invite", "update")), lower.in_(wanted))
+    db.session.execute(sa.update(OutboxMessage).where(mine, OutboxMessage.status == "pending")
+                       .values(status="skipped", last_error=reason)
+                       .execution_options(synchronize_session=False))
+    received = set(db.session.scalars(sa.select(lower).where(
+        mine, OutboxMessage.status.in_(("sending", "sent")))))
+    return wanted - received
+
+
 def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None,
            new_meeting: bool = False) -> int:
     keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)
@@ -361,13 +384,21 @@ def attendee_from_token(token: str):
     return db.session.get(Attendee, data.get("a")) if isinstance(data, dict) else None
 
 
-def record_response(attendee, response: str) -> bool:
-    """Store an attendee's accept/decline/maybe."""
+def record_response(attendee, response: str, sequence: int | None = None) -> bool:
+    """Store an attendee's accept/decline/maybe, given for the meeting's SEQUENCE
+    `sequence` (its current one by default). An answer to an older SEQUENCE than the one
+    the attendee's answer is already for is ignored (False): an iTIP REPLY that arrives
+    late does not overwrite a newer answer, nor the reset of a reschedule."""
     from webapp.meetings.models import RESPONSES
     if response not in RESPONSES or response == "needs_action":
         return False
+    if sequence is None:
+        sequence = attendee.meeting.sequence
+    if attendee.response_sequence is not None and sequence < attendee.response_sequence:
+        return False
     attendee.response = response
     attendee.responded_at = utcnow()
+    attendee.response_sequence = sequence
     db.session.flush()
     return True
 
@@ -396,8 +427,8 @@ def apply_itip_reply(ics: bytes) -> list[str]:
             status = partstats.get(str(address.params.get("PARTSTAT", "")).upper())
             attendee = db.session.scalar(sa.select(Attendee).where(
                 Attendee.meeting_id == meeting.id, sa.func.lower(Attendee.email) == email))
-            if attendee and status:
-                record_response(attendee, status)
+            sequence = int(ev.get("sequence", 0))
+            if attendee and status and record_response(attendee, status, sequence):
                 updated.append(email)
     return updated
 

@@ -23,6 +23,7 @@ from webapp.meetings.models import (
     LOCATION_KINDS,
     REMINDER_UNITS,
     Attendee,
+    EarlierReply,
     Meeting,
     MeetingAssociation,
     MeetingSubmission,
@@ -275,7 +276,7 @@ def _attendee_rows(account: Account, data: MeetingInput) -> list[dict]:
             rows.append({"contact_id": None, "user_id": u.id, "name": u.name,
                          "email": u.email})
     for row in rows:
-        row.update(response="needs_action", responded_at=None)
+        row.update(response="needs_action", responded_at=None, response_sequence=None)
     return rows
 
 
@@ -455,16 +456,41 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     if changed or removed:
         meeting.sequence += 1
         db.session.flush()
+    if "start_at" in changed or "end_at" in changed:
+        _reset_replies(meeting)
+    # Whoever has not been sent the meeting yet gets no cancellation, and no "update":
+    # their unsent invitation is withdrawn and the latest version goes as an invitation.
+    unseen = delivery.withdraw_unsent(
+        meeting, [r.email for r in old_recipients.values()] if changed or removed else
+        [r.email for r in removed], "Not sent: the meeting changed before it went out.")
+    removed = [r for r in removed if r.email.lower() not in unseen]
     if removed:
         delivery.queue_invitations(meeting, "cancel", removed)
+    first_time = [r for r in new_recipients.values()
+                  if r.email not in old_recipients or r.email.lower() in unseen]
     if changed:
-        delivery.queue_invitations(meeting, "update")
-    elif added:
-        delivery.queue_invitations(meeting, "invite", added)
+        delivery.queue_invitations(meeting, "update", [
+            r for r in new_recipients.values() if r not in first_time])
+    if first_time and (changed or removed or added):
+        delivery.queue_invitations(meeting, "invite", first_time)
     if changed or removed or added:
         _calendar_sync(meeting, "upsert")
     return {"changed": changed, "added": [r.email for r in added],
             "removed": [r.email for r in removed]}
+
+
+def _reset_replies(meeting: Meeting) -> None:
+    """A change of time asks every attendee again (PARTSTAT NEEDS-ACTION in the update
+    and on the meeting page); each answer they had given stays in earlier_replies."""
+    now = utcnow()
+    for attendee in meeting.attendees:
+        if attendee.response != "needs_action":
+            meeting.earlier_replies.append(EarlierReply(
+                account_id=meeting.account_id, name=attendee.name, email=attendee.email,
+                response=attendee.response, responded_at=attendee.responded_at, reset_at=now))
+        attendee.response, attendee.responded_at = "needs_action", None
+        attendee.response_sequence = meeting.sequence
+    db.session.flush()
 
 
 # --- Idempotent confirmation (the phone flow's "Continue and send") ---------------------
@@ -524,7 +550,12 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
         meeting.reminders.remove(reminder)
     db.session.flush()
     _conferencing().on_delete(meeting)
-    delivery.queue_invitations(meeting, "cancel")
+    # Only those who were sent the meeting are told it is cancelled (issue 19).
+    targets = delivery.recipients(meeting)
+    unseen = delivery.withdraw_unsent(meeting, [r.email for r in targets],
+                                      "Not sent: the meeting was deleted before it went out.")
+    delivery.queue_invitations(meeting, "cancel",
+                               [r for r in targets if r.email.lower() not in unseen])
     _calendar_sync(meeting, "delete")
 
 
