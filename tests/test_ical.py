@@ -480,3 +480,54 @@ def test_nothing_about_an_event_the_attendee_never_received(app, client, rep, ma
         "end_time": "11:30"})
     assert sorted((r[0], m["Subject"]) for r, m in smtp.messages) == [
         ("cy@example.org", "Canceled: Second"), ("oz@example.org", "Invitation: Second")]
+
+
+# --- the subscription feed -------------------------------------------------------------------
+
+def test_feed_is_cacheable_and_stable(client, rep, db, smtp, monkeypatch, count_queries):
+    _account, user, contact = rep
+    data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
+    client.post("/meetings/new", data=data)
+    url = f"/calendar/{user.feed_token}.ics"
+    db.session.rollback()
+    with count_queries() as counter:  # a calendar client: no session cookie
+        first = client.application.test_client().get(url)
+    # The events in one query (the rest is finding the user by token).
+    assert [s for s in counter.statements if "users.id = " not in s and
+            "users.feed_token = " not in s] == [counter.statements[-1]]
+    assert "FROM meetings" in counter.statements[-1]
+    assert first.status_code == 200 and first.mimetype == "text/calendar"
+    etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
+    body = first.get_data()
+    # An hour later the same data gives the same bytes: DTSTAMP is the meeting's last change.
+    later = FIXED_NOW + timedelta(hours=1)
+    for module in ("webapp.meetings.routes", "webapp.meetings.ical"):
+        monkeypatch.setattr(f"{module}.utcnow", lambda: later)
+    assert client.get(url).get_data() == body
+    meeting = db.session.scalar(sa.select(Meeting))
+    stamp = meeting.updated_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+    assert f"DTSTAMP:{stamp}".encode() in body
+    # A client that has it gets 304, by ETag or by date, with no body.
+    again = client.get(url, headers={"If-None-Match": etag})
+    assert again.status_code == 304 and again.get_data() == b""
+    assert client.get(url, headers={"If-Modified-Since": modified}).status_code == 304
+    # A change makes a new ETag and a full answer.
+    client.post(f"/meetings/{meeting.id}/edit", data={**data, "title": "Renamed"})
+    changed = client.get(url, headers={"If-None-Match": etag})
+    assert changed.status_code == 200 and changed.headers["ETag"] != etag
+    assert b"SUMMARY:Renamed" in changed.get_data()
+
+
+def test_when_line_shows_the_end_date_and_offset_when_they_differ(app, rep, db):
+    from webapp.delivery.messages import when_text
+    meeting = Meeting(start_at=z("2027-02-10T15:30Z"), end_at=z("2027-02-10T16:30Z"))
+    with app.test_request_context():
+        across = when_text(meeting, "Asia/Taipei", "en")
+        assert "Wednesday, February 10, 2027" in across and "Thursday, February 11, 2027" in across
+        meeting.start_at, meeting.end_at = z("2027-11-07T05:30Z"), z("2027-11-07T06:50Z")
+        fall = when_text(meeting, "America/New_York", "en")
+        assert "GMT-04:00" in fall and "GMT-05:00" in fall
+        assert fall.count("November 7, 2027") == 1  # same day: the date once
+        meeting.start_at, meeting.end_at = z("2027-01-05T15:00Z"), z("2027-01-05T15:30Z")
+        plain = when_text(meeting, "America/New_York", "en")
+        assert plain.count("GMT-05:00") == 1 and plain.count("2027") == 1

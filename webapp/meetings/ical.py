@@ -95,6 +95,7 @@ def _offset(value: timedelta) -> str:
 
 # --- which times need UTC -------------------------------------------------------------
 
+@functools.lru_cache(maxsize=65536)
 def is_ambiguous(instant: datetime, zone: str) -> bool:
     """True when instant's wall time in zone does not name it alone: the wall time happens
     twice (the repeated hour), or the instant is the first one after a transition (a gap's
@@ -194,10 +195,11 @@ def vtimezone(zone: str, first: date, last: date) -> str:
 
 # --- events -------------------------------------------------------------------------------
 
-@dataclasses.dataclass
+@dataclasses.dataclass(frozen=True)
 class EventData:
     """What a VEVENT says about a meeting: from a loaded Meeting (EventData.of) or from
-    the feed's one query (plain rows, no objects)."""
+    the feed's one query (plain rows, no objects). Frozen: equal data, equal text, so the
+    feed keeps each event's text while the meeting does not change (_feed_event)."""
 
     uid: str
     sequence: int
@@ -327,8 +329,15 @@ def feed_etag(events: list[EventData], name: str) -> str:
     of what goes into them (not of the bytes: a 304 builds nothing)."""
     digest = hashlib.sha256(name.encode())
     for data in events:
-        digest.update(repr(dataclasses.astuple(data)).encode())
+        digest.update(_feed_event(data).encode())
     return digest.hexdigest()[:32]
+
+
+@functools.lru_cache(maxsize=20000)
+def _feed_event(data: EventData) -> str:
+    """A feed's VEVENT: the same for the same data (DTSTAMP is the last change), so kept
+    while the meeting is unchanged; a subscribed calendar asks again every few minutes."""
+    return event_lines(data, dtstamp=data.updated_at or data.created_at)
 
 
 def feed(events: list[EventData], name: str) -> Iterator[bytes]:
@@ -341,7 +350,7 @@ def feed(events: list[EventData], name: str) -> Iterator[bytes]:
         yield vtimezone(zone, *_span(years)).encode()
     chunk: list[str] = []
     for data in events:
-        chunk.append(event_lines(data, dtstamp=data.updated_at or data.created_at))
+        chunk.append(_feed_event(data))
         if len(chunk) == 50:
             yield "".join(chunk).encode()
             chunk = []
