@@ -22,6 +22,7 @@ import hashlib
 import re
 from collections.abc import Iterable, Iterator
 from datetime import UTC, date, datetime, timedelta
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from webapp.meetings.models import Meeting
@@ -48,7 +49,7 @@ def location_text(meeting: Meeting) -> str:
 
 def location_of(kind: str, value: str | None) -> str:
     """The location as calendars show it: none for a meeting without one."""
-    return one_line(value) if kind != "none" else ""
+    return one_line(value) if value and kind != "none" else ""
 
 
 # --- content lines ------------------------------------------------------------------------
@@ -195,10 +196,9 @@ def vtimezone(zone: str, first: date, last: date) -> str:
 
 # --- events -------------------------------------------------------------------------------
 
-@dataclasses.dataclass(frozen=True)
-class EventData:
+class EventData(NamedTuple):
     """What a VEVENT says about a meeting: from a loaded Meeting (EventData.of) or from
-    the feed's one query (plain rows, no objects). Frozen: equal data, equal text, so the
+    the feed's one query (plain rows, no objects). A tuple: equal data, equal text, so the
     feed keeps each event's text while the meeting does not change (_feed_event)."""
 
     uid: str

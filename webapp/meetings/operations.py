@@ -667,7 +667,9 @@ def user_feed_events(user: User, since: datetime) -> list:
                       organizer_email if organizer_id != host_id else None)
             for (uid, sequence, title, start_at, end_at, zone, created_at, updated_at,
                  description, location_kind, location_value, deleted_at, host_id, organizer_id,
-                 host_name, host_email, organizer_email) in db.session.execute(stmt)]
+                 host_name, host_email, organizer_email)
+            # Core, not the ORM result machinery, and fetched at once (not row by row).
+            in db.session.connection().execute(stmt).all()]
 
 
 def reset_feed_token(user: User) -> None:
