@@ -653,7 +653,8 @@ def user_feed_events(user: User, since: datetime) -> list:
     stmt = (sa.select(Meeting.uid, Meeting.sequence, Meeting.title, Meeting.start_at,
                       Meeting.end_at, Meeting.timezone, Meeting.created_at, Meeting.updated_at,
                       Meeting.description_html, Meeting.location_kind, Meeting.location_value,
-                      Meeting.deleted_at, Meeting.host_id, Meeting.organizer_id, host.name,
+                      Meeting.deleted_at.is_not(None), Meeting.host_id, Meeting.organizer_id,
+                      host.name,
                       host.email, organizer.email)
             .join(host, host.id == Meeting.host_id)
             .join(organizer, organizer.id == Meeting.organizer_id)
@@ -663,10 +664,10 @@ def user_feed_events(user: User, since: datetime) -> list:
     return [EventData(uid, sequence, title, start_at, end_at, zone, created_at, updated_at,
                       description or "",
                       location_of(location_kind, location_value),
-                      deleted_at is not None, host_name, host_email,
+                      deleted, host_name, host_email,
                       organizer_email if organizer_id != host_id else None)
             for (uid, sequence, title, start_at, end_at, zone, created_at, updated_at,
-                 description, location_kind, location_value, deleted_at, host_id, organizer_id,
+                 description, location_kind, location_value, deleted, host_id, organizer_id,
                  host_name, host_email, organizer_email)
             # Core, not the ORM result machinery, and fetched at once (not row by row).
             in db.session.connection().execute(stmt).all()]
