@@ -126,13 +126,6 @@ def is_host_copy(row, meeting) -> bool:
     return _is_host(row, meeting) and meeting.organizer_id != meeting.host_id
 
 
-def cancelled_for(row, meeting) -> list[tuple[str, str, str]]:
-    """Who a CANCEL cancels for, as ical attendees: the recipient, whose own invitation
-    named only them (each invitation lists its recipient alone, so no contact learns
-    another's address)."""
-    return [(row.recipient_email, row.recipient_name, "needs_action")]
-
-
 def _sender_headers(msg: Message, meeting) -> None:
     """From, Sender and Reply-To. By default From is the ORGANIZER (the host, on whose
     behalf the message goes) and Sender is Parley's address (RFC 5322 3.6.2), so mail
@@ -204,8 +197,10 @@ def build(row, meeting) -> Message:
                         attendees=[(a.email, a.name, a.response) for a in meeting.attendees
                                    if a.email])
     elif method == "CANCEL":
+        # It cancels for the recipient, whom their invitation named alone (RELIABILITY 7:
+        # ATTENDEE is the To address, so no contact learns another's address); no reply.
         ics = ical.itip(meeting, method, None, row.sequence,
-                        attendees=cancelled_for(row, meeting))
+                        attendees=[(row.recipient_email, row.recipient_name, "needs_action")])
     elif method:
         attendee = _attendee(row, meeting)
         ics = ical.itip(meeting, method,
