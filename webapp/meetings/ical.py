@@ -130,14 +130,10 @@ def _state(tz: ZoneInfo, at: datetime) -> tuple:
     return local.utcoffset(), bool(local.dst()), local.tzname()
 
 
-def transitions(zone: str, first: date, last: date) -> list[Transition]:
-    """Every change of offset, DST flag or abbreviation of zone between first and last,
-    found from zoneinfo: a scan by day, then the exact second by bisection."""
-    return list(_transitions(zone, first, last))
-
-
 @functools.lru_cache(maxsize=512)
 def _transitions(zone: str, first: date, last: date) -> tuple[Transition, ...]:
+    """Every change of offset, DST flag or abbreviation of zone between first and last,
+    found from zoneinfo: a scan by day, then the exact second by bisection."""
     tz = ZoneInfo(zone)
     step = timedelta(days=1)
     at = datetime.combine(first, datetime.min.time(), tzinfo=UTC)
