@@ -280,6 +280,11 @@ def test_desktop_edit_of_title_only_keeps_the_instant(client, rep, db, smtp, cas
                                                   fold_s, fold_e))
     meeting = db.session.scalar(sa.select(Meeting))
     html = client.get(f"/meetings/{meeting.id}/edit").get_data(as_text=True)
+    # The meeting page (in the viewer's zone) gives the offset: the repeated hour's two
+    # times read differently there.
+    offset = z(want_s).astimezone(ZoneInfo("America/New_York")).strftime("%z")
+    shown = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert f"(America/New_York, GMT{offset[:3]}:{offset[3:]}" in shown
     # The field says which of the two times it is (and asks nothing for other times).
     if fold_s:
         assert re.search(rf'name="start_fold" value="{fold_s}" checked', html)
