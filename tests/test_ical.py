@@ -24,8 +24,9 @@ import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from tests.conftest import patch_now
 from tests.meeting_helpers import form
-from webapp.meetings import ical
+from webapp.meetings import ical, responses
 from webapp.meetings.models import Meeting
 
 FIXED_NOW = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
@@ -33,10 +34,8 @@ FIXED_NOW = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
 
 @pytest.fixture()
 def fixed_now(monkeypatch):
-    """Now is FIXED_NOW for the code these tests reach that reads the clock."""
-    for module in ("webapp.meetings.routes", "webapp.meetings.ical",
-                   "webapp.meetings.operations", "webapp.delivery.messages"):
-        monkeypatch.setattr(f"{module}.utcnow", lambda: FIXED_NOW)
+    """Now is FIXED_NOW for every webapp module that reads the clock."""
+    patch_now(monkeypatch, lambda: FIXED_NOW)
     return FIXED_NOW
 
 
@@ -379,12 +378,11 @@ def parsed_event(msg):
 
 
 def test_reschedule_asks_again_and_keeps_the_old_answer(client, rep, db, smtp):
-    from webapp.delivery import operations as delivery
     _account, _user, contact = rep
     data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
     client.post("/meetings/new", data=data)
     meeting = db.session.scalar(sa.select(Meeting))
-    token = delivery.rsvp_token(meeting.attendees[0].id)
+    token = responses.rsvp_token(meeting.attendees[0].id)
     assert client.post(f"/rsvp/{token}", data={"response": "accepted"}).status_code == 200
     smtp.clear()
     # A new title only: the answer stands.
@@ -414,7 +412,6 @@ def test_reschedule_asks_again_and_keeps_the_old_answer(client, rep, db, smtp):
 
 
 def test_a_late_itip_reply_does_not_overwrite_a_newer_answer(app, client, rep, db, smtp):
-    from webapp.delivery import operations as delivery
     _account, _user, contact = rep
     data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
     client.post("/meetings/new", data=data)
@@ -428,8 +425,8 @@ def test_a_late_itip_reply_does_not_overwrite_a_newer_answer(app, client, rep, d
                 f"ATTENDEE;PARTSTAT={partstat}:mailto:cy@example.org\r\n"
                 f"END:VEVENT\r\nEND:VCALENDAR\r\n").encode()
 
-    assert delivery.apply_itip_reply(reply(1, "DECLINED")) == ["cy@example.org"]
-    assert delivery.apply_itip_reply(reply(0, "ACCEPTED")) == []  # late, for SEQUENCE 0
+    assert responses.apply_itip_reply(reply(1, "DECLINED")) == ["cy@example.org"]
+    assert responses.apply_itip_reply(reply(0, "ACCEPTED")) == []  # late, for SEQUENCE 0
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).attendees[0].response == "declined"
 
@@ -437,7 +434,7 @@ def test_a_late_itip_reply_does_not_overwrite_a_newer_answer(app, client, rep, d
 def test_nothing_about_an_event_the_attendee_never_received(app, client, rep, make, db, smtp,
                                                             monkeypatch):
     from webapp import jobs
-    from webapp.delivery import operations as delivery
+    from webapp.delivery import sending
     from webapp.delivery.models import OutboxMessage
     account, user, contact = rep
     other = make.contact(account, first_name="Oz", last_name="Other", email="oz@example.org")
@@ -448,7 +445,7 @@ def test_nothing_about_an_event_the_attendee_never_received(app, client, rep, ma
 
     def release():
         monkeypatch.setattr(jobs, "request_relay", real_relay)
-        while delivery.relay():
+        while sending.relay():
             pass
 
     hold()
@@ -507,9 +504,7 @@ def test_feed_is_cacheable_and_stable(client, rep, db, smtp, monkeypatch, count_
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     body = first.get_data()
     # An hour later the same data gives the same bytes: DTSTAMP is the meeting's last change.
-    later = FIXED_NOW + timedelta(hours=1)
-    for module in ("webapp.meetings.routes", "webapp.meetings.ical"):
-        monkeypatch.setattr(f"{module}.utcnow", lambda: later)
+    patch_now(monkeypatch, lambda: FIXED_NOW + timedelta(hours=1))
     assert client.get(url).get_data() == body
     meeting = db.session.scalar(sa.select(Meeting))
     stamp = meeting.updated_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

@@ -19,8 +19,9 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from webapp.delivery.operations import message_id_for, rsvp_token
+from webapp.delivery.outbox import message_id_for
 from webapp.meetings import ical
+from webapp.meetings.responses import rsvp_token
 from webapp.richtext import to_text
 from webapp.types import utcnow
 
@@ -81,7 +82,7 @@ _BASE64.body_encoding = BASE64
 MAX_LINE = 998
 
 
-def _address(name: str, email: str) -> str:
+def address(name: str, email: str) -> str:
     return formataddr((ical.one_line(name), email), charset="utf-8")
 
 
@@ -136,11 +137,11 @@ def _sender_headers(msg: Message, meeting) -> None:
     _parley_name, parley_addr = parseaddr(current_app.config["MAIL_FROM"])
     host = meeting.host
     if current_app.config.get("MAIL_FROM_ORGANIZER", True):
-        msg["From"] = _address(host.name, host.email)
-        msg["Sender"] = _address(_parley_name or "Parley", parley_addr)
+        msg["From"] = address(host.name, host.email)
+        msg["Sender"] = address(_parley_name or "Parley", parley_addr)
     else:
-        msg["From"] = _address(f"{host.name} (Parley)", parley_addr)
-    msg["Reply-To"] = _address(host.name, host.email)
+        msg["From"] = address(f"{host.name} (Parley)", parley_addr)
+    msg["Reply-To"] = address(host.name, host.email)
 
 
 def _calendar_part(ics: bytes, method: str, attachment: bool) -> MIMEText:
@@ -218,7 +219,7 @@ def build(row, meeting) -> Message:
         if part is not msg:
             del part["MIME-Version"]  # the top level says it once
     _sender_headers(msg, meeting)
-    msg["To"] = _address(row.recipient_name, row.recipient_email)
+    msg["To"] = address(row.recipient_name, row.recipient_email)
     msg["Subject"] = _header(subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id_for(meeting.uid, row.sequence, row.recipient_email,
