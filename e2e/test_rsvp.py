@@ -166,7 +166,7 @@ def test_rsvp_page_shows_the_attendees_time(ui: Page, ui_name: str, demo, live_s
 
     attendee_page.goto(href)
     when = attendee_page.locator("dt", has_text="When").locator("xpath=following-sibling::dd[1]")
-    expect(when).to_contain_text(f"({zone})")
+    expect(when).to_contain_text(f"({zone}, GMT")  # the zone and its offset then
     shot(attendee_page, f"rsvp-zone-{ui_name}")
     problems.check()
     expect(when).to_contain_text(expected, timeout=1_000)

@@ -10,6 +10,13 @@ def future_day(days: int = 10, zone: str = "America/New_York") -> str:
     return (datetime.now(UTC).astimezone(ZoneInfo(zone)) + timedelta(days=days)).date().isoformat()
 
 
+def local_iso(day: str, hhmm: str, zone: str = "America/New_York") -> str:
+    """RFC 3339 for a wall time in zone, with the zone's own offset on that day (the API
+    refuses an offset that does not fit the meeting's zone)."""
+    local = datetime.fromisoformat(f"{day}T{hhmm}").replace(tzinfo=ZoneInfo(zone))
+    return local.isoformat()
+
+
 def form(**overrides) -> dict:
     """A valid scheduler form; override any field."""
     data = {

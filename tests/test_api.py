@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 from flask_migrate import upgrade  # noqa: F401  (schema comes from the app fixture)
 
-from tests.meeting_helpers import future_day
+from tests.meeting_helpers import future_day, local_iso
 from webapp.api import operations as token_ops
 from webapp.api import spec
 from webapp.api.models import ApiToken
@@ -30,7 +30,7 @@ def api(make, db):
 
 def start_end(days=10, hour=10):
     day = future_day(days)
-    return f"{day}T{hour:02d}:00:00-05:00", f"{day}T{hour:02d}:30:00-05:00"
+    return local_iso(day, f"{hour:02d}:00"), local_iso(day, f"{hour:02d}:30")
 
 
 def test_tokens_are_hashed_shown_once_and_revocable(client, make, login, db):
@@ -182,7 +182,7 @@ def test_meeting_bad_input_is_422_with_field_errors(client, api, db, smtp, patch
 def test_end_before_start_and_malformed_bodies(client, api):
     start, end = start_end()
     r = client.post("/api/v1/meetings", headers=api["headers"], json={
-        "title": "x", "start": end, "end": start, "timezone": "UTC"})
+        "title": "x", "start": end, "end": start, "timezone": "America/New_York"})
     assert r.status_code == 422 and r.json["errors"][0]["field"] == "end"
     r = client.post("/api/v1/meetings", headers=api["headers"], data="{not json",
                     content_type="application/json")
@@ -199,7 +199,8 @@ def test_booking_for_another_host_needs_a_paid_seat(client, make, db):
     db.session.commit()
     start, end = start_end()
     r = client.post("/api/v1/meetings", headers={"Authorization": f"Bearer {token}"}, json={
-        "title": "x", "start": start, "end": end, "timezone": "UTC", "host_user_id": other.id})
+        "title": "x", "start": start, "end": end, "timezone": "America/New_York",
+        "host_user_id": other.id})
     assert r.status_code == 403
 
 

@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from flask import jsonify, request
 
 from tests.conftest import patch_now
-from tests.meeting_helpers import form, future_day, schedule
+from tests.meeting_helpers import form, future_day, local_iso, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app, zoom_app
 from webapp import crypto
 from webapp.calendars import oauth
@@ -659,8 +659,8 @@ def test_api_books_a_video_meeting(client, make, db):
     db.session.commit()
     h = {"Authorization": f"Bearer {token}"}
     day = future_day(6)
-    body = {"title": "API video", "start": f"{day}T10:00:00-05:00",
-            "end": f"{day}T10:30:00-05:00", "timezone": "America/New_York",
+    body = {"title": "API video", "start": local_iso(day, "10:00"),
+            "end": local_iso(day, "10:30"), "timezone": "America/New_York",
             "location": {"kind": "video", "video_provider": "jitsi"}}
     r = client.post("/api/v1/meetings", headers=h, json=body)
     assert r.status_code == 201, r.json

@@ -41,12 +41,17 @@ def calendar_part(msg: EmailMessage):
 def check_imip(msg: EmailMessage, method: str) -> icalendar.Event:
     """The RELIABILITY.md rules, checked with two independent parsers."""
     assert parts(msg) == ["multipart/mixed", "multipart/alternative", "text/plain", "text/html",
-                          "text/calendar", "application/ics"]
+                          "text/calendar", "text/calendar"]
     cal_part = calendar_part(msg)
     assert cal_part.get_param("method") == method
+    assert cal_part.get_content_charset() == "utf-8"
     body = cal_part.get_content()
-    attachment = next(p for p in msg.walk() if p.get_content_type() == "application/ics")
-    assert attachment.get_filename().endswith(".ics")
+    attachment = list(msg.walk())[-1]
+    assert attachment.get_content_disposition() == "attachment"
+    assert attachment.get_filename() == "invite.ics"
+    assert attachment.get_param("name") == "invite.ics"
+    assert attachment.get_param("method") == method
+    assert attachment.get_content_charset() == "utf-8"
     assert attachment.get_payload(decode=True).decode() == body
     cal = icalendar.Calendar.from_ical(body)
     assert str(cal["METHOD"]) == method
@@ -58,12 +63,17 @@ def check_imip(msg: EmailMessage, method: str) -> icalendar.Event:
     attendees = attendees if isinstance(attendees, list) else [attendees]
     assert [str(a).lower() for a in attendees] == [f"mailto:{to_addr}"]
     params = attendees[0].params
-    assert params["ROLE"] == "REQ-PARTICIPANT" and params["RSVP"] == "TRUE" and params["CN"]
+    assert params["ROLE"] == "REQ-PARTICIPANT" and params["CN"]
     if method == "REQUEST":
-        assert params["PARTSTAT"] == "NEEDS-ACTION"
+        assert params["PARTSTAT"] == "NEEDS-ACTION" and params["RSVP"] == "TRUE"
+    else:
+        assert "RSVP" not in params  # a cancellation asks for no reply
     assert str(event["ORGANIZER"]).startswith("mailto:")
     tzid = event["DTSTART"].params.get("TZID")
-    assert tzid and tzid in [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
+    if tzid:
+        assert tzid in [str(tz["TZID"]) for tz in cal.walk("VTIMEZONE")]
+    else:
+        assert event["DTSTART"].to_ical().endswith(b"Z")
     if method == "CANCEL":
         assert str(event["STATUS"]) == "CANCELLED"
     # Second parser: vobject must read the same UID, SEQUENCE and METHOD.
@@ -375,16 +385,40 @@ def test_itip_reply_endpoint(app, client, rep, make, db, smtp):
     assert "Declined" in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
 
 
-def test_host_booked_by_someone_else_is_invited(client, rep, make, db, smtp):
+def test_host_booked_by_someone_else_is_organizer_and_not_asked_to_reply(client, rep, make,
+                                                                          db, smtp):
     account, organizer = rep
     host = make.user(account, name="Hana Host", email="hana@acme.example",
                      seat_kind_id=organizer.seat_kind_id)
-    contact = make.contact(account, email="c@example.org")
+    contact = make.contact(account, first_name="Cy", last_name="Client", email="c@example.org")
     r = schedule(client, contact, host_id=str(host.id), attendees=[f"contact:{contact.id}"])
     assert r.status_code == 302
-    assert sorted(r[0] for r, _ in smtp.messages) == ["c@example.org", "hana@acme.example"]
-    for _, msg in smtp.messages:
-        assert str(check_imip(msg, "REQUEST")["ORGANIZER"]) == "mailto:hana@acme.example"
+    by_rcpt = {rcpt[0]: msg for rcpt, msg in smtp.messages}
+    assert sorted(by_rcpt) == ["c@example.org", "hana@acme.example"]
+    # The contact: a REQUEST whose ORGANIZER is the host, sent by the booking colleague.
+    event = check_imip(by_rcpt["c@example.org"], "REQUEST")
+    assert str(event["ORGANIZER"]) == "mailto:hana@acme.example"
+    assert event["ORGANIZER"].params["SENT-BY"] == "mailto:rita@acme.example"
+    # The host: their own event, published to them, no reply asked of anyone.
+    to_host = by_rcpt["hana@acme.example"]
+    part = calendar_part(to_host)
+    assert part.get_param("method") == "PUBLISH"
+    cal = icalendar.Calendar.from_ical(part.get_content())
+    assert str(cal["METHOD"]) == "PUBLISH"
+    host_event = next(iter(cal.walk("VEVENT")))
+    assert str(host_event["ORGANIZER"]) == "mailto:hana@acme.example"
+    attendees = host_event.get("ATTENDEE")
+    attendees = attendees if isinstance(attendees, list) else [attendees]
+    assert [str(a) for a in attendees] == ["mailto:c@example.org"]
+    assert all("RSVP" not in a.params for a in attendees)
+    assert "Rita Rep" in str(host_event["DESCRIPTION"])
+    assert "Rita Rep booked this meeting for you." in \
+        to_host.get_body(("plain",)).get_content()
+    assert "/rsvp/" not in to_host.as_string()
+    # Sent on the host's behalf: From the host, Sender Parley.
+    for msg in by_rcpt.values():
+        assert msg["From"].addresses[0].addr_spec == "hana@acme.example"
+        assert msg["Sender"].addresses[0].addr_spec == "meetings@parley.localhost"
     meeting = db.session.scalar(sa.select(Meeting))
     assert meeting.organizer_id == organizer.id and meeting.host_id == host.id
     assert organizer.email not in {a.email for a in meeting.attendees}  # B5

@@ -9,7 +9,7 @@ from types import SimpleNamespace
 import pytest
 import sqlalchemy as sa
 
-from tests.meeting_helpers import form, future_day, schedule
+from tests.meeting_helpers import form, future_day, local_iso, schedule
 from webapp.auth.models import Account, SeatKind, User
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings import inputs, saving, validation
@@ -510,8 +510,8 @@ def api_headers(team, db):
 
 def api_body(team, **extra) -> dict:
     day = future_day(8)
-    return {"title": "API booking", "start": f"{day}T10:00:00-05:00",
-            "end": f"{day}T10:30:00-05:00", "timezone": "America/New_York",
+    return {"title": "API booking", "start": local_iso(day, "10:00"),
+            "end": local_iso(day, "10:30"), "timezone": "America/New_York",
             "attendees": [{"contact_id": team.contact.id}], **extra}
 
 

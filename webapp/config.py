@@ -50,6 +50,10 @@ def load_config(instance_path: Path) -> dict:
         "JOBS_MODE": os.environ.get("JOBS_MODE") or ("rq" if redis_url else "thread"),
         "SMTP_URL": os.environ.get("SMTP_URL") or None,
         "MAIL_FROM": os.environ.get("MAIL_FROM", "Parley <meetings@parley.localhost>"),
+        # From: the meeting's organizer, Sender: MAIL_FROM (1); or From: MAIL_FROM with the
+        # organizer's name and Reply-To the organizer (0), for domains whose DMARC policy
+        # refuses their users' mail sent by another server (README, Configuration).
+        "MAIL_FROM_ORGANIZER": os.environ.get("MAIL_FROM_ORGANIZER", "1") not in ("0", "false", "no"),
         "BASE_URL": os.environ.get("BASE_URL", "http://127.0.0.1:5000").rstrip("/"),
         "DEV_MAILBOX": os.environ.get("SMTP_URL") is None and not production,
         # Compile every template when the app is built: with gunicorn's preload the

@@ -76,6 +76,13 @@ def register(app: Flask) -> None:
         return (f"{babel_dates.format_date(local, fmt, locale=locale)} "
                 f"{babel_dates.format_time(local, 'short', locale=locale)}")
 
+    @app.template_filter("gmt_in")
+    def gmt_in(value: datetime | None, zone: str) -> str:
+        """The UTC offset in force at value in zone ("GMT-05:00"): tells the two times of
+        the repeated hour apart when the clocks go back."""
+        return babel_dates.get_timezone_gmt(value.astimezone(ZoneInfo(zone)), "long",
+                                            locale=str(get_locale())) if value else ""
+
     @app.template_filter("t_in")
     def t_in(value: datetime | None, zone: str, fmt: str = "short") -> str:
         return babel_dates.format_time(value, fmt, tzinfo=ZoneInfo(zone),

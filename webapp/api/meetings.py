@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 from flask import Response, g, request
@@ -19,6 +20,7 @@ from webapp.meetings import ical, pipeline, queries, saving
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.inputs import MeetingInput
 from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
+from webapp.meetings.timemath import NonexistentLocalTime, occurrences, offset_fits
 from webapp.records.models import RECORD_MODELS
 from webapp.validation import is_valid_timezone
 
@@ -42,6 +44,24 @@ def _parse_time(value: str, name: str, errors: list) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
+def _offset_error(value: str, zone: str) -> str | None:
+    """Why a time with an offset does not fit zone, or None. A UTC time (Z) is an instant
+    and always fits; any other offset must be the zone's own at that instant, so a wall
+    time the zone skips, or an offset of the other season, is refused rather than moved."""
+    parsed = datetime.fromisoformat(value)
+    if offset_fits(parsed, zone):
+        return None
+    wall = parsed.replace(tzinfo=None)
+    try:
+        occurrences(wall.date(), wall.time(), zone)
+    except NonexistentLocalTime:
+        return (f"{wall:%Y-%m-%dT%H:%M} does not exist in {zone}: the clocks skip it for "
+                "daylight saving. Choose another time.")
+    actual = parsed.astimezone(ZoneInfo(zone)).strftime("%z")
+    return (f"The offset {parsed:%z} does not match {zone} at that time ({actual[:3]}:"
+            f"{actual[3:]}). Give the zone's offset, or the time in UTC (Z).")
+
+
 def input_from_json(data: dict, base: MeetingInput) -> MeetingInput:
     """The body's fields over base (an empty input to create, the meeting's to change)."""
     errors: list[dict] = []
@@ -55,6 +75,11 @@ def input_from_json(data: dict, base: MeetingInput) -> MeetingInput:
         base.timezone = data["timezone"]
         if not is_valid_timezone(base.timezone):
             errors.append({"field": "timezone", "message": "Not an IANA time zone."})
+    for name in ("start", "end"):
+        if name in data and getattr(base, name) is not None and is_valid_timezone(base.timezone):
+            message = _offset_error(data[name], base.timezone)
+            if message:
+                errors.append({"field": name, "message": message})
     if "location" in data:
         base.location_kind = data["location"]["kind"]
         base.location_value = data["location"].get("value")

@@ -9,7 +9,6 @@ from __future__ import annotations
 from email.charset import BASE64, QP, Charset
 from email.header import Header
 from email.message import Message
-from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, formatdate, parseaddr
@@ -103,21 +102,63 @@ def _text(body: str, subtype: str) -> MIMEText:
 
 
 def when_text(meeting, zone: str, locale: str) -> str:
-    """The meeting's day and times in zone, for an email in locale."""
+    """The meeting's day and times in zone, for an email in locale: the end's date when it
+    falls on another day, and the end's UTC offset when it differs from the start's (a
+    meeting across a DST change)."""
     # The zone's id and UTC offset, not its long name: tz data names Europe/Dublin's
     # seasons the other way round ("Irish Standard Time" in winter).
     tz = ZoneInfo(zone)
-    local = meeting.start_at.astimezone(tz)
+    local, local_end = meeting.start_at.astimezone(tz), meeting.end_at.astimezone(tz)
     day = format_date(local, "full", locale=locale)
     start = format_time(meeting.start_at, "short", tzinfo=tz, locale=locale)
     end = format_time(meeting.end_at, "short", tzinfo=tz, locale=locale)
-    return f"{day} {start} – {end} ({zone}, {get_timezone_gmt(local, 'long', locale=locale)})"
+    start_offset = get_timezone_gmt(local, "long", locale=locale)
+    end_offset = get_timezone_gmt(local_end, "long", locale=locale)
+    if local_end.date() != local.date():
+        end = f"{format_date(local_end, 'full', locale=locale)} {end}"
+    if end_offset != start_offset:
+        return f"{day} {start} ({start_offset}) – {end} ({end_offset}) ({zone})"
+    return f"{day} {start} – {end} ({zone}, {start_offset})"
+
+
+def is_host_copy(row, meeting) -> bool:
+    """The host's own copy of a meeting a colleague booked for them: the host is its
+    ORGANIZER, so it asks for no reply (METHOD:PUBLISH, every attendee listed)."""
+    return _is_host(row, meeting) and meeting.organizer_id != meeting.host_id
+
+
+def _sender_headers(msg: Message, meeting) -> None:
+    """From, Sender and Reply-To. By default From is the ORGANIZER (the host, on whose
+    behalf the message goes) and Sender is Parley's address (RFC 5322 3.6.2), so mail
+    clients show "<host> invited you" and replies go to the host. MAIL_FROM_ORGANIZER=0
+    is the alternative for a mail domain whose DMARC policy refuses mail From its users
+    sent by another server: From is then Parley's address with the host's name, and
+    Reply-To the host."""
+    _parley_name, parley_addr = parseaddr(current_app.config["MAIL_FROM"])
+    host = meeting.host
+    if current_app.config.get("MAIL_FROM_ORGANIZER", True):
+        msg["From"] = address(host.name, host.email)
+        msg["Sender"] = address(_parley_name or "Parley", parley_addr)
+    else:
+        msg["From"] = address(f"{host.name} (Parley)", parley_addr)
+    msg["Reply-To"] = address(host.name, host.email)
+
+
+def _calendar_part(ics: bytes, method: str, attachment: bool) -> MIMEText:
+    """text/calendar; charset=utf-8; method=M, inline or as the invite.ics attachment."""
+    part = MIMEText(ics.decode("utf-8"), "calendar", _8BIT)
+    part.set_param("method", method)
+    if attachment:
+        part.set_param("name", "invite.ics")
+        part.add_header("Content-Disposition", "attachment", filename="invite.ics")
+    return part
 
 
 def build(row, meeting) -> Message:
     """The email for row, rendered in the recipient's language and time zone."""
     zone, locale = recipient_zone_and_locale(row, meeting)
     base = current_app.config["BASE_URL"]
+    host_copy = is_host_copy(row, meeting)
     rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id)}" if row.attendee_id and \
         row.kind in ("invite", "update") else None
     with force_locale(locale):
@@ -127,6 +168,8 @@ def build(row, meeting) -> Message:
             "cancel": _("Canceled: %(title)s", title=meeting.title),
             "reminder": _("Reminder: %(title)s", title=meeting.title),
         }
+        if host_copy and row.kind in ("invite", "update"):
+            subjects[row.kind] = _("Booked for you: %(title)s", title=meeting.title)
         show_description = row.kind != "reminder" or meeting.include_description_in_reminders
         context = {
             "kind": row.kind, "meeting": meeting, "recipient_name": row.recipient_name,
@@ -135,42 +178,47 @@ def build(row, meeting) -> Message:
             "description_text": to_text(meeting.description_html) if show_description else "",
             "description_html": meeting.description_html if show_description else "",
             "rsvp_url": rsvp_url, "host": meeting.host, "organizer": meeting.organizer,
+            "host_copy": host_copy,
         }
         text = render_template("emails/meeting.txt", **context)
         html = render_template("emails/meeting.html", **context)
         subject = ical.one_line(subjects[row.kind])
         rsvp_line = _("Reply: %(url)s", url=rsvp_url) if rsvp_url else ""
+        booked_line = _("Booked by %(name)s for %(host)s.", name=meeting.organizer.name,
+                        host=meeting.host.name) if host_copy else ""
 
     alternative = MIMEMultipart("alternative")
     alternative.attach(_text(text, "plain"))
     alternative.attach(_text(html, "html"))
     method = METHODS.get(row.kind)
     ics = None
-    if method:
+    if method and host_copy:
+        method = "PUBLISH"
+        ics = ical.itip(meeting, method, None, row.sequence, description_extra=booked_line,
+                        attendees=[(a.email, a.name, a.response) for a in meeting.attendees
+                                   if a.email])
+    elif method == "CANCEL":
+        # It cancels for the recipient, whom their invitation named alone (RELIABILITY 7:
+        # ATTENDEE is the To address, so no contact learns another's address); no reply.
+        ics = ical.itip(meeting, method, None, row.sequence,
+                        attendees=[(row.recipient_email, row.recipient_name, "needs_action")])
+    elif method:
         attendee = _attendee(row, meeting)
         ics = ical.itip(meeting, method,
                         (row.recipient_email, row.recipient_name,
-                         attendee.response if attendee and row.kind != "cancel" else
-                         "needs_action"),
+                         attendee.response if attendee else "needs_action"),
                         row.sequence, description_extra=rsvp_line)
-        calendar = _text(ics.decode("utf-8"), "calendar")
-        calendar.set_param("method", method)
-        alternative.attach(calendar)
     if ics is None:
         msg = alternative
     else:
+        alternative.attach(_calendar_part(ics, method, attachment=False))
         msg = MIMEMultipart("mixed")
         msg.attach(alternative)
-        attachment = MIMEApplication(ics, "ics")
-        attachment.add_header("Content-Disposition", "attachment",
-                              filename="invite.ics" if method == "REQUEST" else "cancel.ics")
-        msg.attach(attachment)
+        msg.attach(_calendar_part(ics, method, attachment=True))
     for part in msg.walk():
         if part is not msg:
             del part["MIME-Version"]  # the top level says it once
-    from_name, from_addr = parseaddr(current_app.config["MAIL_FROM"])
-    msg["From"] = address(f"{meeting.host.name} (Parley)", from_addr)
-    msg["Reply-To"] = address(meeting.host.name, meeting.host.email)
+    _sender_headers(msg, meeting)
     msg["To"] = address(row.recipient_name, row.recipient_email)
     msg["Subject"] = _header(subject)
     msg["Date"] = formatdate(localtime=False)

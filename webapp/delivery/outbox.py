@@ -80,6 +80,29 @@ def queue_reminder(meeting, targets: list[Recipient], reminder_id: int) -> int:
     return _queue(meeting, "reminder", targets, reminder_id)
 
 
+def withdraw_unsent(meeting, emails: list[str], reason: str) -> set[str]:
+    """Withdraw the invitations and updates to these addresses that have not gone out
+    (pending rows become skipped, with reason), and return the addresses that have
+    received nothing about the meeting, nor are being sent anything: they must not be
+    sent a cancellation or an "updated" invitation about an event they never saw.
+
+    A row a worker has claimed (sending) counts as received: the conditional UPDATE
+    here and the worker's claim (webapp.tasks.claim) take the same rows, so exactly one
+    of them wins each row."""
+    wanted = {e.lower() for e in emails}
+    if not wanted:
+        return set()
+    lower = sa.func.lower(OutboxMessage.recipient_email)
+    mine = sa.and_(OutboxMessage.meeting_id == meeting.id,
+                   OutboxMessage.kind.in_(("invite", "update")), lower.in_(wanted))
+    db.session.execute(sa.update(OutboxMessage).where(mine, OutboxMessage.status == "pending")
+                       .values(status="skipped", last_error=reason)
+                       .execution_options(synchronize_session=False))
+    received = set(db.session.scalars(sa.select(lower).where(
+        mine, OutboxMessage.status.in_((OUTBOX_TASKS.claimed, "sent")))))
+    return wanted - received
+
+
 def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None,
            new_meeting: bool = False) -> int:
     keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)

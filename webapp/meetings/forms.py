@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
-from webapp.meetings.timemath import NonexistentLocalTime, local_to_utc
+from webapp.meetings.timemath import NonexistentLocalTime, occurrences
 from webapp.validation import is_valid_timezone
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -79,19 +80,9 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         end_day = start_day + timedelta(days=1)
     start = end = None
     if is_valid_timezone(zone) and start_day and start_t:
-        try:
-            start = local_to_utc(start_day, start_t, zone)
-        except NonexistentLocalTime:
-            add_error(errors, "start", _l(
-                "This time does not exist in %(zone)s: the clocks skip it for daylight "
-                "saving. Choose another time.", zone=zone))
+        start = _wall_time(form, "start", start_day, start_t, zone, errors)
     if is_valid_timezone(zone) and end_day and end_t:
-        try:
-            end = local_to_utc(end_day, end_t, zone)
-        except NonexistentLocalTime:
-            add_error(errors, "end", _l(
-                "This time does not exist in %(zone)s: the clocks skip it for daylight "
-                "saving. Choose another time.", zone=zone))
+        end = _wall_time(form, "end", end_day, end_t, zone, errors)
 
     reminders = []
     amounts, units = form.getlist("reminder_amount"), form.getlist("reminder_unit")
@@ -129,6 +120,98 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
     if form.get("rotation_id") and data.rotation_id is None:
         add_error(errors, "rotation_id", _l("Choose a meeting rotation from the list."))
     return data, errors
+
+
+#: Hidden and radio fields that keep a time's occurrence in the repeated hour.
+OCCURRENCE_FIELDS = ("start_fold", "end_fold", "start_instant", "end_instant")
+
+
+def _instant(value: str | None) -> datetime | None:
+    """The UTC instant a form was opened with (start_instant, end_instant), or None."""
+    try:
+        parsed = datetime.fromisoformat((value or "").strip())
+    except ValueError:
+        return None
+    return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
+
+
+def _wall_time(form: MultiDict, field: str, day: date, at: time, zone: str,
+               errors: Errors) -> datetime | None:
+    """The instant of a wall time typed in the form. In the repeated hour it is the
+    occurrence the user chose (field_fold: 0 first, 1 second), else the one the form was
+    opened with (field_instant, so an edit that does not touch the time keeps it); with
+    neither, the user is asked to choose."""
+    try:
+        options = occurrences(day, at, zone)
+    except NonexistentLocalTime:
+        add_error(errors, field, _l(
+            "This time does not exist in %(zone)s: the clocks skip it for daylight "
+            "saving. Choose another time.", zone=zone))
+        return None
+    if len(options) == 1:
+        return options[0]
+    chosen = form.get(f"{field}_fold")
+    if chosen in ("0", "1"):
+        return options[int(chosen)]
+    kept = _instant(form.get(f"{field}_instant"))
+    if kept in options:
+        return kept
+    add_error(errors, field, _l(
+        "%(time)s happens twice on this day in %(zone)s (the clocks go back): choose "
+        "which one.", time=at.strftime("%H:%M"), zone=zone))
+    return None
+
+
+def occurrence_choices(values: dict) -> dict[str, dict]:
+    """For the start and the end, when their wall time happens twice: the two occurrences
+    to choose from, with the one in force marked, to show at the field. Desktop and phone
+    forms both render it (meetings/_occurrence.html)."""
+    from babel.dates import get_timezone_gmt
+    from flask_babel import get_locale
+
+    zone = values.get("timezone") or ""
+    if not is_valid_timezone(zone):
+        return {}
+    start_day = _date(values.get("start_date"))
+    end_day = _date(values.get("end_date")) or start_day
+    out = {}
+    for field, day, at in (("start", start_day, _time(values.get("start_time"))),
+                           ("end", end_day, _time(values.get("end_time")))):
+        if day is None or at is None:
+            continue
+        try:
+            options = occurrences(day, at, zone)
+        except NonexistentLocalTime:
+            continue
+        if len(options) < 2:
+            continue
+        chosen = str(values.get(f"{field}_fold") or "")
+        if chosen not in ("0", "1"):
+            kept = _instant(values.get(f"{field}_instant"))
+            chosen = str(options.index(kept)) if kept in options else ""
+        tz = ZoneInfo(zone)
+        labels = (_l("First time, %(offset)s (%(abbr)s)"),
+                  _l("Second time, %(offset)s (%(abbr)s)"))
+        out[field] = {"time": at.strftime("%H:%M"), "zone": zone, "options": [
+            {"value": str(i), "checked": chosen == str(i),
+             "label": str(labels[i]) % {
+                 "offset": get_timezone_gmt(o.astimezone(tz), "long", locale=get_locale()),
+                 "abbr": o.astimezone(tz).tzname()}}
+            for i, o in enumerate(options)]}
+    return out
+
+
+def occurrence_values(start: datetime, end: datetime, zone: str) -> dict[str, str]:
+    """The hidden fields that keep a meeting's occurrences when its form is sent back:
+    start_instant and end_instant (UTC), and start_fold and end_fold."""
+    out = {}
+    for field, value in (("start", start), ("end", end)):
+        local = value.astimezone(ZoneInfo(zone))
+        options = occurrences(local.date(), local.time().replace(tzinfo=None), zone)
+        out[f"{field}_instant"] = value.astimezone(UTC).isoformat().replace("+00:00", "Z")
+        out[f"{field}_fold"] = str(options.index(value.astimezone(UTC))) \
+            if len(options) > 1 else ""
+    return out
 
 
 def parse_uploads(files: list[FileStorage], errors: Errors) -> list[Upload]:

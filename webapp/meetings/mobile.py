@@ -123,7 +123,8 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
         if account.custom_meeting_types_enabled else [],
         attendee_chips=pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
         association_chips=pickers.record_labels(account.id, views.int_pairs(values["associations"])),
-        location_choices=LOCATION_CHOICES, return_to=return_to), status
+        location_choices=LOCATION_CHOICES, return_to=return_to,
+        occurrences=forms.occurrence_choices(values)), status
 
 
 def _digest(messages: list[dict]) -> str:

@@ -145,6 +145,8 @@ class Meeting(db.Model):
         back_populates="meeting", cascade="all, delete-orphan")
     attachments: so.Mapped[list[Attachment]] = so.relationship(
         back_populates="meeting", cascade="all, delete-orphan", order_by="Attachment.id")
+    earlier_replies: so.Mapped[list[EarlierReply]] = so.relationship(
+        back_populates="meeting", cascade="all, delete-orphan", order_by="EarlierReply.id")
 
     @property
     def is_deleted(self) -> bool:
@@ -171,6 +173,9 @@ class Attendee(db.Model):
     #: iCalendar PARTSTAT, lower-case: needs_action, accepted, declined, tentative.
     response: so.Mapped[str] = so.mapped_column(sa.String(16), default="needs_action")
     responded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: The meeting's SEQUENCE the response is for (set again when a reschedule resets it):
+    #: a reply to an older one does not overwrite it.
+    response_sequence: so.Mapped[int | None]
 
     meeting: so.Mapped[Meeting] = so.relationship(back_populates="attendees")
     contact: so.Mapped[Contact | None] = so.relationship()
@@ -179,6 +184,26 @@ class Attendee(db.Model):
     @property
     def invitable(self) -> bool:
         return bool(self.email)
+
+
+class EarlierReply(db.Model):
+    """An attendee's answer that a change of time set back to "no reply yet": the
+    meeting page keeps showing it, with when it was given and when it was reset."""
+
+    __tablename__ = "earlier_replies"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
+    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
+    name: so.Mapped[str] = so.mapped_column(sa.String(200))
+    email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
+    #: accepted, declined or tentative.
+    response: so.Mapped[str] = so.mapped_column(sa.String(16))
+    responded_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: When the reschedule reset it.
+    reset_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    meeting: so.Mapped[Meeting] = so.relationship(back_populates="earlier_replies")
 
 
 class Reminder(db.Model):

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from werkzeug.http import http_date, is_resource_modified, quote_etag
 
 from webapp.auth.models import User
 from webapp.extensions import csrf, db
@@ -56,11 +57,22 @@ def itip_reply():
 
 @bp.get("/calendar/<token>.ics")
 def feed(token: str):
+    """The private subscription feed: built from one query and streamed; its ETag and
+    Last-Modified come from the data, so a client that has it gets 304 Not Modified."""
     user = db.session.scalar(sa.select(User).where(User.feed_token == token))
     if user is None:
         abort(404)
-    meetings = queries.user_feed_meetings(user, utcnow() - timedelta(days=90))
-    return Response(ical.feed(meetings, f"Parley — {user.name}"), mimetype="text/calendar")
+    name = f"Parley — {user.name}"
+    events = queries.user_feed_events(user, utcnow() - timedelta(days=90))
+    etag = ical.feed_etag(events, name)
+    changed = max((e.updated_at or e.created_at for e in events), default=None)
+    headers = {"ETag": quote_etag(etag), "Cache-Control": "private, no-cache"}
+    if changed is not None:
+        headers["Last-Modified"] = http_date(changed)
+    # Not Response.make_conditional(): it reads the whole streamed body to count it.
+    if not is_resource_modified(request.environ, etag, last_modified=changed):
+        return Response(status=304, headers=headers)
+    return Response(ical.feed(events, name), mimetype="text/calendar", headers=headers)
 
 
 @bp.post("/settings/calendar-feed/reset")

@@ -29,13 +29,21 @@ def attendee_from_token(token: str):
     return db.session.get(Attendee, data.get("a")) if isinstance(data, dict) else None
 
 
-def record_response(attendee, response: str) -> bool:
-    """Store an attendee's accept/decline/maybe."""
+def record_response(attendee, response: str, sequence: int | None = None) -> bool:
+    """Store an attendee's accept/decline/maybe, given for the meeting's SEQUENCE
+    `sequence` (its current one by default). An answer to an older SEQUENCE than the one
+    the attendee's answer is already for is ignored (False): an iTIP REPLY that arrives
+    late does not overwrite a newer answer, nor the reset of a reschedule."""
     from webapp.meetings.models import RESPONSES
     if response not in RESPONSES or response == "needs_action":
         return False
+    if sequence is None:
+        sequence = attendee.meeting.sequence
+    if attendee.response_sequence is not None and sequence < attendee.response_sequence:
+        return False
     attendee.response = response
     attendee.responded_at = utcnow()
+    attendee.response_sequence = sequence
     db.session.flush()
     return True
 
@@ -64,7 +72,7 @@ def apply_itip_reply(ics: bytes) -> list[str]:
             status = partstats.get(str(address.params.get("PARTSTAT", "")).upper())
             attendee = db.session.scalar(sa.select(Attendee).where(
                 Attendee.meeting_id == meeting.id, sa.func.lower(Attendee.email) == email))
-            if attendee and status:
-                record_response(attendee, status)
+            sequence = int(ev.get("sequence", 0))
+            if attendee and status and record_response(attendee, status, sequence):
                 updated.append(email)
     return updated

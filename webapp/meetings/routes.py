@@ -71,6 +71,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
     context = {
         "values": values, "errors": errors, "meeting": meeting, "record": record,
         "account": account, **host_field, "timezones": timezone_names(),
+        "occurrences": forms.occurrence_choices(values),
         "meeting_types": validation.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
         "units": REMINDER_UNITS,

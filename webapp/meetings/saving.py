@@ -19,7 +19,13 @@ from webapp.conferencing import operations as conferencing
 from webapp.delivery import outbox
 from webapp.extensions import db
 from webapp.meetings.inputs import MeetingInput
-from webapp.meetings.models import Attendee, Meeting, MeetingAssociation, Reminder
+from webapp.meetings.models import (
+    Attendee,
+    EarlierReply,
+    Meeting,
+    MeetingAssociation,
+    Reminder,
+)
 from webapp.records.models import Contact
 from webapp.reminders import rules as reminder_rules
 from webapp.rotations import operations as rotation_ops
@@ -56,7 +62,7 @@ def _attendee_rows(account: Account, data: MeetingInput) -> list[dict]:
             rows.append({"contact_id": None, "user_id": u.id, "name": u.name,
                          "email": u.email})
     for row in rows:
-        row.update(response="needs_action", responded_at=None)
+        row.update(response="needs_action", responded_at=None, response_sequence=None)
     return rows
 
 
@@ -229,16 +235,41 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     if changed or removed:
         meeting.sequence += 1
         db.session.flush()
+    if "start_at" in changed or "end_at" in changed:
+        _reset_replies(meeting)
+    # Whoever has not been sent the meeting yet gets no cancellation, and no "update":
+    # their unsent invitation is withdrawn and the latest version goes as an invitation.
+    unseen = outbox.withdraw_unsent(
+        meeting, [r.email for r in old_recipients.values()] if changed or removed else
+        [r.email for r in removed], "Not sent: the meeting changed before it went out.")
+    removed = [r for r in removed if r.email.lower() not in unseen]
     if removed:
         outbox.queue_invitations(meeting, "cancel", removed)
+    first_time = [r for r in new_recipients.values()
+                  if r.email not in old_recipients or r.email.lower() in unseen]
     if changed:
-        outbox.queue_invitations(meeting, "update")
-    elif added:
-        outbox.queue_invitations(meeting, "invite", added)
+        outbox.queue_invitations(meeting, "update", [
+            r for r in new_recipients.values() if r not in first_time])
+    if first_time and (changed or removed or added):
+        outbox.queue_invitations(meeting, "invite", first_time)
     if changed or removed or added:
         _calendar_sync(meeting, "upsert")
     return {"changed": changed, "added": [r.email for r in added],
             "removed": [r.email for r in removed]}
+
+
+def _reset_replies(meeting: Meeting) -> None:
+    """A change of time asks every attendee again (PARTSTAT NEEDS-ACTION in the update
+    and on the meeting page); each answer they had given stays in earlier_replies."""
+    now = utcnow()
+    for attendee in meeting.attendees:
+        if attendee.response != "needs_action":
+            meeting.earlier_replies.append(EarlierReply(
+                account_id=meeting.account_id, name=attendee.name, email=attendee.email,
+                response=attendee.response, responded_at=attendee.responded_at, reset_at=now))
+        attendee.response, attendee.responded_at = "needs_action", None
+        attendee.response_sequence = meeting.sequence
+    db.session.flush()
 
 
 # --- Idempotent confirmation (the phone flow's "Continue and send") ---------------------
@@ -254,7 +285,12 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
         meeting.reminders.remove(reminder)
     db.session.flush()
     conferencing.on_delete(meeting)
-    outbox.queue_invitations(meeting, "cancel")
+    # Only those who were sent the meeting are told it is cancelled (issue 19).
+    targets = outbox.recipients(meeting)
+    unseen = outbox.withdraw_unsent(meeting, [r.email for r in targets],
+                                    "Not sent: the meeting was deleted before it went out.")
+    outbox.queue_invitations(meeting, "cancel",
+                             [r for r in targets if r.email.lower() not in unseen])
     _calendar_sync(meeting, "delete")
 
 

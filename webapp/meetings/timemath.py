@@ -13,18 +13,41 @@ class NonexistentLocalTime(ValueError):
     """The wall-clock time falls in a daylight-saving gap of the zone."""
 
 
-def local_to_utc(day: date, at: time, zone: str) -> datetime:
+def occurrences(day: date, at: time, zone: str) -> list[datetime]:
+    """The UTC instants of wall-clock `day at` in zone, earliest first: one, or two in the
+    repeated hour when clocks go back. A time skipped by a DST change raises
+    NonexistentLocalTime."""
+    tz = ZoneInfo(zone)
+    out: list[datetime] = []
+    for fold in (0, 1):
+        local = datetime.combine(day, at, tzinfo=tz).replace(fold=fold)
+        utc = local.astimezone(UTC)
+        if utc.astimezone(tz).replace(tzinfo=None) == local.replace(tzinfo=None) \
+                and utc not in out:
+            out.append(utc)
+    if not out:
+        raise NonexistentLocalTime(f"{day} {at} does not exist in {zone}")
+    return sorted(out)
+
+
+def local_to_utc(day: date, at: time, zone: str, fold: int = 0) -> datetime:
     """The UTC instant of wall-clock `day at` in zone.
 
     A time skipped by a DST change raises NonexistentLocalTime; an ambiguous time (the
-    repeated hour) is taken at its first occurrence.
+    repeated hour) is taken at its first occurrence, or its second with fold=1.
     """
-    tz = ZoneInfo(zone)
-    local = datetime.combine(day, at, tzinfo=tz).replace(fold=0)
-    utc = local.astimezone(UTC)
-    if utc.astimezone(tz).replace(tzinfo=None) != local.replace(tzinfo=None):
-        raise NonexistentLocalTime(f"{day} {at} does not exist in {zone}")
-    return utc
+    options = occurrences(day, at, zone)
+    return options[min(fold, len(options) - 1)]
+
+
+def offset_fits(value: datetime, zone: str) -> bool:
+    """Whether value's own UTC offset is the one zone has at that instant: a time given
+    as "2027-03-14T02:30:00-05:00" in America/New_York does not fit (at that instant the
+    zone is at -04:00: the wall time 02:30 was skipped). UTC itself always fits."""
+    offset = value.utcoffset()
+    if offset is None:
+        return False
+    return offset == timedelta(0) or value.astimezone(ZoneInfo(zone)).utcoffset() == offset
 
 
 def reminder_due(start: datetime, amount: int, unit: str, zone: str) -> datetime:

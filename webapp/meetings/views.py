@@ -30,7 +30,7 @@ from webapp.validation import timezone_names
 #: The scheduler forms' single-valued fields, shown again as posted.
 FORM_FIELDS = ("title", "start_date", "start_time", "end_date", "end_time", "timezone",
                "location_kind", "location_value", "meeting_type_id", "host_id",
-               "rotation_id", "suggested_host_id", "video_provider")
+               "rotation_id", "suggested_host_id", "video_provider", *forms.OCCURRENCE_FIELDS)
 
 
 def account() -> Account:
@@ -76,6 +76,8 @@ def values_from_input(data: MeetingInput) -> dict:
         "reminders": list(data.reminders), "attendees": list(data.attendees),
         "associations": list(data.associations), "host_id": data.host_id,
         "rotation_id": "", "suggested_host_id": "", "video_provider": data.video_provider or "",
+        # The occurrence in the repeated hour is kept (and shown) across the edit.
+        **forms.occurrence_values(data.start, data.end, data.timezone),
     }
 
 
