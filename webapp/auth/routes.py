@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from urllib.parse import urlsplit
-
 import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
@@ -13,6 +11,7 @@ from webapp.auth import operations as ops
 from webapp.auth.forms import LoginForm, ProfileForm
 from webapp.auth.models import User
 from webapp.extensions import db, login_manager
+from webapp.urls import safe_local_url
 
 
 @login_manager.user_loader
@@ -22,9 +21,7 @@ def load_user(user_id: str) -> User | None:
 
 
 def _safe_next(target: str | None) -> str:
-    if target and urlsplit(target).netloc == "" and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("core.index")
+    return safe_local_url(target, url_for("core.index"))
 
 
 @bp.route("/login", methods=["GET", "POST"])

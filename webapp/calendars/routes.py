@@ -14,15 +14,14 @@ from webapp.calendars.models import CalendarSync
 from webapp.calendars.providers import ProviderError, ReconnectNeeded
 from webapp.extensions import db
 from webapp.meetings import operations as meeting_ops
+from webapp.urls import safe_local_url
 
 PROVIDER_NAMES = {"google": "Google Calendar", "microsoft": "Microsoft 365",
                   "caldav": "CalDAV"}
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("calendars.settings")
+    return safe_local_url(target, url_for("calendars.settings"))
 
 
 @bp.route("/settings/calendar")

@@ -49,7 +49,6 @@ from webapp.meetings.routes import (
     _meeting_or_404,
     _record_url,
     _relay_after_commit,
-    _safe_return,
     _source_record,
     form_pairs,
     skipped_reminder_messages,
@@ -60,6 +59,7 @@ from webapp.notifications.models import Notification
 from webapp.richtext import from_text, to_text
 from webapp.rotations.operations import RotationError
 from webapp.types import utcnow
+from webapp.urls import safe_local_url
 from webapp.validation import timezone_names
 from webapp.views import page_or_partial
 
@@ -187,7 +187,7 @@ def _already_saved(meeting: Meeting | None, return_to: str):
     if meeting is None:  # the key is taken, but not by a meeting this user can see
         abort(409)
     flash(_("This meeting was already saved. Nothing was sent a second time."), "info")
-    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=meeting.id)))
+    return redirect(safe_local_url(return_to, url_for("meetings.show", meeting_id=meeting.id)))
 
 
 def _submit(meeting: Meeting | None, record, return_to: str):
@@ -256,14 +256,14 @@ def _submit(meeting: Meeting | None, record, return_to: str):
                 names=", ".join(result["not_invited"])), "error")
     for text in skipped_reminder_messages(data):
         flash(text, "info")
-    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=saved.id)))
+    return redirect(safe_local_url(return_to, url_for("meetings.show", meeting_id=saved.id)))
 
 
 @bp.route("/m/meetings/new", methods=["GET", "POST"])
 @login_required
 def mobile_new():
     record = _source_record()
-    return_to = _safe_return(request.values.get("return_to"),
+    return_to = safe_local_url(request.values.get("return_to"),
                              _record_url(*record.ref) if record is not None else "")
     if request.method == "POST":
         return _submit(None, record, return_to)
@@ -275,7 +275,7 @@ def mobile_new():
 @login_required
 def mobile_edit(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
-    return_to = _safe_return(request.values.get("return_to"),
+    return_to = safe_local_url(request.values.get("return_to"),
                              url_for("meetings.show", meeting_id=meeting.id))
     if request.method == "POST":
         return _submit(meeting, None, return_to)
@@ -287,7 +287,7 @@ def mobile_edit(meeting_id: int):
 @login_required
 def mobile_outcome(meeting_id: int):
     meeting = _meeting_or_404(meeting_id)
-    return_to = _safe_return(request.values.get("return_to"),
+    return_to = safe_local_url(request.values.get("return_to"),
                              url_for("meetings.show", meeting_id=meeting.id))
     outcomes = ops.outcome_choices(g.account_id)
     error = None

@@ -42,6 +42,7 @@ from webapp.records.models import RECORD_MODELS
 from webapp.rotations import scheduler as rotation_fields
 from webapp.rotations.operations import RotationError
 from webapp.types import utcnow
+from webapp.urls import safe_local_url
 from webapp.validation import timezone_names
 
 
@@ -181,8 +182,8 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
                                    calendar_view.week_start(day), zone),
         "calendar_connection": calendar_ops.connection_for(host.id),
         "video_options": conferencing.options_for(host),
-        "return_to": request.values.get("return_to") or (
-            _record_url(*record.ref) if record is not None else ""),
+        "return_to": safe_local_url(request.values.get("return_to"), (
+            _record_url(*record.ref) if record is not None else "")),
     }
     return render_template("meetings/scheduler.html", **context), status
 
@@ -198,12 +199,6 @@ def _source_record(missing_ok: bool = False):
     if record is None and not missing_ok:
         abort(404)
     return record
-
-
-def _safe_return(target: str | None, fallback: str) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return fallback
 
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
@@ -258,7 +253,7 @@ def new():
     _email_notifications(mentions)
     for message, category in messages:
         flash(message, category)
-    return redirect(_safe_return(request.form.get("return_to"), shown))
+    return redirect(safe_local_url(request.form.get("return_to"), shown))
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -291,7 +286,7 @@ def edit(meeting_id: int):
         flash(_("Meeting updated. Attendees will receive the update."), "success")
     else:
         flash(_("Meeting updated."), "success")
-    return redirect(_safe_return(request.form.get("return_to"),
+    return redirect(safe_local_url(request.form.get("return_to"),
                                  url_for("meetings.show", meeting_id=meeting.id)))
 
 
@@ -303,7 +298,7 @@ def delete(meeting_id: int):
     db.session.commit()
     _relay_after_commit()
     flash(_("Meeting deleted. Attendees will receive a cancellation."), "success")
-    return redirect(_safe_return(request.form.get("return_to"), url_for("core.index")))
+    return redirect(safe_local_url(request.form.get("return_to"), url_for("core.index")))
 
 
 @bp.post("/meetings/<int:meeting_id>/outcome")
@@ -318,12 +313,12 @@ def outcome(meeting_id: int):
     if htmx and htmx.target == f"meeting-{meeting.id}":
         return render_template("meetings/_timeline_item.html", meeting=meeting,
                                outcomes=outcome_catalog(g.account_id), outcome_error=error,
-                               return_to=request.form.get("return_to", "")), \
+                               return_to=safe_local_url(request.form.get("return_to"), "")), \
             422 if error else 200
     if error:
         return _render_show(meeting, 422, outcome_error=error)
     flash(_("Outcome saved."), "success")
-    return redirect(_safe_return(request.form.get("return_to"),
+    return redirect(safe_local_url(request.form.get("return_to"),
                                  url_for("meetings.show", meeting_id=meeting.id)))
 
 
