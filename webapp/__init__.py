@@ -90,9 +90,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, jobs, pagecache
+    from webapp import cli, errors, filters, headers, jobs, pagecache
 
     errors.register(app)
+    headers.init_app(app)
     filters.register(app)
     cli.register(app)
     jobs.init_app(app)
@@ -112,9 +113,6 @@ def create_app(config: dict | None = None) -> Flask:
     @app.after_request
     def _headers(response):
         response.headers.add("Vary", "HX-Request")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         if response.mimetype == "text/html" and not pagecache.served_from_cache() \
                 and current_user.is_authenticated:
             # A logged-in page must not be shown again from a cache after logout.

@@ -16,6 +16,16 @@
     area.appendChild(div);
   });
 
+  // A form with data-confirm asks before it is sent (the CSP allows no onsubmit= handler).
+  // Capture phase: a refusal stops the event before htmx or the browser sends the form.
+  document.addEventListener("submit", function (event) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
+      event.preventDefault();
+      event.stopPropagation();
+    }
+  }, true);
+
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {
       navigator.serviceWorker.register("/sw.js", { scope: "/" }).catch(function () {});
