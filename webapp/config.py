@@ -113,6 +113,10 @@ def load_config(instance_path: Path) -> dict:
         "ZOOM_API_BASE": os.environ.get("ZOOM_API_BASE", "https://api.zoom.us/v2"),
         # Seconds a provider gets while the user waits on save; slower means a retried job.
         "CONFERENCE_INLINE_TIMEOUT": float(os.environ.get("CONFERENCE_INLINE_TIMEOUT", "3")),
+        # Networks a user-typed URL (CalDAV, video-app webhooks) may reach although private,
+        # comma separated CIDRs, e.g. a self-hosted CalDAV server "10.0.5.0/24". Empty:
+        # loopback, private, link-local and reserved addresses are refused (webapp/outbound.py).
+        "OUTBOUND_ALLOWED_NETWORKS": os.environ.get("OUTBOUND_ALLOWED_NETWORKS", ""),
         "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,

@@ -11,7 +11,7 @@ from webapp import jobs
 from webapp.calendars import bp, oauth
 from webapp.calendars import operations as ops
 from webapp.calendars.models import CalendarSync
-from webapp.calendars.providers import ProviderError, ReconnectNeeded
+from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
 from webapp.extensions import db
 from webapp.meetings import operations as meeting_ops
 from webapp.urls import safe_local_url
@@ -92,6 +92,10 @@ def connect_caldav():
             ops.connect_caldav(current_user, form["url"], form["username"], password)
         except ReconnectNeeded:
             error = ("password", _("The server refused this user name or app password."))
+        except RefusedAddress:
+            error = ("url", _("This address is on a private or reserved network, which "
+                              "Parley does not call. Your administrator can allow a "
+                              "self-hosted server's network."))
         except ProviderError:
             error = ("url", _("The CalDAV server could not be reached at this address."))
     if error:
