@@ -63,6 +63,12 @@ def load_config(instance_path: Path) -> dict:
         # Strict-Transport-Security max-age; production serves HTTPS only (docs/SECURITY.md).
         "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000" if production else "0")),
         "WTF_CSRF_TIME_LIMIT": None,
+        # A session ends after this long without a request, and this long after login
+        # whatever happens (webapp/auth/sessions.py).
+        "SESSION_IDLE_SECONDS": int(os.environ.get("SESSION_IDLE_SECONDS", str(8 * 3600))),
+        "SESSION_MAX_SECONDS": int(os.environ.get("SESSION_MAX_SECONDS", str(72 * 3600))),
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_MAX_SECONDS",
+                                                         str(72 * 3600))),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "zh_Hant"],

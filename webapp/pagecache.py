@@ -44,7 +44,8 @@ CSRF_MARK = "__parley_csrf_token__"
 #: re-render every page of the account once per email. A cached page that starts showing
 #: one of these must take it off this list.
 UNSHOWN_TABLES = frozenset({"outbox_messages", "captured_mails", "login_attempts", "reminders",
-                            "calendar_syncs", "conference_tasks", "api_tokens"})
+                            "calendar_syncs", "conference_tasks", "api_tokens",
+                            "user_sessions"})
 _PENDING = "parley_pagecache_accounts"
 _listening = False
 
@@ -130,6 +131,13 @@ def _after_flush(session, _flush_context) -> None:
             pending.add(found)
 
 
+def account_changed(account_id: int) -> None:
+    """Throw away the account's pages at the next commit, for a change no row of theirs
+    shows: a session that ended must not be served a page kept for it."""
+    from webapp.extensions import db
+    db.session.info.setdefault(_PENDING, set()).add(account_id)
+
+
 def _orm_execute(state) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
@@ -193,6 +201,9 @@ def _key(app: Flask) -> tuple | None:
     user_id, account_id = session.get("_user_id"), session.get(SESSION_ACCOUNT)
     if user_id is None or account_id is None or session.get("_flashes"):
         return None
+    from webapp.auth.sessions import cookie_alive
+    if not cookie_alive():
+        return None  # the user loader ends it
     try:
         versions = _redis(app).mget(PREFIX + GLOBAL, PREFIX + str(account_id))
     except Exception as exc:

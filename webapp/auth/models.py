@@ -112,3 +112,21 @@ class LoginAttempt(db.Model):
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     key: so.Mapped[str] = so.mapped_column(sa.String(300))
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserSession(db.Model):
+    """One logged-in browser. The signed session cookie names it by a random id; deleting
+    the row ends that session on the server (logout, log out everywhere, new password)."""
+
+    __tablename__ = "user_sessions"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    #: SHA-256 of the id in the cookie: a copy of this table opens no session.
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    #: The absolute lifetime (SESSION_MAX_SECONDS) counts from here.
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    #: The idle lifetime (SESSION_IDLE_SECONDS) counts from here; written at most once a
+    #: minute.
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -1,23 +1,23 @@
 from __future__ import annotations
 
-import sqlalchemy.orm as so
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
 
 from webapp import SUPPORTED_LOCALES
-from webapp.auth import bp
+from webapp.auth import bp, sessions
 from webapp.auth import operations as ops
-from webapp.auth.forms import LoginForm, ProfileForm
+from webapp.auth.forms import LoginForm, PasswordForm, ProfileForm
 from webapp.auth.models import User
 from webapp.extensions import db, login_manager
+from webapp.pagecache import account_changed
 from webapp.urls import safe_local_url
 
 
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     # With the account: nearly every page reads it (the zone falls back to the account's).
-    return db.session.get(User, int(user_id), options=[so.joinedload(User.account)])
+    return sessions.load(user_id)
 
 
 def _safe_next(target: str | None) -> str:
@@ -37,6 +37,7 @@ def login():
         if form.validate():
             user = ops.authenticate(form.email.data, form.password.data, keys)
             if user:
+                sessions.start(user)
                 db.session.commit()
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
@@ -49,10 +50,45 @@ def login():
 @bp.post("/logout")
 @login_required
 def logout():
+    sessions.end_this()
+    account_changed(current_user.account_id)
+    db.session.commit()
     logout_user()
     session.clear()
     flash(_("You are logged out."), "info")
     return redirect(url_for("auth.login"))
+
+
+@bp.post("/logout/everywhere")
+@login_required
+def logout_everywhere():
+    sessions.end_all(current_user)
+    account_changed(current_user.account_id)
+    db.session.commit()
+    logout_user()
+    session.clear()
+    flash(_("You are logged out on every device."), "info")
+    return redirect(url_for("auth.login"))
+
+
+@bp.post("/settings/password")
+@login_required
+def change_password():
+    form = PasswordForm()
+    if form.validate_on_submit():
+        if not current_user.check_password(form.current.data):
+            form.current.errors.append(_("This is not your current password."))
+        else:
+            current_user.set_password(form.new.data)
+            ended = sessions.end_others(current_user)
+            account_changed(current_user.account_id)
+            db.session.commit()
+            flash(_("Your password is changed."), "success")
+            if ended:
+                flash(_("You were logged out on your other devices."), "info")
+            return redirect(url_for("auth.profile"))
+    return render_template("auth/profile.html", form=ProfileForm(obj=current_user),
+                           password_form=form), 422
 
 
 @bp.post("/language/<code>")
@@ -80,4 +116,5 @@ def profile():
         db.session.commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form), 422 if form.errors else 200
+    return render_template("auth/profile.html", form=form, password_form=PasswordForm()), \
+        422 if form.errors else 200
