@@ -45,6 +45,10 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        # Seconds a page or a save waits on Redis at most, and how long Redis is then left
+        # alone (webapp/jobs.py call_redis): a hung Redis must not hang pages.
+        "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
+        "REDIS_BREAKER_SECONDS": float(os.environ.get("REDIS_BREAKER_SECONDS", "30")),
         # "rq" with Redis; "thread" runs the same jobs in a worker thread of this process;
         # "eager" (tests) runs them right after the enqueuing commit.
         "JOBS_MODE": os.environ.get("JOBS_MODE") or ("rq" if redis_url else "thread"),

@@ -97,9 +97,10 @@ def enabled(app: Flask | None = None) -> bool:
     return bool(app.config.get("REDIS_URL")) and app.config.get("PAGE_CACHE_SECONDS", 0) > 0
 
 
-def _redis(app: Flask):
-    from webapp.jobs import redis_client
-    return redis_client(app)
+def _redis(app: Flask, action):
+    """action(client) through the breaker of webapp.jobs.call_redis."""
+    from webapp.jobs import call_redis
+    return call_redis(action, app)
 
 
 # --- raising versions ---------------------------------------------------------------------
@@ -159,10 +160,12 @@ def _after_commit(session) -> None:
     if not enabled(app):
         return
     try:
-        pipe = _redis(app).pipeline(transaction=False)
-        for account in pending:
-            pipe.incr(PREFIX + str(account))
-        pipe.execute()
+        def incr(conn):
+            pipe = conn.pipeline(transaction=False)
+            for account in pending:
+                pipe.incr(PREFIX + str(account))
+            pipe.execute()
+        _redis(app, incr)
     except Exception as exc:  # pages then live at most a minute (the key's minute)
         log.warning("could not raise page versions %s: %s", sorted(map(str, pending)), exc)
 
@@ -205,7 +208,8 @@ def _key(app: Flask) -> tuple | None:
     if not cookie_alive():
         return None  # the user loader ends it
     try:
-        versions = _redis(app).mget(PREFIX + GLOBAL, PREFIX + str(account_id))
+        versions = _redis(app, lambda conn: conn.mget(PREFIX + GLOBAL,
+                                                     PREFIX + str(account_id)))
     except Exception as exc:
         log.warning("page versions unreadable: %s", exc)
         return None
