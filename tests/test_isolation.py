@@ -26,7 +26,7 @@ def snapshot() -> dict:
     data = {}
     with _db.engine.connect() as conn:
         for table in _db.metadata.sorted_tables:
-            if table.name == "login_attempts":
+            if table.name == "login_throttles":
                 continue
             data[table.name] = sorted(map(repr, conn.execute(table.select()).all()))
     return data

@@ -85,7 +85,15 @@ def load_config(instance_path: Path) -> dict:
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
         # Outbox messages per send job, sent over one mail-server connection.
         "SEND_BATCH": int(os.environ.get("SEND_BATCH", "20")),
+        # Password checks per account before each further one waits a doubling delay
+        # (1 s, 2 s ... LOGIN_MAX_DELAY_SECONDS); per client address, a higher budget.
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
+        "LOGIN_ADDRESS_RATE_LIMIT": int(os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "100")),
+        "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "900")),
+        # Reverse proxies in front of Parley that set X-Forwarded-For/-Proto/-Host: their
+        # number (Werkzeug ProxyFix). 0 (default): the connecting address is the client's.
+        # Set it only behind a proxy that overwrites these headers (docs/SECURITY.md).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PAGE_SIZE": 25,
         # Rendered record and scheduler pages kept while their account is unchanged, for at
         # most this many seconds (webapp/pagecache.py); needs REDIS_URL; 0 turns it off.

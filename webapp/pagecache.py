@@ -43,7 +43,7 @@ CSRF_MARK = "__parley_csrf_token__"
 #: writing them must not throw pages away, or a burst of sends or reminders would
 #: re-render every page of the account once per email. A cached page that starts showing
 #: one of these must take it off this list.
-UNSHOWN_TABLES = frozenset({"outbox_messages", "captured_mails", "login_attempts", "reminders",
+UNSHOWN_TABLES = frozenset({"outbox_messages", "captured_mails", "login_throttles", "reminders",
                             "calendar_syncs", "conference_tasks", "api_tokens",
                             "user_sessions"})
 _PENDING = "parley_pagecache_accounts"

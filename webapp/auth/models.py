@@ -103,15 +103,23 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
 
-class LoginAttempt(db.Model):
-    """Failed logins, counted per email and address to rate-limit guessing."""
+class LoginThrottle(db.Model):
+    """Password checks per login key (an email, an address) since its last success.
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "at"),)
+    The first LOGIN_RATE_LIMIT checks of a key are free; after that each check waits a
+    delay that doubles (1 s, 2 s, 4 s ... up to LOGIN_MAX_DELAY_SECONDS) rather than a hard
+    lock an attacker could keep an account in. A check is reserved by one conditional
+    UPDATE, so parallel attempts cannot check more passwords than the limit."""
 
-    id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    key: so.Mapped[str] = so.mapped_column(sa.String(300))
-    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    __tablename__ = "login_throttles"
+
+    #: "email:<address>" or "ip:<client address>".
+    key: so.Mapped[str] = so.mapped_column(sa.String(300), primary_key=True)
+    #: Checks since the last success (or since the window lapsed).
+    tries: so.Mapped[int] = so.mapped_column(default=0)
+    #: No check before this time (None: within the free checks).
+    next_allowed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
 class UserSession(db.Model):

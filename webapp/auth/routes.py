@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import math
+
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 from flask_login import current_user, login_required, login_user, logout_user
@@ -31,20 +33,32 @@ def login():
     form = LoginForm()
     status = 200
     if form.is_submitted():
-        keys = [f"email:{(form.email.data or '').strip().lower()}", f"ip:{request.remote_addr}"]
-        if ops.too_many_attempts(keys):
-            abort(429)
         if form.validate():
-            user = ops.authenticate(form.email.data, form.password.data, keys)
+            email_key = f"email:{form.email.data.strip().lower()}"
+            address_key = f"ip:{request.remote_addr}"
+            wait = ops.reserve_check([address_key, email_key])
+            db.session.commit()  # the reservation is seen by parallel attempts
+            if wait:
+                return _too_many(wait)
+            user = ops.authenticate(form.email.data, form.password.data)
             if user:
+                ops.check_succeeded(email_key, address_key)
                 sessions.start(user)
                 db.session.commit()
                 login_user(user)
                 return redirect(_safe_next(request.args.get("next")))
-            db.session.commit()
             form.password.errors.append(_("Wrong email or password."))
         status = 422
     return render_template("auth/login.html", form=form), status
+
+
+def _too_many(wait: float):
+    """429 with Retry-After: the account or address waits before its next check."""
+    seconds = math.ceil(wait)
+    body = render_template("core/error.html", title=_("Too many attempts"), status=429,
+                           message=_("Too many attempts. Wait %(seconds)d seconds and try "
+                                     "again.", seconds=seconds))
+    return body, 429, {"Retry-After": str(seconds)}
 
 
 @bp.post("/logout")
