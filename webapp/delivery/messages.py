@@ -117,7 +117,7 @@ def build(row, meeting) -> Message:
     """The email for row, rendered in the recipient's language and time zone."""
     zone, locale = recipient_zone_and_locale(row, meeting)
     base = current_app.config["BASE_URL"]
-    rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id)}" if row.attendee_id and \
+    rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id, meeting)}" if row.attendee_id and \
         row.kind in ("invite", "update") else None
     with force_locale(locale):
         subjects = {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hmac
 import os
 from datetime import date, datetime, timedelta
 
@@ -453,12 +454,16 @@ def rsvp(token: str):
 def itip_reply():
     secret = current_app.config.get("ITIP_INBOUND_TOKEN")
     auth = request.headers.get("Authorization", "")
-    if not secret or auth != f"Bearer {secret}":
+    # Constant time: the comparison must not tell how much of a guess was right.
+    if not secret or not hmac.compare_digest(auth.encode(), f"Bearer {secret}".encode()):
         abort(404)
     try:
-        updated = delivery.apply_itip_reply(request.get_data())
-    except ValueError:
-        return {"error": "Send a text/calendar body with METHOD:REPLY."}, 422
+        # The hook passes the mail's sender: a REPLY may only answer for its sender.
+        updated = delivery.apply_itip_reply(request.get_data(),
+                                            request.headers.get("X-Parley-Mail-From"))
+    except ValueError as exc:
+        return {"error": "Send a text/calendar body with METHOD:REPLY naming one attendee, "
+                         f"its sender ({exc})."}, 422
     db.session.commit()
     return {"updated": updated}
 
