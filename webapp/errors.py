@@ -7,7 +7,8 @@ from urllib.parse import quote
 from flask import Flask, render_template, request
 from flask_babel import gettext as _
 from flask_wtf.csrf import CSRFError
-from werkzeug.exceptions import Forbidden
+from sqlalchemy.exc import DataError
+from werkzeug.exceptions import BadRequest, Forbidden
 
 
 def _render(status: int, title: str, message: str):
@@ -32,7 +33,18 @@ def register(app: Flask) -> None:
 
     @app.errorhandler(400)
     def bad_request(exc):
-        return _render(400, _("Bad request"), _("The request could not be understood."))
+        custom = exc.description if exc.description != BadRequest.description else None
+        return _render(400, _("Bad request"),
+                       custom or _("The request could not be understood."))
+
+    @app.errorhandler(DataError)
+    def out_of_range(exc):
+        # A value the database cannot hold (an id beyond its column, text too long for
+        # it) that no check caught: the request is at fault, not the server.
+        from webapp.extensions import db
+        db.session.rollback()
+        return _render(400, _("Bad request"),
+                       _("A value in the request is out of range. Nothing was saved."))
 
     @app.errorhandler(403)
     def forbidden(exc):

@@ -637,15 +637,19 @@ def add_attachments(meeting: Meeting, user: User, uploads) -> None:
 
     folder = current_app.config["UPLOAD_DIR"]
     os.makedirs(folder, exist_ok=True)
+    stored = []
     for upload in uploads:
         key = uuid.uuid4().hex
-        with open(os.path.join(folder, key), "wb") as fh:
-            fh.write(upload.data)
         meeting.attachments.append(Attachment(
             account_id=meeting.account_id, filename=upload.filename,
             content_type=upload.content_type, size=len(upload.data), storage_key=key,
             uploaded_by_id=user.id))
+        stored.append((key, upload.data))
+    # The rows first: a row the database refuses leaves no file behind on disk.
     db.session.flush()
+    for key, data in stored:
+        with open(os.path.join(folder, key), "wb") as fh:
+            fh.write(data)
 
 
 def people_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
