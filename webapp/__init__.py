@@ -50,8 +50,9 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
-    from webapp import inputs
+    from webapp import inputs, logredact
     inputs.init_app(app)  # the id converter must be in place before any route
+    logredact.install()
     if app.config.get("TRUSTED_PROXIES"):
         from werkzeug.middleware.proxy_fix import ProxyFix
         hops = app.config["TRUSTED_PROXIES"]

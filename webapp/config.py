@@ -31,6 +31,11 @@ def load_config(instance_path: Path) -> dict:
         if production:
             raise RuntimeError("SECRET_KEY must be set when PARLEY_ENV=production")
         secret = _instance_secret(instance_path)
+    if production and not os.environ.get("CALENDAR_ENCRYPTION_KEYS", "").strip():
+        # Without it, calendar and video tokens would be encrypted with a key derived from
+        # SECRET_KEY: rotating one would lose the other, and one leak would give both.
+        raise RuntimeError("CALENDAR_ENCRYPTION_KEYS must be set when PARLEY_ENV=production "
+                           "(comma-separated Fernet keys, newest first)")
 
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'parley.db'}"
     if db_url.startswith("postgres://"):

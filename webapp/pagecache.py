@@ -25,6 +25,7 @@ by a before_request hook from the signed session alone, before the user is loade
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -38,7 +39,9 @@ log = logging.getLogger(__name__)
 
 PREFIX = "parley:pagever:"
 GLOBAL = "global"
-CSRF_MARK = "__parley_csrf_token__"
+#: Stands for the CSRF token in a stored body. Random per process, so no user text can
+#: contain it (a fixed mark in a contact's name was replaced by the viewer's token).
+CSRF_MARK = f"__parley_csrf_{secrets.token_hex(16)}__"
 #: Tables whose rows no cached page shows (the record page and the new-meeting scheduler):
 #: writing them must not throw pages away, or a burst of sends or reminders would
 #: re-render every page of the account once per email. A cached page that starts showing

@@ -1,10 +1,14 @@
-"""security (issue #18): server-side sessions, login throttles
+"""security (issue #18): server-side sessions, login throttles, hashed feed tokens,
+captured mail per account
 
 Revision ID: 0013s18
 Revises: 0012
 Create Date: 2026-12-03 10:00:00.000000
 
 """
+import hashlib
+import secrets
+
 from alembic import op
 import sqlalchemy as sa
 
@@ -42,7 +46,30 @@ def upgrade():
     )
 
 
+    # Feed tokens are stored hashed: existing subscriptions keep working (their URL's
+    # secret hashes to the stored value), the URL is shown again only when remade.
+    conn = op.get_bind()
+    users = sa.table('users', sa.column('id', sa.Integer), sa.column('feed_token', sa.String))
+    for user_id, token in conn.execute(sa.select(users.c.id, users.c.feed_token)).all():
+        conn.execute(users.update().where(users.c.id == user_id).values(
+            feed_token=hashlib.sha256(token.encode()).hexdigest()))
+    with op.batch_alter_table('captured_mails', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('account_id', sa.Integer(), nullable=True))
+        batch_op.create_index(batch_op.f('ix_captured_mails_account_id'), ['account_id'], unique=False)
+        batch_op.create_foreign_key(batch_op.f('fk_captured_mails_account_id_accounts'), 'accounts', ['account_id'], ['id'])
+
+
 def downgrade():
+    with op.batch_alter_table('captured_mails', schema=None) as batch_op:
+        batch_op.drop_constraint(batch_op.f('fk_captured_mails_account_id_accounts'), type_='foreignkey')
+        batch_op.drop_index(batch_op.f('ix_captured_mails_account_id'))
+        batch_op.drop_column('account_id')
+    # The feed secrets cannot be recovered from their hashes: every user gets a new one.
+    conn = op.get_bind()
+    users = sa.table('users', sa.column('id', sa.Integer), sa.column('feed_token', sa.String))
+    for (user_id,) in conn.execute(sa.select(users.c.id)).all():
+        conn.execute(users.update().where(users.c.id == user_id).values(
+            feed_token=secrets.token_urlsafe(32)))
     op.drop_table('login_throttles')
     op.create_table('login_attempts',
     sa.Column('id', sa.Integer(), nullable=False),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
@@ -54,6 +55,11 @@ class SeatKind(db.Model):
     account: so.Mapped[Account] = so.relationship(back_populates="seat_kinds")
 
 
+def feed_token_hash(token: str) -> str:
+    """How a feed token is stored: its SHA-256, so a copy of the table opens no feed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class User(UserMixin, db.Model):
     """A person who logs in to Parley; belongs to one account."""
 
@@ -72,9 +78,11 @@ class User(UserMixin, db.Model):
     #: "admin" or "member".
     role: so.Mapped[str] = so.mapped_column(sa.String(16), default="member")
     seat_kind_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("seat_kinds.id"))
-    #: Secret in the private calendar feed URL; reset to revoke old subscriptions.
+    #: SHA-256 (hex) of the secret in the private calendar feed URL: the URL is shown
+    #: once, when made; reset to revoke old subscriptions. A new user's opens nothing
+    #: until they make one.
     feed_token: so.Mapped[str] = so.mapped_column(
-        sa.String(64), default=lambda: secrets.token_urlsafe(32), unique=True
+        sa.String(64), default=lambda: feed_token_hash(secrets.token_urlsafe(32)), unique=True
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 

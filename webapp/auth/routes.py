@@ -101,8 +101,7 @@ def change_password():
             if ended:
                 flash(_("You were logged out on your other devices."), "info")
             return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=ProfileForm(obj=current_user),
-                           password_form=form), 422
+    return profile_page(password_form=form), 422
 
 
 @bp.post("/language/<code>")
@@ -130,5 +129,12 @@ def profile():
         db.session.commit()
         flash(_("Your settings are saved."), "success")
         return redirect(url_for("auth.profile"))
-    return render_template("auth/profile.html", form=form, password_form=PasswordForm()), \
-        422 if form.errors else 200
+    return profile_page(form), 422 if form.errors else 200
+
+
+def profile_page(form: ProfileForm | None = None, password_form: PasswordForm | None = None,
+                 new_feed_url: str | None = None) -> str:
+    """The settings page; new_feed_url is shown when a feed address was just made."""
+    return render_template("auth/profile.html", form=form or ProfileForm(obj=current_user),
+                           password_form=password_form or PasswordForm(),
+                           new_feed_url=new_feed_url)

@@ -621,9 +621,13 @@ def user_feed_meetings(user: User, since: datetime) -> list[Meeting]:
     return list(db.session.scalars(_with_people(stmt)).unique())
 
 
-def reset_feed_token(user: User) -> None:
-    user.feed_token = secrets.token_urlsafe(32)
+def reset_feed_token(user: User) -> str:
+    """A new private feed address for user; returns its secret, which is not stored."""
+    from webapp.auth.models import feed_token_hash
+    token = secrets.token_urlsafe(32)
+    user.feed_token = feed_token_hash(token)
     db.session.flush()
+    return token
 
 
 def add_attachments(meeting: Meeting, user: User, uploads) -> None:

@@ -470,8 +470,8 @@ def itip_reply():
 
 @bp.get("/calendar/<token>.ics")
 def feed(token: str):
-    from webapp.auth.models import User
-    user = db.session.scalar(sa.select(User).where(User.feed_token == token))
+    from webapp.auth.models import User, feed_token_hash
+    user = db.session.scalar(sa.select(User).where(User.feed_token == feed_token_hash(token)))
     if user is None:
         abort(404)
     meetings = ops.user_feed_meetings(user, utcnow() - timedelta(days=90))
@@ -481,15 +481,13 @@ def feed(token: str):
 @bp.post("/settings/calendar-feed/reset")
 @login_required
 def reset_feed():
-    ops.reset_feed_token(current_user)
+    token = ops.reset_feed_token(current_user)
     db.session.commit()
     flash(_("Your calendar feed has a new address; the old one stopped working."), "success")
-    return redirect(url_for("auth.profile"))
-
-
-@bp.app_template_global()
-def feed_url(user) -> str:
-    return f"{current_app.config['BASE_URL']}/calendar/{user.feed_token}.ics"
+    # Shown this once (only its hash is kept), on the page itself rather than through a
+    # redirect, so it never sits in the session cookie.
+    from webapp.auth.routes import profile_page
+    return profile_page(new_feed_url=f"{current_app.config['BASE_URL']}/calendar/{token}.ics")
 
 
 @bp.app_template_filter("local")
