@@ -1,5 +1,5 @@
 """security (issue #18): server-side sessions, login throttles, hashed feed tokens,
-captured mail per account
+captured mail per account, API idempotency keys
 
 Revision ID: 0013s18
 Revises: 0012
@@ -46,6 +46,18 @@ def upgrade():
     )
 
 
+    op.create_table('api_idempotency_keys',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('account_id', sa.Integer(), nullable=False),
+    sa.Column('key', sa.String(length=200), nullable=False),
+    sa.Column('fingerprint', sa.String(length=64), nullable=False),
+    sa.Column('meeting_id', sa.Integer(), nullable=False),
+    sa.Column('created_at', webapp.types.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['account_id'], ['accounts.id'], name=op.f('fk_api_idempotency_keys_account_id_accounts')),
+    sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id'], name=op.f('fk_api_idempotency_keys_meeting_id_meetings')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_api_idempotency_keys')),
+    sa.UniqueConstraint('account_id', 'key', name=op.f('uq_api_idempotency_keys_account_id_key'))
+    )
     # Feed tokens are stored hashed: existing subscriptions keep working (their URL's
     # secret hashes to the stored value), the URL is shown again only when remade.
     conn = op.get_bind()
@@ -60,6 +72,7 @@ def upgrade():
 
 
 def downgrade():
+    op.drop_table('api_idempotency_keys')
     with op.batch_alter_table('captured_mails', schema=None) as batch_op:
         batch_op.drop_constraint(batch_op.f('fk_captured_mails_account_id_accounts'), type_='foreignkey')
         batch_op.drop_index(batch_op.f('ix_captured_mails_account_id'))

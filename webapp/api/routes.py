@@ -9,7 +9,7 @@ from flask import Response, current_app, g, jsonify, render_template, request
 from werkzeug.datastructures import MultiDict
 
 from webapp import jobs
-from webapp.api import bp, ratelimit
+from webapp.api import bp, idempotency, ratelimit
 from webapp.api import operations as token_ops
 from webapp.api import spec as S
 from webapp.api.problems import ApiError, problem
@@ -391,10 +391,26 @@ MEETING_ID = S.Param("meeting_id", "path", S.ID)
 
 @api_view(S.Operation("POST", "/meetings", "create_meeting",
                       "Schedule a meeting (invitations are queued)", "Meetings",
+                      [S.Param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
+                               "A retry with the same key answers with the meeting the first "
+                               "request made, never a second one (kept 24 hours).")],
                       body=S.MEETING_CREATE, body_name="MeetingCreate", status=201,
                       response=MEETING_REF, errors=(400, 401, 403, 404, 422, 429)))
 def create_meeting():
     body = _json_body(S.MEETING_CREATE)
+    try:
+        key = idempotency.key_of(request.headers)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    digest = idempotency.fingerprint(body) if key else ""
+    if key:
+        try:
+            done = idempotency.earlier(g.account_id, key, digest)
+        except idempotency.KeyReused as exc:
+            raise ApiError(422, "This Idempotency-Key was used with a different request.") \
+                from exc
+        if done is not None:
+            return _replayed(done)
     account = db.session.get(Account, g.account_id)
     data = _apply(body, meeting_ops.MeetingInput(title="", start=None, end=None, timezone=""))
     _check_rights(account, data, None)
@@ -408,9 +424,23 @@ def create_meeting():
     except ConferenceRefused as exc:
         raise ApiError(422, str(exc), [{"field": "location.video_provider",
                                         "message": str(exc)}]) from exc
+    if key and not idempotency.remember(g.account_id, key, digest, meeting.id):
+        db.session.rollback()  # the same key at the same time: that request's meeting
+        return _replayed(idempotency.earlier(g.account_id, key, digest))
+    # The answer is made before the commit: once committed (and the invitations queued),
+    # nothing may turn this request into a 500 that tells the client nothing was done.
+    answer = meeting_json(meeting)
     db.session.commit()
-    jobs.request_relay()
-    return meeting_json(meeting), 201
+    try:
+        jobs.request_relay()
+    except Exception:  # saved: the sweep relays its invitations; the client must know
+        current_app.logger.exception("relay after creating meeting %s failed", answer["id"])
+    return answer, 201
+
+
+def _replayed(meeting_id: int):
+    """A retry's answer: the meeting the first request made, as it is now."""
+    return meeting_json(_meeting(meeting_id)), 201, {"Idempotent-Replayed": "true"}
 
 
 @api_view(S.Operation("GET", "/meetings", "list_meetings", "List meetings", "Meetings", [
