@@ -50,8 +50,12 @@ def test_scheduler_cancel_and_breadcrumb_never_carry_a_foreign_target(client, re
     account, _user = rep
     contact = make.contact(account)
     for url in ("/meetings/new", "/m/meetings/new"):
-        page = client.get(url, query_string={"return_to": target, "record_type": "contact",
-                                             "record_id": contact.id}).get_data(as_text=True)
+        response = client.get(url, query_string={"return_to": target, "record_type": "contact",
+                                                 "record_id": contact.id})
+        if "\x00" in target:  # refused before any view (webapp/inputs.py)
+            assert response.status_code == 400
+            continue
+        page = response.get_data(as_text=True)
         links = [html.unescape(h) for h in re.findall(r'href="([^"]*)"', page)]
         links += [html.unescape(v) for v in
                   re.findall(r'name="return_to" value="([^"]*)"', page)]
@@ -68,6 +72,9 @@ def test_redirect_after_save_and_login_stays_local(client, rep, make, target):
     account, _user = rep
     contact = make.contact(account)
     r = schedule(client, contact, return_to=target)
+    if "\x00" in target:  # refused before any view (webapp/inputs.py)
+        assert r.status_code == 400
+        return
     assert r.status_code == 302
     assert r.headers["Location"].startswith("/meetings/")
     client.post("/logout")
