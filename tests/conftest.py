@@ -22,6 +22,7 @@ from webapp import create_app
 from webapp.auth.models import Account, SeatKind, User
 from webapp.extensions import db as _db
 from webapp.records.models import Company, Contact, Deal, Ticket
+from webapp.types import utcnow as _REAL_UTCNOW
 
 
 def database_url(tmp_path_factory) -> str:
@@ -285,3 +286,19 @@ def smtp(app, smtp_sink):
     app.config["SMTP_URL"] = smtp_sink.url
     yield smtp_sink
     app.config["SMTP_URL"] = previous
+
+
+def patch_now(monkeypatch, now) -> None:
+    """Make every webapp module that reads webapp.types.utcnow() see now() instead (again
+    when called a second time in a test)."""
+    import sys
+
+    def clock():
+        return now()
+
+    clock.patched_now = True
+    for name, module in list(sys.modules.items()):
+        current = getattr(module, "utcnow", None)
+        if name.startswith("webapp") and (current is _REAL_UTCNOW
+                                          or getattr(current, "patched_now", False)):
+            monkeypatch.setattr(module, "utcnow", clock)

@@ -98,7 +98,7 @@ def test_a_create_that_committed_never_answers_500(app, client, caller, db, monk
     """The database goes away right after the commit, and the relay fails: the meeting
     is saved, so the client gets its 201 (the sweep sends the invitation later)."""
     from webapp import jobs
-    from webapp.api import routes
+    from webapp.api import meetings as routes
     broken = {"on": False}
     real_commit = _db.session.commit
 
@@ -114,7 +114,7 @@ def test_a_create_that_committed_never_answers_500(app, client, caller, db, monk
         raise RuntimeError("queue away")
 
     monkeypatch.setattr(routes.db.session, "commit", commit_then_break)
-    monkeypatch.setattr(routes.jobs, "request_relay", relay_fails)
+    monkeypatch.setattr(jobs, "request_relay", relay_fails)
     sa.event.listen(_db.engine, "before_cursor_execute", refuse)
     app.config["PROPAGATE_EXCEPTIONS"] = False
     try:

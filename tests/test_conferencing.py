@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import importlib.util
 import json
+import re
 import threading
 import time
 from datetime import timedelta
@@ -20,12 +22,16 @@ import requests
 import sqlalchemy as sa
 from flask import jsonify, request
 
+from tests.conftest import patch_now
 from tests.meeting_helpers import form, future_day, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app, zoom_app
-from webapp.calendars import crypto, oauth
+from webapp import crypto
+from webapp.calendars import oauth
+from webapp.calendars.models import CalendarConnection
 from webapp.conferencing import operations as conf_ops
+from webapp.conferencing import tasks as conference_tasks
 from webapp.conferencing import zoom as zoom_oauth
-from webapp.conferencing.models import ConferenceTask, VideoApp, ZoomConnection
+from webapp.conferencing.models import CONFERENCE_TASKS, ConferenceTask, VideoApp, ZoomConnection
 from webapp.conferencing.providers import ConferenceError, check_join_url
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings.models import Meeting
@@ -315,18 +321,18 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     # The provider is down: the job honours Retry-After.
     task = db.session.scalar(sa.select(ConferenceTask))
     later = utcnow() + timedelta(minutes=10)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: later)
-    assert conf_ops.run_task(task.id) == "pending"
+    patch_now(monkeypatch, lambda: later)
+    assert conference_tasks.run_task(task.id) == "pending"
     db.session.refresh(task)
     assert timedelta(seconds=110) < task.next_attempt_at - later <= timedelta(seconds=120)
     # Up again: the job creates the link; running it twice sends one update each.
     ext.mode = None
     smtp.clear()
     much_later = later + timedelta(minutes=5)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: much_later)
+    patch_now(monkeypatch, lambda: much_later)
     from worker import jobs as worker_jobs
     worker_jobs.relay()
-    assert conf_ops.run_task(task.id) == "not-claimed"
+    assert conference_tasks.run_task(task.id) == "not-claimed"
     worker_jobs.relay()
     meeting = meeting_row(db)
     url = meeting.conference_url
@@ -348,10 +354,10 @@ def test_failed_link_shows_retry(client, rep, vc, db, monkeypatch):
     ext.mode = "down"
     schedule(client, None, **video(video_provider=f"app:{app.id}"))
     task = db.session.scalar(sa.select(ConferenceTask))
-    for hours in range(1, conf_ops.MAX_ATTEMPTS + 2):
+    for hours in range(1, CONFERENCE_TASKS.max_attempts + 2):
         moment = utcnow() + timedelta(hours=hours * 2)
-        monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda m=moment: m)
-        conf_ops.run_task(task.id)
+        patch_now(monkeypatch, lambda m=moment: m)
+        conference_tasks.run_task(task.id)
     db.session.refresh(task)
     meeting = meeting_row(db)
     assert task.status == "failed" and meeting.conference_status == "failed"
@@ -441,12 +447,11 @@ def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, monkeypa
     assert meeting.location_value == "video link pending"
     assert timedelta(seconds=80) < task.next_attempt_at - utcnow() <= timedelta(seconds=90)
     later = utcnow() + timedelta(minutes=2)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: later)
+    patch_now(monkeypatch, lambda: later)
     zoom.faults.add("/meetings", 500)
-    assert conf_ops.run_task(task.id) == "pending"
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow",
-                        lambda: later + timedelta(hours=1))
-    assert conf_ops.run_task(task.id) == "done"
+    assert conference_tasks.run_task(task.id) == "pending"
+    patch_now(monkeypatch, lambda: later + timedelta(hours=1))
+    assert conference_tasks.run_task(task.id) == "done"
     db.session.refresh(meeting)
     assert meeting.location_value.startswith("https://zoom.example/j/")
 
@@ -492,7 +497,7 @@ def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, monkeypa
     assert len(google.conferences) == 1  # the calendar sync asked for the same conference
     smtp.clear()
     later = utcnow() + timedelta(minutes=1)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: later)
+    patch_now(monkeypatch, lambda: later)
     from worker import jobs as worker_jobs
     worker_jobs.relay()
     meeting = meeting_row(db)
@@ -508,6 +513,64 @@ def test_google_meet_needs_matching_calendar_email(client, rep, vc, db):
     r = schedule(client, None, **video(video_provider="google_meet"))
     assert r.status_code == 422 and "rep.personal@gmail.example" in r.get_data(as_text=True)
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+
+
+def _expire_google_token(db) -> CalendarConnection:
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    conn.expires_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    return conn
+
+
+def _field_error(page: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', page)
+    return html.unescape(match.group(1)) if match else ""
+
+
+def test_google_meet_save_when_google_refuses_the_refresh(client, rep, vc, make, db, smtp):
+    """Issue #16: the refresh used to commit inside the save (the meeting before its
+    outbox rows) and a refused grant was a 500. Now the refusal is said at the video
+    provider field, nothing is saved or sent, and the connection asks to be reconnected."""
+    google = vc["google"]
+    google_connect(client)
+    conn = _expire_google_token(db)
+    google.refresh_tokens.clear()  # the user revoked Parley's access at Google
+    contact = make.contact(rep[0], email="guest@example.org")
+    r = schedule(client, None, title="Meet", attendees=[f"contact:{contact.id}"],
+                 start_date=future_day(9), **video(video_provider="google_meet"))
+    assert r.status_code == 422
+    assert "connected again" in _field_error(r.get_data(as_text=True), "video_provider")
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    from worker import jobs as worker_jobs
+    worker_jobs.sweep()  # drained: nothing was owed
+    assert smtp.messages == []
+    db.session.refresh(conn)
+    assert conn.status == "reconnect_needed"
+
+
+def test_google_meet_save_while_the_token_endpoint_is_down(client, rep, vc, make, db, smtp,
+                                                           monkeypatch):
+    """The token endpoint answers 503: the save still saves the whole meeting with its
+    invitation (the link pending), and the job makes the link once Google answers."""
+    google = vc["google"]
+    google_connect(client)
+    _expire_google_token(db)
+    google.faults.add("/token", 503, times=20)
+    contact = make.contact(rep[0], email="guest@example.org")
+    r = schedule(client, None, title="Meet", attendees=[f"contact:{contact.id}"],
+                 start_date=future_day(9), **video(video_provider="google_meet"))
+    assert r.status_code == 302
+    meeting = meeting_row(db)
+    assert meeting.conference_status == "pending"
+    kinds = {(m.recipient_email, m.kind) for m in db.session.scalars(sa.select(OutboxMessage))}
+    assert kinds == {("guest@example.org", "invite")}
+    google.faults.queue.clear()  # Google is back
+    patch_now(monkeypatch, lambda: utcnow() + timedelta(hours=2))
+    from worker import jobs as worker_jobs
+    worker_jobs.sweep()
+    meeting = meeting_row(db)
+    assert meeting.conference_status == "ready" and google.refresh_calls >= 1
 
 
 # --- The README's copyable provider, and reminders ---------------------------------------
@@ -541,9 +604,9 @@ def test_reminder_carries_the_join_link(client, rep, make, db, smtp, monkeypatch
     meeting = meeting_row(db)
     smtp.clear()
     due = meeting.reminders[0].due_at + timedelta(minutes=1)
-    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: due)
-    from webapp.delivery import operations as delivery
-    delivery.sweep()
+    patch_now(monkeypatch, lambda: due)
+    from webapp import tasks
+    tasks.sweep(60)
     [(rcpt, text, _ics)] = texts_any(smtp)
     assert rcpt == "guest@example.org" and meeting.conference_url in text
 

@@ -10,10 +10,14 @@ import pytest
 import sqlalchemy as sa
 import vobject
 
+from tests.conftest import patch_now
 from tests.meeting_helpers import form, future_day, schedule
-from webapp.delivery import operations as delivery
+from webapp import tasks
+from webapp.delivery import sending
 from webapp.delivery.models import OutboxMessage
+from webapp.meetings import responses
 from webapp.meetings.models import Attendee, Meeting, Reminder
+from webapp.reminders import sweep as reminder_sweep
 from webapp.types import utcnow
 
 
@@ -183,12 +187,13 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
     contact = make.contact(account)
     app.config["JOBS_MODE"] = "thread-off"
     try:
-        from webapp.meetings import operations as ops
+        from webapp.meetings import inputs, saving, validation
+
         start = utcnow() + timedelta(days=2)
-        data = ops.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
+        data = inputs.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
                                 timezone="UTC", attendees=[("contact", contact.id)])
-        assert not ops.validate(account, rep[1], data)
-        ops.schedule_meeting(account, rep[1], data)
+        assert not validation.validate(account, rep[1], data)
+        saving.schedule_meeting(account, rep[1], data)
         db.session.commit()
     finally:
         app.config["JOBS_MODE"] = "eager"
@@ -197,7 +202,7 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
 
     def run():
         with app.app_context():
-            results.append(delivery.deliver(row.id))
+            results.append(sending.deliver(row.id))
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
@@ -205,7 +210,7 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
     for t in threads:
         t.join()
     assert sorted(results).count("sent") == 1
-    assert delivery.deliver(row.id) == "not-claimed"
+    assert sending.deliver(row.id) == "not-claimed"
     assert len(smtp.messages) == 1
 
 
@@ -222,9 +227,9 @@ def test_smtp_outage_retries_with_backoff(client, rep, make, db, smtp, monkeypat
     # The server is back and the backoff has passed: the sweep sends it, once.
     smtp.refuse_with = None
     later = utcnow() + timedelta(minutes=2)
-    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: later)
-    delivery.sweep()
-    delivery.sweep()
+    patch_now(monkeypatch, lambda: later)
+    tasks.sweep(60)
+    tasks.sweep(60)
     db.session.refresh(row)
     assert row.status == "sent" and len(smtp.messages) == 1
 
@@ -253,17 +258,16 @@ def test_attempts_are_capped(app, client, rep, make, db, smtp, monkeypatch):
     schedule(client, contact, attendees=[f"contact:{contact.id}"])
     row = db.session.scalar(sa.select(OutboxMessage))
     clock = [utcnow()]
-    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: clock[0])
+    patch_now(monkeypatch, lambda: clock[0])
     for _ in range(app.config["SEND_MAX_ATTEMPTS"] + 2):
         clock[0] += timedelta(hours=2)
-        delivery.sweep()
+        tasks.sweep(60)
     db.session.refresh(row)
     assert row.status == "failed" and row.attempts == app.config["SEND_MAX_ATTEMPTS"]
 
 
 def move_clock(monkeypatch, when):
-    for target in ("webapp.delivery.operations.utcnow", "webapp.delivery.messages.utcnow"):
-        monkeypatch.setattr(target, lambda: when)
+    patch_now(monkeypatch, lambda: when)
 
 
 def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smtp, monkeypatch):
@@ -286,12 +290,12 @@ def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smt
     assert new_due - first_due == timedelta(hours=2)
     # At the old time nothing is due.
     move_clock(monkeypatch, first_due + timedelta(minutes=1))
-    delivery.sweep()
+    tasks.sweep(60)
     assert smtp.messages == []
     # At the new time exactly one reminder per recipient, even with repeated sweeps.
     move_clock(monkeypatch, new_due + timedelta(minutes=1))
     for _ in range(3):
-        delivery.sweep()
+        tasks.sweep(60)
     assert len(smtp.messages) == 1
     rcpt, msg = smtp.messages[0]
     assert rcpt == ["r@example.org"] and msg["Subject"].startswith("Reminder:")
@@ -313,12 +317,12 @@ def test_no_reminder_for_cancelled_meeting_or_declined_attendee(client, rep, mak
     keep, drop = db.session.scalars(sa.select(Meeting).order_by(Meeting.id)).all()
     declined = db.session.scalar(sa.select(Attendee).where(Attendee.meeting_id == keep.id,
                                                            Attendee.contact_id == no.id))
-    token = delivery.rsvp_token(declined.id, keep)
+    token = responses.rsvp_token(declined.id, keep)
     client.post(f"/rsvp/{token}", data={"response": "declined"})
     client.post(f"/meetings/{drop.id}/delete")
     smtp.clear()
     move_clock(monkeypatch, keep.start_at - timedelta(hours=2))
-    delivery.sweep()
+    tasks.sweep(60)
     assert [(r[0], m["Subject"]) for r, m in smtp.messages] == [("yes@example.org",
                                                                  "Reminder: Keep")]
     assert db.session.scalar(sa.select(sa.func.count(Reminder.id)).where(
@@ -409,8 +413,8 @@ def test_stopped_smtp_server_then_back(app, client, rep, make, db, monkeypatch):
         assert row.status == "pending" and "unavailable" in row.last_error
         sink.start()
         later = utcnow() + timedelta(minutes=5)
-        monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: later)
-        delivery.sweep()
+        patch_now(monkeypatch, lambda: later)
+        tasks.sweep(60)
         db.session.refresh(row)
         assert row.status == "sent"
         assert [r for r, _ in sink.messages] == [["later@example.org"]]
@@ -471,7 +475,7 @@ def test_a_batch_job_run_twice_sends_each_message_once(client, rep, make, db, sm
 
 def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
     account, user = rep
-    assert delivery.seconds_to_next_reminder(15) == 15  # nothing pending
+    assert reminder_sweep.seconds_to_next_reminder(15) == 15  # nothing pending
     start = utcnow() + timedelta(days=1)
     meeting = Meeting(account_id=account.id, title="Soon", start_at=start,
                       end_at=start + timedelta(minutes=30), timezone="UTC", host_id=user.id,
@@ -480,14 +484,14 @@ def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
                          Reminder(amount=2, unit="days", due_at=utcnow() + timedelta(hours=1))]
     db.session.add(meeting)
     db.session.commit()
-    assert 4 < delivery.seconds_to_next_reminder(15) <= 6
-    assert delivery.seconds_to_next_reminder(3) == 3  # not due within the interval
+    assert 4 < reminder_sweep.seconds_to_next_reminder(15) <= 6
+    assert reminder_sweep.seconds_to_next_reminder(3) == 3  # not due within the interval
     meeting.reminders[0].due_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert delivery.seconds_to_next_reminder(15) == 0
+    assert reminder_sweep.seconds_to_next_reminder(15) == 0
     meeting.reminders[0].sent_at = utcnow()
     db.session.commit()
-    assert delivery.seconds_to_next_reminder(15) == 15
+    assert reminder_sweep.seconds_to_next_reminder(15) == 15
 
 
 def test_overlapping_batches_in_parallel_send_each_message_once(app, client, rep, make, db,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sqlalchemy as sa
 
 from tests.meeting_helpers import schedule
-from webapp.delivery import operations as delivery
+from webapp.meetings import responses as delivery
 from webapp.meetings.models import Attendee, Meeting
 
 
@@ -90,7 +90,7 @@ def test_a_reply_changes_only_the_replying_attendees_answer(app, client, make, l
 def test_the_itip_secret_is_compared_in_constant_time(app, client, monkeypatch):
     import hmac
 
-    from webapp.meetings import routes
+    from webapp.meetings import public_routes as routes
     compared = []
     real = hmac.compare_digest
     monkeypatch.setattr(routes.hmac, "compare_digest",
