@@ -19,7 +19,10 @@ from webapp.urls import safe_local_url
 @login_manager.user_loader
 def load_user(user_id: str) -> User | None:
     # With the account: nearly every page reads it (the zone falls back to the account's).
-    return sessions.load(user_id)
+    user = sessions.load(user_id)
+    if db.session.info.pop(sessions.SEEN_WRITTEN, False):
+        db.session.commit()  # the session's last activity, before the route's own work
+    return user
 
 
 def _safe_next(target: str | None) -> str:

@@ -24,6 +24,8 @@ SID = "_parley_sid"
 #: Cookie copies of the session's start and last activity (epoch seconds), so a page
 #: served from the page cache, which loads no user, still honours both lifetimes.
 STARTED, SEEN = "_parley_started", "_parley_seen"
+#: Marks a session whose last_seen_at load() changed, for the loader to commit.
+SEEN_WRITTEN = "parley_session_seen_written"
 #: last_seen_at is written at most this often (not on every request).
 SEEN_EVERY = timedelta(minutes=1)
 
@@ -78,10 +80,10 @@ def load(user_id: str) -> User | None:
     if live.created_at + longest < now or live.last_seen_at + idle < now:
         return None
     if now - live.last_seen_at >= SEEN_EVERY:
-        # Its own statement and commit, before the route's unit of work begins.
+        # Committed by the user loader (auth/routes.py), before the route's unit of work.
         db.session.execute(sa.update(UserSession).where(UserSession.id == live.id)
                            .values(last_seen_at=now))
-        db.session.commit()
+        db.session.info[SEEN_WRITTEN] = True
         session[SEEN] = int(now.timestamp())
     return user
 
