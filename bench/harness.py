@@ -47,6 +47,8 @@ def production_env(db_url: str, base_url: str, **extra: str) -> dict:
            if k not in ("JOBS_MODE", "SMTP_URL", "FLASK_APP", "DATABASE_URL", "REDIS_URL")}
     env.update({
         "PARLEY_ENV": "production", "SECRET_KEY": SECRET, "DATABASE_URL": db_url,
+        # A fixed test key (production requires one): 32 url-safe base64 bytes.
+        "CALENDAR_ENCRYPTION_KEYS": "YmVuY2gtb25seS1rZXktbm90LWZvci1wcm9kdWN0aW8=",
         "REDIS_URL": REDIS_URL, "BASE_URL": base_url,
         # BENCH_APP_ROOT: serve another checkout of the product (before/after comparisons);
         # bench/ itself always comes from this one.

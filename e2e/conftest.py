@@ -83,6 +83,8 @@ class AppServer:
             "SESSION_COOKIE_NAME": "parley_e2e",
             "UPLOAD_DIR": str(self.workdir / "uploads"),
             "PYTHONUNBUFFERED": "1",
+            # Radicale and the stand-ins listen on loopback (production allows none).
+            "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
         })
         return env
 

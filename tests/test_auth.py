@@ -50,12 +50,14 @@ def test_session_cookie_flags(tmp_path, monkeypatch):
     assert cfg["SESSION_COOKIE_HTTPONLY"] and cfg["SESSION_COOKIE_SAMESITE"] == "Lax"
     assert cfg["SESSION_COOKIE_SECURE"] is False  # local dev over http
     monkeypatch.setenv("PARLEY_ENV", "production")
+    monkeypatch.setenv("CALENDAR_ENCRYPTION_KEYS", "k")
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     assert load_config(tmp_path)["SESSION_COOKIE_SECURE"] is True
 
 
 def test_production_requires_secret_key(tmp_path, monkeypatch):
     monkeypatch.setenv("PARLEY_ENV", "production")
+    monkeypatch.setenv("CALENDAR_ENCRYPTION_KEYS", "k")
     monkeypatch.delenv("SECRET_KEY", raising=False)
     import pytest
     with pytest.raises(RuntimeError, match="SECRET_KEY"):

@@ -327,7 +327,7 @@ def test_no_reminder_for_cancelled_meeting_or_declined_attendee(client, rep, mak
     keep, drop = db.session.scalars(sa.select(Meeting).order_by(Meeting.id)).all()
     declined = db.session.scalar(sa.select(Attendee).where(Attendee.meeting_id == keep.id,
                                                            Attendee.contact_id == no.id))
-    token = responses.rsvp_token(declined.id)
+    token = responses.rsvp_token(declined.id, keep)
     client.post(f"/rsvp/{token}", data={"response": "declined"})
     client.post(f"/meetings/{drop.id}/delete")
     smtp.clear()

@@ -367,13 +367,20 @@ def test_download_ics_and_private_feed(client, rep, make, db):
     ics = client.get(f"/meetings/{m.id}.ics")
     assert ics.mimetype == "text/calendar" and b"SUMMARY:Feed me" in ics.data
     assert m.uid.encode() in ics.data
-    token = user.feed_token
-    feed = client.get(f"/calendar/{token}.ics")
+    def made_address() -> str:
+        page = client.post("/settings/calendar-feed/reset").get_data(as_text=True)
+        return re.search(r'id="feed-url" value="http://parley\.test(/calendar/[^"]+)"',
+                         page).group(1)
+
+    first = made_address()
+    feed = client.get(first)
     assert feed.status_code == 200 and b"Feed me" in feed.data
-    client.post("/settings/calendar-feed/reset")
-    assert client.get(f"/calendar/{token}.ics").status_code == 404
     db.session.expire_all()
-    assert client.get(f"/calendar/{db.session.get(type(user), user.id).feed_token}.ics").status_code == 200
+    assert first.split("/")[-1][:-4] not in db.session.get(type(user), user.id).feed_token
+    assert 'id="feed-url"' not in client.get("/settings/profile").get_data(as_text=True)
+    second = made_address()
+    assert client.get(first).status_code == 404
+    assert client.get(second).status_code == 200
 
 
 def test_a_past_reminder_is_named_with_its_plural_right(client, rep, make, db):

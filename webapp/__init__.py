@@ -50,6 +50,14 @@ def create_app(config: dict | None = None) -> Flask:
     if config:
         app.config.update(config)
 
+    from webapp import inputs, logredact
+    inputs.init_app(app)  # the id converter must be in place before any route
+    logredact.install()
+    if app.config.get("TRUSTED_PROXIES"):
+        from werkzeug.middleware.proxy_fix import ProxyFix
+        hops = app.config["TRUSTED_PROXIES"]
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops, x_host=hops)
+
     db.init_app(app)
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True)
@@ -97,9 +105,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, jobs, pagecache
+    from webapp import cli, errors, filters, headers, jobs, pagecache
 
     errors.register(app)
+    headers.init_app(app)
     filters.register(app)
     cli.register(app)
     jobs.init_app(app)
@@ -119,9 +128,6 @@ def create_app(config: dict | None = None) -> Flask:
     @app.after_request
     def _headers(response):
         response.headers.add("Vary", "HX-Request")
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "same-origin")
-        response.headers.setdefault("X-Frame-Options", "DENY")
         if response.mimetype == "text/html" and not pagecache.served_from_cache() \
                 and current_user.is_authenticated:
             # A logged-in page must not be shown again from a cache after logout.

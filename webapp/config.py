@@ -31,6 +31,11 @@ def load_config(instance_path: Path) -> dict:
         if production:
             raise RuntimeError("SECRET_KEY must be set when PARLEY_ENV=production")
         secret = _instance_secret(instance_path)
+    if production and not os.environ.get("CALENDAR_ENCRYPTION_KEYS", "").strip():
+        # Without it, calendar and video tokens would be encrypted with a key derived from
+        # SECRET_KEY: rotating one would lose the other, and one leak would give both.
+        raise RuntimeError("CALENDAR_ENCRYPTION_KEYS must be set when PARLEY_ENV=production "
+                           "(comma-separated Fernet keys, newest first)")
 
     db_url = os.environ.get("DATABASE_URL") or f"sqlite:///{instance_path / 'parley.db'}"
     if db_url.startswith("postgres://"):
@@ -45,6 +50,10 @@ def load_config(instance_path: Path) -> dict:
         "SQLALCHEMY_DATABASE_URI": db_url,
         "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
         "REDIS_URL": redis_url,
+        # Seconds a page or a save waits on Redis at most, and how long Redis is then left
+        # alone (webapp/jobs.py call_redis): a hung Redis must not hang pages.
+        "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
+        "REDIS_BREAKER_SECONDS": float(os.environ.get("REDIS_BREAKER_SECONDS", "30")),
         # "rq" with Redis; "thread" runs the same jobs in a worker thread of this process;
         # "eager" (tests) runs them right after the enqueuing commit.
         "JOBS_MODE": os.environ.get("JOBS_MODE") or ("rq" if redis_url else "thread"),
@@ -64,7 +73,15 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_SECURE": production,
+        # Strict-Transport-Security max-age; production serves HTTPS only (docs/SECURITY.md).
+        "HSTS_SECONDS": int(os.environ.get("HSTS_SECONDS", "31536000" if production else "0")),
         "WTF_CSRF_TIME_LIMIT": None,
+        # A session ends after this long without a request, and this long after login
+        # whatever happens (webapp/auth/sessions.py).
+        "SESSION_IDLE_SECONDS": int(os.environ.get("SESSION_IDLE_SECONDS", str(8 * 3600))),
+        "SESSION_MAX_SECONDS": int(os.environ.get("SESSION_MAX_SECONDS", str(72 * 3600))),
+        "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_MAX_SECONDS",
+                                                         str(72 * 3600))),
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "zh_Hant"],
@@ -77,7 +94,15 @@ def load_config(instance_path: Path) -> dict:
         "SEND_MAX_ATTEMPTS": int(os.environ.get("SEND_MAX_ATTEMPTS", "6")),
         # Outbox messages per send job, sent over one mail-server connection.
         "SEND_BATCH": int(os.environ.get("SEND_BATCH", "20")),
+        # Password checks per account before each further one waits a doubling delay
+        # (1 s, 2 s ... LOGIN_MAX_DELAY_SECONDS); per client address, a higher budget.
         "LOGIN_RATE_LIMIT": int(os.environ.get("LOGIN_RATE_LIMIT", "10")),
+        "LOGIN_ADDRESS_RATE_LIMIT": int(os.environ.get("LOGIN_ADDRESS_RATE_LIMIT", "100")),
+        "LOGIN_MAX_DELAY_SECONDS": int(os.environ.get("LOGIN_MAX_DELAY_SECONDS", "900")),
+        # Reverse proxies in front of Parley that set X-Forwarded-For/-Proto/-Host: their
+        # number (Werkzeug ProxyFix). 0 (default): the connecting address is the client's.
+        # Set it only behind a proxy that overwrites these headers (docs/SECURITY.md).
+        "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PAGE_SIZE": 25,
         # Rendered record and scheduler pages kept while their account is unchanged, for at
         # most this many seconds (webapp/pagecache.py); needs REDIS_URL; 0 turns it off.
@@ -123,6 +148,10 @@ def load_config(instance_path: Path) -> dict:
         "ZOOM_API_BASE": os.environ.get("ZOOM_API_BASE", "https://api.zoom.us/v2"),
         # Seconds a provider gets while the user waits on save; slower means a retried job.
         "CONFERENCE_INLINE_TIMEOUT": float(os.environ.get("CONFERENCE_INLINE_TIMEOUT", "3")),
+        # Networks a user-typed URL (CalDAV, video-app webhooks) may reach although private,
+        # comma separated CIDRs, e.g. a self-hosted CalDAV server "10.0.5.0/24". Empty:
+        # loopback, private, link-local and reserved addresses are refused (webapp/outbound.py).
+        "OUTBOUND_ALLOWED_NETWORKS": os.environ.get("OUTBOUND_ALLOWED_NETWORKS", ""),
         "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,

@@ -17,6 +17,7 @@ import importlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable
 
 from flask import Flask, current_app
@@ -87,23 +88,47 @@ def redis_client(app: Flask | None = None):
     """The Redis client of this app's REDIS_URL.
 
     One client (and its connection pool) per URL and process: a new client per enqueue
-    costs a TCP connect and handshake each time (docs/PERFORMANCE.md, relay throughput)."""
+    costs a TCP connect and handshake each time (docs/PERFORMANCE.md, relay throughput).
+    Its timeouts are short (REDIS_SOCKET_TIMEOUT, tens of milliseconds) and it never
+    retries: a page or a save waits on Redis no longer than that, and call_redis() then
+    leaves Redis alone for a while (docs/SECURITY.md, a hung Redis)."""
     from redis import Redis
+    from redis.backoff import NoBackoff
+    from redis.retry import Retry
 
     app = app or current_app
     url = app.config["REDIS_URL"]
     clients = app.extensions.setdefault("parley_redis", {})
     conn = clients.get(url)
     if conn is None:
-        conn = clients[url] = Redis.from_url(url, socket_connect_timeout=2, socket_timeout=5)
+        timeout = app.config.get("REDIS_SOCKET_TIMEOUT", 0.05)
+        conn = clients[url] = Redis.from_url(url, socket_connect_timeout=timeout,
+                                             socket_timeout=timeout, retry=Retry(NoBackoff(), 0))
     return conn
 
 
-def rq_queue(app: Flask | None = None):
-    """The RQ queue for this app (rq mode)."""
-    from rq import Queue
+class RedisSkipped(Exception):
+    """Redis timed out or failed a moment ago: it is left alone until the breaker closes."""
 
-    return Queue("parley", connection=redis_client(app))
+
+def call_redis(action, app: Flask | None = None):
+    """action(client), through a circuit breaker: after a Redis error, every call raises
+    RedisSkipped at once for REDIS_BREAKER_SECONDS instead of waiting on a hung server.
+    Errors are raised to the caller, which falls back (render, count locally, let the
+    sweep relay)."""
+    app = app or current_app._get_current_object()
+    # One breaker per server (REDIS_URL), as one client.
+    state = app.extensions.setdefault("parley_redis_breaker", {}).setdefault(
+        app.config["REDIS_URL"], {"open_until": 0.0})
+    if time.monotonic() < state["open_until"]:
+        raise RedisSkipped("Redis failed recently")
+    try:
+        return action(redis_client(app))
+    except Exception as exc:
+        state["open_until"] = time.monotonic() + app.config.get("REDIS_BREAKER_SECONDS", 30)
+        log.warning("Redis failed (%s); left alone for %s s", exc,
+                    app.config.get("REDIS_BREAKER_SECONDS", 30))
+        raise
 
 
 def enqueue(path: str, *args: int | str) -> bool:
@@ -119,8 +144,11 @@ def enqueue(path: str, *args: int | str) -> bool:
     if mode == "thread":
         app.extensions["parley_jobs"].put(path, args)
         return True
+    from rq import Queue
+
     try:
-        rq_queue(app).enqueue(path, *args, job_timeout=120, failure_ttl=7 * 86400)
+        call_redis(lambda conn: Queue("parley", connection=conn).enqueue(
+            path, *args, job_timeout=120, failure_ttl=7 * 86400), app)
         return True
     except Exception as exc:  # Redis down: the sweep relays the rows later
         log.warning("could not enqueue %s%r: %s", path, args, exc)
@@ -151,8 +179,8 @@ def request_relay() -> bool:
     if app.config["JOBS_MODE"] != "rq":
         return enqueue(RELAY)
     try:
-        if not redis_client(app).set(RELAY_WAITING_KEY, b"1", nx=True,
-                                     ex=RELAY_WAITING_SECONDS):
+        if not call_redis(lambda conn: conn.set(RELAY_WAITING_KEY, b"1", nx=True,
+                                                ex=RELAY_WAITING_SECONDS), app):
             return True
     except Exception as exc:  # Redis down: the sweep relays the rows later
         log.warning("could not queue the relay: %s", exc)
@@ -169,6 +197,6 @@ def relay_starting() -> None:
     if app.config["JOBS_MODE"] != "rq":
         return
     try:
-        redis_client(app).delete(RELAY_WAITING_KEY)
+        call_redis(lambda conn: conn.delete(RELAY_WAITING_KEY), app)
     except Exception as exc:  # it expires; the sweep relays meanwhile
         log.warning("could not clear the relay mark: %s", exc)

@@ -1,5 +1,6 @@
 """Imports every model module so metadata (and Alembic) sees all tables."""
 
+from webapp.api import idempotency as api_idempotency  # noqa: F401
 from webapp.api import models as api_models  # noqa: F401
 from webapp.auth import models as auth_models  # noqa: F401
 from webapp.calendars import models as calendar_models  # noqa: F401

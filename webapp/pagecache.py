@@ -25,6 +25,7 @@ by a before_request hook from the signed session alone, before the user is loade
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import time
 from collections import OrderedDict
@@ -38,13 +39,16 @@ log = logging.getLogger(__name__)
 
 PREFIX = "parley:pagever:"
 GLOBAL = "global"
-CSRF_MARK = "__parley_csrf_token__"
+#: Stands for the CSRF token in a stored body. Random per process, so no user text can
+#: contain it (a fixed mark in a contact's name was replaced by the viewer's token).
+CSRF_MARK = f"__parley_csrf_{secrets.token_hex(16)}__"
 #: Tables whose rows no cached page shows (the record page and the new-meeting scheduler):
 #: writing them must not throw pages away, or a burst of sends or reminders would
 #: re-render every page of the account once per email. A cached page that starts showing
 #: one of these must take it off this list.
-UNSHOWN_TABLES = frozenset({"outbox_messages", "captured_mails", "login_attempts", "reminders",
-                            "calendar_syncs", "conference_tasks", "api_tokens"})
+UNSHOWN_TABLES = frozenset({"outbox_messages", "captured_mails", "login_throttles", "reminders",
+                            "calendar_syncs", "conference_tasks", "api_tokens",
+                            "user_sessions"})
 _PENDING = "parley_pagecache_accounts"
 _listening = False
 
@@ -96,9 +100,10 @@ def enabled(app: Flask | None = None) -> bool:
     return bool(app.config.get("REDIS_URL")) and app.config.get("PAGE_CACHE_SECONDS", 0) > 0
 
 
-def _redis(app: Flask):
-    from webapp.jobs import redis_client
-    return redis_client(app)
+def _redis(app: Flask, action):
+    """action(client) through the breaker of webapp.jobs.call_redis."""
+    from webapp.jobs import call_redis
+    return call_redis(action, app)
 
 
 # --- raising versions ---------------------------------------------------------------------
@@ -130,6 +135,13 @@ def _after_flush(session, _flush_context) -> None:
             pending.add(found)
 
 
+def account_changed(account_id: int) -> None:
+    """Throw away the account's pages at the next commit, for a change no row of theirs
+    shows: a session that ended must not be served a page kept for it."""
+    from webapp.extensions import db
+    db.session.info.setdefault(_PENDING, set()).add(account_id)
+
+
 def _orm_execute(state) -> None:
     if not (state.is_update or state.is_delete or state.is_insert):
         return
@@ -151,10 +163,12 @@ def _after_commit(session) -> None:
     if not enabled(app):
         return
     try:
-        pipe = _redis(app).pipeline(transaction=False)
-        for account in pending:
-            pipe.incr(PREFIX + str(account))
-        pipe.execute()
+        def incr(conn):
+            pipe = conn.pipeline(transaction=False)
+            for account in pending:
+                pipe.incr(PREFIX + str(account))
+            pipe.execute()
+        _redis(app, incr)
     except Exception as exc:  # pages then live at most a minute (the key's minute)
         log.warning("could not raise page versions %s: %s", sorted(map(str, pending)), exc)
 
@@ -193,8 +207,12 @@ def _key(app: Flask) -> tuple | None:
     user_id, account_id = session.get("_user_id"), session.get(SESSION_ACCOUNT)
     if user_id is None or account_id is None or session.get("_flashes"):
         return None
+    from webapp.auth.sessions import cookie_alive
+    if not cookie_alive():
+        return None  # the user loader ends it
     try:
-        versions = _redis(app).mget(PREFIX + GLOBAL, PREFIX + str(account_id))
+        versions = _redis(app, lambda conn: conn.mget(PREFIX + GLOBAL,
+                                                     PREFIX + str(account_id)))
     except Exception as exc:
         log.warning("page versions unreadable: %s", exc)
         return None

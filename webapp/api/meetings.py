@@ -7,9 +7,10 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
-from flask import Response, g, request
+from flask import Response, current_app, g, request
 
 from webapp import jobs
+from webapp.api import idempotency
 from webapp.api import spec as S
 from webapp.api.auth import _json_body, _page_args, api_view
 from webapp.api.problems import ApiError
@@ -150,17 +151,47 @@ MEETING_ID = S.Param("meeting_id", "path", S.ID)
 
 @api_view(S.Operation("POST", "/meetings", "create_meeting",
                       "Schedule a meeting (invitations are queued)", "Meetings",
+                      [S.Param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
+                               "A retry with the same key answers with the meeting the first "
+                               "request made, never a second one (kept 24 hours).")],
                       body=S.MEETING_CREATE, body_name="MeetingCreate", status=201,
                       response=MEETING_REF, errors=(400, 401, 403, 404, 422, 429)))
 def create_meeting():
     body = _json_body(S.MEETING_CREATE)
+    try:
+        key = idempotency.key_of(request.headers)
+    except ValueError as exc:
+        raise ApiError(400, str(exc)) from exc
+    digest = idempotency.fingerprint(body) if key else ""
+    if key:
+        try:
+            done = idempotency.earlier(g.account_id, key, digest)
+        except idempotency.KeyReused as exc:
+            raise ApiError(422, "This Idempotency-Key was used with a different request.") \
+                from exc
+        if done is not None:
+            return _replayed(done)
     account = db.session.get(Account, g.account_id)
     data = input_from_json(body, MeetingInput(title="", start=None, end=None, timezone=""))
     _check_rights(account, data, None)
     result = _save(account, data)
+    if key and not idempotency.remember(g.account_id, key, digest, result.meeting.id):
+        db.session.rollback()  # the same key at the same time: that request's meeting
+        return _replayed(idempotency.earlier(g.account_id, key, digest))
+    # The answer is made before the commit: once committed (and the invitations queued),
+    # nothing may turn this request into a 500 that tells the client nothing was done.
+    answer = meeting_json(result.meeting)
     db.session.commit()
-    result.after_commit()
-    return meeting_json(result.meeting), 201
+    try:
+        result.after_commit()
+    except Exception:  # saved: the sweep relays its invitations; the client must know
+        current_app.logger.exception("relay after creating meeting %s failed", answer["id"])
+    return answer, 201
+
+
+def _replayed(meeting_id: int):
+    """A retry's answer: the meeting the first request made, as it is now."""
+    return meeting_json(_meeting(meeting_id)), 201, {"Idempotent-Replayed": "true"}
 
 
 @api_view(S.Operation("GET", "/meetings", "list_meetings", "List meetings", "Meetings", [

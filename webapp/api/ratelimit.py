@@ -7,6 +7,8 @@ import time
 
 from flask import current_app
 
+from webapp.jobs import call_redis
+
 _local: dict[tuple[str, int], int] = {}
 _lock = threading.Lock()
 
@@ -19,14 +21,17 @@ def hit(token_key: str) -> tuple[bool, int]:
     retry_after = 60 - int(now % 60)
     url = current_app.config.get("REDIS_URL")
     if url and current_app.config["JOBS_MODE"] == "rq":
+        key = f"parley:rl:{token_key}:{window}"
+
+        def count(conn) -> int:
+            pipe = conn.pipeline(transaction=False)
+            pipe.incr(key)
+            pipe.expire(key, 120)  # the key names its minute: a later expiry is harmless
+            return pipe.execute()[0]
         try:
-            from redis import Redis
-            conn = Redis.from_url(url, socket_connect_timeout=1, socket_timeout=1)
-            key = f"parley:rl:{token_key}:{window}"
-            count = conn.incr(key)
-            if count == 1:
-                conn.expire(key, 120)
-            return count <= limit, retry_after
+            # The process's one client (short timeouts, behind the breaker): a new
+            # connection per request cost a TCP handshake each and hung with Redis.
+            return call_redis(count) <= limit, retry_after
         except Exception:  # Redis away: fall back to this process's count
             pass
     with _lock:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import secrets
 from datetime import datetime
 
@@ -54,6 +55,11 @@ class SeatKind(db.Model):
     account: so.Mapped[Account] = so.relationship(back_populates="seat_kinds")
 
 
+def feed_token_hash(token: str) -> str:
+    """How a feed token is stored: its SHA-256, so a copy of the table opens no feed."""
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
 class User(UserMixin, db.Model):
     """A person who logs in to Parley; belongs to one account."""
 
@@ -72,9 +78,11 @@ class User(UserMixin, db.Model):
     #: "admin" or "member".
     role: so.Mapped[str] = so.mapped_column(sa.String(16), default="member")
     seat_kind_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("seat_kinds.id"))
-    #: Secret in the private calendar feed URL; reset to revoke old subscriptions.
+    #: SHA-256 (hex) of the secret in the private calendar feed URL: the URL is shown
+    #: once, when made; reset to revoke old subscriptions. A new user's opens nothing
+    #: until they make one.
     feed_token: so.Mapped[str] = so.mapped_column(
-        sa.String(64), default=lambda: secrets.token_urlsafe(32), unique=True
+        sa.String(64), default=lambda: feed_token_hash(secrets.token_urlsafe(32)), unique=True
     )
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
@@ -103,12 +111,38 @@ class User(UserMixin, db.Model):
         return self.role == "admin"
 
 
-class LoginAttempt(db.Model):
-    """Failed logins, counted per email and address to rate-limit guessing."""
+class LoginThrottle(db.Model):
+    """Password checks per login key (an email, an address) since its last success.
 
-    __tablename__ = "login_attempts"
-    __table_args__ = (sa.Index("ix_login_attempts_key_at", "key", "at"),)
+    The first LOGIN_RATE_LIMIT checks of a key are free; after that each check waits a
+    delay that doubles (1 s, 2 s, 4 s ... up to LOGIN_MAX_DELAY_SECONDS) rather than a hard
+    lock an attacker could keep an account in. A check is reserved by one conditional
+    UPDATE, so parallel attempts cannot check more passwords than the limit."""
+
+    __tablename__ = "login_throttles"
+
+    #: "email:<address>" or "ip:<client address>".
+    key: so.Mapped[str] = so.mapped_column(sa.String(300), primary_key=True)
+    #: Checks since the last success (or since the window lapsed).
+    tries: so.Mapped[int] = so.mapped_column(default=0)
+    #: No check before this time (None: within the free checks).
+    next_allowed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    updated_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class UserSession(db.Model):
+    """One logged-in browser. The signed session cookie names it by a random id; deleting
+    the row ends that session on the server (logout, log out everywhere, new password)."""
+
+    __tablename__ = "user_sessions"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
-    key: so.Mapped[str] = so.mapped_column(sa.String(300))
-    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id", ondelete="CASCADE"),
+                                               index=True)
+    #: SHA-256 of the id in the cookie: a copy of this table opens no session.
+    token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
+    #: The absolute lifetime (SESSION_MAX_SECONDS) counts from here.
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    #: The idle lifetime (SESSION_IDLE_SECONDS) counts from here; written at most once a
+    #: minute.
+    last_seen_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

@@ -11,18 +11,17 @@ from webapp import jobs
 from webapp.calendars import bp, oauth
 from webapp.calendars import connections as calendar_connections
 from webapp.calendars.models import CalendarSync
-from webapp.calendars.providers import ProviderError, ReconnectNeeded
+from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
 from webapp.extensions import db
 from webapp.meetings import queries
+from webapp.urls import safe_local_url
 
 PROVIDER_NAMES = {"google": "Google Calendar", "microsoft": "Microsoft 365",
                   "caldav": "CalDAV"}
 
 
 def _safe_next(target: str | None) -> str:
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return url_for("calendars.settings")
+    return safe_local_url(target, url_for("calendars.settings"))
 
 
 @bp.route("/settings/calendar")
@@ -93,6 +92,10 @@ def connect_caldav():
             calendar_connections.connect_caldav(current_user, form["url"], form["username"], password)
         except ReconnectNeeded:
             error = ("password", _("The server refused this user name or app password."))
+        except RefusedAddress:
+            error = ("url", _("This address is on a private or reserved network, which "
+                              "Parley does not call. Your administrator can allow a "
+                              "self-hosted server's network."))
         except ProviderError:
             error = ("url", _("The CalDAV server could not be reached at this address."))
     if error:

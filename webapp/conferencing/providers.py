@@ -22,7 +22,7 @@ import requests
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
-from webapp import grants
+from webapp import grants, outbound
 from webapp.calendars import connections as calendar_connections
 from webapp.calendars.providers import ProviderError, ReconnectNeeded
 from webapp.calendars.providers.google import GoogleCalendar
@@ -136,7 +136,12 @@ class ExtensionApp:
                    "X-Parley-Signature": sign(self.secret, body, stamp),
                    "User-Agent": "Parley-Video/1"}
         try:
-            response = requests.post(url, data=body, headers=headers, timeout=timeout)
+            response = outbound.request("POST", url, data=body, headers=headers,
+                                        timeout=timeout)
+        except outbound.RefusedDestination as exc:
+            raise ConferenceError(_l("%(name)s is on a private or reserved network address, "
+                                     "which Parley does not call.", name=self.app.name),
+                                  retryable=False) from exc
         except requests.RequestException as exc:
             raise ConferenceError(_l("%(name)s cannot be reached (%(error)s); Parley will try "
                                      "again.", name=self.app.name,

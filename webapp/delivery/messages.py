@@ -159,7 +159,7 @@ def build(row, meeting) -> Message:
     zone, locale = recipient_zone_and_locale(row, meeting)
     base = current_app.config["BASE_URL"]
     host_copy = is_host_copy(row, meeting)
-    rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id)}" if row.attendee_id and \
+    rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id, meeting)}" if row.attendee_id and \
         row.kind in ("invite", "update") else None
     with force_locale(locale):
         subjects = {

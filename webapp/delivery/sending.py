@@ -89,9 +89,9 @@ def deliver_many(message_ids: list[int]) -> list[str]:
         return [results[i] for i in message_ids]
     outcomes = _prepare(won)
     for row_id in dict.fromkeys(i for i in message_ids if i in outcomes):  # gone: nothing
-        status, values, msg, attempts = outcomes[row_id]
+        status, values, msg, attempts, account_id = outcomes[row_id]
         if msg is not None:
-            status, values = _send(msg, attempts)
+            status, values = _send(msg, attempts, account_id)
         db.session.execute(sa.update(OutboxMessage).where(OutboxMessage.id == row_id)
                            .values(status=status, **values)
                            .execution_options(synchronize_session=False))
@@ -101,9 +101,9 @@ def deliver_many(message_ids: list[int]) -> list[str]:
 
 
 def _prepare(row_ids: set[int]) -> dict[int, tuple]:
-    """For each claimed row, (status, columns, message, attempts): "skipped" when it must
-    not be sent any more (checked against the meeting as it is now), "failed" when its
-    message cannot be built, else the message to send. Three queries for the whole batch,
+    """For each claimed row, (status, columns, message, attempts, account id): "skipped"
+    when it must not be sent any more (checked against the meeting as it is now), "failed"
+    when its message cannot be built, else the message to send. Three queries for the whole batch,
     and nothing read after the first commit (which would reload every row and meeting)."""
     rows = list(db.session.scalars(sa.select(OutboxMessage)
                                    .where(OutboxMessage.id.in_(row_ids))))
@@ -117,24 +117,24 @@ def _prepare(row_ids: set[int]) -> dict[int, tuple]:
         meeting = meetings.get(row.meeting_id)
         skip = messages.skip_reason(row, meeting)
         if skip:
-            out[row.id] = ("skipped", {"last_error": skip}, None, row.attempts)
+            out[row.id] = ("skipped", {"last_error": skip}, None, row.attempts, row.account_id)
             continue
         try:
             msg = messages.build(row, meeting)
         except Exception as exc:  # a bug, not the mail server: visible, with Retry
             log.exception("could not build outbox message %s", row.id)
             out[row.id] = ("failed", {"last_error": f"Could not build the message: {exc}"
-                                      [:2000]}, None, row.attempts)
+                                      [:2000]}, None, row.attempts, row.account_id)
             continue
-        out[row.id] = (None, {}, msg, row.attempts)
+        out[row.id] = (None, {}, msg, row.attempts, row.account_id)
     return out
 
 
-def _send(msg, attempts: int) -> tuple[str, dict]:
+def _send(msg, attempts: int, account_id: int | None = None) -> tuple[str, dict]:
     """Hand msg to the mail server: the row's new status and the columns to write."""
     values: dict = {"message_id": msg["Message-ID"]}
     try:
-        send(msg)
+        send(msg, account_id)
     except PermanentMailError as exc:
         return "failed", {**values, "last_error": f"Refused by the mail server: {exc}"[:2000]}
     except TemporaryMailError as exc:

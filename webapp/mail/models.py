@@ -17,6 +17,9 @@ class CapturedMail(db.Model):
     __tablename__ = "captured_mails"
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    #: The account whose mail it is: the dev mailbox shows a viewer only their account's.
+    account_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("accounts.id"),
+                                                         index=True)
     #: Envelope recipients, comma separated.
     recipients: so.Mapped[str] = so.mapped_column(sa.Text)
     subject: so.Mapped[str] = so.mapped_column(sa.Text, default="")

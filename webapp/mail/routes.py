@@ -6,7 +6,7 @@ from email import message_from_bytes, policy
 
 import sqlalchemy as sa
 from flask import Response, abort, current_app, render_template
-from flask_login import login_required
+from flask_login import current_user, login_required
 
 from webapp.extensions import db
 from webapp.mail import bp
@@ -23,13 +23,17 @@ def _dev_only():
 @login_required
 def mailbox():
     mails = db.session.scalars(
-        sa.select(CapturedMail).order_by(CapturedMail.id.desc()).limit(200)
+        sa.select(CapturedMail).where(CapturedMail.account_id == current_user.account_id)
+        .order_by(CapturedMail.id.desc()).limit(200)
     ).all()
     return render_template("dev/mailbox.html", mails=mails)
 
 
 def _load(mail_id: int):
-    mail = db.session.get(CapturedMail, mail_id) or abort(404)
+    """The captured mail of the viewer's account (another account's is a 404)."""
+    mail = db.session.scalar(sa.select(CapturedMail).where(
+        CapturedMail.id == mail_id, CapturedMail.account_id == current_user.account_id)) \
+        or abort(404)
     return mail, message_from_bytes(mail.raw, policy=policy.default)
 
 

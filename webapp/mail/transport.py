@@ -98,12 +98,13 @@ def _send_smtp(url: str, msg: Message) -> None:
         raise
 
 
-def send(msg: Message) -> None:
-    """Deliver msg. Raises PermanentMailError or TemporaryMailError on failure."""
+def send(msg: Message, account_id: int | None = None) -> None:
+    """Deliver msg, mail of account_id. Raises PermanentMailError or TemporaryMailError on
+    failure."""
     url = current_app.config.get("SMTP_URL")
     recipients = [a.strip() for a in msg.get_all("To", []) if a.strip()]
     if not url:
-        db.session.add(CapturedMail(recipients=", ".join(recipients),
+        db.session.add(CapturedMail(account_id=account_id, recipients=", ".join(recipients),
                                     subject=str(msg.get("Subject", "")),
                                     message_id=msg.get("Message-ID"), raw=msg.as_bytes()))
         db.session.flush()

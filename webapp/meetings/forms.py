@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import mimetypes
 import os
+import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -16,6 +18,7 @@ from webapp.validation import is_valid_timezone
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
 MAX_FILES = 10
+CONTENT_TYPE = re.compile(r"[A-Za-z0-9][\w.+-]{0,49}/[A-Za-z0-9][\w.+-]{0,49}")
 ALLOWED_EXTENSIONS = {".pdf", ".png", ".jpg", ".jpeg", ".gif", ".webp", ".txt", ".csv",
                       ".doc", ".docx", ".xls", ".xlsx", ".ppt", ".pptx", ".odt", ".ods"}
 
@@ -222,7 +225,7 @@ def parse_uploads(files: list[FileStorage], errors: Errors) -> list[Upload]:
         add_error(errors, "attachments", _l("Attach at most 10 files."))
         return []
     for f in files:
-        name = os.path.basename(f.filename.replace("\\", "/"))[:200]
+        name = _file_name(f.filename)
         ext = os.path.splitext(name)[1].lower()
         data = f.read(MAX_FILE_BYTES + 1)
         if ext not in ALLOWED_EXTENSIONS:
@@ -232,8 +235,25 @@ def parse_uploads(files: list[FileStorage], errors: Errors) -> list[Upload]:
         elif len(data) > MAX_FILE_BYTES:
             add_error(errors, "attachments", _l("%(name)s is larger than 10 MB.", name=name))
         else:
-            uploads.append(Upload(name, f.mimetype or "application/octet-stream", data))
+            uploads.append(Upload(name, _content_type(f.mimetype, name), data))
     return uploads
+
+
+def _file_name(raw: str) -> str:
+    """The base name, without control characters (a NUL ended the name on some systems
+    and failed the save on PostgreSQL), at most 200 characters as the column."""
+    name = os.path.basename(raw.replace("\\", "/"))
+    name = "".join(c for c in name if c.isprintable()).strip() or "file"
+    stem, ext = os.path.splitext(name)
+    return stem[:200 - len(ext[:20])] + ext[:20]
+
+
+def _content_type(declared: str | None, name: str) -> str:
+    """The browser's type when it is a plain type/subtype that fits the column, else
+    one guessed from the name."""
+    if declared and len(declared) <= 100 and CONTENT_TYPE.fullmatch(declared):
+        return declared
+    return mimetypes.guess_type(name)[0] or "application/octet-stream"
 
 
 def _default_reminders(values: list[str]) -> list[tuple[int, str]]:

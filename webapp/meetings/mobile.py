@@ -48,11 +48,11 @@ from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import REMINDER_UNITS, Meeting
 from webapp.meetings.submissions import new_submission_key, submission_key
 from webapp.meetings.timemath import to_zone
-from webapp.meetings.views import safe_return
 from webapp.notifications import operations as notifications
 from webapp.reminders.rules import MAX_REMINDERS
 from webapp.richtext import from_text, to_text
 from webapp.types import utcnow
+from webapp.urls import safe_local_url
 from webapp.validation import timezone_names
 from webapp.views import page_or_partial
 
@@ -138,7 +138,7 @@ def _already_saved(result: pipeline.SaveResult, return_to: str):
     if result.duplicate_of is None:  # the key is taken, but not by a meeting this user sees
         abort(409)
     flash(_("This meeting was already saved. Nothing was sent a second time."), "info")
-    return redirect(safe_return(return_to, url_for("meetings.show",
+    return redirect(safe_local_url(return_to, url_for("meetings.show",
                                                    meeting_id=result.duplicate_of.id)))
 
 
@@ -186,14 +186,14 @@ def _submit(meeting: Meeting | None, record, return_to: str):
     result.after_commit()
     for message, category in messages:
         flash(message, category)
-    return redirect(safe_return(return_to, url_for("meetings.show", meeting_id=saved_id)))
+    return redirect(safe_local_url(return_to, url_for("meetings.show", meeting_id=saved_id)))
 
 
 @bp.route("/m/meetings/new", methods=["GET", "POST"])
 @login_required
 def mobile_new():
     record = views.source_record()
-    return_to = safe_return(request.values.get("return_to"),
+    return_to = safe_local_url(request.values.get("return_to"),
                              views.record_url(*record.ref) if record is not None else "")
     if request.method == "POST":
         return _submit(None, record, return_to)
@@ -205,7 +205,7 @@ def mobile_new():
 @login_required
 def mobile_edit(meeting_id: int):
     meeting = views.meeting_or_404(meeting_id)
-    return_to = safe_return(request.values.get("return_to"),
+    return_to = safe_local_url(request.values.get("return_to"),
                              url_for("meetings.show", meeting_id=meeting.id))
     if request.method == "POST":
         return _submit(meeting, None, return_to)
@@ -217,7 +217,7 @@ def mobile_edit(meeting_id: int):
 @login_required
 def mobile_outcome(meeting_id: int):
     meeting = views.meeting_or_404(meeting_id)
-    return_to = safe_return(request.values.get("return_to"),
+    return_to = safe_local_url(request.values.get("return_to"),
                              url_for("meetings.show", meeting_id=meeting.id))
     outcomes = meeting_ops.outcome_choices(g.account_id)
     error = None

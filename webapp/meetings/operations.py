@@ -29,9 +29,13 @@ def set_outcome(meeting: Meeting, outcome: str) -> bool:
     return True
 
 
-def reset_feed_token(user: User) -> None:
-    user.feed_token = secrets.token_urlsafe(32)
+def reset_feed_token(user: User) -> str:
+    """A new private feed address for user; returns its secret, which is not stored."""
+    from webapp.auth.models import feed_token_hash
+    token = secrets.token_urlsafe(32)
+    user.feed_token = feed_token_hash(token)
     db.session.flush()
+    return token
 
 
 def add_attachments(meeting: Meeting, user: User, uploads) -> None:
@@ -45,12 +49,16 @@ def add_attachments(meeting: Meeting, user: User, uploads) -> None:
 
     folder = current_app.config["UPLOAD_DIR"]
     os.makedirs(folder, exist_ok=True)
+    stored = []
     for upload in uploads:
         key = uuid.uuid4().hex
-        with open(os.path.join(folder, key), "wb") as fh:
-            fh.write(upload.data)
         meeting.attachments.append(Attachment(
             account_id=meeting.account_id, filename=upload.filename,
             content_type=upload.content_type, size=len(upload.data), storage_key=key,
             uploaded_by_id=user.id))
+        stored.append((key, upload.data))
+    # The rows first: a row the database refuses leaves no file behind on disk.
     db.session.flush()
+    for key, data in stored:
+        with open(os.path.join(folder, key), "wb") as fh:
+            fh.write(data)

@@ -3,15 +3,16 @@ iTIP REPLY from calendar clients, and the user's calendar feed (with its reset).
 
 from __future__ import annotations
 
+import hmac
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
-from flask import Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import Response, abort, current_app, flash, render_template, request
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.http import http_date, is_resource_modified, quote_etag
 
-from webapp.auth.models import User
+from webapp.auth.models import User, feed_token_hash
 from webapp.extensions import csrf, db
 from webapp.meetings import bp, ical, queries, responses
 from webapp.meetings import operations as meeting_ops
@@ -45,12 +46,16 @@ def rsvp(token: str):
 def itip_reply():
     secret = current_app.config.get("ITIP_INBOUND_TOKEN")
     auth = request.headers.get("Authorization", "")
-    if not secret or auth != f"Bearer {secret}":
+    # Constant time: the comparison must not tell how much of a guess was right.
+    if not secret or not hmac.compare_digest(auth.encode(), f"Bearer {secret}".encode()):
         abort(404)
     try:
-        updated = responses.apply_itip_reply(request.get_data())
-    except ValueError:
-        return {"error": "Send a text/calendar body with METHOD:REPLY."}, 422
+        # The hook passes the mail's sender: a REPLY may only answer for its sender.
+        updated = responses.apply_itip_reply(request.get_data(),
+                                             request.headers.get("X-Parley-Mail-From"))
+    except ValueError as exc:
+        return {"error": "Send a text/calendar body with METHOD:REPLY naming one attendee, "
+                         f"its sender ({exc})."}, 422
     db.session.commit()
     return {"updated": updated}
 
@@ -59,7 +64,7 @@ def itip_reply():
 def feed(token: str):
     """The private subscription feed: built from one query and streamed; its ETag and
     Last-Modified come from the data, so a client that has it gets 304 Not Modified."""
-    user = db.session.scalar(sa.select(User).where(User.feed_token == token))
+    user = db.session.scalar(sa.select(User).where(User.feed_token == feed_token_hash(token)))
     if user is None:
         abort(404)
     name = f"Parley — {user.name}"
@@ -78,15 +83,13 @@ def feed(token: str):
 @bp.post("/settings/calendar-feed/reset")
 @login_required
 def reset_feed():
-    meeting_ops.reset_feed_token(current_user)
+    token = meeting_ops.reset_feed_token(current_user)
     db.session.commit()
     flash(_("Your calendar feed has a new address; the old one stopped working."), "success")
-    return redirect(url_for("auth.profile"))
-
-
-@bp.app_template_global()
-def feed_url(user) -> str:
-    return f"{current_app.config['BASE_URL']}/calendar/{user.feed_token}.ics"
+    # Shown this once (only its hash is kept), on the page itself rather than through a
+    # redirect, so it never sits in the session cookie.
+    from webapp.auth.routes import profile_page
+    return profile_page(new_feed_url=f"{current_app.config['BASE_URL']}/calendar/{token}.ics")
 
 
 @bp.app_template_filter("local")

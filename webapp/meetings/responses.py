@@ -15,18 +15,28 @@ def _rsvp_serializer() -> URLSafeSerializer:
     return URLSafeSerializer(current_app.config["SECRET_KEY"], salt="parley-rsvp")
 
 
-def rsvp_token(attendee_id: int) -> str:
-    """A signed token naming one attendee, for the RSVP link in their invitation."""
-    return _rsvp_serializer().dumps({"a": attendee_id})
+def rsvp_token(attendee_id: int, meeting) -> str:
+    """A signed token for the RSVP link in one attendee's invitation, bound to the
+    attendee, the meeting (its id and its UID, never reused) and the account: a link
+    whose attendee was removed opens nothing, even where row ids are reused (SQLite)."""
+    return _rsvp_serializer().dumps({"a": attendee_id, "m": meeting.id, "u": meeting.uid,
+                                     "c": meeting.account_id})
 
 
 def attendee_from_token(token: str):
-    from webapp.meetings.models import Attendee
+    """The attendee the token was made for, when it still stands in that meeting."""
+    from webapp.meetings.models import Attendee, Meeting
     try:
         data = _rsvp_serializer().loads(token)
     except BadSignature:
         return None
-    return db.session.get(Attendee, data.get("a")) if isinstance(data, dict) else None
+    if not isinstance(data, dict) or not all(
+            isinstance(data.get(k), t) for k, t in (("a", int), ("m", int), ("u", str),
+                                                    ("c", int))):
+        return None  # tokens made before binding (attendee id only) are refused
+    return db.session.scalar(sa.select(Attendee).join(Meeting).where(
+        Attendee.id == data["a"], Attendee.meeting_id == data["m"], Meeting.uid == data["u"],
+        Meeting.account_id == data["c"]))
 
 
 def record_response(attendee, response: str, sequence: int | None = None) -> bool:
@@ -48,9 +58,11 @@ def record_response(attendee, response: str, sequence: int | None = None) -> boo
     return True
 
 
-def apply_itip_reply(ics: bytes) -> list[str]:
-    """Apply an iTIP REPLY (RFC 5546): each ATTENDEE's PARTSTAT for the meeting with UID.
-    Returns the addresses updated."""
+def apply_itip_reply(ics: bytes, sender: str | None = None) -> list[str]:
+    """Apply an iTIP REPLY (RFC 5546): the replying ATTENDEE's PARTSTAT for the meeting
+    with UID. A REPLY speaks for one attendee (RFC 5546 3.2.3): a VEVENT naming several
+    is refused, and when the mail hook tells the sender, the attendee must be the sender,
+    so nobody answers for somebody else. Returns the addresses updated."""
     import icalendar
 
     from webapp.meetings.models import Attendee, Meeting
@@ -65,10 +77,14 @@ def apply_itip_reply(ics: bytes) -> list[str]:
         if meeting is None:
             continue
         attendees = ev.get("attendee")
-        for address in attendees if isinstance(attendees, list) else [attendees]:
-            if address is None:
-                continue
+        attendees = [a for a in (attendees if isinstance(attendees, list) else [attendees])
+                     if a is not None]
+        if len(attendees) > 1:
+            raise ValueError("a REPLY names exactly one attendee")
+        for address in attendees:
             email = str(address).removeprefix("mailto:").removeprefix("MAILTO:").lower()
+            if sender is not None and email != sender.strip().lower():
+                raise ValueError("the REPLY's attendee is not its sender")
             status = partstats.get(str(address.params.get("PARTSTAT", "")).upper())
             attendee = db.session.scalar(sa.select(Attendee).where(
                 Attendee.meeting_id == meeting.id, sa.func.lower(Attendee.email) == email))

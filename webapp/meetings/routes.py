@@ -46,12 +46,12 @@ from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
 from webapp.meetings.outcomes import catalog as outcome_catalog
 from webapp.meetings.timemath import to_zone
-from webapp.meetings.views import safe_return
 from webapp.pagecache import cached_page
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
 from webapp.rotations import scheduler as rotation_fields
 from webapp.types import utcnow
+from webapp.urls import safe_local_url
 from webapp.validation import timezone_names
 
 
@@ -83,7 +83,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
                                    calendar_view.week_start(day), zone),
         "calendar_connection": calendar_connections.connection_for(host.id),
         "video_options": conferencing.options_for(host),
-        "return_to": request.values.get("return_to") or (
+        "return_to": safe_local_url(request.values.get("return_to"), None) or (
             views.record_url(*record.ref) if record is not None else ""),
     }
     return render_template("meetings/scheduler.html", **context), status
@@ -116,7 +116,7 @@ def new():
     result.after_commit()
     for message, category in messages:
         flash(message, category)
-    return redirect(safe_return(request.form.get("return_to"), shown))
+    return redirect(safe_local_url(request.form.get("return_to"), shown))
 
 
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
@@ -139,7 +139,7 @@ def edit(meeting_id: int):
     result.after_commit()
     for message, category in messages:
         flash(message, category)
-    return redirect(safe_return(request.form.get("return_to"),
+    return redirect(safe_local_url(request.form.get("return_to"),
                                 url_for("meetings.show", meeting_id=meeting.id)))
 
 
@@ -151,7 +151,7 @@ def delete(meeting_id: int):
     db.session.commit()
     jobs.request_relay()
     flash(_("Meeting deleted. Attendees will receive a cancellation."), "success")
-    return redirect(safe_return(request.form.get("return_to"), url_for("core.index")))
+    return redirect(safe_local_url(request.form.get("return_to"), url_for("core.index")))
 
 
 @bp.post("/meetings/<int:meeting_id>/outcome")
@@ -166,12 +166,12 @@ def outcome(meeting_id: int):
     if request.htmx and request.htmx.target == f"meeting-{meeting.id}":
         return render_template("meetings/_timeline_item.html", meeting=meeting,
                                outcomes=outcome_catalog(g.account_id), outcome_error=error,
-                               return_to=request.form.get("return_to", "")), \
+                               return_to=safe_local_url(request.form.get("return_to"), "")), \
             422 if error else 200
     if error:
         return _render_show(meeting, 422, outcome_error=error)
     flash(_("Outcome saved."), "success")
-    return redirect(safe_return(request.form.get("return_to"),
+    return redirect(safe_local_url(request.form.get("return_to"),
                                  url_for("meetings.show", meeting_id=meeting.id)))
 
 

@@ -157,13 +157,6 @@ def saved_messages(result: SaveResult) -> list[tuple[str, str]]:
     return messages
 
 
-def safe_return(target: str | None, fallback: str) -> str:
-    """Where to go back to after the form: a path on this site, else fallback."""
-    if target and target.startswith("/") and not target.startswith("//"):
-        return target
-    return fallback
-
-
 def week_host_and_zone():
     """The host (?host_id=, one the user may book for, else 404) and zone (?timezone=,
     a known zone, else the user's) of a week grid."""

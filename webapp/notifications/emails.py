@@ -68,7 +68,7 @@ def send_email(notification_id: int) -> str:
         db.session.commit()
         return row.email_status
     try:
-        send(build_email(row))
+        send(build_email(row), row.account_id)
     except PermanentMailError as exc:
         row.email_status, row.email_error = "failed", f"Refused: {exc}"[:2000]
     except TemporaryMailError as exc:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
@@ -246,13 +247,16 @@ def bucket_condition(f: ReportFilter, bucket: str):
     return sa.and_(Meeting.start_at >= lower, Meeting.start_at < upper)
 
 
-CSV_INJECTION = ("=", "+", "-", "@", "\t", "\r")
+#: A formula starts a cell, or starts again after a separator: a spreadsheet that splits
+#: on ";" (the list separator of many locales) or a tab or a line break reads
+#: "Lunch;=HYPERLINK(...)" as two cells, the second one a formula.
+CSV_FORMULA = re.compile(r"(^|[,;\t\r\n])(\s*)(?=[=+\-@\t\r])")
 
 
 def _cell(value) -> str:
-    """Text a spreadsheet will not run as a formula."""
+    """Text a spreadsheet will not run as a formula: a quote before each formula start."""
     text = "" if value is None else str(value)
-    return "'" + text if text.startswith(CSV_INJECTION) else text
+    return CSV_FORMULA.sub(lambda m: m.group(1) + m.group(2) + "'", text)
 
 
 def csv_lines(f: ReportFilter, bucket: str | None = None,
@@ -279,13 +283,20 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
                      _("Assigned to (host)"), _("Outcome"), _("Meeting type"),
                      _("Week"), _("Month")])
     yield "\ufeff" + buffer.getvalue()  # the byte-order mark lets spreadsheets read UTF-8
-    for row in db.session.execute(stmt.execution_options(yield_per=500)):
-        buffer.seek(0)
-        buffer.truncate()
-        start = row.start_at.astimezone(tz)
-        week = start.date() - timedelta(days=start.weekday())
-        writer.writerow([row.id, _cell(row.title), start.isoformat(timespec="minutes"),
-                         row.end_at.astimezone(tz).isoformat(timespec="minutes"),
-                         _cell(row[4]), _cell(row[5]), _cell(outcomes.label(row.outcome)),
-                         _cell(row[7] or ""), week.isoformat(), start.strftime("%Y-%m")])
-        yield buffer.getvalue()
+    result = db.session.execute(stmt.execution_options(yield_per=500))
+    try:
+        for row in result:
+            buffer.seek(0)
+            buffer.truncate()
+            start = row.start_at.astimezone(tz)
+            week = start.date() - timedelta(days=start.weekday())
+            writer.writerow([row.id, _cell(row.title), start.isoformat(timespec="minutes"),
+                             row.end_at.astimezone(tz).isoformat(timespec="minutes"),
+                             _cell(row[4]), _cell(row[5]), _cell(outcomes.label(row.outcome)),
+                             _cell(row[7] or ""), week.isoformat(), start.strftime("%Y-%m")])
+            yield buffer.getvalue()
+    finally:
+        # A download cut off midway closes this generator at a yield: the server-side
+        # cursor is closed here and the transaction ended, not left to the connection pool.
+        result.close()
+        db.session.rollback()

@@ -30,6 +30,13 @@ class ReconnectNeeded(ProviderError):
         super().__init__(message, retryable=False)
 
 
+class RefusedAddress(ProviderError):
+    """The server's address is private or reserved and not allowed (webapp/outbound.py)."""
+
+    def __init__(self, message: str):
+        super().__init__(message, retryable=False)
+
+
 class Provider(Protocol):
     #: True when the provider itself emails the attendees (Microsoft Graph).
     mails_attendees: bool

@@ -9,7 +9,8 @@ import caldav
 import icalendar
 from caldav.lib import error as dav_error
 
-from webapp.calendars.providers import ProviderError, ReconnectNeeded
+from webapp import outbound
+from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
 from webapp.meetings import ical
 
 TIMEOUT = 15
@@ -17,18 +18,28 @@ TIMEOUT = 15
 
 def _client(url: str, username: str, password: str) -> caldav.DAVClient:
     # Local servers (tests, intranets) may be plain http; the user typed the URL.
-    return caldav.DAVClient(url=url, username=username, password=password, timeout=TIMEOUT,
-                            require_tls=False, enable_rfc6764=False)
+    client = caldav.DAVClient(url=url, username=username, password=password, timeout=TIMEOUT,
+                              require_tls=False, enable_rfc6764=False)
+    # The user typed the URL: every call, redirects included, goes through the outbound
+    # guard (caldav calls session.request(), which a requests session answers alike).
+    client.session.close()
+    client.session = outbound.session(TIMEOUT)
+    return client
 
 
 def _wrap(exc: Exception) -> ProviderError:
+    """A message to store and show. Never the server's words: the error of a DAV request
+    carries the response body, which may be an internal service's page."""
+    if isinstance(exc, outbound.RefusedDestination):
+        return RefusedAddress("The CalDAV server's address is on a private or reserved "
+                              "network, which Parley does not call.")
     if isinstance(exc, dav_error.AuthorizationError):
         return ReconnectNeeded("The CalDAV server refused the user name or app password.")
     if isinstance(exc, dav_error.NotFoundError):
         return ProviderError("The calendar was not found on the CalDAV server.", 404,
                              retryable=False)
     if isinstance(exc, dav_error.DAVError):
-        return ProviderError(f"CalDAV error: {exc}"[:300])
+        return ProviderError(f"CalDAV error: {exc.__class__.__name__}")
     return ProviderError(f"CalDAV server unreachable: {exc.__class__.__name__}")
 
 

@@ -47,7 +47,7 @@ def _reason(response) -> str:
     try:
         body = response.json()
     except ValueError:
-        return response.text[:200]
+        return ""  # never the body itself: it is stored and shown on the meeting
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
         return str(error.get("message") or error.get("code") or "")[:200]

@@ -16,13 +16,15 @@
     area.appendChild(div);
   });
 
-  // A form with data-confirm asks first (delete buttons); no inline handler (CSP).
+  // A form with data-confirm asks before it is sent (the CSP allows no onsubmit= handler).
+  // Capture phase: a refusal stops the event before htmx or the browser sends the form.
   document.addEventListener("submit", function (event) {
-    var form = event.target;
-    if (form.dataset && form.dataset.confirm && !window.confirm(form.dataset.confirm)) {
+    var question = event.target.getAttribute && event.target.getAttribute("data-confirm");
+    if (question && !window.confirm(question)) {
       event.preventDefault();
+      event.stopPropagation();
     }
-  });
+  }, true);
 
   if ("serviceWorker" in navigator && window.isSecureContext) {
     window.addEventListener("load", function () {

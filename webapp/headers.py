@@ -1,0 +1,44 @@
+"""Security headers on every response: Content-Security-Policy, HSTS, framing, sniffing.
+
+The policy allows scripts only from this origin: no inline `<script>` and no `on*=`
+attributes (tests/test_csp.py renders every page and checks). `<script type=
+"application/json">` data blocks are not run, so they need no nonce. Style attributes stay
+allowed (the week grid positions its blocks with them); `<style>` elements do not.
+"""
+
+from __future__ import annotations
+
+from flask import Flask, request
+
+POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "style-src-attr 'unsafe-inline'",
+    "img-src 'self' data:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "frame-ancestors 'none'",
+])
+#: The offline page is one self-contained file (the service worker serves it with no
+#: network), so its own `<style>` element is allowed; it has no script.
+OFFLINE_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
+
+
+def init_app(app: Flask) -> None:
+    """Add the headers to every response of app."""
+
+    @app.after_request
+    def _security_headers(response):
+        headers = response.headers
+        policy = OFFLINE_POLICY if request.endpoint == "core.offline" else POLICY
+        headers.setdefault("Content-Security-Policy", policy)
+        headers.setdefault("X-Content-Type-Options", "nosniff")
+        headers.setdefault("Referrer-Policy", "same-origin")
+        headers.setdefault("X-Frame-Options", "DENY")
+        hsts = app.config.get("HSTS_SECONDS", 0)
+        if hsts:
+            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+        return response
