@@ -31,12 +31,13 @@ def google_standin():
 
 
 @pytest.fixture()
-def calendar_server(app, db_url, tmp_path, google_standin):
+def calendar_server(app, db_url, tmp_path, google_standin, clock_offset):
     provider, url = google_standin
     ms = Provider("microsoft", "x@example.org")
     config = configure({}, provider, url, ms, "http://127.0.0.1:9")
     extra = {k: v for k, v in config.items() if k.startswith("GOOGLE_")}
-    server = CalendarServer(db_url, tmp_path, name="calendar-server", extra=extra).start()
+    server = CalendarServer(db_url, tmp_path, name="calendar-server", extra=extra,
+                            clock_offset=clock_offset).start()
     yield server
     server.stop()
 

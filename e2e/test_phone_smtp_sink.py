@@ -23,7 +23,7 @@ from e2e.test_phone_scheduling import (
     set_times,
     wait_for,
 )
-from tests.conftest import SMTPSink
+from tests.support import SMTPSink
 
 
 class MailingServer(AppServer):
@@ -45,8 +45,9 @@ def sink():
 
 
 @pytest.fixture()
-def mailing_server(app, db_url, tmp_path, sink):
-    server = MailingServer(db_url, tmp_path, name="server-smtp-sink", smtp_url=sink.url).start()
+def mailing_server(app, db_url, tmp_path, sink, clock_offset):
+    server = MailingServer(db_url, tmp_path, name="server-smtp-sink", smtp_url=sink.url,
+                           clock_offset=clock_offset).start()
     yield server.url
     server.stop()
 

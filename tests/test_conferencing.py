@@ -11,7 +11,7 @@ import importlib.util
 import json
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -20,7 +20,7 @@ import requests
 import sqlalchemy as sa
 from flask import jsonify, request
 
-from tests.meeting_helpers import form, future_day, schedule
+from tests.meeting_helpers import form, future_day, local, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app, zoom_app
 from webapp.calendars import crypto, oauth
 from webapp.conferencing import operations as conf_ops
@@ -231,7 +231,8 @@ def test_extension_app_signed_lifecycle(client, rep, vc, db, smtp):
         **video(video_provider=f"app:{app.id}")))
     assert ext.paths()[-1] == "/update"
     update = json.loads(ext.calls[-1][1])
-    assert update["conferenceId"] == meeting.conference_id and "T19:00:00Z" in update["start"]
+    assert update["conferenceId"] == meeting.conference_id
+    assert datetime.fromisoformat(update["start"]) == local(future_day(), "14:00")
     client.post(f"/meetings/{meeting.id}/delete")
     assert ext.paths()[-1] == "/delete"
     assert json.loads(ext.calls[-1][1])["conferenceId"] == meeting.conference_id
@@ -291,7 +292,7 @@ def test_extension_user_verify_mismatch_is_field_error(client, make, login, vc, 
 # --- Provider down or slow at save, the retried job, exactly one update --------------------
 
 def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, smtp,
-                                                     monkeypatch):
+                                                     clock):
     account, user = rep
     ext = vc["ext"]
     app = ext_app(db, account, vc["ext_url"])
@@ -314,16 +315,16 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     assert all("video link pending" in t[1] for t in first)
     # The provider is down: the job honours Retry-After.
     task = db.session.scalar(sa.select(ConferenceTask))
-    later = utcnow() + timedelta(minutes=10)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: later)
+    clock.shift(timedelta(minutes=10))
+    before = clock.now()
     assert conf_ops.run_task(task.id) == "pending"
+    after = clock.now()
     db.session.refresh(task)
-    assert timedelta(seconds=110) < task.next_attempt_at - later <= timedelta(seconds=120)
+    assert before + timedelta(seconds=120) <= task.next_attempt_at <= after + timedelta(seconds=120)
     # Up again: the job creates the link; running it twice sends one update each.
     ext.mode = None
     smtp.clear()
-    much_later = later + timedelta(minutes=5)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: much_later)
+    clock.shift(timedelta(minutes=5))
     from worker import jobs as worker_jobs
     worker_jobs.relay()
     assert conf_ops.run_task(task.id) == "not-claimed"
@@ -341,21 +342,19 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     assert url in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
 
 
-def test_failed_link_shows_retry(client, rep, vc, db, monkeypatch):
+def test_failed_link_shows_retry(client, rep, vc, db, clock):
     account, _ = rep
     ext = vc["ext"]
     app = ext_app(db, account, vc["ext_url"])
     ext.mode = "down"
     schedule(client, None, **video(video_provider=f"app:{app.id}"))
     task = db.session.scalar(sa.select(ConferenceTask))
-    for hours in range(1, conf_ops.MAX_ATTEMPTS + 2):
-        moment = utcnow() + timedelta(hours=hours * 2)
-        monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda m=moment: m)
+    for _ in range(1, conf_ops.MAX_ATTEMPTS + 2):
+        clock.shift(timedelta(hours=2))
         conf_ops.run_task(task.id)
     db.session.refresh(task)
     meeting = meeting_row(db)
     assert task.status == "failed" and meeting.conference_status == "failed"
-    monkeypatch.undo()
     page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "could not be created" in page and "503" in page
     ext.mode = None
@@ -422,12 +421,13 @@ def test_zoom_connect_create_update_delete(client, rep, vc, db, smtp):
     client.post(f"/meetings/{meeting.id}/edit", data=form(
         title="Zoom call", start_time="09:00", end_time="10:00", **video(video_provider="zoom")))
     patched = zoom.events[meeting.conference_id]
-    assert patched["duration"] == 60 and patched["start_time"].endswith("14:00:00Z")
+    assert patched["duration"] == 60
+    assert datetime.fromisoformat(patched["start_time"]) == local(future_day(), "09:00")
     client.post(f"/meetings/{meeting.id}/delete")
     assert zoom.events == {}
 
 
-def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, monkeypatch):
+def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, clock):
     zoom = vc["zoom"]
     zoom_connect(client)
     zoom.access_tokens.clear()  # Zoom forgot the token: 401, one refresh, then success
@@ -440,12 +440,10 @@ def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, monkeypa
                                                              meeting.id))
     assert meeting.location_value == "video link pending"
     assert timedelta(seconds=80) < task.next_attempt_at - utcnow() <= timedelta(seconds=90)
-    later = utcnow() + timedelta(minutes=2)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: later)
+    clock.shift(timedelta(minutes=2))
     zoom.faults.add("/meetings", 500)
     assert conf_ops.run_task(task.id) == "pending"
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow",
-                        lambda: later + timedelta(hours=1))
+    clock.shift(timedelta(hours=1))
     assert conf_ops.run_task(task.id) == "done"
     db.session.refresh(meeting)
     assert meeting.location_value.startswith("https://zoom.example/j/")
@@ -473,7 +471,7 @@ def google_connect(client):
     return client.get(f"{back.path}?{back.query}")
 
 
-def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, monkeypatch):
+def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, clock):
     google = vc["google"]
     google_connect(client)
     account, _ = rep
@@ -491,8 +489,7 @@ def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, monkeypa
     assert request_part["conferenceSolutionKey"] == {"type": "hangoutsMeet"}
     assert len(google.conferences) == 1  # the calendar sync asked for the same conference
     smtp.clear()
-    later = utcnow() + timedelta(minutes=1)
-    monkeypatch.setattr("webapp.conferencing.operations.utcnow", lambda: later)
+    clock.shift(timedelta(minutes=1))
     from worker import jobs as worker_jobs
     worker_jobs.relay()
     meeting = meeting_row(db)
@@ -533,15 +530,14 @@ def test_readme_example_provider_verifies_signatures(monkeypatch):
     assert client.post("/create", data=body, headers=old).status_code == 401
 
 
-def test_reminder_carries_the_join_link(client, rep, make, db, smtp, monkeypatch):
+def test_reminder_carries_the_join_link(client, rep, make, db, smtp, clock):
     account, _ = rep
     contact = make.contact(account, email="guest@example.org")
     schedule(client, None, attendees=[f"contact:{contact.id}"], reminder_amount=["1"],
              reminder_unit=["days"], **video(video_provider="jitsi"))
     meeting = meeting_row(db)
     smtp.clear()
-    due = meeting.reminders[0].due_at + timedelta(minutes=1)
-    monkeypatch.setattr("webapp.delivery.operations.utcnow", lambda: due)
+    clock.move_to(meeting.reminders[0].due_at + timedelta(minutes=1))
     from webapp.delivery import operations as delivery
     delivery.sweep()
     [(rcpt, text, _ics)] = texts_any(smtp)

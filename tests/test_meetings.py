@@ -7,7 +7,7 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.meeting_helpers import form, future_day, schedule
+from tests.meeting_helpers import form, future_day, local, schedule
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings.models import Attachment, Meeting, MeetingType, Reminder
 
@@ -85,7 +85,8 @@ def test_every_field_is_saved(client, rep, make, db):
     assert r.status_code == 302, r.get_data(as_text=True)
     m = db.session.scalar(sa.select(Meeting))
     assert m.title == "Full meeting" and m.timezone == "Europe/Berlin"
-    assert m.start_at.hour == 8 and (m.end_at - m.start_at).seconds == 75 * 60  # CET = UTC+1
+    assert m.start_at == local(future_day(), "09:00", "Europe/Berlin")  # CET or CEST
+    assert m.end_at - m.start_at == timedelta(minutes=75)
     assert m.meeting_type_id == mtype.id
     assert m.location_kind == "phone" and m.location_value == "+493090182005"
     assert m.include_description_in_reminders

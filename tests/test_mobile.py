@@ -44,7 +44,7 @@ def team(make, login):
 
 
 def phone_form(contact, **overrides) -> dict:
-    day = future_day(10)
+    day = future_day(10).isoformat()
     data = {"title": "Kick-off", "description_text": "Agenda:\nintro\n\nnext steps",
             "description_text_orig": "", "description_html_orig": "",
             "internal_note_text": "", "internal_note_text_orig": "", "internal_note_html_orig": "",
@@ -251,7 +251,8 @@ def test_edit_on_phone_keeps_desktop_formatting_and_confirms_updates(client, tea
         "title": "Kick-off", "description_text": "Bold agenda",
         "description_text_orig": "Bold agenda", "description_html_orig": "<p><b>Bold</b> agenda</p>",
         "internal_note_text": "", "internal_note_text_orig": "", "internal_note_html_orig": "",
-        "start_date": future_day(), "start_time": "10:00", "end_date": future_day(),
+        "start_date": future_day().isoformat(), "start_time": "10:00",
+        "end_date": future_day().isoformat(),
         "end_time": "10:30", "timezone": "America/New_York", "location_kind": "none",
         "attendees": [f"contact:{contact.id}"], "associations": [f"contact:{contact.id}"],
         "return_to": f"/contacts/{contact.id}"}
@@ -677,6 +678,7 @@ def test_another_users_key_is_not_theirs(client, team, make, login, db):
     assert counts(db)[0] == 2
 
 
+@pytest.mark.committing  # threads with sessions of their own
 def test_two_confirms_at_once_save_one_meeting(app, client, video_team, vc, db, smtp,
                                               monkeypatch):
     """Both POSTs are in flight together (the provider takes 1.2 s a call): the second got

@@ -25,6 +25,9 @@ from webapp.types import utcnow
 
 ROOT = Path(__file__).resolve().parent.parent
 
+# Worker processes read what the tests commit.
+pytestmark = pytest.mark.committing
+
 
 def _redis_url() -> str:
     base = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")

@@ -90,8 +90,9 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, jobs, pagecache
+    from webapp import cli, errors, filters, jobs, pagecache, testclock
 
+    testclock.init_app(app)
     errors.register(app)
     filters.register(app)
     cli.register(app)
