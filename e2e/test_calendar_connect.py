@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import AppServer, login, shot
+from tests.meeting_helpers import future_day
 from tests.standins import Provider, Server, configure, google_app
 
 
@@ -68,7 +69,7 @@ def test_connect_google_and_schedule(browser, playwright, calendar_server, googl
     shot(page, "calendar-google-busy")
     page.locator("#title").fill("Synced from the browser")
     # The demo account's default reminders include "1 day before": book three days ahead.
-    page.locator("#start_date").fill((datetime.now(UTC) + timedelta(days=3)).date().isoformat())
+    page.locator("#start_date").fill(future_day(3).isoformat())
     page.locator("#save-meeting").click()
     expect(page.locator(".flash-success").first).to_contain_text("Meeting scheduled")
     deadline = time.monotonic() + 15

@@ -10,7 +10,7 @@ the names in EDGES (e.g. `PARLEY_TEST_NOW=sunday-2345`); CI runs one such pass.
 `@clock_edges` runs a test once at each edge the hour of day once exposed.
 
 Processes the tests start (gunicorn for the browser tests, `python -m worker`) read the
-same clock through PARLEY_TESTING=1 and PARLEY_TEST_CLOCK_OFFSET (see `server_env`),
+same clock through PARLEY_TESTING=1 and PARLEY_TEST_CLOCK_OFFSET (`server_env()`),
 honoured by the app only when it is testing (webapp/testclock.py).
 """
 
@@ -65,6 +65,12 @@ def real_now() -> datetime:
         hatch.time.time() if hatch.is_travelling() else time.time(), UTC)
 
 
+def server_env() -> dict[str, str]:
+    """Environment for a process under test that must read the test's clock from now on."""
+    offset = (datetime.now(UTC) - real_now()).total_seconds()
+    return {"PARLEY_TESTING": "1", "PARLEY_TEST_CLOCK_OFFSET": repr(offset)}
+
+
 class Clock:
     """The test's "now". It ticks unless frozen; moving it never patches a module."""
 
@@ -72,6 +78,7 @@ class Clock:
         self.start = start
         self._travel = time_machine.travel(start.astimezone(UTC), tick=tick)
         self._traveller = self._travel.start()
+        time.time()  # a travelling clock ticks from its first reading: start it now
 
     def now(self) -> datetime:
         """Now, aware, in UTC (what webapp.types.utcnow() returns)."""
@@ -91,14 +98,6 @@ class Clock:
     def freeze(self) -> None:
         """Stop the clock where it is (byte-stable output: Date headers, DTSTAMP)."""
         self.move_to(self.now(), tick=False)
-
-    def offset_seconds(self) -> float:
-        """How far this clock is from the machine's: what a server under test adds."""
-        return (self.now() - real_now()).total_seconds()
-
-    def server_env(self) -> dict[str, str]:
-        """Environment for a process under test that must read this clock."""
-        return {"PARLEY_TESTING": "1", "PARLEY_TEST_CLOCK_OFFSET": repr(self.offset_seconds())}
 
     def stop(self) -> None:
         self._travel.stop()

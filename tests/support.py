@@ -45,6 +45,34 @@ def base_config(db_url: str, tmp_path) -> dict:
     }
 
 
+def drain(app, smtp_url: str | None = None) -> None:
+    """Run, here and now, everything that could still send: the sweep (due reminders, every
+    outbox row not sent yet, also those another process queued a moment ago) and, in rq
+    mode, the queue until it is empty. A test proves that nothing was sent by looking right
+    after this, never by waiting. smtp_url: send as the server under test does."""
+    from worker import jobs as worker_jobs
+
+    saved = {k: app.config[k] for k in ("RELAY_GRACE_SECONDS", "SMTP_URL")}
+    app.config["RELAY_GRACE_SECONDS"] = -1  # rows queued by a server or worker: taken too
+    if smtp_url:
+        app.config["SMTP_URL"] = smtp_url
+    try:
+        with app.app_context():
+            try:
+                worker_jobs.sweep()  # eager mode: what it relays is sent before it returns
+                if app.config["JOBS_MODE"] == "rq":
+                    from rq import SimpleWorker
+
+                    from webapp.jobs import rq_queue
+                    queue = rq_queue(app)
+                    SimpleWorker([queue], connection=queue.connection).work(
+                        burst=True, with_scheduler=False)
+            finally:
+                _db.session.remove()
+    finally:
+        app.config.update(saved)
+
+
 def wipe(app) -> None:
     """Delete every row of every table (children first)."""
     with app.app_context():
