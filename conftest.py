@@ -32,6 +32,12 @@ ROOT = Path(__file__).resolve().parent
 E2E_DIR = ROOT / "e2e"
 
 
+def pytest_addoption(parser):
+    parser.addoption("--snapshot-update", action="store_true", default=False,
+                     help="rewrite tests/snapshots/ from this run (then review the diff); "
+                          "also SNAPSHOT_UPDATE=1")
+
+
 def pytest_collection_modifyitems(config, items):
     """Every test under e2e/ is a browser test (`-m e2e`, `-m "not e2e"`), and committing."""
     for item in items:

@@ -1,4 +1,4 @@
-"""Fixtures of the unit and integration tests: client, login, count_queries.
+"""Fixtures of the unit and integration tests: client, login, count_queries, snapshot.
 
 app, db, make, clock and smtp come from conftest.py at the repository root (shared with
 the browser tests); helpers that are not fixtures from tests/support.py.
@@ -6,7 +6,10 @@ the browser tests); helpers that are not fixtures from tests/support.py.
 
 from __future__ import annotations
 
+import difflib
+import os
 import re
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -56,3 +59,36 @@ def count_queries(app):
             sa.event.remove(self.target, "before_cursor_execute", self)
 
     return Counter
+
+
+SNAPSHOTS = Path(__file__).resolve().parent / "snapshots"
+
+
+@pytest.fixture()
+def snapshot(request):
+    """snapshot(name, text): text must equal the reviewed file tests/snapshots/<name>.
+
+    `pytest --snapshot-update` (or SNAPSHOT_UPDATE=1) writes the files instead; review
+    their diff before committing."""
+    update = request.config.getoption("--snapshot-update") or \
+        os.environ.get("SNAPSHOT_UPDATE") == "1"
+
+    def check(name: str, text: str) -> None:
+        path = SNAPSHOTS / name
+        if update:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(text, encoding="utf-8", newline="")
+            return
+        if not path.exists():
+            pytest.fail(f"no snapshot {path.relative_to(SNAPSHOTS.parent.parent)}: run "
+                        "pytest --snapshot-update, then review and commit it")
+        with open(path, encoding="utf-8", newline="") as f:
+            expected = f.read()
+        if text != expected:
+            diff = "".join(difflib.unified_diff(
+                expected.splitlines(keepends=True), text.splitlines(keepends=True),
+                f"{name} (reviewed)", f"{name} (this run)"))
+            pytest.fail(f"{name} differs from its snapshot (pytest --snapshot-update "
+                        f"rewrites it):\n{diff}", pytrace=False)
+
+    return check

@@ -10,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 import vobject
 
+from tests.clock import clock_edges
 from tests.meeting_helpers import form, future_day, schedule
 from webapp.delivery import operations as delivery
 from webapp.delivery.models import OutboxMessage
@@ -71,6 +72,7 @@ def check_imip(msg: EmailMessage, method: str) -> icalendar.Event:
     return event
 
 
+@clock_edges
 def test_invitation_is_a_valid_imip_request(client, rep, make, db, smtp):
     account, user = rep
     contact = make.contact(account, first_name="Tai", last_name="Pei", timezone="Asia/Taipei",
@@ -259,6 +261,7 @@ def test_attempts_are_capped(app, client, rep, make, db, smtp, clock):
     assert row.status == "failed" and row.attempts == app.config["SEND_MAX_ATTEMPTS"]
 
 
+@clock_edges
 def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smtp, clock):
     account, _ = rep
     contact = make.contact(account, email="r@example.org", timezone="Australia/Lord_Howe")

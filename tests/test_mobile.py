@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import test_conferencing
+from tests.clock import clock_edges
 from tests.meeting_helpers import future_day, schedule
 from tests.test_conferencing import ext_app, google_connect, texts, unfold, zoom_connect
 from webapp.conferencing.models import ConferenceTask, ZoomConnection
@@ -80,6 +81,7 @@ def test_record_page_offers_more_then_meeting_on_phones(client, team):
     assert 'class="btn btn-primary only-desktop" id="schedule-meeting"' in html
 
 
+@clock_edges
 def test_phone_form_has_native_pickers_and_defaults(client, team):
     _account, _rep, _alex, contact = team
     html = client.get(new_url(contact)).get_data(as_text=True)
@@ -94,6 +96,7 @@ def test_phone_form_has_native_pickers_and_defaults(client, team):
         assert f">{label}</label>" in html, label
 
 
+@clock_edges
 def test_save_asks_continue_and_send_and_sends_nothing_until_confirmed(client, team, db):
     account, rep, alex, contact = team
     data = phone_form(contact, internal_note_text="@Alex Account-Exec please join")
@@ -298,6 +301,7 @@ def test_outcome_on_phone(client, team, db):
     assert f"/m/meetings/{meeting.id}/outcome" in timeline
 
 
+@clock_edges
 def test_availability_lists_the_week_and_flags_conflicts(client, team, make, db):
     account, rep, _alex, contact = team
     day = future_day(10)
