@@ -38,6 +38,13 @@ def pytest_addoption(parser):
                           "also SNAPSHOT_UPDATE=1")
 
 
+def pytest_report_header(config):
+    now = run_now()
+    setting = os.environ.get("PARLEY_TEST_NOW")
+    return [f"clock: the tests' now is {now.isoformat()} ({now:%A})"
+            + (f", from PARLEY_TEST_NOW={setting}" if setting else "")]
+
+
 def pytest_collection_modifyitems(config, items):
     """Every test under e2e/ is a browser test (`-m e2e`, `-m "not e2e"`), and committing."""
     for item in items:

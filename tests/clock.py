@@ -103,5 +103,19 @@ class Clock:
         self._travel.stop()
 
 
+#: The "now"s the whole suite must pass at (CI runs one each time, `make test-shifted`).
+SHIFTED_RUNS = ["sunday-2345", "spring-forward", "fall-back", "new-year-eve"]
+
+
+def edge_of_the_day() -> str:
+    """One of SHIFTED_RUNS, a different one each day (CI's shifted pass rotates)."""
+    from datetime import date
+    return SHIFTED_RUNS[date.today().toordinal() % len(SHIFTED_RUNS)]
+
+
 #: Run a test once at each edge: `@clock_edges` above the test (it must use `clock`).
 clock_edges = pytest.mark.parametrize("clock", list(EDGES), indirect=True)
+
+
+if __name__ == "__main__":
+    print(edge_of_the_day())
