@@ -168,8 +168,8 @@ def clock(request, clock_offset) -> Iterator[Clock]:
     from datetime import datetime, timedelta
 
     from tests.clock import EDGES
-    param = getattr(request, "param", None)
-    if param is not None:
+    param = getattr(request, "param", "usual-now")
+    if param != "usual-now":
         start = EDGES[param] if isinstance(param, str) else param
     elif request.node.get_closest_marker("e2e"):
         start = real_now() + timedelta(seconds=clock_offset)

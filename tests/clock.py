@@ -72,7 +72,8 @@ def server_env() -> dict[str, str]:
 
 
 class Clock:
-    """The test's "now". It ticks unless frozen; moving it never patches a module."""
+    """The test's "now". It ticks (move_to(..., tick=False) stops it); moving it never
+    patches a module."""
 
     def __init__(self, start: datetime, tick: bool = True):
         self.start = start
@@ -84,9 +85,6 @@ class Clock:
         """Now, aware, in UTC (what webapp.types.utcnow() returns)."""
         return datetime.now(UTC)
 
-    def local(self, zone: str | ZoneInfo = NEW_YORK) -> datetime:
-        return self.now().astimezone(ZoneInfo(zone) if isinstance(zone, str) else zone)
-
     def move_to(self, when: datetime, tick: bool | None = None) -> None:
         if when.tzinfo is None:
             raise ValueError("the clock takes aware datetimes")
@@ -94,10 +92,6 @@ class Clock:
 
     def shift(self, delta: timedelta) -> None:
         self.move_to(self.now() + delta)
-
-    def freeze(self) -> None:
-        """Stop the clock where it is (byte-stable output: Date headers, DTSTAMP)."""
-        self.move_to(self.now(), tick=False)
 
     def stop(self) -> None:
         self._travel.stop()
@@ -113,8 +107,8 @@ def edge_of_the_day() -> str:
     return SHIFTED_RUNS[date.today().toordinal() % len(SHIFTED_RUNS)]
 
 
-#: Run a test once at each edge: `@clock_edges` above the test (it must use `clock`).
-clock_edges = pytest.mark.parametrize("clock", list(EDGES), indirect=True)
+#: Run a test at the run's usual now and once at each edge: `@clock_edges` above the test.
+clock_edges = pytest.mark.parametrize("clock", ["usual-now", *EDGES], indirect=True)
 
 
 if __name__ == "__main__":
