@@ -107,9 +107,9 @@ def schedule_invitations(db_url: str, meetings: int) -> dict:
     """Save meetings with 3 contact attendees each through the product's operations, then
     relay their outbox rows to RQ (as the request's after-commit relay would)."""
     from webapp.auth.models import Account, User
-    from webapp.delivery import operations as delivery
+    from webapp.delivery import sending
     from webapp.extensions import db
-    from webapp.meetings import operations as ops
+    from webapp.meetings import inputs, saving, validation
     from webapp.records.models import Contact
 
     app = make_app(db_url)
@@ -121,19 +121,19 @@ def schedule_invitations(db_url: str, meetings: int) -> dict:
         start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=30)
         t0 = time.monotonic()
         for i in range(meetings):
-            data = ops.MeetingInput(
+            data = inputs.MeetingInput(
                 title=INVITE_TITLE, start=start + timedelta(hours=i), timezone=datagen.ZONE,
                 end=start + timedelta(hours=i, minutes=30),
                 attendees=[("contact", contacts[(3 * i + k) % len(contacts)]) for k in range(3)])
-            errors = ops.validate(account, user, data)
+            errors = validation.validate(account, user, data)
             assert not errors, errors
-            ops.schedule_meeting(account, user, data)
+            saving.schedule_meeting(account, user, data)
             if i % 50 == 49:
                 db.session.commit()
         db.session.commit()
         saved = time.monotonic() - t0
         t0 = time.monotonic()
-        relayed = delivery.relay(limit=1_000_000)
+        relayed = sending.relay(limit=1_000_000)
         relay_s = time.monotonic() - t0
     return {"meetings": meetings, "save_seconds": round(saved, 2), "relayed": relayed,
             "relay_seconds": round(relay_s, 2),

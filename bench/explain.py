@@ -83,8 +83,9 @@ def fk_deletes(app) -> dict:
 def run(db_url: str) -> dict:
     os.environ.setdefault("SECRET_KEY", SECRET)
     from webapp import create_app
-    from webapp.delivery import operations as delivery
+    from webapp.delivery import sending
     from webapp.extensions import db
+    from webapp.reminders import sweep as reminder_sweep
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url.replace(
         "postgresql://", "postgresql+psycopg://"), "WTF_CSRF_ENABLED": False,
@@ -107,8 +108,8 @@ def run(db_url: str) -> dict:
             saved = db.session.commit
             db.session.commit = db.session.flush  # look, don't change anything
             try:
-                delivery.queue_due_reminders()
-                delivery.relay()
+                reminder_sweep.queue_due_reminders()
+                sending.relay()
             finally:
                 db.session.commit = saved
                 db.session.rollback()

@@ -224,13 +224,13 @@ def test_every_endpoint_is_isolated(app, client, api, make, db):
             "deal": make.deal(victim), "ticket": make.ticket(victim)}
     from datetime import timedelta
 
-    from webapp.meetings import operations as ops
+    from webapp.meetings import inputs, saving, validation
     from webapp.types import utcnow
     start = utcnow() + timedelta(days=2)
-    data = ops.MeetingInput(title="Theirs", start=start, end=start + timedelta(hours=1),
+    data = inputs.MeetingInput(title="Theirs", start=start, end=start + timedelta(hours=1),
                             timezone="UTC", attendees=[("contact", rows["contact"].id)])
-    assert not ops.validate(victim, vuser, data)
-    meeting = ops.schedule_meeting(victim, vuser, data)
+    assert not validation.validate(victim, vuser, data)
+    meeting = saving.schedule_meeting(victim, vuser, data)
     db.session.commit()
     ids = {f"{t}_id": r.id for t, r in rows.items()}
     ids.update(meeting_id=meeting.id, other_type="contact", other_id=rows["contact"].id)

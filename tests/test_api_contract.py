@@ -38,15 +38,15 @@ def api_schema(app, make, db):
     # Rows with small ids, which the generated requests hit often (1 is a boundary value).
     from datetime import timedelta
 
-    from webapp.meetings import operations as ops
+    from webapp.meetings import inputs, saving, validation
     from webapp.types import utcnow
     start = utcnow() + timedelta(days=5)
     for i in range(3):
-        data = ops.MeetingInput(title=f"M{i}", start=start, end=start + timedelta(hours=1),
+        data = inputs.MeetingInput(title=f"M{i}", start=start, end=start + timedelta(hours=1),
                                 timezone="UTC", attendees=[("contact", contact.id)],
                                 associations=[("contact", contact.id)])
-        assert not ops.validate(account, user, data)
-        ops.schedule_meeting(account, user, data)
+        assert not validation.validate(account, user, data)
+        saving.schedule_meeting(account, user, data)
     _row, token = token_ops.create_token(user, "contract")
     db.session.commit()
     app.config["API_RATE_LIMIT"] = 100_000

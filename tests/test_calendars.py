@@ -19,8 +19,10 @@ from tests.clock import NEW_YORK
 from tests.meeting_helpers import form, future_day, local, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app
 from tests.support import free_port
-from webapp.calendars import crypto, oauth
-from webapp.calendars import operations as cal_ops
+from webapp import crypto, grants
+from webapp.calendars import connections as calendar_connections
+from webapp.calendars import oauth
+from webapp.calendars import sync as calendar_sync
 from webapp.calendars.models import CalendarConnection, CalendarSync
 from webapp.calendars.providers import ReconnectNeeded
 from webapp.meetings.models import Meeting
@@ -163,10 +165,10 @@ def test_sync_faults_retry_after_and_final_failure(client, rep, cal, make, db, c
     # Provider down for a while, then a 400: not retried, visible with a retry action.
     clock.shift(timedelta(minutes=3))
     google.faults.add("/events", 500)
-    assert cal_ops.run_sync(sync.id) == "pending"
+    assert calendar_sync.run_sync(sync.id) == "pending"
     clock.shift(timedelta(hours=2))
     google.faults.add("/events", 400)
-    assert cal_ops.run_sync(sync.id) == "failed"
+    assert calendar_sync.run_sync(sync.id) == "failed"
     page = client.get(f"/meetings/{sync.meeting_id}").get_data(as_text=True)
     assert "Sync failed" in page and "Retry" in page
     client.post(f"/meetings/{sync.meeting_id}/calendar-sync/retry")
@@ -218,7 +220,7 @@ def test_concurrent_jobs_refresh_once(app, client, rep, cal, db):
         with app.app_context():
             try:
                 barrier.wait(5)
-                tokens.append(cal_ops.access_token(conn_id))
+                tokens.append(grants.fresh_access_token(calendar_connections.GRANTS, conn_id))
             except Exception as exc:  # collected for the assertion below
                 import traceback
                 errors.append("".join(traceback.format_exception(exc)))
@@ -332,7 +334,7 @@ def test_caldav_connect_sync_and_free_busy(client, rep, make, db, radicale, smtp
     sync = db.session.scalar(sa.select(CalendarSync))
     db.session.refresh(sync)
     assert sync.status == "synced", sync.last_error
-    provider = cal_ops.provider_for(conn)
+    provider = calendar_connections.provider_for(conn)
     start = meeting.start_at - timedelta(hours=1)
     busy = provider.busy(start, start + timedelta(hours=4))
     assert (meeting.start_at, meeting.end_at) in busy
@@ -351,33 +353,33 @@ def test_caldav_connect_sync_and_free_busy(client, rep, make, db, radicale, smtp
     conn.caldav_password_enc = crypto.encrypt("changed")
     db.session.commit()
     with pytest.raises(ReconnectNeeded):
-        cal_ops.provider_for(conn).busy(start, start + timedelta(hours=1))
+        calendar_connections.provider_for(conn).busy(start, start + timedelta(hours=1))
 
 
 def test_the_connection_lookup_is_remembered_only_within_a_transaction(make, db,
                                                                        count_queries):
-    from webapp.calendars import operations as calendar_ops
+    from webapp.calendars import connections as calendar_connections
     from webapp.calendars.models import CalendarConnection
     account = make.account()
     user = make.user(account)
     user_id, account_id = user.id, account.id
     db.session.rollback()
     with count_queries() as counter:
-        assert calendar_ops.connection_for(user_id) is None
-        assert calendar_ops.connection_for(user_id) is None
+        assert calendar_connections.connection_for(user_id) is None
+        assert calendar_connections.connection_for(user_id) is None
     assert counter.count == 1  # asked once in this transaction
     # A connection added in the same transaction is seen, flushed or not.
     db.session.add(CalendarConnection(account_id=account_id, user_id=user_id,
                                       provider="caldav"))
-    assert calendar_ops.connection_for(user_id) is not None
+    assert calendar_connections.connection_for(user_id) is not None
     db.session.rollback()
-    assert calendar_ops.connection_for(user_id) is None  # the rollback undid it
+    assert calendar_connections.connection_for(user_id) is None  # the rollback undid it
     # Made by another transaction: seen once this one has ended.
     db.session.add(CalendarConnection(account_id=account_id, user_id=user_id,
                                       provider="caldav"))
     db.session.commit()
-    found = calendar_ops.connection_for(user_id)
+    found = calendar_connections.connection_for(user_id)
     assert found is not None and found.provider == "caldav"
     db.session.delete(found)
     db.session.flush()
-    assert calendar_ops.connection_for(user_id) is None  # the flush forgot it
+    assert calendar_connections.connection_for(user_id) is None  # the flush forgot it

@@ -7,8 +7,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import html
 import importlib.util
 import json
+import re
 import threading
 import time
 from datetime import datetime, timedelta
@@ -22,10 +24,13 @@ from flask import jsonify, request
 
 from tests.meeting_helpers import form, future_day, local, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app, zoom_app
-from webapp.calendars import crypto, oauth
+from webapp import crypto
+from webapp.calendars import oauth
+from webapp.calendars.models import CalendarConnection
 from webapp.conferencing import operations as conf_ops
+from webapp.conferencing import tasks as conference_tasks
 from webapp.conferencing import zoom as zoom_oauth
-from webapp.conferencing.models import ConferenceTask, VideoApp, ZoomConnection
+from webapp.conferencing.models import CONFERENCE_TASKS, ConferenceTask, VideoApp, ZoomConnection
 from webapp.conferencing.providers import ConferenceError, check_join_url
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings.models import Meeting
@@ -317,7 +322,7 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     task = db.session.scalar(sa.select(ConferenceTask))
     clock.shift(timedelta(minutes=10))
     before = clock.now()
-    assert conf_ops.run_task(task.id) == "pending"
+    assert conference_tasks.run_task(task.id) == "pending"
     after = clock.now()
     db.session.refresh(task)
     assert before + timedelta(seconds=120) <= task.next_attempt_at <= after + timedelta(seconds=120)
@@ -327,7 +332,7 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     clock.shift(timedelta(minutes=5))
     from worker import jobs as worker_jobs
     worker_jobs.relay()
-    assert conf_ops.run_task(task.id) == "not-claimed"
+    assert conference_tasks.run_task(task.id) == "not-claimed"
     worker_jobs.relay()
     meeting = meeting_row(db)
     url = meeting.conference_url
@@ -349,9 +354,9 @@ def test_failed_link_shows_retry(client, rep, vc, db, clock):
     ext.mode = "down"
     schedule(client, None, **video(video_provider=f"app:{app.id}"))
     task = db.session.scalar(sa.select(ConferenceTask))
-    for _ in range(1, conf_ops.MAX_ATTEMPTS + 2):
+    for _ in range(1, CONFERENCE_TASKS.max_attempts + 2):
         clock.shift(timedelta(hours=2))
-        conf_ops.run_task(task.id)
+        conference_tasks.run_task(task.id)
     db.session.refresh(task)
     meeting = meeting_row(db)
     assert task.status == "failed" and meeting.conference_status == "failed"
@@ -442,9 +447,9 @@ def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, clock):
     assert timedelta(seconds=80) < task.next_attempt_at - utcnow() <= timedelta(seconds=90)
     clock.shift(timedelta(minutes=2))
     zoom.faults.add("/meetings", 500)
-    assert conf_ops.run_task(task.id) == "pending"
+    assert conference_tasks.run_task(task.id) == "pending"
     clock.shift(timedelta(hours=1))
-    assert conf_ops.run_task(task.id) == "done"
+    assert conference_tasks.run_task(task.id) == "done"
     db.session.refresh(meeting)
     assert meeting.location_value.startswith("https://zoom.example/j/")
 
@@ -507,6 +512,64 @@ def test_google_meet_needs_matching_calendar_email(client, rep, vc, db):
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
 
 
+def _expire_google_token(db) -> CalendarConnection:
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    conn.expires_at = utcnow() - timedelta(minutes=5)
+    db.session.commit()
+    return conn
+
+
+def _field_error(page: str, field: str) -> str:
+    match = re.search(rf'id="{field}-error"[^>]*>([^<]*)<', page)
+    return html.unescape(match.group(1)) if match else ""
+
+
+def test_google_meet_save_when_google_refuses_the_refresh(client, rep, vc, make, db, smtp):
+    """Issue #16: the refresh used to commit inside the save (the meeting before its
+    outbox rows) and a refused grant was a 500. Now the refusal is said at the video
+    provider field, nothing is saved or sent, and the connection asks to be reconnected."""
+    google = vc["google"]
+    google_connect(client)
+    conn = _expire_google_token(db)
+    google.refresh_tokens.clear()  # the user revoked Parley's access at Google
+    contact = make.contact(rep[0], email="guest@example.org")
+    r = schedule(client, None, title="Meet", attendees=[f"contact:{contact.id}"],
+                 start_date=future_day(9), **video(video_provider="google_meet"))
+    assert r.status_code == 422
+    assert "connected again" in _field_error(r.get_data(as_text=True), "video_provider")
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    assert db.session.scalar(sa.select(sa.func.count(OutboxMessage.id))) == 0
+    from worker import jobs as worker_jobs
+    worker_jobs.sweep()  # drained: nothing was owed
+    assert smtp.messages == []
+    db.session.refresh(conn)
+    assert conn.status == "reconnect_needed"
+
+
+def test_google_meet_save_while_the_token_endpoint_is_down(client, rep, vc, make, db, smtp,
+                                                           clock):
+    """The token endpoint answers 503: the save still saves the whole meeting with its
+    invitation (the link pending), and the job makes the link once Google answers."""
+    google = vc["google"]
+    google_connect(client)
+    _expire_google_token(db)
+    google.faults.add("/token", 503, times=20)
+    contact = make.contact(rep[0], email="guest@example.org")
+    r = schedule(client, None, title="Meet", attendees=[f"contact:{contact.id}"],
+                 start_date=future_day(9), **video(video_provider="google_meet"))
+    assert r.status_code == 302
+    meeting = meeting_row(db)
+    assert meeting.conference_status == "pending"
+    kinds = {(m.recipient_email, m.kind) for m in db.session.scalars(sa.select(OutboxMessage))}
+    assert kinds == {("guest@example.org", "invite")}
+    google.faults.queue.clear()  # Google is back
+    clock.shift(timedelta(hours=2))
+    from worker import jobs as worker_jobs
+    worker_jobs.sweep()
+    meeting = meeting_row(db)
+    assert meeting.conference_status == "ready" and google.refresh_calls >= 1
+
+
 # --- The README's copyable provider, and reminders ---------------------------------------
 
 def test_readme_example_provider_verifies_signatures(monkeypatch):
@@ -538,8 +601,8 @@ def test_reminder_carries_the_join_link(client, rep, make, db, smtp, clock):
     meeting = meeting_row(db)
     smtp.clear()
     clock.move_to(meeting.reminders[0].due_at + timedelta(minutes=1))
-    from webapp.delivery import operations as delivery
-    delivery.sweep()
+    from webapp import tasks
+    tasks.sweep(60)
     [(rcpt, text, _ics)] = texts_any(smtp)
     assert rcpt == "guest@example.org" and meeting.conference_url in text
 

@@ -12,9 +12,12 @@ import vobject
 
 from tests.clock import clock_edges
 from tests.meeting_helpers import form, future_day, schedule
-from webapp.delivery import operations as delivery
+from webapp import tasks
+from webapp.delivery import sending
 from webapp.delivery.models import OutboxMessage
+from webapp.meetings import responses
 from webapp.meetings.models import Attendee, Meeting, Reminder
+from webapp.reminders import sweep as reminder_sweep
 from webapp.types import utcnow
 
 
@@ -186,12 +189,13 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
     contact = make.contact(account)
     app.config["JOBS_MODE"] = "thread-off"
     try:
-        from webapp.meetings import operations as ops
+        from webapp.meetings import inputs, saving, validation
+
         start = utcnow() + timedelta(days=2)
-        data = ops.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
+        data = inputs.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
                                 timezone="UTC", attendees=[("contact", contact.id)])
-        assert not ops.validate(account, rep[1], data)
-        ops.schedule_meeting(account, rep[1], data)
+        assert not validation.validate(account, rep[1], data)
+        saving.schedule_meeting(account, rep[1], data)
         db.session.commit()
     finally:
         app.config["JOBS_MODE"] = "eager"
@@ -200,7 +204,7 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
 
     def run():
         with app.app_context():
-            results.append(delivery.deliver(row.id))
+            results.append(sending.deliver(row.id))
 
     threads = [threading.Thread(target=run) for _ in range(4)]
     for t in threads:
@@ -208,7 +212,7 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
     for t in threads:
         t.join()
     assert sorted(results).count("sent") == 1
-    assert delivery.deliver(row.id) == "not-claimed"
+    assert sending.deliver(row.id) == "not-claimed"
     assert len(smtp.messages) == 1
 
 
@@ -225,8 +229,8 @@ def test_smtp_outage_retries_with_backoff(client, rep, make, db, smtp, clock):
     # The server is back and the backoff has passed: the sweep sends it, once.
     smtp.refuse_with = None
     clock.shift(timedelta(minutes=2))
-    delivery.sweep()
-    delivery.sweep()
+    tasks.sweep(60)
+    tasks.sweep(60)
     db.session.refresh(row)
     assert row.status == "sent" and len(smtp.messages) == 1
 
@@ -256,7 +260,7 @@ def test_attempts_are_capped(app, client, rep, make, db, smtp, clock):
     row = db.session.scalar(sa.select(OutboxMessage))
     for _ in range(app.config["SEND_MAX_ATTEMPTS"] + 2):
         clock.shift(timedelta(hours=2))
-        delivery.sweep()
+        tasks.sweep(60)
     db.session.refresh(row)
     assert row.status == "failed" and row.attempts == app.config["SEND_MAX_ATTEMPTS"]
 
@@ -282,12 +286,12 @@ def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smt
     assert new_due - first_due == timedelta(hours=2)
     # At the old time nothing is due.
     clock.move_to(first_due + timedelta(minutes=1))
-    delivery.sweep()
+    tasks.sweep(60)
     assert smtp.messages == []
     # At the new time exactly one reminder per recipient, even with repeated sweeps.
     clock.move_to(new_due + timedelta(minutes=1))
     for _ in range(3):
-        delivery.sweep()
+        tasks.sweep(60)
     assert len(smtp.messages) == 1
     rcpt, msg = smtp.messages[0]
     assert rcpt == ["r@example.org"] and msg["Subject"].startswith("Reminder:")
@@ -309,12 +313,12 @@ def test_no_reminder_for_cancelled_meeting_or_declined_attendee(client, rep, mak
     keep, drop = db.session.scalars(sa.select(Meeting).order_by(Meeting.id)).all()
     declined = db.session.scalar(sa.select(Attendee).where(Attendee.meeting_id == keep.id,
                                                            Attendee.contact_id == no.id))
-    token = delivery.rsvp_token(declined.id)
+    token = responses.rsvp_token(declined.id)
     client.post(f"/rsvp/{token}", data={"response": "declined"})
     client.post(f"/meetings/{drop.id}/delete")
     smtp.clear()
     clock.move_to(keep.start_at - timedelta(hours=2))
-    delivery.sweep()
+    tasks.sweep(60)
     assert [(r[0], m["Subject"]) for r, m in smtp.messages] == [("yes@example.org",
                                                                  "Reminder: Keep")]
     assert db.session.scalar(sa.select(sa.func.count(Reminder.id)).where(
@@ -405,7 +409,7 @@ def test_stopped_smtp_server_then_back(app, client, rep, make, db, clock):
         assert row.status == "pending" and "unavailable" in row.last_error
         sink.start()
         clock.shift(timedelta(minutes=5))
-        delivery.sweep()
+        tasks.sweep(60)
         db.session.refresh(row)
         assert row.status == "sent"
         assert [r for r, _ in sink.messages] == [["later@example.org"]]
@@ -466,7 +470,7 @@ def test_a_batch_job_run_twice_sends_each_message_once(client, rep, make, db, sm
 
 def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
     account, user = rep
-    assert delivery.seconds_to_next_reminder(15) == 15  # nothing pending
+    assert reminder_sweep.seconds_to_next_reminder(15) == 15  # nothing pending
     start = utcnow() + timedelta(days=1)
     meeting = Meeting(account_id=account.id, title="Soon", start_at=start,
                       end_at=start + timedelta(minutes=30), timezone="UTC", host_id=user.id,
@@ -475,14 +479,14 @@ def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
                          Reminder(amount=2, unit="days", due_at=utcnow() + timedelta(hours=1))]
     db.session.add(meeting)
     db.session.commit()
-    assert 4 < delivery.seconds_to_next_reminder(15) <= 6
-    assert delivery.seconds_to_next_reminder(3) == 3  # not due within the interval
+    assert 4 < reminder_sweep.seconds_to_next_reminder(15) <= 6
+    assert reminder_sweep.seconds_to_next_reminder(3) == 3  # not due within the interval
     meeting.reminders[0].due_at = utcnow() - timedelta(seconds=1)
     db.session.commit()
-    assert delivery.seconds_to_next_reminder(15) == 0
+    assert reminder_sweep.seconds_to_next_reminder(15) == 0
     meeting.reminders[0].sent_at = utcnow()
     db.session.commit()
-    assert delivery.seconds_to_next_reminder(15) == 15
+    assert reminder_sweep.seconds_to_next_reminder(15) == 15
 
 
 @pytest.mark.committing  # threads with sessions of their own

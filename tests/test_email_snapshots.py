@@ -21,7 +21,7 @@ from flask import g
 
 from tests.clock import DEFAULT_NOW
 from tests.meeting_helpers import form, future_day, schedule
-from webapp.delivery import operations as delivery
+from webapp import tasks
 from webapp.meetings.models import Meeting
 
 LOCALES = {"en": "en-US,en;q=0.9", "zh_Hant": "zh-TW,zh;q=0.9"}
@@ -80,7 +80,7 @@ def test_emails_and_rsvp_confirmation_match_their_snapshots(app, client, make, l
     db.session.expire_all()
     due = db.session.get(Meeting, meeting.id).reminders[0].due_at
     clock.move_to(due + timedelta(minutes=1), tick=False)
-    delivery.sweep()
+    tasks.sweep(60)
     emails["reminder"] = parts(one(smtp))
     smtp.clear()
 

@@ -50,15 +50,16 @@ def victim(make):
     by_type = {"contact": contact, "company": company, "deal": deal, "ticket": ticket}
     from datetime import timedelta
 
+    from webapp.meetings import inputs, saving, validation
     from webapp.meetings import operations as meeting_ops
     from webapp.meetings.forms import Upload
     from webapp.types import utcnow
     start = utcnow() + timedelta(days=3)
-    data = meeting_ops.MeetingInput(title="Secret", start=start, end=start + timedelta(hours=1),
+    data = inputs.MeetingInput(title="Secret", start=start, end=start + timedelta(hours=1),
                                     timezone="UTC", attendees=[("contact", contact.id)],
                                     associations=[("deal", deal.id)])
-    assert not meeting_ops.validate(b, user, data)
-    meeting = meeting_ops.schedule_meeting(b, user, data)
+    assert not validation.validate(b, user, data)
+    meeting = saving.schedule_meeting(b, user, data)
     meeting_ops.add_attachments(meeting, user, [Upload("plan.pdf", "application/pdf", b"%PDF")])
     _db.session.commit()
     from webapp.delivery.models import OutboxMessage

@@ -384,7 +384,7 @@ def test_a_new_meetings_rows_in_the_session_are_the_stored_rows(rep, make, db):
     """schedule_meeting() writes attendees, reminders and associations one INSERT per kind
     and hands the session loaded objects: each must carry its own row's id, or invitations,
     the API and the meeting page would name the wrong person, reminder or record."""
-    from webapp.meetings import operations as ops
+    from webapp.meetings import inputs, saving, validation
     from webapp.meetings.models import Attendee, MeetingAssociation
     from webapp.types import utcnow
     account, user = rep
@@ -394,13 +394,13 @@ def test_a_new_meetings_rows_in_the_session_are_the_stored_rows(rep, make, db):
     company, deal = make.company(account), make.deal(account)
     start = utcnow() + timedelta(days=20)
     # Listed in an order unlike the ids', so a positional mix-up would show.
-    data = ops.MeetingInput(
+    data = inputs.MeetingInput(
         title="Rows", start=start, end=start + timedelta(hours=1), timezone="UTC",
         attendees=[("contact", c.id) for c in reversed(contacts)] + [("user", colleague.id)],
         associations=[("deal", deal.id), ("company", company.id)],
         reminders=[(2, "days"), (15, "minutes"), (1, "hours")])
-    assert not ops.validate(account, user, data)
-    meeting = ops.schedule_meeting(account, user, data)
+    assert not validation.validate(account, user, data)
+    meeting = saving.schedule_meeting(account, user, data)
     def rows_of(m):
         return {"attendees": sorted((a.id, a.contact_id, a.user_id, a.email, a.name,
                                      a.response) for a in m.attendees),
@@ -454,27 +454,27 @@ def test_a_rolled_back_save_leaves_nothing_behind_in_the_session(rep, make, db):
     session. The previewed rows leave the session with their values (as a flush's new
     objects do), so the preview can still be read and the real save can add its own rows
     (SQLite gives the rolled-back ids out again)."""
-    from webapp.meetings import operations as ops
+    from webapp.meetings import inputs, saving, validation
     from webapp.types import utcnow
     account, user = rep
     contact = make.contact(account, first_name="Previewed", email="prev@example.org")
     start = utcnow() + timedelta(days=5)
 
     def data():
-        return ops.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
+        return inputs.MeetingInput(title="Twice", start=start, end=start + timedelta(hours=1),
                                 timezone="UTC", attendees=[("contact", contact.id)],
                                 reminders=[(1, "hours")])
 
     first = data()
-    assert not ops.validate(account, user, first)
-    preview = ops.schedule_meeting(account, user, first, dry_run=True)
+    assert not validation.validate(account, user, first)
+    preview = saving.schedule_meeting(account, user, first, dry_run=True)
     rows = [*preview.attendees, *preview.reminders, *preview.associations]
     db.session.rollback()
     assert rows and not [r for r in rows if r in db.session]
     assert preview.attendees[0].name == "Previewed Tester"  # still readable
     second = data()
-    assert not ops.validate(account, user, second)
-    saved = ops.schedule_meeting(account, user, second)
+    assert not validation.validate(account, user, second)
+    saved = saving.schedule_meeting(account, user, second)
     db.session.commit()
     assert [a.email for a in saved.attendees] == ["prev@example.org"]
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1

@@ -19,6 +19,7 @@ from webapp.conferencing.models import ConferenceTask, ZoomConnection
 from webapp.delivery.models import OutboxMessage
 from webapp.mail.models import CapturedMail
 from webapp.meetings.models import Meeting, MeetingSubmission, MeetingType
+from webapp.notifications import emails as notification_emails
 from webapp.notifications import operations as notify_ops
 from webapp.notifications.models import Notification
 from webapp.types import utcnow
@@ -417,9 +418,9 @@ def test_notification_email_is_sent_once_and_retried_by_the_sweep(app, client, t
     smtp.refuse_with = None
     note.email_next_attempt_at = note.created_at  # due now
     db.session.commit()
-    assert notify_ops.sweep_emails() == 1
-    assert notify_ops.send_email(note.id) == "not-claimed"  # already sent: never twice
-    assert notify_ops.sweep_emails() == 0
+    assert notification_emails.sweep_emails() == 1
+    assert notification_emails.send_email(note.id) == "not-claimed"  # already sent: never twice
+    assert notification_emails.sweep_emails() == 0
     got = [(rcpt, msg["Subject"]) for rcpt, msg in smtp.messages]
     assert len(got) == 1 and got[0][0] == ["alex@acme.example"]
     body = smtp.messages[0][1].get_body(("plain",)).get_content()
@@ -688,19 +689,20 @@ def test_two_confirms_at_once_save_one_meeting(app, client, video_team, vc, db, 
     """Both POSTs are in flight together (the provider takes 1.2 s a call): the second got
     past the look-up before the first committed, waits on the key's unique constraint and
     is sent to the first one's meeting."""
-    from webapp.meetings import operations as meeting_ops
+    from webapp.meetings import submissions
+
     account, _rep, contact, colleague = video_team
     refused = []
-    real_claim = meeting_ops.claim_submission
+    real_claim = submissions.claim_submission
 
     def claim(*args):
         try:
             return real_claim(*args)
-        except meeting_ops.DuplicateSubmission:
+        except submissions.DuplicateSubmission:
             refused.append(args)
             raise
 
-    monkeypatch.setattr(meeting_ops, "claim_submission", claim)
+    monkeypatch.setattr(submissions, "claim_submission", claim)
     ext = vc["ext"]
     ext_link = ext_app(db, account, vc["ext_url"])
     app.config["CONFERENCE_INLINE_TIMEOUT"] = 5

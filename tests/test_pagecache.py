@@ -214,14 +214,15 @@ def test_a_meeting_saved_through_the_operations_shows_at_the_next_view(
     """schedule_meeting() writes the attendees, reminders and associations outside the unit
     of work (the session events see none of them): the account must still be marked
     changed, or the timeline would miss the new meeting for up to a minute."""
-    from webapp.meetings import operations as ops
+    from webapp.meetings import inputs, saving, validation
+
     account, user, contact, url = _page_in_cache(client, make, login, "/contacts/{}")
     start = utcnow() + timedelta(days=3)
-    data = ops.MeetingInput(title="Booked by the API", start=start,
+    data = inputs.MeetingInput(title="Booked by the API", start=start,
                             end=start + timedelta(minutes=30), timezone="UTC",
                             attendees=[("contact", contact.id)])
-    assert not ops.validate(account, user, data)
-    ops.schedule_meeting(account, user, data)
+    assert not validation.validate(account, user, data)
+    saving.schedule_meeting(account, user, data)
     db.session.commit()
     page = get(client, url)
     assert cache_state(page) == "miss" and "Booked by the API" in page.get_data(as_text=True)

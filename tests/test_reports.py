@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.clock import clock_edges
+from webapp.meetings import inputs, queries, saving, validation
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import Meeting
 from webapp.settings import operations as settings_ops
@@ -22,11 +23,11 @@ RANGE = {"from": "2027-03-01", "to": "2027-04-30"}
 
 def book(account, organizer, start, host=None, title="Meeting", **kw):
     """Schedule through the same operation the scheduler uses (host may be someone else)."""
-    data = meeting_ops.MeetingInput(title=title, start=start, end=start + timedelta(minutes=30),
+    data = inputs.MeetingInput(title=title, start=start, end=start + timedelta(minutes=30),
                                     timezone="UTC", host_id=host.id if host else None, **kw)
-    errors = meeting_ops.validate(account, organizer, data)
+    errors = validation.validate(account, organizer, data)
     assert not errors, errors
-    meeting = meeting_ops.schedule_meeting(account, organizer, data)
+    meeting = saving.schedule_meeting(account, organizer, data)
     if host is not None:
         assert meeting.host_id == host.id and meeting.organizer_id == organizer.id
     return meeting
@@ -86,7 +87,7 @@ def seeded(team, make, db):
     book(account, ben, T0 + timedelta(days=3), title="Ben for Ben")
     book(account, cy, T0 + timedelta(days=4), title="Cy for Cy")
     gone = book(account, ann, T0 + timedelta(days=5), host=ben, title="Deleted")
-    meeting_ops.delete_meeting(gone, ann)
+    saving.delete_meeting(gone, ann)
     book(account, ann, T0 + timedelta(days=90), title="Out of range")
     other = make.account()
     stranger = make.user(other, name="Ann Organizer")
@@ -137,7 +138,7 @@ def test_outcomes_types_and_retired_outcomes(client, seeded, db):
     lost = settings_ops.add_outcome(account.id, "Lost")
     demo_type = settings_ops.add_meeting_type(account.id, "Demo")
     account.custom_meeting_types_enabled = True
-    ids = sorted(m.id for m in meeting_ops.host_meetings(
+    ids = sorted(m.id for m in queries.host_meetings(
         account.id, ben.id, T0 - timedelta(days=1), T0 + timedelta(days=30)))
     meetings = [db.session.get(Meeting, i) for i in ids]
     assert len(meetings) == 3

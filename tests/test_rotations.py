@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from tests.meeting_helpers import form, future_day, schedule
 from webapp.auth.models import Account, SeatKind, User
 from webapp.delivery.models import OutboxMessage
-from webapp.meetings import operations as meeting_ops
+from webapp.meetings import inputs, saving, validation
 from webapp.meetings.models import Meeting
 from webapp.rotations import operations as ops
 from webapp.rotations.models import Rotation, RotationMember
@@ -200,11 +200,11 @@ def test_a_kept_suggestion_is_picked_again_at_save(client, team, db, app):
     suggested = suggestion(client, team.rotation.id)
     assert suggested == team.ana.id
     # Meanwhile a colleague books Ana through the rotation.
-    data = meeting_ops.MeetingInput(title="Faster", start=datetime.now(UTC) + timedelta(days=3),
+    data = inputs.MeetingInput(title="Faster", start=datetime.now(UTC) + timedelta(days=3),
                                     end=datetime.now(UTC) + timedelta(days=3, hours=1),
                                     timezone="UTC", rotation_id=team.rotation.id)
-    assert not meeting_ops.validate(team.account, team.organizer, data)
-    meeting_ops.schedule_meeting(team.account, team.organizer, data)
+    assert not validation.validate(team.account, team.organizer, data)
+    saving.schedule_meeting(team.account, team.organizer, data)
     db.session.commit()
     r = book(client, team, host_id=str(suggested), suggested_host_id=str(suggested))
     assert r.status_code == 302
@@ -265,13 +265,13 @@ def test_no_available_member_and_deleted_rotation_are_refused(client, team, db, 
 def test_rotation_changed_between_the_checks_and_the_lock(team, db):
     """Members turned unavailable after validation: the booking under the lock refuses."""
     start = datetime.now(UTC) + timedelta(days=2)
-    data = meeting_ops.MeetingInput(title="Race", start=start, end=start + timedelta(hours=1),
+    data = inputs.MeetingInput(title="Race", start=start, end=start + timedelta(hours=1),
                                     timezone="UTC", rotation_id=team.rotation.id)
-    assert not meeting_ops.validate(team.account, team.organizer, data)
+    assert not validation.validate(team.account, team.organizer, data)
     assert data.host_id == team.ana.id
     db.session.execute(sa.update(RotationMember).values(available=False))
     with pytest.raises(ops.RotationError) as caught:
-        meeting_ops.schedule_meeting(team.account, team.organizer, data)
+        saving.schedule_meeting(team.account, team.organizer, data)
     assert caught.value.field == "rotation_id"
     db.session.rollback()
     assert meetings_count(db) == 0
@@ -569,12 +569,12 @@ def test_fifty_concurrent_bookings_through_a_rotation_of_five(app, make, db):
                 barrier.wait()
                 acc = session_db.session.get(Account, ids[0])
                 actor = session_db.session.get(User, ids[1])
-                data = meeting_ops.MeetingInput(
+                data = inputs.MeetingInput(
                     title=f"Call {n}", start=start + timedelta(minutes=n),
                     end=start + timedelta(minutes=n + 30), timezone="UTC", rotation_id=ids[2])
-                errors = meeting_ops.validate(acc, actor, data)
+                errors = validation.validate(acc, actor, data)
                 assert not errors, errors
-                meeting_ops.schedule_meeting(acc, actor, data)
+                saving.schedule_meeting(acc, actor, data)
                 session_db.session.commit()
             except BaseException as exc:  # reported below, with the thread's own error
                 failures.append(exc)

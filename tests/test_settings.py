@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from tests.meeting_helpers import schedule
 from webapp.auth.models import Account
+from webapp.meetings import inputs, saving, validation
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import Meeting, MeetingOutcome, MeetingType, Snippet
 from webapp.meetings.outcomes import catalog
@@ -31,10 +32,10 @@ def outcome_names(account_id: int) -> list[str]:
 
 def a_meeting(account, user, **kw):
     start = utcnow() + timedelta(days=5)
-    data = meeting_ops.MeetingInput(title=kw.pop("title", "Check-in"), start=start,
+    data = inputs.MeetingInput(title=kw.pop("title", "Check-in"), start=start,
                                     end=start + timedelta(minutes=30), timezone="UTC", **kw)
-    assert not meeting_ops.validate(account, user, data)
-    return meeting_ops.schedule_meeting(account, user, data)
+    assert not validation.validate(account, user, data)
+    return saving.schedule_meeting(account, user, data)
 
 
 # --- outcomes: rules -----------------------------------------------------------------------
@@ -174,12 +175,12 @@ def test_retired_type_is_not_offered_but_stays_on_its_meetings(make, db):
     demo = ops.add_meeting_type(account.id, "Demo")
     meeting = a_meeting(account, user, meeting_type_id=demo.id)
     ops.set_meeting_type_active(demo, False)
-    assert demo not in meeting_ops.active_meeting_types(account.id)
+    assert demo not in validation.active_meeting_types(account.id)
     assert meeting.meeting_type.name == "Demo"
     start = utcnow() + timedelta(days=6)
-    data = meeting_ops.MeetingInput(title="New", start=start, end=start + timedelta(hours=1),
+    data = inputs.MeetingInput(title="New", start=start, end=start + timedelta(hours=1),
                                     timezone="UTC", meeting_type_id=demo.id)
-    assert "meeting_type_id" in meeting_ops.validate(account, user, data)
+    assert "meeting_type_id" in validation.validate(account, user, data)
 
 
 def test_deleting_a_type_in_use_is_refused(make, db):
@@ -188,7 +189,7 @@ def test_deleting_a_type_in_use_is_refused(make, db):
     used = ops.add_meeting_type(account.id, "Used")
     unused = ops.add_meeting_type(account.id, "Unused")
     meeting = a_meeting(account, user, meeting_type_id=used.id)
-    meeting_ops.delete_meeting(meeting, user)  # a deleted meeting still points at it
+    saving.delete_meeting(meeting, user)  # a deleted meeting still points at it
     with pytest.raises(SettingError, match="used by 1 meeting"):
         ops.delete_meeting_type(used)
     ops.delete_meeting_type(unused)

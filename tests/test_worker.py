@@ -19,9 +19,9 @@ import sqlalchemy as sa
 from tests.clock import server_env
 from tests.meeting_helpers import schedule
 from tests.support import drain
-from webapp.delivery import operations as delivery
+from webapp.delivery import sending
 from webapp.delivery.models import OutboxMessage
-from webapp.meetings import operations as meeting_ops
+from webapp.meetings import inputs, saving, validation
 from webapp.meetings.models import Meeting
 from webapp.types import utcnow
 
@@ -151,7 +151,7 @@ def test_flushed_redis_is_rebuilt_from_the_database(app, client, make, login, db
     login(make.user(account))
     contact = make.contact(account)
     schedule(client, contact, attendees=[f"contact:{contact.id}"])
-    delivery.relay()
+    sending.relay()
     assert redis.Redis.from_url(rq_mode).llen("rq:queue:parley") >= 1
     redis.Redis.from_url(rq_mode).flushdb()  # every queued job is gone
     worker = start_worker(worker_env(app, rq_mode, smtp.url, RELAY_GRACE_SECONDS=1))
@@ -168,13 +168,13 @@ def test_kill_9_worker_mid_send_then_restart(app, make, db, smtp, rq_mode):
     host = make.user(account)
     contacts = [make.contact(account, email=f"k{i:03d}@example.org") for i in range(100)]
     start = utcnow() + timedelta(days=3)
-    data = meeting_ops.MeetingInput(title="Town hall", start=start,
+    data = inputs.MeetingInput(title="Town hall", start=start,
                                     end=start + timedelta(hours=1), timezone="UTC",
                                     attendees=[("contact", c.id) for c in contacts])
-    assert not meeting_ops.validate(account, host, data)
-    meeting_ops.schedule_meeting(account, host, data)
+    assert not validation.validate(account, host, data)
+    saving.schedule_meeting(account, host, data)
     db.session.commit()
-    assert delivery.relay() == 100  # 100 jobs waiting in Redis
+    assert sending.relay() == 100  # 100 jobs waiting in Redis
     smtp.delay = 0.03
     env = worker_env(app, rq_mode, smtp.url, SEND_LEASE_SECONDS=2, RELAY_GRACE_SECONDS=2)
     first = start_worker(env)
@@ -227,12 +227,12 @@ def test_a_burst_of_saves_queues_one_relay_that_sends_them_all(app, client, make
 def test_a_relay_clears_its_mark_before_it_reads_rows(app, db, rq_mode, monkeypatch):
     """Else a commit landing between the read and the clearing would queue no relay and
     its invitations would wait for the sweep."""
-    from webapp import jobs
+    from webapp import jobs, tasks
     from worker import jobs as worker_jobs
     queue = redis.Redis.from_url(rq_mode)
     seen = []
-    monkeypatch.setattr(delivery, "relay",
-                        lambda: seen.append(queue.exists(jobs.RELAY_WAITING_KEY)) or 0)
+    monkeypatch.setattr(tasks, "_RELAYS", [
+        (0, "probe", lambda: seen.append(queue.exists(jobs.RELAY_WAITING_KEY)))])
     queue.set(jobs.RELAY_WAITING_KEY, b"1")
     worker_jobs.relay()
     assert seen == [0]

@@ -64,13 +64,20 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.auth import bp as auth_bp
     from webapp.calendars import bp as calendars_bp
     from webapp.calendars import oauth as calendar_oauth
+
+    # Job-side modules register their relay and sweep steps with the task runner.
+    from webapp.calendars import sync  # noqa: F401
     from webapp.conferencing import bp as conferencing_bp
+    from webapp.conferencing import tasks  # noqa: F401
     from webapp.conferencing import zoom as zoom_oauth
     from webapp.core import bp as core_bp
+    from webapp.delivery import sending  # noqa: F401
     from webapp.mail import bp as mail_bp
     from webapp.meetings import bp as meetings_bp
     from webapp.notifications import bp as notifications_bp
+    from webapp.notifications import emails  # noqa: F401
     from webapp.records import bp as records_bp
+    from webapp.reminders import sweep  # noqa: F401
     from webapp.reports import bp as reports_bp
     from webapp.rotations import bp as rotations_bp
     from webapp.settings import bp as settings_bp

@@ -121,6 +121,14 @@ def load_config(instance_path: Path) -> dict:
         "ZOOM_AUTHORIZE_URL": os.environ.get("ZOOM_AUTHORIZE_URL",
                                              "https://zoom.us/oauth/authorize"),
         "ZOOM_TOKEN_URL": os.environ.get("ZOOM_TOKEN_URL", "https://zoom.us/oauth/token"),
+        # How each provider's token endpoint authenticates Parley (webapp.grants):
+        # client_secret_post or client_secret_basic, as the provider documents.
+        "GOOGLE_TOKEN_AUTH_METHOD": os.environ.get("GOOGLE_TOKEN_AUTH_METHOD",
+                                                   "client_secret_post"),
+        "MICROSOFT_TOKEN_AUTH_METHOD": os.environ.get("MICROSOFT_TOKEN_AUTH_METHOD",
+                                                      "client_secret_post"),
+        "ZOOM_TOKEN_AUTH_METHOD": os.environ.get("ZOOM_TOKEN_AUTH_METHOD",
+                                                 "client_secret_basic"),
         "ZOOM_API_BASE": os.environ.get("ZOOM_API_BASE", "https://api.zoom.us/v2"),
         # Seconds a provider gets while the user waits on save; slower means a retried job.
         "CONFERENCE_INLINE_TIMEOUT": float(os.environ.get("CONFERENCE_INLINE_TIMEOUT", "3")),

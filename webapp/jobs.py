@@ -56,14 +56,14 @@ class ThreadRunner:
             try:
                 path, args = self.queue.get(timeout=max(wait, 0.05))
             except queue.Empty:
-                path, args = "worker.jobs.sweep", ()
+                path, args = SWEEP, ()
             try:
                 with self.app.app_context():
-                    _resolve(path)(*args)
-                    if path == "worker.jobs.sweep":
-                        # Wake when the next reminder is due, not up to an interval later.
-                        from webapp.delivery import operations as delivery
-                        wait = delivery.seconds_to_next_reminder(interval)
+                    result = _resolve(path)(*args)
+                    if path == SWEEP:
+                        # The sweep says when it has work again (the next reminder due),
+                        # so that is not up to an interval later.
+                        wait = result if isinstance(result, int | float) else interval
             except Exception:  # a job failure must not kill the thread
                 log.exception("job %s%r failed", path, args)
                 wait = interval
@@ -127,6 +127,8 @@ def enqueue(path: str, *args: int | str) -> bool:
         return False
 
 
+#: The periodic sweep job: returns the seconds until it has work again.
+SWEEP = "worker.jobs.sweep"
 #: The relay job: hands committed outbox rows, conference tasks and calendar syncs to the
 #: queue. Queued after a commit through request_relay().
 RELAY = "worker.jobs.relay"

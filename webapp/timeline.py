@@ -21,10 +21,10 @@ class TimelinePage:
 
 def timeline_for(account_id: int, record, limit: int = 20, offset: int = 0) -> TimelinePage:
     """Meetings associated with the record: a fixed number of queries, whatever the count."""
-    from webapp.meetings import operations as meeting_ops
+    from webapp.meetings import queries
     from webapp.meetings.outcomes import catalog
 
-    items = meeting_ops.timeline_meetings(account_id, record.record_type, record.id,
+    items = queries.timeline_meetings(account_id, record.record_type, record.id,
                                           limit, offset)
-    total = meeting_ops.count_timeline(account_id, record.record_type, record.id)
+    total = queries.count_timeline(account_id, record.record_type, record.id)
     return TimelinePage(items, total, catalog(account_id))

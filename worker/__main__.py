@@ -30,10 +30,9 @@ def sweep_forever(app, interval: float, stop: threading.Event) -> None:
         wait = interval
         try:
             with app.app_context():
-                jobs.sweep()  # reminders and outbox, then notification emails
-                # Wake when the next reminder is due, not up to an interval after it.
-                from webapp.delivery import operations as delivery
-                wait = delivery.seconds_to_next_reminder(interval)
+                # Every registered step; wakes when the next reminder is due, not up to
+                # an interval after it.
+                wait = min(interval, jobs.sweep())
         except Exception:  # Redis or the database away: try again next round
             log.exception("sweep failed")
         stop.wait(max(wait, 0.05))

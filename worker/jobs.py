@@ -30,63 +30,59 @@ def app_context():
 def send_message(message_id: int) -> str:
     """Send one outbox message (claimed first, so running twice sends once)."""
     with app_context():
-        from webapp.delivery import operations as delivery
-        return delivery.deliver(message_id)
+        from webapp.delivery import sending
+        return sending.deliver(message_id)
 
 
 def send_messages(*message_ids: int) -> dict:
     """Send a batch of outbox messages over one mail-server connection: claimed together
     (so running twice sends once), then each sent and marked on its own."""
     with app_context():
-        from webapp.delivery import operations as delivery
+        from webapp.delivery import sending
         from webapp.mail.transport import one_connection
         results: dict[str, int] = {}
         with one_connection():
-            for status in delivery.deliver_many(list(message_ids)):
+            for status in sending.deliver_many(list(message_ids)):
                 results[status] = results.get(status, 0) + 1
         return results
 
 
-def relay() -> int:
-    """Move committed outbox rows, video-conference tasks and calendar syncs to the queue."""
+def relay() -> None:
+    """Hand what requests committed to the queue: every relay step the domains registered
+    (webapp.tasks): conference tasks, outbox rows, calendar syncs."""
     with app_context():
-        from webapp import jobs
-        from webapp.calendars import operations as calendar_ops
-        from webapp.conferencing import operations as conferencing
-        from webapp.delivery import operations as delivery
+        from webapp import jobs, tasks
         jobs.relay_starting()
-        # Conference tasks first: a link created now supersedes the pending invitation.
-        conferencing.relay_tasks()
-        sent = delivery.relay()
-        calendar_ops.relay_syncs()
-        return sent
+        tasks.relay()
 
 
 def conference_task(task_id: int) -> str:
     """Create, update or delete a meeting's video conference (claimed: runs once)."""
     with app_context():
-        from webapp.conferencing import operations as conferencing
-        return conferencing.run_task(task_id)
+        from webapp.conferencing import tasks
+        return tasks.run_task(task_id)
 
 
 def sync_calendar(sync_id: int) -> str:
     """Make the host's connected calendar match the meeting (claimed: runs once)."""
     with app_context():
-        from webapp.calendars import operations as calendar_ops
-        return calendar_ops.run_sync(sync_id)
+        from webapp.calendars import sync
+        return sync.run_sync(sync_id)
 
 
-def sweep() -> None:
-    """Periodic pass: due reminders into the outbox, outbox rows to the queue."""
+def sweep() -> float:
+    """The periodic pass: every sweep step the domains registered (webapp.tasks): due
+    reminders into the outbox, the outbox, calendar syncs and conference tasks to the
+    queue, notification emails. Returns the seconds until it has work again."""
     with app_context():
-        from webapp.delivery import operations as delivery
-        from webapp.notifications import operations as notifications
-        delivery.sweep()
-        notifications.sweep_emails()
+        from flask import current_app
+
+        from webapp import tasks
+        return tasks.sweep(float(current_app.config["SWEEP_INTERVAL_SECONDS"]))
 
 
 def send_notification_email(notification_id: int) -> str:
     """Email one notification (claimed first, so running twice sends once)."""
     with app_context():
-        from webapp.notifications import operations as notifications
-        return notifications.send_email(notification_id)
+        from webapp.notifications import emails
+        return emails.send_email(notification_id)

@@ -13,7 +13,18 @@ from dataclasses import dataclass, field
 
 from jsonschema import Draft202012Validator
 
-from webapp.records.models import DEAL_STAGES, TICKET_PRIORITIES, TICKET_STATUSES
+from webapp.delivery.models import KINDS as MESSAGE_KINDS
+from webapp.delivery.models import STATUSES as MESSAGE_STATUSES
+from webapp.meetings.inputs import MAX_ATTENDEES
+from webapp.meetings.models import LOCATION_KINDS, REMINDER_UNITS, RESPONSES
+from webapp.records.models import (
+    DEAL_STAGES,
+    RECORD_MODELS,
+    TICKET_PRIORITIES,
+    TICKET_STATUSES,
+)
+from webapp.reminders.rules import MAX_OFFSET, MAX_REMINDERS
+from webapp.richtext import MAX_LENGTH as MAX_RICH_TEXT
 
 NULLABLE_STR = {"type": ["string", "null"]}
 
@@ -71,7 +82,7 @@ def record_output(record_type: str) -> dict:
 
 LOCATION = {"type": "object", "additionalProperties": False, "required": ["kind"],
             "properties": {"kind": {"type": "string",
-                                    "enum": ["none", "phone", "in_person", "video", "custom"]},
+                                    "enum": list(LOCATION_KINDS)},
                            "value": s(500),
                            # With kind "video": jitsi, zoom, google_meet or app:<id>.
                            "video_provider": s(40)}}
@@ -81,12 +92,12 @@ ATTENDEE_IN = {"oneOf": [
     {"type": "object", "additionalProperties": False, "required": ["user_id"],
      "properties": {"user_id": ID}}]}
 REMINDER_IN = {"type": "object", "additionalProperties": False, "required": ["amount", "unit"],
-               "properties": {"amount": {"type": "integer", "minimum": 1, "maximum": 525600},
-                              "unit": {"type": "string",
-                                       "enum": ["minutes", "hours", "days", "weeks"]}}}
+               "properties": {"amount": {"type": "integer", "minimum": 1,
+                                         "maximum": max(MAX_OFFSET.values())},
+                              "unit": {"type": "string", "enum": list(REMINDER_UNITS)}}}
 ASSOCIATION = {"type": "object", "additionalProperties": False, "required": ["type", "id"],
                "properties": {"type": {"type": "string",
-                                       "enum": ["contact", "company", "deal", "ticket"]},
+                                       "enum": list(RECORD_MODELS)},
                               "id": ID}}
 
 MEETING_FIELDS = {
@@ -96,11 +107,11 @@ MEETING_FIELDS = {
     "end": {"type": "string", "format": "date-time"},
     "timezone": {"type": "string", "maxLength": 64, "description": "IANA zone, e.g. Asia/Taipei"},
     "location": LOCATION,
-    "attendees": {"type": "array", "items": ATTENDEE_IN, "maxItems": 100},
-    "reminders": {"type": "array", "items": REMINDER_IN, "maxItems": 3},
+    "attendees": {"type": "array", "items": ATTENDEE_IN, "maxItems": MAX_ATTENDEES},
+    "reminders": {"type": "array", "items": REMINDER_IN, "maxItems": MAX_REMINDERS},
     "include_description_in_reminders": {"type": "boolean"},
-    "description_html": {"type": "string", "maxLength": 20000},
-    "internal_note_html": {"type": "string", "maxLength": 20000},
+    "description_html": {"type": "string", "maxLength": MAX_RICH_TEXT},
+    "internal_note_html": {"type": "string", "maxLength": MAX_RICH_TEXT},
     "associations": {"type": "array", "items": ASSOCIATION, "maxItems": 100},
     "host_user_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
                      "description": "The host; another user needs a paid seat (yours and "
@@ -127,9 +138,9 @@ OUTCOME_IN = {"type": "object", "additionalProperties": False, "required": ["out
               "properties": {"outcome": {"type": "string", "maxLength": 40}}}
 
 DELIVERY = {"type": "object", "properties": {
-    "kind": {"type": "string", "enum": ["invite", "update", "cancel", "reminder"]},
+    "kind": {"type": "string", "enum": list(MESSAGE_KINDS)},
     "sequence": {"type": "integer"},
-    "status": {"type": "string", "enum": ["pending", "sending", "sent", "failed", "skipped"]},
+    "status": {"type": "string", "enum": list(MESSAGE_STATUSES)},
     "error": NULLABLE_STR, "sent_at": {"type": ["string", "null"], "format": "date-time"}}}
 MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", "start", "end",
                                               "attendees"], "properties": {
@@ -153,7 +164,7 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
         "user_id": {"type": ["integer", "null"]}, "name": {"type": "string"},
         "email": NULLABLE_STR, "invited": {"type": "boolean"},
         "response": {"type": "string",
-                     "enum": ["needs_action", "accepted", "declined", "tentative"]},
+                     "enum": list(RESPONSES)},
         "delivery": {"type": "array", "items": DELIVERY}}}},
     "associations": {"type": "array", "items": ASSOCIATION},
     "created_at": TIMESTAMP, "updated_at": TIMESTAMP}}

@@ -8,6 +8,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.extensions import db
+from webapp.tasks import ClaimableRow, TaskKind
 from webapp.types import UTCDateTime, utcnow
 
 PROVIDERS = ("google", "microsoft", "caldav")
@@ -43,8 +44,10 @@ class CalendarConnection(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class CalendarSync(db.Model):
-    """The state of one meeting's event on its host's connected calendar."""
+class CalendarSync(ClaimableRow, db.Model):
+    """The state of one meeting's event on its host's connected calendar.
+
+    status: pending, syncing (claimed), synced, failed."""
 
     __tablename__ = "calendar_syncs"
 
@@ -58,10 +61,8 @@ class CalendarSync(db.Model):
     external_id: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
     #: "upsert" or "delete": what the next run must make true.
     action: so.Mapped[str] = so.mapped_column(sa.String(8), default="upsert")
-    #: pending, syncing, synced, failed.
-    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
-    attempts: so.Mapped[int] = so.mapped_column(default=0)
-    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     synced_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
+#: Sync rows as the task runner reads them (webapp.tasks): claimed "syncing".
+SYNC_TASKS = TaskKind(CalendarSync, claimed="syncing", lease=300, max_attempts=6)

@@ -29,7 +29,8 @@ def init_app(app: Flask) -> None:
             userinfo_endpoint=app.config[f"{prefix}_USERINFO_URL"],
             authorize_params=EXTRA[name],
             client_kwargs={"scope": SCOPES[name], "code_challenge_method": "S256",
-                           "timeout": 10})
+                           "timeout": 10, "token_endpoint_auth_method":
+                           app.config.get(f"{prefix}_TOKEN_AUTH_METHOD", "client_secret_post")})
     app.extensions["parley_oauth"] = oauth
 
 

@@ -9,11 +9,11 @@ from flask_login import current_user, login_required
 
 from webapp import jobs
 from webapp.calendars import bp, oauth
-from webapp.calendars import operations as ops
+from webapp.calendars import connections as calendar_connections
 from webapp.calendars.models import CalendarSync
 from webapp.calendars.providers import ProviderError, ReconnectNeeded
 from webapp.extensions import db
-from webapp.meetings import operations as meeting_ops
+from webapp.meetings import queries
 
 PROVIDER_NAMES = {"google": "Google Calendar", "microsoft": "Microsoft 365",
                   "caldav": "CalDAV"}
@@ -28,15 +28,15 @@ def _safe_next(target: str | None) -> str:
 @bp.route("/settings/calendar")
 @login_required
 def settings():
-    return render_template("calendars/settings.html", conn=ops.connection_for(current_user.id),
-                           providers=ops.configured_providers(), names=PROVIDER_NAMES,
+    return render_template("calendars/settings.html", conn=calendar_connections.connection_for(current_user.id),
+                           providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
                            caldav_error=None, form={}), 200
 
 
 @bp.get("/calendars/connect/<provider>")
 @login_required
 def connect(provider: str):
-    if provider not in ("google", "microsoft") or provider not in ops.configured_providers():
+    if provider not in ("google", "microsoft") or provider not in calendar_connections.configured_providers():
         abort(404)
     session["calendar_next"] = _safe_next(request.args.get("next"))
     redirect_uri = current_app.config["BASE_URL"] + url_for("calendars.callback",
@@ -51,7 +51,7 @@ def _oauth_failure(message: str, status: int = 400):
 @bp.get("/calendars/callback/<provider>")
 @login_required
 def callback(provider: str):
-    if provider not in ("google", "microsoft") or provider not in ops.configured_providers():
+    if provider not in ("google", "microsoft") or provider not in calendar_connections.configured_providers():
         abort(404)
     if request.args.get("error"):
         message = (_("You declined access, so no calendar was connected.")
@@ -69,7 +69,7 @@ def callback(provider: str):
         return _oauth_failure(_("The calendar service could not be reached. Nothing was "
                                 "saved; try again in a moment."), 502)
     email = info.get("email") or info.get("preferred_username")
-    ops.connect_oauth(current_user, provider, token, email)
+    calendar_connections.connect_oauth(current_user, provider, token, email)
     db.session.commit()
     flash(_("%(provider)s is connected. New meetings will appear on it.",
             provider=PROVIDER_NAMES[provider]), "success")
@@ -90,15 +90,15 @@ def connect_caldav():
         error = ("password", _("Enter the app password."))
     else:
         try:
-            ops.connect_caldav(current_user, form["url"], form["username"], password)
+            calendar_connections.connect_caldav(current_user, form["url"], form["username"], password)
         except ReconnectNeeded:
             error = ("password", _("The server refused this user name or app password."))
         except ProviderError:
             error = ("url", _("The CalDAV server could not be reached at this address."))
     if error:
         db.session.rollback()
-        return render_template("calendars/settings.html", conn=ops.connection_for(current_user.id),
-                               providers=ops.configured_providers(), names=PROVIDER_NAMES,
+        return render_template("calendars/settings.html", conn=calendar_connections.connection_for(current_user.id),
+                               providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
                                caldav_error=error, form=form), 422
     db.session.commit()
     flash(_("Your CalDAV calendar is connected."), "success")
@@ -108,7 +108,7 @@ def connect_caldav():
 @bp.post("/calendars/disconnect")
 @login_required
 def disconnect():
-    if ops.disconnect(current_user):
+    if calendar_connections.disconnect(current_user):
         db.session.commit()
         flash(_("The calendar was disconnected. Meetings stay on Parley's own calendar."),
               "success")
@@ -118,7 +118,7 @@ def disconnect():
 @bp.post("/calendars/sync")
 @login_required
 def toggle_sync():
-    conn = ops.connection_for(current_user.id)
+    conn = calendar_connections.connection_for(current_user.id)
     if conn is None:
         abort(404)
     conn.sync_on = request.form.get("sync_on") == "1"
@@ -129,14 +129,14 @@ def toggle_sync():
 @bp.post("/meetings/<int:meeting_id>/calendar-sync/retry")
 @login_required
 def retry(meeting_id: int):
-    meeting = meeting_ops.get_meeting(current_user.account_id, meeting_id, include_deleted=True)
+    meeting = queries.get_meeting(current_user.account_id, meeting_id, include_deleted=True)
     if meeting is None:
         abort(404)
     row = db.session.scalar(db.select(CalendarSync).where(
         CalendarSync.meeting_id == meeting.id, CalendarSync.account_id == current_user.account_id))
     if row is None:
         abort(404)
-    if ops.retry_sync(row):
+    if calendar_connections.retry_sync(row):
         db.session.commit()
         jobs.enqueue("worker.jobs.sync_calendar", row.id)
         flash(_("The calendar will be updated again."), "success")

@@ -9,6 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.extensions import db
+from webapp.tasks import ClaimableRow, TaskKind
 from webapp.types import UTCDateTime, utcnow
 
 
@@ -24,7 +25,7 @@ class VideoApp(db.Model):
     update_url: so.Mapped[str] = so.mapped_column(sa.String(500))
     delete_url: so.Mapped[str] = so.mapped_column(sa.String(500))
     user_verify_url: so.Mapped[str] = so.mapped_column(sa.String(500))
-    #: HMAC-SHA256 signing secret, Fernet-encrypted (webapp.calendars.crypto).
+    #: HMAC-SHA256 signing secret, Fernet-encrypted (webapp.crypto).
     secret_enc: so.Mapped[str] = so.mapped_column(sa.Text)
     #: Retired apps stay readable on old meetings but are not offered.
     active: so.Mapped[bool] = so.mapped_column(default=True)
@@ -52,11 +53,12 @@ class ZoomConnection(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 
-class ConferenceTask(db.Model):
+class ConferenceTask(ClaimableRow, db.Model):
     """Work a provider must do for a meeting's conference, run by a retried job.
 
     A task is claimed with one conditional UPDATE (like CalendarSync), so a job that runs
-    twice does the work, and sends the resulting update invitation, once.
+    twice does the work, and sends the resulting update invitation, once. status: pending,
+    running (claimed), done, failed, superseded.
     """
 
     __tablename__ = "conference_tasks"
@@ -73,10 +75,8 @@ class ConferenceTask(db.Model):
     provider: so.Mapped[str] = so.mapped_column(sa.String(40))
     #: For delete: the conference to remove (the meeting may already point at a new one).
     conference_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
-    #: pending, running, done, failed.
-    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
-    attempts: so.Mapped[int] = so.mapped_column(default=0)
-    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+#: Conference tasks as the task runner reads them (webapp.tasks): claimed "running".
+CONFERENCE_TASKS = TaskKind(ConferenceTask, claimed="running", lease=300, max_attempts=8)

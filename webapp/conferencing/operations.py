@@ -17,7 +17,8 @@ from flask import current_app
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from webapp.calendars import crypto
+from webapp import crypto, grants
+from webapp.calendars import connections as calendar_connections
 from webapp.conferencing import zoom
 from webapp.conferencing.models import ConferenceTask, VideoApp
 from webapp.conferencing.providers import (
@@ -33,8 +34,6 @@ from webapp.extensions import db
 from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
-MAX_ATTEMPTS = 8
-LEASE = timedelta(minutes=5)
 NAMES = {"jitsi": "Jitsi Meet", "zoom": "Zoom", "google_meet": "Google Meet"}
 
 
@@ -52,12 +51,11 @@ def active_apps(account_id: int) -> list[VideoApp]:
 def options_for(host) -> list[tuple[str, str]]:
     """(key, label) of the video providers the host can use: Jitsi always; Zoom when the host
     connected it; Google Meet with an active Google calendar; the account's active apps."""
-    from webapp.calendars import operations as calendar_ops
     options = [("jitsi", NAMES["jitsi"])]
     conn = zoom.connection_for(host.id)
     if conn is not None and conn.status == "active":
         options.append(("zoom", NAMES["zoom"]))
-    cal = calendar_ops.connection_for(host.id)
+    cal = calendar_connections.connection_for(host.id)
     if cal is not None and cal.provider == "google" and cal.status == "active":
         options.append(("google_meet", NAMES["google_meet"]))
     options += [(f"app:{a.id}", a.name) for a in active_apps(host.account_id)]
@@ -127,9 +125,9 @@ def _inline_timeout() -> float:
     return float(current_app.config.get("CONFERENCE_INLINE_TIMEOUT", 3))
 
 
-# --- Meeting lifecycle (called by webapp.meetings.operations; flush only) -------------------
+# --- Meeting lifecycle (called by webapp.meetings.saving; flush only) ---------------------
 
-def _set_ready(meeting, conference) -> None:
+def set_ready(meeting, conference) -> None:
     meeting.conference_id = conference.conference_id
     meeting.conference_url = conference.url
     meeting.conference_details = conference.details or None
@@ -173,8 +171,10 @@ def start(meeting, provider: str, dry_run: bool = False) -> None:
         db.session.flush()
         return
     try:
-        conference = provider_for(meeting.account_id, provider).create(
-            meeting, meeting.host, timeout=_inline_timeout())
+        # Within the save's transaction: a token that needs renewing is left to the task.
+        with grants.deferred():
+            conference = provider_for(meeting.account_id, provider).create(
+                meeting, meeting.host, timeout=_inline_timeout())
     except ConferenceError as exc:
         if not exc.retryable:
             # Malformed JSON, a non-https link, a refused signature: say so, save nothing.
@@ -183,7 +183,7 @@ def start(meeting, provider: str, dry_run: bool = False) -> None:
         meeting.location_value = pending_text()
         _task(meeting, "create", provider, delay=exc.retry_after)
     else:
-        _set_ready(meeting, conference)
+        set_ready(meeting, conference)
     db.session.flush()
 
 
@@ -245,101 +245,6 @@ def retry(meeting) -> bool:
     return True
 
 
-# --- Tasks (jobs) -----------------------------------------------------------------------------
-
-def _claim(task_id: int) -> bool:
-    now = utcnow()
-    result = db.session.execute(
-        sa.update(ConferenceTask).where(ConferenceTask.id == task_id, sa.or_(
-            sa.and_(ConferenceTask.status == "pending", ConferenceTask.next_attempt_at <= now),
-            sa.and_(ConferenceTask.status == "running", ConferenceTask.claimed_at < now - LEASE)))
-        .values(status="running", claimed_at=now, attempts=ConferenceTask.attempts + 1)
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def run_task(task_id: int) -> str:
-    """Do one claimed task at the provider. Returns the task's status afterwards."""
-    from webapp.delivery import operations as delivery
-    from webapp.meetings.models import Meeting
-
-    if not _claim(task_id):
-        return "not-claimed"
-    task = db.session.get(ConferenceTask, task_id)
-    meeting = db.session.get(Meeting, task.meeting_id)
-    if meeting is None:
-        task.status = "done"
-        db.session.commit()
-        return task.status
-    if task.action in ("create", "update") and (
-            meeting.deleted_at is not None or meeting.conference_provider != task.provider):
-        task.status = "superseded"
-        db.session.commit()
-        return task.status
-    send_update = False
-    try:
-        provider = provider_for(meeting.account_id, task.provider)
-        if task.action == "create":
-            conference = provider.create(meeting, meeting.host)
-            _set_ready(meeting, conference)
-            meeting.sequence += 1
-            send_update = True
-        elif task.action == "update":
-            moved = provider.update(meeting, meeting.host, task.conference_id)
-            if moved is not None and moved.url != meeting.conference_url:
-                _set_ready(meeting, moved)
-                meeting.sequence += 1
-                send_update = True
-        else:
-            provider.delete(meeting, meeting.host, task.conference_id)
-    except ConferenceError as exc:
-        task.last_error = str(exc)[:1000]
-        if exc.retryable and task.attempts < MAX_ATTEMPTS:
-            wait = exc.retry_after if exc.retry_after is not None else min(
-                3600, 30 * 2 ** (task.attempts - 1))
-            task.status, task.next_attempt_at = "pending", utcnow() + timedelta(seconds=wait)
-        else:
-            task.status = "failed"
-            if task.action == "create":
-                meeting.conference_status = "failed"
-        if task.action == "create":
-            meeting.conference_error = task.last_error
-    else:
-        task.status, task.last_error = "done", None
-    db.session.flush()
-    if send_update:
-        # The link is on the meeting now: one update to every recipient, and the host's
-        # calendar event follows.
-        from webapp.calendars import operations as calendar_ops
-        delivery.queue_invitations(meeting, "update")
-        calendar_ops.queue_sync(meeting, "upsert")
-    db.session.commit()
-    if send_update:
-        delivery.relay()
-        from webapp.calendars import operations as calendar_ops
-        calendar_ops.relay_syncs()
-    return task.status
-
-
-def relay_tasks(limit: int = 200) -> int:
-    """Enqueue due tasks (and ones whose worker died). Part of the relay and the sweep."""
-    from webapp import jobs
-    now = utcnow()
-    ids = list(db.session.scalars(sa.select(ConferenceTask.id).where(sa.or_(
-        sa.and_(ConferenceTask.status == "pending", ConferenceTask.next_attempt_at <= now),
-        sa.and_(ConferenceTask.status == "running", ConferenceTask.claimed_at < now - LEASE)))
-        .order_by(ConferenceTask.id).limit(limit)))
-    db.session.commit()
-    done = 0
-    for task_id in ids:
-        if not jobs.enqueue("worker.jobs.conference_task", task_id):
-            break
-        done += 1
-    return done
-
-
-# --- Extension apps (admin) ---------------------------------------------------------------
 
 def new_secret() -> str:
     import secrets

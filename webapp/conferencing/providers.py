@@ -22,29 +22,20 @@ import requests
 from flask import current_app
 from flask_babel import lazy_gettext as _l
 
+from webapp import grants
+from webapp.calendars import connections as calendar_connections
+from webapp.calendars.providers import ProviderError, ReconnectNeeded
+from webapp.calendars.providers.google import GoogleCalendar
+from webapp.conferencing import zoom
+from webapp.conferencing.errors import (
+    AuthExpired,
+    ConferenceError,
+    ConferenceRefused,
+    EmailMismatch,
+)
 
-class ConferenceError(Exception):
-    """A provider call failed. retryable: a job tries again later (after retry_after)."""
-
-    def __init__(self, message, retryable: bool = True, retry_after: float | None = None,
-                 status: int | None = None):
-        super().__init__(str(message))
-        self.retryable, self.retry_after, self.status = retryable, retry_after, status
-
-
-class AuthExpired(ConferenceError):
-    """401 from Zoom: refresh the token once and try again."""
-
-
-class EmailMismatch(ConferenceError):
-    """S16: the conferencing account belongs to another address."""
-
-    def __init__(self, message):
-        super().__init__(message, retryable=False)
-
-
-class ConferenceRefused(ValueError):
-    """At save time the provider gave an answer Parley cannot use: nothing is saved."""
+__all__ = ["AuthExpired", "Conference", "ConferenceError", "ConferenceRefused",
+           "EmailMismatch", "ExtensionApp", "GoogleMeet", "Jitsi", "Zoom", "check_join_url"]
 
 
 @dataclass
@@ -211,14 +202,13 @@ class Zoom:
     key = "zoom"
 
     def _call(self, host, method: str, path: str, timeout: float, json_body=None) -> dict:
-        from webapp.conferencing import zoom
         conn = zoom.connection_for(host.id)
         if conn is None or conn.status != "active":
             raise ConferenceError(_l("Zoom is not connected for %(name)s: connect it in "
                                      "Settings, Video.", name=host.name), retryable=False)
         base = current_app.config["ZOOM_API_BASE"].rstrip("/")
         for attempt in (0, 1):
-            token = zoom.access_token(conn.id, force=attempt == 1)
+            token = zoom.access_token(conn, force=attempt == 1)
             try:
                 response = requests.request(method, base + path, json=json_body, timeout=timeout,
                                             headers={"Authorization": f"Bearer {token}",
@@ -277,20 +267,18 @@ class GoogleMeet:
 
     key = "google_meet"
 
-    def _calendar(self, host):
-        from webapp.calendars import operations as calendar_ops
-        from webapp.calendars.providers.google import GoogleCalendar
-        conn = calendar_ops.connection_for(host.id)
+    def _connection(self, host):
+        conn = calendar_connections.connection_for(host.id)
         if conn is None or conn.provider != "google" or conn.status != "active":
             raise ConferenceError(_l("Google Meet needs %(name)s's Google calendar to be "
                                      "connected.", name=host.name), retryable=False)
-        return GoogleCalendar(current_app.config["GOOGLE_API_BASE"],
-                              calendar_ops.access_token(conn.id)), conn
+        return conn
 
     def create(self, meeting, host, timeout: float = 15) -> Conference:
-        from webapp.calendars.providers import ProviderError
-        calendar, _conn = self._calendar(host)
+        conn = self._connection(host)
         try:
+            calendar = GoogleCalendar(current_app.config["GOOGLE_API_BASE"],
+                                      calendar_connections.access_token(conn))
             event = calendar.get(meeting) or {}
             if _meet_status(event) != "success":
                 event = calendar.upsert_event(meeting, timeout=timeout)
@@ -326,11 +314,25 @@ class GoogleMeet:
         return None  # the calendar sync deletes the event and its conference
 
     def verify_user(self, host, timeout: float = 15) -> None:
-        _calendar, conn = self._calendar(host)
+        # The connection's address is known without calling Google. A token that needs
+        # renewing is renewed now (webapp.grants: outside the caller's transaction), so a
+        # revoked grant is said at the field instead of failing the link after the save.
+        conn = self._connection(host)
         if not _same(conn.external_email, host.email):
             raise EmailMismatch(_l("Your Google calendar is %(google)s, but your Parley email "
                                    "is %(email)s. Google Meet needs the same address.",
                                    google=conn.external_email or "?", email=host.email))
+        if grants.needs_refresh(conn):
+            try:
+                calendar_connections.access_token(conn)
+            except ReconnectNeeded as exc:
+                raise ConferenceError(_l("Google Meet needs %(name)s's Google calendar to be "
+                                         "connected again (Settings, Calendar).",
+                                         name=host.name), retryable=False) from exc
+            except ProviderError as exc:
+                raise ConferenceError(_l("Google cannot be reached (%(error)s).",
+                                         error=str(exc)[:200]),
+                                      retryable=exc.retryable) from exc
 
 
 def _meet_status(event: dict) -> str | None:

@@ -12,7 +12,7 @@ from webapp.conferencing import bp, zoom
 from webapp.conferencing import operations as ops
 from webapp.conferencing.models import VideoApp
 from webapp.extensions import db
-from webapp.meetings import operations as meeting_ops
+from webapp.meetings import queries, views
 
 APP_FIELDS = ("name", "create_url", "update_url", "delete_url", "user_verify_url")
 
@@ -159,9 +159,7 @@ def toggle_app(app_id: int):
 @bp.post("/meetings/<int:meeting_id>/video/retry")
 @login_required
 def retry(meeting_id: int):
-    meeting = meeting_ops.get_meeting(current_user.account_id, meeting_id)
-    if meeting is None:
-        abort(404)
+    meeting = views.meeting_or_404(meeting_id)
     if ops.retry(meeting):
         db.session.commit()
         jobs.request_relay()
@@ -176,7 +174,7 @@ def options():
     from webapp.auth.models import Account
     account = db.session.get(Account, current_user.account_id)
     host_id = request.args.get("host_id", type=int)
-    host = next((h for h in meeting_ops.hosts_for(account, current_user) if h.id == host_id),
+    host = next((h for h in queries.hosts_for(account, current_user) if h.id == host_id),
                 None)
     if host is None:
         abort(404)

@@ -20,8 +20,9 @@ from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
-from webapp.delivery.operations import message_id_for, rsvp_token
+from webapp.delivery.outbox import message_id_for
 from webapp.meetings import ical
+from webapp.meetings.responses import rsvp_token
 from webapp.richtext import to_text
 from webapp.types import utcnow
 
@@ -82,7 +83,7 @@ _BASE64.body_encoding = BASE64
 MAX_LINE = 998
 
 
-def _address(name: str, email: str) -> str:
+def address(name: str, email: str) -> str:
     return formataddr((ical.one_line(name), email), charset="utf-8")
 
 
@@ -168,9 +169,9 @@ def build(row, meeting) -> Message:
         if part is not msg:
             del part["MIME-Version"]  # the top level says it once
     from_name, from_addr = parseaddr(current_app.config["MAIL_FROM"])
-    msg["From"] = _address(f"{meeting.host.name} (Parley)", from_addr)
-    msg["Reply-To"] = _address(meeting.host.name, meeting.host.email)
-    msg["To"] = _address(row.recipient_name, row.recipient_email)
+    msg["From"] = address(f"{meeting.host.name} (Parley)", from_addr)
+    msg["Reply-To"] = address(meeting.host.name, meeting.host.email)
+    msg["To"] = address(row.recipient_name, row.recipient_email)
     msg["Subject"] = _header(subject)
     msg["Date"] = formatdate(localtime=False)
     msg["Message-ID"] = message_id_for(meeting.uid, row.sequence, row.recipient_email,

@@ -8,14 +8,19 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.extensions import db
+from webapp.tasks import ClaimableRow, TaskKind
 from webapp.types import UTCDateTime, utcnow
 
 KINDS = ("invite", "update", "cancel", "reminder")
 STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
-class OutboxMessage(db.Model):
-    """A message Parley owes a recipient. Sent at least once, claimed so it is sent once."""
+class OutboxMessage(ClaimableRow, db.Model):
+    """A message Parley owes a recipient. Sent at least once, claimed so it is sent once.
+
+    status: pending, sending (claimed), sent, failed (gave up, retry by hand), skipped;
+    last_error says why the last try failed or why it was skipped, for the meeting page.
+    """
 
     __tablename__ = "outbox_messages"
     __table_args__ = (
@@ -38,15 +43,13 @@ class OutboxMessage(db.Model):
     sequence: so.Mapped[int]
     #: meeting:recipient:kind:sequence (or :reminder id); a second row for it cannot exist.
     dedupe_key: so.Mapped[str] = so.mapped_column(sa.String(400), unique=True)
-    #: pending, sending (claimed), sent, failed (gave up, retry by hand), skipped.
-    status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
-    attempts: so.Mapped[int] = so.mapped_column(default=0)
-    next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     #: When the relay last handed it to the queue; None until then.
     enqueued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    #: Why the last try failed or why it was skipped, for the meeting page.
-    last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     message_id: so.Mapped[str | None] = so.mapped_column(sa.String(300))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+#: Outbox rows as the task runner reads them (webapp.tasks): claimed "sending".
+OUTBOX_TASKS = TaskKind(OutboxMessage, claimed="sending", lease="SEND_LEASE_SECONDS",
+                        max_attempts="SEND_MAX_ATTEMPTS")

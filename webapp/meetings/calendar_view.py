@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
-from webapp.meetings import operations as ops
+from webapp.meetings import queries
 
 SLOT_MINUTES = 30
 SLOT_PX = 24
@@ -39,10 +39,11 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
     tz = ZoneInfo(zone)
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
-    meetings = ops.host_meetings(account_id, host.id, start, end)
+    meetings = queries.host_meetings(account_id, host.id, start, end)
     busy_only = viewer.id != host.id
-    from webapp.calendars import operations as calendar_ops
-    external = calendar_ops.busy_periods(host, start, end)
+    from webapp.calendars import connections as calendar_connections
+
+    external = calendar_connections.busy_periods(host, start, end)
     own = {(m.start_at, m.end_at) for m in meetings}
     external_busy = [p for p in (external or []) if p not in own]
     # Converted once, not once per day: a busy week has hundreds of meetings.

@@ -9,7 +9,7 @@ from datetime import date, datetime, time, timedelta
 from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
-from webapp.meetings.operations import Errors, MeetingInput, _err
+from webapp.meetings.inputs import Errors, MeetingInput, add_error
 from webapp.meetings.timemath import NonexistentLocalTime, local_to_utc
 from webapp.validation import is_valid_timezone
 
@@ -53,7 +53,7 @@ def _pairs(values: list[str], allowed: set[str], errors: Errors, field: str):
         kind, _, ident = raw.partition(":")
         number = _int(ident)
         if kind not in allowed or number is None:
-            _err(errors, field, _l("Choose from the list."))
+            add_error(errors, field, _l("Choose from the list."))
             continue
         out.append((kind, number))
     return out
@@ -68,11 +68,11 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
     end_day = _date(form.get("end_date")) or start_day
     start_t, end_t = _time(form.get("start_time")), _time(form.get("end_time"))
     if form.get("start_date") and start_day is None:
-        _err(errors, "start", _l("Enter the date as YYYY-MM-DD."))
+        add_error(errors, "start", _l("Enter the date as YYYY-MM-DD."))
     if form.get("start_time") and start_t is None:
-        _err(errors, "start", _l("Enter the time as HH:MM."))
+        add_error(errors, "start", _l("Enter the time as HH:MM."))
     if form.get("end_time") and end_t is None:
-        _err(errors, "end", _l("Enter the time as HH:MM."))
+        add_error(errors, "end", _l("Enter the time as HH:MM."))
     if start_day and end_day == start_day and end_t == time(0) and start_t not in (None, time(0)):
         # Ending at 00:00 on the day it starts means at midnight, the end of that day:
         # the scheduler's own default at 23:30 is 23:30-00:00.
@@ -82,14 +82,14 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         try:
             start = local_to_utc(start_day, start_t, zone)
         except NonexistentLocalTime:
-            _err(errors, "start", _l(
+            add_error(errors, "start", _l(
                 "This time does not exist in %(zone)s: the clocks skip it for daylight "
                 "saving. Choose another time.", zone=zone))
     if is_valid_timezone(zone) and end_day and end_t:
         try:
             end = local_to_utc(end_day, end_t, zone)
         except NonexistentLocalTime:
-            _err(errors, "end", _l(
+            add_error(errors, "end", _l(
                 "This time does not exist in %(zone)s: the clocks skip it for daylight "
                 "saving. Choose another time.", zone=zone))
 
@@ -101,7 +101,7 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         amount = _int(raw)
         unit = units[index] if index < len(units) else ""
         if amount is None:
-            _err(errors, "reminders", _l("A reminder needs a whole number above zero."))
+            add_error(errors, "reminders", _l("A reminder needs a whole number above zero."))
             continue
         reminders.append((amount, unit))
 
@@ -125,9 +125,9 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         video_provider=(form.get("video_provider") or "").strip()[:40] or None,
     )
     if form.get("meeting_type_id") and data.meeting_type_id is None:
-        _err(errors, "meeting_type_id", _l("Choose a meeting type from the list."))
+        add_error(errors, "meeting_type_id", _l("Choose a meeting type from the list."))
     if form.get("rotation_id") and data.rotation_id is None:
-        _err(errors, "rotation_id", _l("Choose a meeting rotation from the list."))
+        add_error(errors, "rotation_id", _l("Choose a meeting rotation from the list."))
     return data, errors
 
 
@@ -136,18 +136,18 @@ def parse_uploads(files: list[FileStorage], errors: Errors) -> list[Upload]:
     uploads = []
     files = [f for f in files if f and f.filename]
     if len(files) > MAX_FILES:
-        _err(errors, "attachments", _l("Attach at most 10 files."))
+        add_error(errors, "attachments", _l("Attach at most 10 files."))
         return []
     for f in files:
         name = os.path.basename(f.filename.replace("\\", "/"))[:200]
         ext = os.path.splitext(name)[1].lower()
         data = f.read(MAX_FILE_BYTES + 1)
         if ext not in ALLOWED_EXTENSIONS:
-            _err(errors, "attachments", _l(
+            add_error(errors, "attachments", _l(
                 "%(name)s: this file type is not allowed. Use PDF, images, text or office "
                 "documents.", name=name))
         elif len(data) > MAX_FILE_BYTES:
-            _err(errors, "attachments", _l("%(name)s is larger than 10 MB.", name=name))
+            add_error(errors, "attachments", _l("%(name)s is larger than 10 MB.", name=name))
         else:
             uploads.append(Upload(name, f.mimetype or "application/octet-stream", data))
     return uploads

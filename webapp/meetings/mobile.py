@@ -3,7 +3,7 @@
 - /m/meetings/new, /m/meetings/<id>/edit: one column, native date and time pickers,
   plain text boxes, the host's video providers (X4). Saving asks "Continue and send?"
   naming every recipient before anything is saved or sent: a POST first runs the
-  operation as a dry run (ops.schedule_meeting / ops.edit_meeting with dry_run=True: no
+  operation as a dry run (saving.schedule_meeting / saving.edit_meeting with dry_run=True: no
   video provider is called, since a rollback cannot take back a conference), reads the
   outbox rows it wrote, and rolls the transaction back. The POST with confirm=1, the
   digest of those recipients and the page's idempotency key then saves for real and
@@ -22,43 +22,36 @@ below 800 px only (CSS), so both flows stay reachable by URL.
 from __future__ import annotations
 
 import hashlib
-from datetime import date
 from zoneinfo import ZoneInfo
 
-import sqlalchemy as sa
 from babel.dates import format_skeleton, format_time
 from flask import abort, flash, g, redirect, render_template, request, url_for
-from flask_babel import get_locale, ngettext
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 from werkzeug.datastructures import MultiDict
 
 from webapp.conferencing import operations as conferencing
-from webapp.conferencing.providers import ConferenceRefused
-from webapp.delivery import operations as delivery
-from webapp.delivery.models import OutboxMessage
 from webapp.extensions import db
-from webapp.meetings import bp, calendar_view, forms, ical, local_times
-from webapp.meetings import operations as ops
-from webapp.meetings.models import REMINDER_UNITS, Meeting
-from webapp.meetings.routes import (
-    _account,
-    _email_notifications,
-    _form_values,
-    _int_pairs,
-    _meeting_or_404,
-    _record_url,
-    _relay_after_commit,
-    _safe_return,
-    _source_record,
-    form_pairs,
-    skipped_reminder_messages,
+from webapp.meetings import (
+    bp,
+    calendar_view,
+    forms,
+    local_times,
+    pickers,
+    pipeline,
+    queries,
+    validation,
+    views,
 )
+from webapp.meetings import operations as meeting_ops
+from webapp.meetings.models import REMINDER_UNITS, Meeting
+from webapp.meetings.submissions import new_submission_key, submission_key
 from webapp.meetings.timemath import to_zone
+from webapp.meetings.views import safe_return
 from webapp.notifications import operations as notifications
-from webapp.notifications.models import Notification
+from webapp.reminders.rules import MAX_REMINDERS
 from webapp.richtext import from_text, to_text
-from webapp.rotations.operations import RotationError
 from webapp.types import utcnow
 from webapp.validation import timezone_names
 from webapp.views import page_or_partial
@@ -92,7 +85,7 @@ def parse_phone_form(form: MultiDict, default_zone: str):
 
 
 def _phone_values(values: dict) -> dict:
-    """Desktop form values (routes._form_values) with the text boxes the phone uses."""
+    """Desktop form values (views.form_values) with the text boxes the phone uses."""
     out = dict(values)
     for name in ("description", "internal_note"):
         html = values.get(f"{name}_html") or ""
@@ -104,195 +97,131 @@ def _phone_values(values: dict) -> dict:
 
 
 def _values_from_request() -> dict:
-    form = request.form
-    values = {k: form.get(k, "") for k in (
-        "title", "start_date", "start_time", "end_date", "end_time", "timezone",
-        "location_kind", "location_value", "video_provider", "meeting_type_id", "host_id",
-        "description_text", "description_text_orig", "description_html_orig",
-        "internal_note_text", "internal_note_text_orig", "internal_note_html_orig")}
-    values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
-    values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
-                                                  form.getlist("reminder_unit"), strict=False)
-                           if a.strip()]
-    values.update(form_pairs())
+    values = views.posted_values(("description_text", "description_text_orig",
+                                  "description_html_orig", "internal_note_text",
+                                  "internal_note_text_orig", "internal_note_html_orig"))
     # Fields of the original meeting that only travel as hidden values.
     for key in ("description_text_orig", "internal_note_text_orig"):
-        if key not in form:
+        if key not in request.form:
             values.pop(key)
     return values
 
 
 def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
                  return_to: str, status: int = 200):
-    account = _account()
-    reminders = list(values.get("reminders") or [])[:ops.MAX_REMINDERS]
-    reminders += [("", "hours")] * (ops.MAX_REMINDERS - len(reminders))
-    hosts = ops.hosts_for(account, current_user)
+    account = views.account()
+    reminders = list(values.get("reminders") or [])[:MAX_REMINDERS]
+    reminders += [("", "hours")] * (MAX_REMINDERS - len(reminders))
+    hosts = queries.hosts_for(account, current_user)
     host = next((h for h in hosts if str(h.id) == str(values.get("host_id"))), current_user)
     return render_template(
         "meetings/mobile/form.html", values=values, errors=errors, meeting=meeting,
         record=record, account=account, hosts=hosts,
         video_options=conferencing.options_for(host),
         timezones=timezone_names(), reminder_rows=reminders, units=REMINDER_UNITS,
-        meeting_types=ops.active_meeting_types(account.id)
+        meeting_types=validation.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
-        attendee_chips=ops.people_labels(account.id, _int_pairs(values["attendees"])),
-        association_chips=ops.record_labels(account.id, _int_pairs(values["associations"])),
+        attendee_chips=pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
+        association_chips=pickers.record_labels(account.id, views.int_pairs(values["associations"])),
         location_choices=LOCATION_CHOICES, return_to=return_to), status
 
 
-def _outbox_high_water() -> int:
-    return db.session.scalar(sa.select(sa.func.max(OutboxMessage.id))) or 0
+def _digest(messages: list[dict]) -> str:
+    """Names what a confirmation page promised to send: the real save must match it."""
+    return hashlib.sha256("|".join(sorted(
+        f"{m['kind']}:{m['email'].lower()}" for m in messages)).encode()).hexdigest()[:32]
 
 
-def _apply(account, data, meeting: Meeting | None, dry_run: bool) -> dict:
-    """Run the operation in the open transaction; what it would send, as plain data.
-
-    The caller commits (dry_run=False) or rolls back (dry_run=True: the confirmation step,
-    no video provider called)."""
-    high_water = _outbox_high_water()
-    before_note = meeting.internal_note_html if meeting is not None else ""
-    if meeting is None:
-        meeting = ops.schedule_meeting(account, current_user, data, dry_run=dry_run)
-    else:
-        ops.edit_meeting(account, current_user, meeting, data, dry_run=dry_run)
-    rows = db.session.scalars(sa.select(OutboxMessage).where(
-        OutboxMessage.meeting_id == meeting.id, OutboxMessage.id > high_water)
-        .order_by(OutboxMessage.id)).all()
-    messages = [{"kind": r.kind, "name": r.recipient_name, "email": r.recipient_email}
-                for r in rows]
-    mention_ids = notifications.notify_mentions(meeting, current_user, before_note)
-    mentioned = [n.user.name for n in db.session.scalars(sa.select(Notification).where(
-        Notification.id.in_(mention_ids)))] if mention_ids else []
-    zone = current_user.zone
-    video = None
-    if meeting.location_kind == "video":
-        # url None: no link yet (always so on a dry run), the page says it comes on send.
-        video = {"provider": conferencing.provider_name(meeting),
-                 "url": meeting.conference_url if meeting.conference_status == "ready"
-                 else None}
-    return {
-        "meeting": meeting, "messages": messages, "mention_ids": mention_ids,
-        "mentioned": mentioned, "not_invited": delivery.not_invited(meeting),
-        "digest": hashlib.sha256("|".join(sorted(
-            f"{m['kind']}:{m['email'].lower()}" for m in messages)).encode()).hexdigest()[:32],
-        "summary": {"title": meeting.title, "start": to_zone(meeting.start_at, zone),
-                    "end": to_zone(meeting.end_at, zone), "zone": zone,
-                    "location": ical.location_text(meeting), "video": video},
-    }
-
-
-def _already_saved(meeting: Meeting | None, return_to: str):
+def _already_saved(result: pipeline.SaveResult, return_to: str):
     """A second POST of a confirmation that was saved: nothing again, go to the meeting."""
-    if meeting is None:  # the key is taken, but not by a meeting this user can see
+    if result.duplicate_of is None:  # the key is taken, but not by a meeting this user sees
         abort(409)
     flash(_("This meeting was already saved. Nothing was sent a second time."), "info")
-    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=meeting.id)))
+    return redirect(safe_return(return_to, url_for("meetings.show",
+                                                   meeting_id=result.duplicate_of.id)))
 
 
 def _submit(meeting: Meeting | None, record, return_to: str):
     """POST of the phone form: validate, confirm, save. See the module docstring."""
-    account = _account()
+    account = views.account()
     confirmed = request.form.get("confirm") == "1"
-    key = ops.submission_key(request.form.get("submission_key")) if confirmed else None
-    if key is not None:
-        earlier = ops.submitted_meeting(account.id, current_user.id, key)
-        if earlier is not None:
-            return _already_saved(earlier, return_to)
+    key = submission_key(request.form.get("submission_key")) if confirmed else None
+    earlier = pipeline.earlier_save(account, current_user, key)
+    if earlier is not None:
+        return _already_saved(earlier, return_to)
     data, errors = parse_phone_form(request.form,
                                     meeting.timezone if meeting else current_user.zone)
-    errors = {**ops.validate(account, current_user, data, existing=meeting), **errors}
-    notifications.check_mentions(account.id, data.internal_note_html, meeting, errors)
-    if errors or request.form.get("back"):
-        return _render_form(_values_from_request(), errors, meeting, record, return_to,
-                            422 if errors else 200)
-    # Validation may have refreshed a provider's token (S16 check): keep it, since the dry
-    # run below is rolled back. Nothing else is pending yet.
-    db.session.commit()
-    try:
-        preview = _apply(account, data, meeting, dry_run=True)
-    except RotationError as exc:
-        db.session.rollback()
-        return _render_form(_values_from_request(), exc.errors, meeting, record, return_to, 422)
-    db.session.rollback()  # nothing saved, nothing sent, no conference made
-    if preview["messages"] and not (key and request.form.get("confirmed") == preview["digest"]):
+
+    def again(errors: dict, status: int = 422):
+        return _render_form(_values_from_request(), errors, meeting, record, return_to, status)
+
+    preview = pipeline.preview(account, current_user, data, meeting, errors=errors)
+    if request.form.get("back") or not preview.ok:
+        return again(preview.errors, 422 if preview.errors else 200)
+    digest = _digest(preview.messages)
+    if preview.messages and not (key and request.form.get("confirmed") == digest):
         fields = [(k, v) for k, v in request.form.items(multi=True) if k not in CONTROL_FIELDS]
+        zone = current_user.zone
+        summary = {**preview.summary, "zone": zone, "start": to_zone(preview.summary["start"], zone),
+                   "end": to_zone(preview.summary["end"], zone)}
         return render_template(
-            "meetings/mobile/confirm.html", result=preview, fields=fields, meeting=meeting,
-            record=record, return_to=return_to, recheck=key is not None,
-            submission_key=ops.new_submission_key(), action=request.url), 200
-    # Saving: the key first, then the operation again, for real (it calls the provider).
-    try:
-        submission = ops.claim_submission(account.id, current_user.id, key) if key else None
-        result = _apply(account, data, meeting, dry_run=False)
-    except ops.DuplicateSubmission:
-        db.session.rollback()  # the first POST with this key saved it while we waited
-        return _already_saved(ops.submitted_meeting(account.id, current_user.id, key),
-                              return_to)
-    except ConferenceRefused as exc:
-        db.session.rollback()
-        return _render_form(_values_from_request(), {"video_provider": [str(exc)]}, meeting,
-                            record, return_to, 422)
-    except RotationError as exc:
-        db.session.rollback()
-        return _render_form(_values_from_request(), exc.errors, meeting, record, return_to, 422)
-    saved = result["meeting"]
-    if submission is not None:
-        submission.meeting_id = saved.id
-    invited = len({m["email"].lower() for m in result["messages"]})
+            "meetings/mobile/confirm.html", result={
+                "messages": preview.messages, "mentioned": preview.mentioned,
+                "not_invited": preview.not_invited, "digest": digest, "summary": summary},
+            fields=fields, meeting=meeting, record=record, return_to=return_to,
+            recheck=key is not None, submission_key=new_submission_key(),
+            action=request.url), 200
+    # Saving: the key first, then the save again, for real (it calls the provider).
+    data, errors = parse_phone_form(request.form,
+                                    meeting.timezone if meeting else current_user.zone)
+    result = pipeline.save(account, current_user, data, meeting, key=key, errors=errors)
+    if result.duplicate:
+        return _already_saved(result, return_to)
+    if not result.ok:
+        return again(result.errors)
+    messages = views.saved_messages(result)
+    saved_id = result.meeting.id
     db.session.commit()
-    _relay_after_commit()
-    _email_notifications(result["mention_ids"])
-    if meeting is None:
-        flash(ngettext("Meeting scheduled. The invitation is on its way to %(num)d person.",
-                       "Meeting scheduled. Invitations are on their way to %(num)d people.",
-                       invited) if invited else _("Meeting scheduled."), "success")
-    elif result["messages"]:
-        flash(_("Meeting updated. Attendees will receive the update."), "success")
-    else:
-        flash(_("Meeting updated."), "success")
-    if result["not_invited"]:
-        flash(_("Not invited (no valid email address): %(names)s.",
-                names=", ".join(result["not_invited"])), "error")
-    for text in skipped_reminder_messages(data):
-        flash(text, "info")
-    return redirect(_safe_return(return_to, url_for("meetings.show", meeting_id=saved.id)))
+    result.after_commit()
+    for message, category in messages:
+        flash(message, category)
+    return redirect(safe_return(return_to, url_for("meetings.show", meeting_id=saved_id)))
 
 
 @bp.route("/m/meetings/new", methods=["GET", "POST"])
 @login_required
 def mobile_new():
-    record = _source_record()
-    return_to = _safe_return(request.values.get("return_to"),
-                             _record_url(*record.ref) if record is not None else "")
+    record = views.source_record()
+    return_to = safe_return(request.values.get("return_to"),
+                             views.record_url(*record.ref) if record is not None else "")
     if request.method == "POST":
         return _submit(None, record, return_to)
-    values = _phone_values(_form_values(None, record, _account()))
+    values = _phone_values(views.form_values(None, record, views.account()))
     return _render_form(values, {}, None, record, return_to)
 
 
 @bp.route("/m/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @login_required
 def mobile_edit(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id)
-    return_to = _safe_return(request.values.get("return_to"),
+    meeting = views.meeting_or_404(meeting_id)
+    return_to = safe_return(request.values.get("return_to"),
                              url_for("meetings.show", meeting_id=meeting.id))
     if request.method == "POST":
         return _submit(meeting, None, return_to)
-    values = _phone_values(_form_values(meeting, None, _account()))
+    values = _phone_values(views.form_values(meeting, None, views.account()))
     return _render_form(values, {}, meeting, None, return_to)
 
 
 @bp.route("/m/meetings/<int:meeting_id>/outcome", methods=["GET", "POST"])
 @login_required
 def mobile_outcome(meeting_id: int):
-    meeting = _meeting_or_404(meeting_id)
-    return_to = _safe_return(request.values.get("return_to"),
+    meeting = views.meeting_or_404(meeting_id)
+    return_to = safe_return(request.values.get("return_to"),
                              url_for("meetings.show", meeting_id=meeting.id))
-    outcomes = ops.outcome_choices(g.account_id)
+    outcomes = meeting_ops.outcome_choices(g.account_id)
     error = None
     if request.method == "POST":
-        if ops.set_outcome(meeting, request.form.get("outcome", "")):
+        if meeting_ops.set_outcome(meeting, request.form.get("outcome", "")):
             db.session.commit()
             flash(_("Outcome saved."), "success")
             return redirect(return_to)
@@ -312,30 +241,17 @@ def _slot_from_args():
 @bp.get("/m/meetings/availability")
 @login_required
 def mobile_availability():
-    account = _account()
-    hosts = ops.hosts_for(account, current_user)
-    host_id = request.args.get("host_id", type=int) or current_user.id
-    host = next((h for h in hosts if h.id == host_id), None)
-    if host is None:
-        abort(404)
-    zone = request.args.get("timezone") or current_user.zone
-    if zone not in timezone_names():
-        zone = current_user.zone
-    try:
-        chosen_day = date.fromisoformat(request.args.get("start_date", ""))
-    except ValueError:
-        chosen_day = None
-    try:
-        day = date.fromisoformat(request.args.get("week", ""))
-    except ValueError:
-        day = chosen_day or to_zone(utcnow(), zone).date()
+    account = views.account()
+    host, zone = views.week_host_and_zone()
+    chosen_day = views.day_arg("start_date", None)
+    day = views.day_arg("week", chosen_day) or to_zone(utcnow(), zone).date()
     _data, start, end = _slot_from_args()
     conflicts = []
     if start is not None:
         busy_only = host.id != current_user.id
         conflicts = [{"title": _("Busy") if busy_only else m.title,
                       "start": to_zone(m.start_at, zone), "end": to_zone(m.end_at, zone)}
-                     for m in ops.host_meetings(account.id, host.id, start, end)]
+                     for m in queries.host_meetings(account.id, host.id, start, end)]
     week = calendar_view.week(account.id, host, current_user, calendar_view.week_start(day),
                               zone)
     context = {"week": week, "host": host, "zone": zone, "conflicts": conflicts,
@@ -368,7 +284,7 @@ def attendee_local_times():
     rows = []
     if start is not None:
         locale = str(get_locale() or "en")
-        for item in local_times.for_slot(_account(), data.attendees, start, end):
+        for item in local_times.for_slot(views.account(), data.attendees, start, end):
             rows.append({"item": item, "start": _local_label(item.start, item.zone),
                          "end": format_time(item.end, "short", tzinfo=ZoneInfo(item.zone),
                                             locale=locale),

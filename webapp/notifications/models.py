@@ -11,6 +11,7 @@ import sqlalchemy.orm as so
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.meetings.models import Meeting
+from webapp.tasks import TaskKind
 from webapp.types import UTCDateTime, utcnow
 
 KINDS = ("mention",)
@@ -52,3 +53,9 @@ class Notification(db.Model):
     user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
     actor: so.Mapped[User | None] = so.relationship(foreign_keys=[actor_id])
     meeting: so.Mapped[Meeting] = so.relationship()
+
+
+#: Notification emails as the task runner reads them (webapp.tasks): email_* columns.
+EMAIL_TASKS = TaskKind(Notification, claimed="sending", lease="SEND_LEASE_SECONDS",
+                       max_attempts="SEND_MAX_ATTEMPTS", prefix="email_",
+                       names=(("last_error", "email_error"),))

@@ -1,22 +1,16 @@
-"""Mentions and notifications: who an internal note @mentions, the in-app notification,
-and the email that tells them (claimed before sending, so a job that runs twice sends once).
-
-Operations change state and flush; the caller commits, then enqueues
-`worker.jobs.send_notification_email` with the ids from `notify_mentions`.
+"""Mentions and notifications (request side: flush only): who an internal note
+@mentions, and the in-app notification. The email that tells them is job side
+(webapp.notifications.emails): the caller commits, then enqueues
+`worker.jobs.send_notification_email` with the ids of what `notify_mentions` returns.
 """
 
 from __future__ import annotations
 
 import logging
 import re
-from datetime import timedelta
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
 
 import sqlalchemy as sa
-from flask import current_app, render_template
-from flask_babel import force_locale, ngettext
-from flask_babel import gettext as _
+from flask_babel import ngettext
 
 from webapp.auth.models import User
 from webapp.extensions import db
@@ -25,10 +19,6 @@ from webapp.richtext import to_text
 from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
-
-#: How much of the internal note a mention email quotes.
-EXCERPT_CHARS = 300
-
 
 def account_users(account_id: int) -> list[User]:
     return list(db.session.scalars(sa.select(User).where(User.account_id == account_id)
@@ -97,17 +87,17 @@ def check_mentions(account_id: int, note_html: str | None, meeting, errors: dict
             "the suggestions, or remove the @.", len(unknown), names=", ".join(unknown)))
 
 
-def notify_mentions(meeting, actor: User, before_html: str | None = None) -> list[int]:
+def notify_mentions(meeting, actor: User, before_html: str | None = None) -> list[Notification]:
     """Notify users newly mentioned in the meeting's internal note (not the writer, not
-    users already mentioned before this change). Returns the new notification ids."""
+    users already mentioned before this change). Returns the new notifications."""
     before = {u.id for u in mentioned_users(meeting.account_id, before_html)}
-    rows = [Notification(account_id=meeting.account_id, user_id=user.id, actor_id=actor.id,
+    rows = [Notification(account_id=meeting.account_id, user=user, actor_id=actor.id,
                          meeting_id=meeting.id, kind="mention")
             for user in mentioned_users(meeting.account_id, meeting.internal_note_html)
             if user.id not in before and user.id != actor.id]
     db.session.add_all(rows)
     db.session.flush()
-    return [row.id for row in rows]
+    return rows
 
 
 def search_users(account_id: int, q: str, limit: int = 8) -> list[User]:
@@ -160,111 +150,3 @@ def mark_all_read(user: User) -> int:
         Notification.read_at.is_(None)).values(read_at=utcnow()))
     db.session.flush()
     return result.rowcount
-
-
-# --- the email --------------------------------------------------------------------------
-
-def _claim(notification_id: int) -> bool:
-    """One conditional UPDATE: only one worker takes the email; a dead worker's claim
-    lapses after SEND_LEASE_SECONDS."""
-    now = utcnow()
-    lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
-    result = db.session.execute(
-        sa.update(Notification)
-        .where(Notification.id == notification_id, sa.or_(
-            sa.and_(Notification.email_status == "pending",
-                    Notification.email_next_attempt_at <= now),
-            sa.and_(Notification.email_status == "sending",
-                    Notification.email_claimed_at < now - lease)))
-        .values(email_status="sending", email_claimed_at=now,
-                email_attempts=Notification.email_attempts + 1)
-        .execution_options(synchronize_session=False))
-    db.session.commit()
-    return result.rowcount == 1
-
-
-def build_email(notification: Notification) -> EmailMessage:
-    """The mention email, in the recipient's language; times in their zone."""
-    from webapp.delivery.messages import _address, when_text
-
-    user, meeting = notification.user, notification.meeting
-    base = current_app.config["BASE_URL"]
-    actor_name = notification.actor.name if notification.actor else "Parley"
-    excerpt = to_text(meeting.internal_note_html)
-    if len(excerpt) > EXCERPT_CHARS:
-        excerpt = excerpt[:EXCERPT_CHARS].rstrip() + "…"
-    with force_locale(user.locale or "en"):
-        when = when_text(meeting, user.zone, user.locale or "en")
-        context = {"actor_name": actor_name, "meeting": meeting, "when": when,
-                   "zone": user.zone, "excerpt": excerpt,
-                   "url": f"{base}/meetings/{meeting.id}", "user": user}
-        subject = _("%(name)s mentioned you in %(title)s", name=actor_name,
-                    title=meeting.title)
-        text = render_template("emails/mention.txt", **context)
-        html = render_template("emails/mention.html", **context)
-    msg = EmailMessage()
-    _from_name, from_addr = parseaddr(current_app.config["MAIL_FROM"])
-    msg["From"] = _address("Parley", from_addr)
-    msg["To"] = _address(user.name, user.email)
-    msg["Subject"] = " ".join(subject.split())
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = f"<notification-{notification.id}@parley>"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
-    return msg
-
-
-def send_email(notification_id: int) -> str:
-    """Send one notification's email if it can be claimed. Returns its final status, or
-    "not-claimed" when another worker has it, it is done, or the row is gone."""
-    from webapp.delivery.operations import backoff
-    from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
-
-    if not _claim(notification_id):
-        return "not-claimed"
-    row = db.session.get(Notification, notification_id)
-    if row.meeting.deleted_at is not None:
-        row.email_status, row.email_error = "skipped", "The meeting was deleted."
-        db.session.commit()
-        return row.email_status
-    try:
-        send(build_email(row))
-    except PermanentMailError as exc:
-        row.email_status, row.email_error = "failed", f"Refused: {exc}"[:2000]
-    except TemporaryMailError as exc:
-        row.email_error = f"Mail server unavailable: {exc}"[:2000]
-        if row.email_attempts >= current_app.config["SEND_MAX_ATTEMPTS"]:
-            row.email_status = "failed"
-        else:
-            row.email_status = "pending"
-            row.email_next_attempt_at = utcnow() + backoff(row.email_attempts)
-    else:
-        row.email_status, row.emailed_at, row.email_error = "sent", utcnow(), None
-    db.session.commit()
-    return row.email_status
-
-
-def due_email_ids(limit: int = 500) -> list[int]:
-    """Emails still owed: pending and due, or claimed by a worker whose lease ran out."""
-    now = utcnow()
-    lease = timedelta(seconds=current_app.config["SEND_LEASE_SECONDS"])
-    return list(db.session.scalars(sa.select(Notification.id).where(sa.or_(
-        sa.and_(Notification.email_status == "pending",
-                Notification.email_next_attempt_at <= now),
-        sa.and_(Notification.email_status == "sending",
-                Notification.email_claimed_at < now - lease)))
-        .order_by(Notification.id).limit(limit)))
-
-
-def sweep_emails() -> int:
-    """Send every email still owed (the periodic sweep; the database is the truth)."""
-    sent = 0
-    for notification_id in due_email_ids():
-        try:
-            if send_email(notification_id) == "sent":
-                sent += 1
-        except Exception:  # one bad row must not stop the others
-            db.session.rollback()
-            log.exception("notification email %s failed", notification_id)
-    return sent

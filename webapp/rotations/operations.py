@@ -12,7 +12,6 @@ state and flush; the caller commits.
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -20,14 +19,11 @@ from flask_babel import lazy_gettext as _l
 
 from webapp.auth.models import Account, SeatKind, User
 from webapp.extensions import db
+from webapp.meetings.inputs import Errors, MeetingInput, add_error
 from webapp.meetings.models import Meeting
 from webapp.rotations.models import Rotation, RotationMember
 from webapp.types import utcnow
 
-if TYPE_CHECKING:
-    from webapp.meetings.operations import MeetingInput
-
-Errors = dict[str, list[str]]
 MAX_NAME = 80
 NEVER = datetime.min.replace(tzinfo=UTC)
 
@@ -43,10 +39,6 @@ class RotationError(Exception):
     @property
     def errors(self) -> Errors:
         return {self.field: [self.message]}
-
-
-def _err(errors: Errors, field: str, message) -> None:
-    errors.setdefault(field, []).append(str(message))
 
 
 # --- reading ------------------------------------------------------------------------------
@@ -138,24 +130,24 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     data.host_id to the member the rule picks now; it is picked again under the lock at save.
     """
     if not actor.has_paid_seat:
-        _err(errors, "rotation_id", _l("Only users with a paid seat can book through a "
+        add_error(errors, "rotation_id", _l("Only users with a paid seat can book through a "
                                        "meeting rotation."))
         return
     rotation = get_rotation(account.id, data.rotation_id, include_deleted=True)
     if rotation is None:
-        _err(errors, "rotation_id", NOT_FOUND)
+        add_error(errors, "rotation_id", NOT_FOUND)
         return
     if rotation.is_deleted:
-        _err(errors, "rotation_id", DELETED)
+        add_error(errors, "rotation_id", DELETED)
         return
     if wants_override(data):
         problem = _override_error(rotation.members, account.id, data.host_id)
         if problem is not None:
-            _err(errors, "host_id", problem)
+            add_error(errors, "host_id", problem)
         return
     member = pick(rotation.members)
     if member is None:
-        _err(errors, "rotation_id", NO_ONE_AVAILABLE)
+        add_error(errors, "rotation_id", NO_ONE_AVAILABLE)
         return
     data.host_id = data.suggested_host_id = member.user_id
 
@@ -263,15 +255,15 @@ def _check_name(account_id: int, name: str, errors: Errors,
                 rotation: Rotation | None = None) -> str:
     name = (name or "").strip()
     if not name:
-        _err(errors, "name", _l("Enter a name for the rotation."))
+        add_error(errors, "name", _l("Enter a name for the rotation."))
     elif len(name) > MAX_NAME:
-        _err(errors, "name", _l("Keep the name under 80 characters."))
+        add_error(errors, "name", _l("Keep the name under 80 characters."))
     else:
         clash = db.session.scalar(sa.select(Rotation.id).where(
             Rotation.account_id == account_id, Rotation.deleted_at.is_(None),
             sa.func.lower(Rotation.name) == name.lower()))
         if clash is not None and (rotation is None or clash != rotation.id):
-            _err(errors, "name", _l("Another rotation already has this name."))
+            add_error(errors, "name", _l("Another rotation already has this name."))
     return name
 
 
@@ -279,7 +271,7 @@ def _seated(account_id: int, user_ids: list[int], errors: Errors) -> list[User]:
     wanted = list(dict.fromkeys(user_ids))
     users = {u.id: u for u in seated_users(account_id)}
     if any(i not in users for i in wanted):
-        _err(errors, "members", _l("Members must be users of your account with a paid seat."))
+        add_error(errors, "members", _l("Members must be users of your account with a paid seat."))
         return []
     return [users[i] for i in wanted]
 
@@ -318,13 +310,13 @@ def rename_rotation(rotation: Rotation, name: str) -> Errors:
 def add_member(rotation: Rotation, user_id: int | None) -> Errors:
     errors: Errors = {}
     if user_id is None:
-        _err(errors, "user_id", _l("Choose a user to add."))
+        add_error(errors, "user_id", _l("Choose a user to add."))
         return errors
     users = _seated(rotation.account_id, [user_id], {})
     if not users:
-        _err(errors, "user_id", _l("Members must be users of your account with a paid seat."))
+        add_error(errors, "user_id", _l("Members must be users of your account with a paid seat."))
     elif any(m.user_id == user_id for m in rotation.members):
-        _err(errors, "user_id", _l("%(name)s is already a member.", name=users[0].name))
+        add_error(errors, "user_id", _l("%(name)s is already a member.", name=users[0].name))
     else:
         rotation.members.append(RotationMember(
             user_id=user_id, user=users[0],

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from webapp.auth.models import Account, User
-from webapp.meetings import operations as meeting_ops
+from webapp.meetings import queries
 from webapp.rotations import operations as ops
 
 
@@ -20,7 +20,7 @@ def host_field(account: Account, actor: User, values: dict, editing: bool) -> di
     `hosts` are who the actor may choose without a rotation; with a rotation chosen the
     host select lists only its members who may host (`host_options`).
     """
-    hosts = meeting_ops.hosts_for(account, actor)
+    hosts = queries.hosts_for(account, actor)
     offered = [] if editing else ops.offered(account, actor)
     rotation_id = _int(values.get("rotation_id"))
     rotation = next((r for r in offered if r.id == rotation_id), None)

@@ -13,8 +13,8 @@ from flask_babel import lazy_gettext as _l
 from webapp.auth.models import Account
 from webapp.extensions import db
 from webapp.meetings.models import REMINDER_UNITS, MeetingType
-from webapp.meetings.operations import UNIT_WORDS
 from webapp.meetings.outcomes import INITIAL_OUTCOME, catalog
+from webapp.reminders.rules import UNIT_WORDS
 from webapp.richtext import to_text
 from webapp.settings import bp
 from webapp.settings import operations as ops
@@ -54,6 +54,18 @@ def _saved(message: str, endpoint: str):
     db.session.commit()
     flash(message, "success")
     return redirect(url_for(endpoint))
+
+
+def _change(change, done, endpoint: str, page, *page_args):
+    """One change of a settings list (meeting types, outcomes, snippets): change(), then
+    commit and flash done(its result); a refused change (SettingError) keeps nothing and
+    shows page(error, *page_args), the error at its field."""
+    try:
+        result = change()
+    except ops.SettingError as exc:
+        db.session.rollback()
+        return page(exc, *page_args)
+    return _saved(done(result), endpoint)
 
 
 @bp.get("/settings")
@@ -107,24 +119,17 @@ def meeting_types_switch():
 
 @bp.post("/settings/meeting-types")
 def meeting_type_add():
-    try:
-        row = ops.add_meeting_type(g.account_id, request.form.get("name"))
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _types_page(exc, "add")
-    return _saved(_("Meeting type “%(name)s” added.", name=row.name), "settings.meeting_types")
+    return _change(lambda: ops.add_meeting_type(g.account_id, request.form.get("name")),
+                   lambda row: _("Meeting type “%(name)s” added.", name=row.name),
+                   "settings.meeting_types", _types_page, "add")
 
 
 @bp.post("/settings/meeting-types/<int:type_id>/rename")
 def meeting_type_rename(type_id: int):
     row = _type_or_404(type_id)
-    try:
-        ops.rename_meeting_type(row, request.form.get("name"))
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _types_page(exc, f"type-{type_id}")
-    return _saved(_("Meeting type renamed to “%(name)s”.", name=row.name),
-                  "settings.meeting_types")
+    return _change(lambda: ops.rename_meeting_type(row, request.form.get("name")),
+                   lambda _done: _("Meeting type renamed to “%(name)s”.", name=row.name),
+                   "settings.meeting_types", _types_page, f"type-{type_id}")
 
 
 @bp.post("/settings/meeting-types/<int:type_id>/retire")
@@ -146,12 +151,9 @@ def meeting_type_restore(type_id: int):
 def meeting_type_delete(type_id: int):
     row = _type_or_404(type_id)
     name = row.name
-    try:
-        ops.delete_meeting_type(row)
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _types_page(exc, f"type-{type_id}")
-    return _saved(_("Meeting type “%(name)s” deleted.", name=name), "settings.meeting_types")
+    return _change(lambda: ops.delete_meeting_type(row),
+                   lambda _done: _("Meeting type “%(name)s” deleted.", name=name),
+                   "settings.meeting_types", _types_page, f"type-{type_id}")
 
 
 # --- default reminders (S7) ---------------------------------------------------------------
@@ -213,13 +215,10 @@ def snippets():
 
 @bp.post("/settings/snippets")
 def snippet_add():
-    try:
-        row = ops.add_snippet(g.account_id, request.form.get("name"),
-                              request.form.get("body_html"))
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _snippets_page(exc)
-    return _saved(_("Snippet “%(name)s” added.", name=row.name), "settings.snippets")
+    return _change(lambda: ops.add_snippet(g.account_id, request.form.get("name"),
+                                           request.form.get("body_html")),
+                   lambda row: _("Snippet “%(name)s” added.", name=row.name),
+                   "settings.snippets", _snippets_page)
 
 
 @bp.route("/settings/snippets/<int:snippet_id>/edit", methods=["GET", "POST"])
@@ -264,23 +263,17 @@ def outcomes():
 
 @bp.post("/settings/outcomes")
 def outcome_add():
-    try:
-        row = ops.add_outcome(g.account_id, request.form.get("name"))
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _outcomes_page(exc, "add")
-    return _saved(_("Outcome “%(name)s” added.", name=row.name), "settings.outcomes")
+    return _change(lambda: ops.add_outcome(g.account_id, request.form.get("name")),
+                   lambda row: _("Outcome “%(name)s” added.", name=row.name),
+                   "settings.outcomes", _outcomes_page, "add")
 
 
 @bp.post("/settings/outcomes/<int:outcome_id>/rename")
 def outcome_rename(outcome_id: int):
     row = _outcome_or_404(outcome_id)
-    try:
-        ops.rename_outcome(row, request.form.get("name"))
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _outcomes_page(exc, f"outcome-{outcome_id}")
-    return _saved(_("Outcome renamed."), "settings.outcomes")
+    return _change(lambda: ops.rename_outcome(row, request.form.get("name")),
+                   lambda _done: _("Outcome renamed."),
+                   "settings.outcomes", _outcomes_page, f"outcome-{outcome_id}")
 
 
 @bp.post("/settings/outcomes/<int:outcome_id>/move")
@@ -293,13 +286,10 @@ def outcome_move(outcome_id: int):
 @bp.post("/settings/outcomes/<int:outcome_id>/retire")
 def outcome_retire(outcome_id: int):
     row = _outcome_or_404(outcome_id)
-    try:
-        ops.set_outcome_active(row, False)
-    except ops.SettingError as exc:
-        db.session.rollback()
-        return _outcomes_page(exc, f"outcome-{outcome_id}")
-    return _saved(_("Outcome retired: it is no longer offered, and meetings that have it "
-                    "keep it."), "settings.outcomes")
+    return _change(lambda: ops.set_outcome_active(row, False),
+                   lambda _done: _("Outcome retired: it is no longer offered, and meetings "
+                                   "that have it keep it."),
+                   "settings.outcomes", _outcomes_page, f"outcome-{outcome_id}")
 
 
 @bp.post("/settings/outcomes/<int:outcome_id>/restore")

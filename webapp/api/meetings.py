@@ -1,0 +1,246 @@
+"""API v1: meetings, saved through the same pipeline as the scheduler and the phone flow
+(webapp.meetings.pipeline); a JSON body becomes a MeetingInput here."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+from flask import Response, g, request
+
+from webapp import jobs
+from webapp.api import spec as S
+from webapp.api.auth import _json_body, _page_args, api_view
+from webapp.api.problems import ApiError
+from webapp.api.serializers import meeting_json
+from webapp.auth.models import Account
+from webapp.extensions import db
+from webapp.meetings import ical, pipeline, queries, saving
+from webapp.meetings import operations as meeting_ops
+from webapp.meetings.inputs import MeetingInput
+from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
+from webapp.records.models import RECORD_MODELS
+from webapp.validation import is_valid_timezone
+
+
+def _meeting(meeting_id: int) -> Meeting:
+    meeting = queries.get_meeting(g.account_id, meeting_id)
+    if meeting is None:
+        raise ApiError(404, f"No meeting {meeting_id} in your account.")
+    return meeting
+
+
+def _parse_time(value: str, name: str, errors: list) -> datetime | None:
+    try:
+        parsed = datetime.fromisoformat(value)
+    except (TypeError, ValueError):
+        errors.append({"field": name, "message": "Use RFC 3339, e.g. 2027-01-05T10:00:00-05:00."})
+        return None
+    if parsed.tzinfo is None:
+        errors.append({"field": name, "message": "Include a UTC offset (Z or ±HH:MM)."})
+        return None
+    return parsed.astimezone(UTC)
+
+
+def input_from_json(data: dict, base: MeetingInput) -> MeetingInput:
+    """The body's fields over base (an empty input to create, the meeting's to change)."""
+    errors: list[dict] = []
+    if "title" in data:
+        base.title = data["title"]
+    if "start" in data:
+        base.start = _parse_time(data["start"], "start", errors)
+    if "end" in data:
+        base.end = _parse_time(data["end"], "end", errors)
+    if "timezone" in data:
+        base.timezone = data["timezone"]
+        if not is_valid_timezone(base.timezone):
+            errors.append({"field": "timezone", "message": "Not an IANA time zone."})
+    if "location" in data:
+        base.location_kind = data["location"]["kind"]
+        base.location_value = data["location"].get("value")
+        base.video_provider = data["location"].get("video_provider")
+    if "attendees" in data:
+        base.attendees = [("contact", a["contact_id"]) if "contact_id" in a
+                          else ("user", a["user_id"]) for a in data["attendees"]]
+    if "reminders" in data:
+        base.reminders = [(r["amount"], r["unit"]) for r in data["reminders"]]
+    if "associations" in data:
+        base.associations = [(a["type"], a["id"]) for a in data["associations"]]
+    for key in ("include_description_in_reminders", "description_html", "internal_note_html"):
+        if key in data:
+            setattr(base, key, data[key])
+    if "host_user_id" in data and data["host_user_id"] is not None:
+        base.host_id = data["host_user_id"]
+    if "rotation_id" in data:
+        base.rotation_id = data["rotation_id"]
+    if "meeting_type" in data:
+        base.meeting_type_id = _meeting_type_id(data["meeting_type"], errors)
+    if errors:
+        raise ApiError(422, "Some fields are invalid.", errors)
+    return base
+
+
+def _meeting_type_id(value, errors: list) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)  # JSON Schema counts 3.0 as an integer
+    if isinstance(value, bool) or not isinstance(value, int | str) or (
+            isinstance(value, int) and not 1 <= value <= 2**31 - 1):
+        errors.append({"field": "meeting_type", "message": "No such meeting type."})
+        return None
+    column = MeetingType.id if isinstance(value, int) else MeetingType.name
+    found = db.session.scalar(sa.select(MeetingType.id).where(
+        MeetingType.account_id == g.account_id, column == value))
+    if found is None:
+        errors.append({"field": "meeting_type", "message": "No such meeting type."})
+    return found
+
+
+def _check_rights(account: Account, data: MeetingInput, current_host: int | None):
+    actor = g.api_user
+    if data.host_id not in (None, actor.id, current_host) and not actor.has_paid_seat:
+        raise ApiError(403, "Only users with a paid seat can book for another user.")
+
+
+#: The input's field names as the API names them.
+FIELD_NAMES = {"host_id": "host_user_id", "meeting_type_id": "meeting_type",
+               "location_kind": "location.kind", "location_value": "location.value",
+               "video_provider": "location.video_provider"}
+
+
+def _save(account: Account, data: MeetingInput, meeting: Meeting | None = None):
+    """The save pipeline; a refusal becomes a 422 naming the API's fields."""
+    result = pipeline.save(account, g.api_user, data, meeting)
+    if not result.ok:
+        raise ApiError(422, "Some fields are invalid.", [
+            {"field": FIELD_NAMES.get(f, f), "message": m}
+            for f, msgs in result.errors.items() for m in msgs])
+    return result
+
+
+MEETING_REF = {"$ref": "#/components/schemas/Meeting"}
+MEETING_ID = S.Param("meeting_id", "path", S.ID)
+
+
+@api_view(S.Operation("POST", "/meetings", "create_meeting",
+                      "Schedule a meeting (invitations are queued)", "Meetings",
+                      body=S.MEETING_CREATE, body_name="MeetingCreate", status=201,
+                      response=MEETING_REF, errors=(400, 401, 403, 404, 422, 429)))
+def create_meeting():
+    body = _json_body(S.MEETING_CREATE)
+    account = db.session.get(Account, g.account_id)
+    data = input_from_json(body, MeetingInput(title="", start=None, end=None, timezone=""))
+    _check_rights(account, data, None)
+    result = _save(account, data)
+    db.session.commit()
+    result.after_commit()
+    return meeting_json(result.meeting), 201
+
+
+@api_view(S.Operation("GET", "/meetings", "list_meetings", "List meetings", "Meetings", [
+    S.Param("record_type", "query", {"type": "string", "enum": list(RECORD_MODELS)}),
+    S.Param("record_id", "query", S.ID),
+    S.Param("from", "query", {"type": "string", "format": "date-time"}),
+    S.Param("to", "query", {"type": "string", "format": "date-time"}),
+    S.Param("host_user_id", "query", S.ID),
+    S.Param("outcome", "query", {"type": "string", "maxLength": 40}),
+    S.Param("page", "query", {"type": "integer", "minimum": 1, "maximum": 100000}),
+    S.Param("per_page", "query", {"type": "integer", "minimum": 1, "maximum": 100})],
+    response=S.page_of(MEETING_REF)))
+def list_meetings():
+    page, per_page = _page_args()
+    errors: list[dict] = []
+    stmt = sa.select(Meeting).where(Meeting.account_id == g.account_id,
+                                    Meeting.deleted_at.is_(None))
+    record_type, record_id = request.args.get("record_type"), request.args.get("record_id")
+    if record_type or record_id:
+        if record_type not in RECORD_MODELS or not (record_id or "").isdigit():
+            errors.append({"field": "record_type", "message": "Give record_type and record_id."})
+        else:
+            stmt = stmt.where(Meeting.id.in_(sa.select(MeetingAssociation.meeting_id).where(
+                MeetingAssociation.account_id == g.account_id,
+                MeetingAssociation.record_type == record_type,
+                MeetingAssociation.record_id == int(record_id))))
+    for name, cmp in (("from", lambda v: Meeting.end_at > v), ("to", lambda v: Meeting.start_at < v)):
+        if request.args.get(name):
+            value = _parse_time(request.args[name], name, errors)
+            if value:
+                stmt = stmt.where(cmp(value))
+    if request.args.get("host_user_id"):
+        if not request.args["host_user_id"].isdigit():
+            errors.append({"field": "host_user_id", "message": "Must be a user id."})
+        else:
+            stmt = stmt.where(Meeting.host_id == int(request.args["host_user_id"]))
+    if request.args.get("outcome"):
+        stmt = stmt.where(Meeting.outcome == request.args["outcome"])
+    if errors:
+        raise ApiError(422, "Some filters are invalid.", errors)
+    total = db.session.scalar(sa.select(sa.func.count()).select_from(stmt.subquery()))
+    items = db.session.scalars(stmt.order_by(Meeting.start_at, Meeting.id).limit(per_page)
+                               .offset((page - 1) * per_page)).all()
+    return {"items": [meeting_json(m) for m in items], "page": page, "per_page": per_page,
+            "total": total}
+
+
+@api_view(S.Operation("GET", "/meetings/{meeting_id}", "get_meeting", "Get a meeting",
+                      "Meetings", [MEETING_ID], response=MEETING_REF))
+def get_meeting(meeting_id: int):
+    return meeting_json(_meeting(meeting_id))
+
+
+@api_view(S.Operation("PATCH", "/meetings/{meeting_id}", "update_meeting",
+                      "Change a meeting (attendees receive an update when they should)",
+                      "Meetings", [MEETING_ID], body=S.MEETING_PATCH, body_name="MeetingUpdate",
+                      response=MEETING_REF, errors=(400, 401, 403, 404, 409, 422, 429)))
+def update_meeting(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    body = _json_body(S.MEETING_PATCH)
+    if "sequence" in body and body["sequence"] != meeting.sequence:
+        raise ApiError(409, f"The meeting changed since sequence {body['sequence']}; "
+                            f"it is now {meeting.sequence}. Fetch it and try again.")
+    if body.get("rotation_id") not in (None, meeting.rotation_id):
+        raise ApiError(422, "Some fields are invalid.", [{
+            "field": "rotation_id", "message": "The rotation is chosen when the meeting is "
+            "booked; change host_user_id to give the meeting to someone else."}])
+    account = db.session.get(Account, g.account_id)
+    data = input_from_json(body, MeetingInput.from_meeting(meeting))
+    _check_rights(account, data, meeting.host_id)
+    result = _save(account, data, meeting)
+    db.session.commit()
+    result.after_commit()
+    return meeting_json(meeting)
+
+
+@api_view(S.Operation("DELETE", "/meetings/{meeting_id}", "delete_meeting",
+                      "Delete a meeting (attendees receive a cancellation)", "Meetings",
+                      [MEETING_ID], status=204))
+def delete_meeting(meeting_id: int):
+    saving.delete_meeting(_meeting(meeting_id), g.api_user)
+    db.session.commit()
+    jobs.request_relay()
+    return Response(status=204)
+
+
+@api_view(S.Operation("PUT", "/meetings/{meeting_id}/outcome", "set_outcome",
+                      "Set a meeting's outcome", "Meetings", [MEETING_ID], body=S.OUTCOME_IN,
+                      body_name="Outcome", response=MEETING_REF))
+def set_outcome(meeting_id: int):
+    meeting = _meeting(meeting_id)
+    body = _json_body(S.OUTCOME_IN)
+    if not meeting_ops.set_outcome(meeting, body["outcome"]):
+        choices = ", ".join(k for k, _ in meeting_ops.outcome_choices(g.account_id))
+        raise ApiError(422, "Unknown outcome.", [{"field": "outcome",
+                                                  "message": f"Use one of: {choices}."}])
+    db.session.commit()
+    return meeting_json(meeting)
+
+
+@api_view(S.Operation("GET", "/meetings/{meeting_id}/ics", "meeting_ics",
+                      "The meeting as an iCalendar file", "Meetings", [MEETING_ID],
+                      media="text/calendar"))
+def meeting_ics(meeting_id: int):
+    return Response(ical.single(_meeting(meeting_id)), mimetype="text/calendar")
+
+
+# --- the document -----------------------------------------------------------------------

@@ -1,0 +1,68 @@
+"""The scheduler's attendee and record pickers: chips for chosen values, type-ahead."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from webapp.auth.models import User
+from webapp.extensions import db
+from webapp.records import operations as record_ops
+from webapp.records.models import RECORD_MODELS, Contact
+from webapp.validation import is_valid_email
+
+
+def people_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
+    """Chips for selected attendees: value, label, and whether they can be invited."""
+    contact_ids = [i for k, i in pairs if k == "contact"]
+    user_ids = [i for k, i in pairs if k == "user"]
+    contacts = {c.id: c for c in db.session.scalars(sa.select(Contact).where(
+        Contact.account_id == account_id, Contact.id.in_(contact_ids)))} if contact_ids else {}
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
+        User.account_id == account_id, User.id.in_(user_ids)))} if user_ids else {}
+    chips = []
+    for kind, ident in pairs:
+        if kind == "contact" and ident in contacts:
+            c = contacts[ident]
+            chips.append({"value": f"contact:{c.id}", "label": c.display_name,
+                          "detail": c.email or "", "invitable": is_valid_email(c.email),
+                          "zone": c.timezone})
+        elif kind == "user" and ident in users:
+            u = users[ident]
+            chips.append({"value": f"user:{u.id}", "label": u.name, "detail": u.email,
+                          "invitable": True, "zone": u.zone})
+    return chips
+
+
+def record_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
+    """Chips for selected associations: one query per record type, not per record."""
+    found = {}
+    for record_type, ids in record_ops.ids_by_type(pairs).items():
+        model = RECORD_MODELS[record_type]
+        for record in db.session.scalars(sa.select(model).where(
+                model.account_id == account_id, model.id.in_(ids))):
+            found[(record_type, record.id)] = record
+    return [{"value": f"{t}:{i}", "label": found[(t, i)].display_name, "type": t}
+            for t, i in pairs if (t, i) in found]
+
+
+def default_associations(account_id: int, record) -> list[tuple[str, int]]:
+    """S11 defaults: the record itself and the companies it is associated with."""
+    pairs = [record.ref]
+    linked = record_ops.associations(account_id, record)
+    pairs += [c.ref for c in linked.get("company", [])][:3]
+    return pairs
+
+
+def search_people(account_id: int, q: str, limit: int = 10) -> list[dict]:
+    """Contacts and users of the account matching q, for the attendee type-ahead."""
+    contacts, _total = record_ops.search_records(account_id, "contact", q, 1, limit)
+    needle = q.strip().lower()
+    users = db.session.scalars(sa.select(User).where(
+        User.account_id == account_id,
+        sa.or_(sa.func.lower(User.name).contains(needle, autoescape=True),
+               sa.func.lower(User.email).contains(needle, autoescape=True)))
+        .order_by(User.name).limit(limit))
+    chips = people_labels(account_id, [c.ref for c in contacts])
+    chips += [{"value": f"user:{u.id}", "label": u.name, "detail": u.email, "invitable": True,
+               "zone": u.zone, "is_user": True} for u in users]
+    return chips

@@ -1,0 +1,92 @@
+"""Reading meetings: one meeting in its account, timelines, a host's calendar, the feed."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+
+from webapp.auth.models import Account, User
+from webapp.extensions import db
+from webapp.meetings.inputs import MAX_DURATION
+from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
+
+
+def get_meeting(account_id: int, meeting_id: int, include_deleted: bool = False):
+    """The meeting if it belongs to the account, else None."""
+    stmt = sa.select(Meeting).where(Meeting.id == meeting_id, Meeting.account_id == account_id)
+    if not include_deleted:
+        stmt = stmt.where(Meeting.deleted_at.is_(None))
+    return db.session.scalar(stmt)
+
+
+def _with_people(stmt):
+    return stmt.options(so.selectinload(Meeting.attendees),
+                        so.joinedload(Meeting.host), so.joinedload(Meeting.organizer),
+                        so.joinedload(Meeting.meeting_type))
+
+
+def timeline_meetings(account_id: int, record_type: str, record_id: int,
+                      limit: int = 20, offset: int = 0) -> list[Meeting]:
+    """Meetings associated with a record, newest start first, people loaded in bulk."""
+    stmt = (sa.select(Meeting)
+            .join(MeetingAssociation, MeetingAssociation.meeting_id == Meeting.id)
+            .where(MeetingAssociation.account_id == account_id,
+                   MeetingAssociation.record_type == record_type,
+                   MeetingAssociation.record_id == record_id,
+                   Meeting.account_id == account_id, Meeting.deleted_at.is_(None))
+            .order_by(Meeting.start_at.desc(), Meeting.id.desc()).limit(limit).offset(offset))
+    return list(db.session.scalars(_with_people(stmt)).unique())
+
+
+def count_timeline(account_id: int, record_type: str, record_id: int) -> int:
+    return db.session.scalar(
+        sa.select(sa.func.count(MeetingAssociation.id))
+        .join(Meeting, Meeting.id == MeetingAssociation.meeting_id)
+        .where(MeetingAssociation.account_id == account_id,
+               MeetingAssociation.record_type == record_type,
+               MeetingAssociation.record_id == record_id, Meeting.deleted_at.is_(None)))
+
+
+def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime) -> list:
+    """The host's meetings overlapping [start, end), hosting or attending, as rows of
+    (id, title, start_at, end_at): what a calendar draws, without loading whole meetings.
+
+    No meeting lasts more than MAX_DURATION, so its start is bounded on both sides and
+    each branch is an index range (ix_meetings_host_start, ix_attendees_user_id): the
+    cost follows the week's meetings, not the host's history (docs/PERFORMANCE.md).
+    """
+    since = start - MAX_DURATION
+    hosting = sa.select(Meeting.id).where(
+        Meeting.account_id == account_id, Meeting.host_id == host_id,
+        Meeting.start_at > since, Meeting.start_at < end)
+    attending = sa.select(Attendee.meeting_id).join(Meeting, Meeting.id == Attendee.meeting_id) \
+        .where(Attendee.user_id == host_id, Meeting.account_id == account_id,
+               Meeting.start_at > since, Meeting.start_at < end)
+    stmt = sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at).where(
+        Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
+        Meeting.start_at < end, Meeting.end_at > start,
+        Meeting.id.in_(sa.union(hosting, attending))).order_by(Meeting.start_at)
+    return list(db.session.execute(stmt))
+
+
+def user_feed_meetings(user: User, since: datetime) -> list[Meeting]:
+    """Meetings for a user's private calendar feed (hosting or attending), cancelled included."""
+    attending = sa.select(Attendee.meeting_id).where(Attendee.user_id == user.id)
+    stmt = sa.select(Meeting).where(
+        Meeting.account_id == user.account_id, Meeting.end_at >= since,
+        sa.or_(Meeting.host_id == user.id, Meeting.id.in_(attending))).order_by(Meeting.start_at)
+    return list(db.session.scalars(_with_people(stmt)).unique())
+
+
+def hosts_for(account: Account, actor: User) -> list[User]:
+    """Who the actor may choose as host: themselves, and with a paid seat, seated users of
+    the account (B1). Parley's own calendar counts as connected."""
+    if not actor.has_paid_seat:
+        return [actor]
+    from webapp.auth.models import SeatKind
+    users = list(db.session.scalars(
+        sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
+        .where(User.account_id == account.id, SeatKind.is_paid).order_by(User.name)))
+    return users if actor in users else [actor, *users]
