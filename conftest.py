@@ -7,8 +7,9 @@ file). The schema is built by the Alembic migrations, so they are tested on ever
 Each test runs inside a transaction that is rolled back after it: routes and jobs commit
 as usual, but their commits only release a SAVEPOINT. A test whose rows must be seen by
 another connection (a worker or server process, threads with sessions of their own) is
-marked `committing`: it really commits, and every table is emptied after it. Browser
-tests are committing.
+marked `committing`: it really commits, and every table is emptied after it. So is a
+test that needs a write made in a session of its own (the OAuth grant store's) to outlive
+the rollback of the caller's work. Browser tests are committing.
 
 Every test also runs on the `clock` (tests/clock.py): a fixed "now", never the machine's.
 """

@@ -567,6 +567,7 @@ def test_zoom_dry_run_creates_updates_and_deletes_nothing(client, video_team, vc
     assert meeting.location_value.startswith("https://meet.jit.si/Parley-")
 
 
+@pytest.mark.committing  # the grant store commits on a connection of its own (webapp/grants.py)
 def test_a_token_refreshed_during_the_check_is_kept(client, video_team, vc, db):
     """The dry run is rolled back; a Zoom token validation refreshed must not be."""
     _account, _rep, contact, _colleague = video_team
