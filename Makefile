@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 export FLASK_APP := wsgi:app
 
-.PHONY: run test test-embedded e2e unit lint bench bench-smoke bench-scale install install-test translations chromium wrk worker clean messages
+.PHONY: run test test-embedded test-shifted e2e unit lint bench bench-smoke bench-scale install install-test translations chromium wrk worker clean messages
 
 $(BIN)/activate:
 	@command -v $(PY) >/dev/null 2>&1 || { echo "Parley needs Python 3.11 ($(PY) not found)"; exit 1; }
@@ -57,6 +57,13 @@ test: install-test chromium
 # uses, and a SQL dialect of its own): CI runs everything else on PostgreSQL.
 test-embedded: install-test
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/python -m pytest -m "not e2e" -q
+
+# The unit and integration tests once more with the tests' "now" moved to an edge
+# (tests/clock.py): Sunday 23:45 in New York, the spring-forward or the fall-back day, or
+# New Year's Eve 23:50, a different one each day; PARLEY_TEST_NOW=... chooses.
+test-shifted: install-test
+	PARLEY_TEST_NOW="$${PARLEY_TEST_NOW:-$$($(BIN)/python -m tests.clock)}" \
+		$(BIN)/python -m pytest -m "not e2e" -q
 
 unit: install-test
 	$(BIN)/python -m pytest -m "not e2e"

@@ -1,9 +1,10 @@
 """Browser tests: Playwright with Debian's Chromium against the real app in its own process.
 
 The app runs under gunicorn in a separate process on a free loopback port, on the same
-database as the tests (DATABASE_URL, else a SQLite file). The schema comes from the `app`
-fixture of tests/conftest.py (Alembic upgrade); demo rows are written by the test process
-and removed after each test.
+database as the tests (DATABASE_URL, else a SQLite file), and on the tests' clock (a
+test-only setting: PARLEY_TESTING=1 with PARLEY_TEST_CLOCK_OFFSET). The schema comes from
+the `app` fixture of the root conftest.py (Alembic upgrade); demo rows are written by the
+test process and removed after each test (browser tests are `committing`).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
-from tests.conftest import app, base_config, db, db_url, free_port, make, wipe  # noqa: F401
+from tests.support import free_port, wipe
 
 ROOT = Path(__file__).resolve().parent.parent
 E2E_DIR = Path(__file__).resolve().parent
@@ -40,13 +41,6 @@ VIEWPORTS = ["desktop", "phone"]
 expect.set_options(timeout=5_000)
 
 
-def pytest_collection_modifyitems(config, items):
-    """Every test under e2e/ is a browser test (`-m e2e`, `-m "not e2e"`)."""
-    for item in items:
-        if E2E_DIR in Path(item.path).resolve().parents:
-            item.add_marker(pytest.mark.e2e)
-
-
 @pytest.fixture(scope="session")
 def browser_type_launch_args(browser_type_launch_args):
     chromium = shutil.which("chromium")
@@ -61,15 +55,17 @@ class AppServer:
     """`gunicorn wsgi:app` on a free loopback port, with the e2e environment."""
 
     def __init__(self, database_url: str, workdir: Path, name: str = "server",
-                 workers: int = 2):
+                 workers: int = 2, *, clock_offset: float):
         self.db_url = database_url
+        self.clock_offset = clock_offset
         self.workdir = workdir
         self.name = name
         self.workers = workers
         self.port = free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.proc: subprocess.Popen | None = None
-        self.log_path = ARTIFACTS / f"{name}.log"
+        worker = os.environ.get("PYTEST_XDIST_WORKER")
+        self.log_path = ARTIFACTS / (f"{name}-{worker}.log" if worker else f"{name}.log")
         self._log = None
 
     def env(self) -> dict:
@@ -85,6 +81,9 @@ class AppServer:
             "PYTHONUNBUFFERED": "1",
             # Radicale and the stand-ins listen on loopback (production allows none).
             "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
+            # The tests' clock (tests/clock.py), honoured only because PARLEY_TESTING is on.
+            "PARLEY_TESTING": "1",
+            "PARLEY_TEST_CLOCK_OFFSET": repr(self.clock_offset),
         })
         return env
 
@@ -143,18 +142,19 @@ class AppServer:
 
 
 @pytest.fixture(scope="session")
-def live_server(app, db_url, tmp_path_factory) -> Iterator[str]:  # noqa: F811
+def live_server(app, db_url, tmp_path_factory, clock_offset) -> Iterator[str]:
     """Base URL of the shared app server (started once, after the schema exists)."""
-    server = AppServer(db_url, tmp_path_factory.mktemp("live"), name="live-server").start()
+    server = AppServer(db_url, tmp_path_factory.mktemp("live"), name="live-server",
+                       clock_offset=clock_offset).start()
     yield server.url
     server.stop()
 
 
 @pytest.fixture()
-def stoppable_server(request, app, db_url, tmp_path) -> Iterator[AppServer]:  # noqa: F811
+def stoppable_server(request, app, db_url, tmp_path, clock_offset) -> Iterator[AppServer]:
     """A server of the test's own: the test may call .stop() on it (offline tests)."""
     name = "server-" + re.sub(r"[^\w.-]+", "_", request.node.name).strip("_")
-    server = AppServer(db_url, tmp_path, name=name).start()
+    server = AppServer(db_url, tmp_path, name=name, clock_offset=clock_offset).start()
     yield server
     server.stop()
 
@@ -162,7 +162,7 @@ def stoppable_server(request, app, db_url, tmp_path) -> Iterator[AppServer]:  # 
 # --- data --------------------------------------------------------------------------------
 
 @pytest.fixture()
-def demo(app):  # noqa: F811
+def demo(app):
     """The demo accounts (webapp.cli.seed_demo, 12 contacts); the database is wiped after.
 
     Log in as demo@example.com / demo (account Acme).

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
 from babel.dates import format_datetime, format_time
@@ -26,10 +26,6 @@ class PageProblems:
 
     def check(self) -> None:
         assert not self.items, "problems in the browser:\n" + "\n".join(self.items)
-
-
-def future_day(days: int, zone: str = USER_ZONE) -> date:
-    return (datetime.now(UTC).astimezone(ZoneInfo(zone)) + timedelta(days=days)).date()
 
 
 def when_text(day: date, start: str, end: str, zone: str = USER_ZONE) -> str:

@@ -10,6 +10,7 @@ import pytest
 from playwright.sync_api import expect
 
 from e2e.conftest import AppServer, login, shot
+from tests.meeting_helpers import future_day
 from tests.standins import Provider, Server, configure, google_app
 
 
@@ -31,12 +32,13 @@ def google_standin():
 
 
 @pytest.fixture()
-def calendar_server(app, db_url, tmp_path, google_standin):
+def calendar_server(app, db_url, tmp_path, google_standin, clock_offset):
     provider, url = google_standin
     ms = Provider("microsoft", "x@example.org")
     config = configure({}, provider, url, ms, "http://127.0.0.1:9")
     extra = {k: v for k, v in config.items() if k.startswith("GOOGLE_")}
-    server = CalendarServer(db_url, tmp_path, name="calendar-server", extra=extra).start()
+    server = CalendarServer(db_url, tmp_path, name="calendar-server", extra=extra,
+                            clock_offset=clock_offset).start()
     yield server
     server.stop()
 
@@ -67,7 +69,7 @@ def test_connect_google_and_schedule(browser, playwright, calendar_server, googl
     shot(page, "calendar-google-busy")
     page.locator("#title").fill("Synced from the browser")
     # The demo account's default reminders include "1 day before": book three days ahead.
-    page.locator("#start_date").fill((datetime.now(UTC) + timedelta(days=3)).date().isoformat())
+    page.locator("#start_date").fill(future_day(3).isoformat())
     page.locator("#save-meeting").click()
     expect(page.locator(".flash-success").first).to_contain_text("Meeting scheduled")
     deadline = time.monotonic() + 15

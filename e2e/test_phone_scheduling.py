@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -21,6 +21,8 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from e2e.a11y import assert_accessible, assert_touch_targets
 from e2e.conftest import login, shot
+from tests.meeting_helpers import future_day
+from tests.support import drain
 
 PHONES = {"iphone": "iPhone 13", "pixel": "Pixel 7"}
 CONTACT = "Giulia Rossi"  # demo contact #6: Asia/Kolkata, giulia.6@example.org
@@ -124,8 +126,7 @@ def test_schedule_edit_and_outcome_on_a_phone(phone, app, demo, browser, playwri
     profile, page = phone
     name = f"phone-{profile}"
     title = f"Phone kick-off {profile}"
-    day = (datetime.now(UTC).astimezone(ZoneInfo("America/New_York"))
-           + timedelta(days=10)).date().isoformat()
+    day = future_day(10).isoformat()
 
     page.goto("/login")
     assert_accessible(page, "login (phone)")
@@ -152,7 +153,7 @@ def test_schedule_edit_and_outcome_on_a_phone(phone, app, demo, browser, playwri
     page.locator("#confirm-cancel").focus()
     page.keyboard.press("Enter")
     expect(page.get_by_role("heading", level=1)).to_have_text(CONTACT)
-    time.sleep(1.0)  # a send, had one been queued, would have happened by now
+    drain(app)  # anything queued or due is sent now, before we look
     assert meetings_titled(app, "Never sent") == 0
     assert len(mails(app)) == mail_before
     page.goto("/dev/mail")
@@ -304,8 +305,7 @@ def test_video_meeting_on_a_phone(phone, app, demo):
     profile, page = phone
     name = f"phone-{profile}-video"
     title = f"Phone video call {profile}"
-    day = (datetime.now(UTC).astimezone(ZoneInfo("America/New_York"))
-           + timedelta(days=10)).date().isoformat()
+    day = future_day(10).isoformat()
     errors: list[str] = []
     page.on("pageerror", lambda exc: errors.append(str(exc)))
     login(page)
@@ -374,7 +374,7 @@ def test_video_meeting_on_a_phone(phone, app, demo):
     again = page.request.post(action, data=body, headers={
         "Content-Type": "application/x-www-form-urlencoded"})
     assert again.ok and "already saved" in again.text()
-    time.sleep(1.0)  # a second send, had one been queued, would have happened by now
+    drain(app)  # a second send, had one been queued, is sent now, before we look
     assert meetings_titled(app, title) == 1
     assert len(invitations()) == 1
     assert errors == []

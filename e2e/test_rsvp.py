@@ -22,12 +22,12 @@ from e2e.conftest import context_options, login, shot
 from e2e.meeting_helpers import (
     USER_ZONE,
     PageProblems,
-    future_day,
     meeting_id,
     open_contact,
     open_scheduler,
     timeline_item,
 )
+from tests.meeting_helpers import future_day
 
 MAIL_TIMEOUT = 10.0
 

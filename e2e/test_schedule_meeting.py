@@ -18,7 +18,6 @@ from playwright.sync_api import Locator, Page, expect
 from e2e.conftest import ARTIFACTS, login, shot
 from e2e.meeting_helpers import (
     PageProblems,
-    future_day,
     meeting_id,
     open_actions,
     open_contact,
@@ -27,6 +26,7 @@ from e2e.meeting_helpers import (
     timeline_items,
     when_text,
 )
+from tests.meeting_helpers import future_day
 
 CONTACT = "Giulia Rossi"  # has an email, no seeded meetings, company Cyberdyne
 SECOND_CONTACT = "Hiro Kumar"

@@ -1,13 +1,19 @@
-"""Helpers for posting the scheduler form in tests."""
+"""Helpers for posting the scheduler form in tests (unit, integration and browser)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 
-def future_day(days: int = 10, zone: str = "America/New_York") -> str:
-    return (datetime.now(UTC).astimezone(ZoneInfo(zone)) + timedelta(days=days)).date().isoformat()
+def future_day(days: int = 10, zone: str = "America/New_York") -> date:
+    """The day `days` after today in `zone`, today as the tests' clock has it."""
+    return (datetime.now(UTC).astimezone(ZoneInfo(zone)) + timedelta(days=days)).date()
+
+
+def local(day: date, hhmm: str, zone: str = "America/New_York") -> datetime:
+    """The aware moment of wall time `hhmm` on `day` in `zone` (a form's date and time)."""
+    return datetime.combine(day, time.fromisoformat(hhmm), tzinfo=ZoneInfo(zone))
 
 
 def local_iso(day: str, hhmm: str, zone: str = "America/New_York") -> str:
@@ -18,7 +24,7 @@ def local_iso(day: str, hhmm: str, zone: str = "America/New_York") -> str:
 
 
 def form(**overrides) -> dict:
-    """A valid scheduler form; override any field."""
+    """A valid scheduler form; override any field (dates may be given as `date`)."""
     data = {
         "title": "Kick-off", "start_date": future_day(), "start_time": "10:00",
         "end_time": "10:30", "timezone": "America/New_York", "location_kind": "none",
@@ -26,7 +32,7 @@ def form(**overrides) -> dict:
         "reminder_amount": [], "reminder_unit": [], "attendees": [], "associations": [],
     }
     data.update(overrides)
-    return data
+    return {k: v.isoformat() if isinstance(v, date) else v for k, v in data.items()}
 
 
 def schedule(client, record=None, **overrides):

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from flask import Flask, jsonify, redirect, request
 from werkzeug.serving import make_server
 
-from tests.conftest import free_port
+from tests.support import free_port
 
 
 class Server:

@@ -8,16 +8,17 @@ import subprocess
 import sys
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 import requests
 import sqlalchemy as sa
 
-from tests.conftest import free_port, patch_now
-from tests.meeting_helpers import form, future_day, schedule
+from tests.clock import NEW_YORK
+from tests.meeting_helpers import form, future_day, local, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app
+from tests.support import free_port
 from webapp import crypto, grants
 from webapp.calendars import connections as calendar_connections
 from webapp.calendars import oauth
@@ -139,8 +140,8 @@ def test_meeting_is_created_updated_deleted_on_google(client, rep, cal, make, db
     assert len(smtp.messages) == 1
     client.post(f"/meetings/{meeting.id}/edit", data=form(**base, start_time="15:00",
                                                          end_time="15:30"))
-    assert "T15:00:00" in next(iter(google.events.values()))["start"]["dateTime"] or \
-        next(iter(google.events.values()))["start"]["dateTime"].endswith("20:00:00+00:00")
+    moved = next(iter(google.events.values()))["start"]["dateTime"]
+    assert datetime.fromisoformat(moved) == local(base["start_date"], "15:00")
     page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "Synced</span>" in page or 'id="calendar-sync"' in page
     client.post(f"/meetings/{meeting.id}/delete")
@@ -150,7 +151,7 @@ def test_meeting_is_created_updated_deleted_on_google(client, rep, cal, make, db
     assert sync.status == "synced" and sync.action == "delete"
 
 
-def test_sync_faults_retry_after_and_final_failure(client, rep, cal, make, db, monkeypatch):
+def test_sync_faults_retry_after_and_final_failure(client, rep, cal, make, db, clock):
     google, _ = cal
     oauth_connect(client, "google")
     account, _ = rep
@@ -162,17 +163,14 @@ def test_sync_faults_retry_after_and_final_failure(client, rep, cal, make, db, m
     assert timedelta(seconds=100) < sync.next_attempt_at - utcnow() <= timedelta(seconds=120)
     assert google.events == {}
     # Provider down for a while, then a 400: not retried, visible with a retry action.
-    later = utcnow() + timedelta(minutes=3)
-    patch_now(monkeypatch, lambda: later)
+    clock.shift(timedelta(minutes=3))
     google.faults.add("/events", 500)
     assert calendar_sync.run_sync(sync.id) == "pending"
-    later2 = later + timedelta(hours=2)
-    patch_now(monkeypatch, lambda: later2)
+    clock.shift(timedelta(hours=2))
     google.faults.add("/events", 400)
     assert calendar_sync.run_sync(sync.id) == "failed"
     page = client.get(f"/meetings/{sync.meeting_id}").get_data(as_text=True)
     assert "Sync failed" in page and "Retry" in page
-    monkeypatch.undo()
     client.post(f"/meetings/{sync.meeting_id}/calendar-sync/retry")
     db.session.refresh(sync)
     assert sync.status == "synced" and len(google.events) == 1
@@ -207,6 +205,7 @@ def test_revoked_grant_marks_reconnect_needed_without_retry_storm(client, rep, c
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 2  # meetings still saved
 
 
+@pytest.mark.committing  # threads with sessions of their own
 def test_concurrent_jobs_refresh_once(app, client, rep, cal, db):
     google, _ = cal
     oauth_connect(client, "google")
@@ -240,10 +239,34 @@ def test_busy_time_in_calendar_panel_and_busy_only_for_colleagues(client, rep, c
     google, _ = cal
     oauth_connect(client, "google")
     account, user = rep
+    seat = make.seat(account, paid=True)
+    user.seat_kind_id = seat.id  # seated: colleagues with a paid seat may book for them
+    db.session.commit()
     day = future_day(9)
     google.busy.append({"start": f"{day}T15:00:00Z", "end": f"{day}T16:00:00Z"})
-    html = client.get(f"/meetings/calendar?week={day}").get_data(as_text=True)
-    assert "Busy" in html and "10:00–11:00" in html  # 15:00Z is 10:00 in New York
+    ext_start = datetime.fromisoformat(f"{day}T15:00:00+00:00").astimezone(NEW_YORK)
+    ext_end = ext_start + timedelta(hours=1)
+    ext_text = f"{ext_start:%H:%M}–{ext_end:%H:%M}"  # 10:00 or 11:00 in New York (EST/EDT)
+    r = schedule(client, None, title="Secret pricing", start_date=day, start_time="13:00",
+                 end_time="13:30")
+    assert r.status_code == 302
+    url = f"/meetings/calendar?host_id={user.id}&week={day}"
+
+    # The host sees their calendar's busy time, and their own meeting by its title.
+    own = client.get(url)
+    assert own.status_code == 200
+    html = own.get_data(as_text=True)
+    assert ext_text in html and html.count("<span>Busy</span>") == 1
+    assert "Secret pricing" in html and "13:00–13:30" in html
+
+    # A colleague sees the same week with every block as "Busy": no title.
+    client.post("/logout")
+    login(make.user(account, seat_kind_id=seat.id, timezone="America/New_York"))
+    theirs = client.get(url)
+    assert theirs.status_code == 200
+    html = theirs.get_data(as_text=True)
+    assert "Secret pricing" not in html
+    assert ext_text in html and "13:00–13:30" in html and html.count("<span>Busy</span>") == 2
 
 
 def test_microsoft_host_invitations_are_sent_by_graph(client, rep, cal, make, db, smtp):

@@ -13,7 +13,7 @@ import json
 import re
 import threading
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from urllib.parse import urlparse
 
@@ -22,8 +22,7 @@ import requests
 import sqlalchemy as sa
 from flask import jsonify, request
 
-from tests.conftest import patch_now
-from tests.meeting_helpers import form, future_day, local_iso, schedule
+from tests.meeting_helpers import form, future_day, local, local_iso, schedule
 from tests.standins import Provider, Server, configure, google_app, graph_app, zoom_app
 from webapp import crypto
 from webapp.calendars import oauth
@@ -237,7 +236,8 @@ def test_extension_app_signed_lifecycle(client, rep, vc, db, smtp):
         **video(video_provider=f"app:{app.id}")))
     assert ext.paths()[-1] == "/update"
     update = json.loads(ext.calls[-1][1])
-    assert update["conferenceId"] == meeting.conference_id and "T19:00:00Z" in update["start"]
+    assert update["conferenceId"] == meeting.conference_id
+    assert datetime.fromisoformat(update["start"]) == local(future_day(), "14:00")
     client.post(f"/meetings/{meeting.id}/delete")
     assert ext.paths()[-1] == "/delete"
     assert json.loads(ext.calls[-1][1])["conferenceId"] == meeting.conference_id
@@ -297,7 +297,7 @@ def test_extension_user_verify_mismatch_is_field_error(client, make, login, vc, 
 # --- Provider down or slow at save, the retried job, exactly one update --------------------
 
 def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, smtp,
-                                                     monkeypatch):
+                                                     clock):
     account, user = rep
     ext = vc["ext"]
     app = ext_app(db, account, vc["ext_url"])
@@ -320,16 +320,16 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     assert all("video link pending" in t[1] for t in first)
     # The provider is down: the job honours Retry-After.
     task = db.session.scalar(sa.select(ConferenceTask))
-    later = utcnow() + timedelta(minutes=10)
-    patch_now(monkeypatch, lambda: later)
+    clock.shift(timedelta(minutes=10))
+    before = clock.now()
     assert conference_tasks.run_task(task.id) == "pending"
+    after = clock.now()
     db.session.refresh(task)
-    assert timedelta(seconds=110) < task.next_attempt_at - later <= timedelta(seconds=120)
+    assert before + timedelta(seconds=120) <= task.next_attempt_at <= after + timedelta(seconds=120)
     # Up again: the job creates the link; running it twice sends one update each.
     ext.mode = None
     smtp.clear()
-    much_later = later + timedelta(minutes=5)
-    patch_now(monkeypatch, lambda: much_later)
+    clock.shift(timedelta(minutes=5))
     from worker import jobs as worker_jobs
     worker_jobs.relay()
     assert conference_tasks.run_task(task.id) == "not-claimed"
@@ -347,21 +347,19 @@ def test_slow_provider_saves_pending_then_one_update(client, rep, vc, make, db, 
     assert url in client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
 
 
-def test_failed_link_shows_retry(client, rep, vc, db, monkeypatch):
+def test_failed_link_shows_retry(client, rep, vc, db, clock):
     account, _ = rep
     ext = vc["ext"]
     app = ext_app(db, account, vc["ext_url"])
     ext.mode = "down"
     schedule(client, None, **video(video_provider=f"app:{app.id}"))
     task = db.session.scalar(sa.select(ConferenceTask))
-    for hours in range(1, CONFERENCE_TASKS.max_attempts + 2):
-        moment = utcnow() + timedelta(hours=hours * 2)
-        patch_now(monkeypatch, lambda m=moment: m)
+    for _ in range(1, CONFERENCE_TASKS.max_attempts + 2):
+        clock.shift(timedelta(hours=2))
         conference_tasks.run_task(task.id)
     db.session.refresh(task)
     meeting = meeting_row(db)
     assert task.status == "failed" and meeting.conference_status == "failed"
-    monkeypatch.undo()
     page = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "could not be created" in page and "503" in page
     ext.mode = None
@@ -428,12 +426,13 @@ def test_zoom_connect_create_update_delete(client, rep, vc, db, smtp):
     client.post(f"/meetings/{meeting.id}/edit", data=form(
         title="Zoom call", start_time="09:00", end_time="10:00", **video(video_provider="zoom")))
     patched = zoom.events[meeting.conference_id]
-    assert patched["duration"] == 60 and patched["start_time"].endswith("14:00:00Z")
+    assert patched["duration"] == 60
+    assert datetime.fromisoformat(patched["start_time"]) == local(future_day(), "09:00")
     client.post(f"/meetings/{meeting.id}/delete")
     assert zoom.events == {}
 
 
-def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, monkeypatch):
+def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, clock):
     zoom = vc["zoom"]
     zoom_connect(client)
     zoom.access_tokens.clear()  # Zoom forgot the token: 401, one refresh, then success
@@ -446,11 +445,10 @@ def test_zoom_401_refreshes_once_429_and_500_retry(client, rep, vc, db, monkeypa
                                                              meeting.id))
     assert meeting.location_value == "video link pending"
     assert timedelta(seconds=80) < task.next_attempt_at - utcnow() <= timedelta(seconds=90)
-    later = utcnow() + timedelta(minutes=2)
-    patch_now(monkeypatch, lambda: later)
+    clock.shift(timedelta(minutes=2))
     zoom.faults.add("/meetings", 500)
     assert conference_tasks.run_task(task.id) == "pending"
-    patch_now(monkeypatch, lambda: later + timedelta(hours=1))
+    clock.shift(timedelta(hours=1))
     assert conference_tasks.run_task(task.id) == "done"
     db.session.refresh(meeting)
     assert meeting.location_value.startswith("https://zoom.example/j/")
@@ -478,7 +476,7 @@ def google_connect(client):
     return client.get(f"{back.path}?{back.query}")
 
 
-def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, monkeypatch):
+def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, clock):
     google = vc["google"]
     google_connect(client)
     account, _ = rep
@@ -496,8 +494,7 @@ def test_google_meet_pending_then_link(client, rep, vc, make, db, smtp, monkeypa
     assert request_part["conferenceSolutionKey"] == {"type": "hangoutsMeet"}
     assert len(google.conferences) == 1  # the calendar sync asked for the same conference
     smtp.clear()
-    later = utcnow() + timedelta(minutes=1)
-    patch_now(monkeypatch, lambda: later)
+    clock.shift(timedelta(minutes=1))
     from worker import jobs as worker_jobs
     worker_jobs.relay()
     meeting = meeting_row(db)
@@ -550,7 +547,7 @@ def test_google_meet_save_when_google_refuses_the_refresh(client, rep, vc, make,
 
 
 def test_google_meet_save_while_the_token_endpoint_is_down(client, rep, vc, make, db, smtp,
-                                                           monkeypatch):
+                                                           clock):
     """The token endpoint answers 503: the save still saves the whole meeting with its
     invitation (the link pending), and the job makes the link once Google answers."""
     google = vc["google"]
@@ -566,7 +563,7 @@ def test_google_meet_save_while_the_token_endpoint_is_down(client, rep, vc, make
     kinds = {(m.recipient_email, m.kind) for m in db.session.scalars(sa.select(OutboxMessage))}
     assert kinds == {("guest@example.org", "invite")}
     google.faults.queue.clear()  # Google is back
-    patch_now(monkeypatch, lambda: utcnow() + timedelta(hours=2))
+    clock.shift(timedelta(hours=2))
     from worker import jobs as worker_jobs
     worker_jobs.sweep()
     meeting = meeting_row(db)
@@ -596,15 +593,14 @@ def test_readme_example_provider_verifies_signatures(monkeypatch):
     assert client.post("/create", data=body, headers=old).status_code == 401
 
 
-def test_reminder_carries_the_join_link(client, rep, make, db, smtp, monkeypatch):
+def test_reminder_carries_the_join_link(client, rep, make, db, smtp, clock):
     account, _ = rep
     contact = make.contact(account, email="guest@example.org")
     schedule(client, None, attendees=[f"contact:{contact.id}"], reminder_amount=["1"],
              reminder_unit=["days"], **video(video_provider="jitsi"))
     meeting = meeting_row(db)
     smtp.clear()
-    due = meeting.reminders[0].due_at + timedelta(minutes=1)
-    patch_now(monkeypatch, lambda: due)
+    clock.move_to(meeting.reminders[0].due_at + timedelta(minutes=1))
     from webapp import tasks
     tasks.sweep(60)
     [(rcpt, text, _ics)] = texts_any(smtp)

@@ -2,11 +2,14 @@
 
 import pytest
 
-from tests.conftest import base_config
+from tests.support import base_config
 from webapp import create_app
 
 # Machine endpoints authenticated by a bearer secret, never by the session cookie.
 NO_COOKIE_AUTH = {"meetings.itip_reply"}
+
+# csrf_app is a second app, with an engine of its own: it reads what the tests commit.
+pytestmark = pytest.mark.committing
 
 
 @pytest.fixture()

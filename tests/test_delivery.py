@@ -10,7 +10,7 @@ import pytest
 import sqlalchemy as sa
 import vobject
 
-from tests.conftest import patch_now
+from tests.clock import clock_edges
 from tests.meeting_helpers import form, future_day, schedule
 from webapp import tasks
 from webapp.delivery import sending
@@ -85,6 +85,7 @@ def check_imip(msg: EmailMessage, method: str) -> icalendar.Event:
     return event
 
 
+@clock_edges
 def test_invitation_is_a_valid_imip_request(client, rep, make, db, smtp):
     account, user = rep
     contact = make.contact(account, first_name="Tai", last_name="Pei", timezone="Asia/Taipei",
@@ -192,6 +193,7 @@ def test_header_and_property_injection_round_trip_as_text(client, rep, make, db,
     assert msg["To"].addresses[0].display_name == "Mal Cc: x@evil.example Lory"
 
 
+@pytest.mark.committing  # threads with sessions of their own
 def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, db, smtp):
     account, _ = rep
     contact = make.contact(account)
@@ -224,7 +226,7 @@ def test_a_send_runs_once_even_when_the_job_runs_twice(app, client, rep, make, d
     assert len(smtp.messages) == 1
 
 
-def test_smtp_outage_retries_with_backoff(client, rep, make, db, smtp, monkeypatch):
+def test_smtp_outage_retries_with_backoff(client, rep, make, db, smtp, clock):
     account, _ = rep
     contact = make.contact(account)
     smtp.refuse_with = "421 Service not available, try later"
@@ -236,8 +238,7 @@ def test_smtp_outage_retries_with_backoff(client, rep, make, db, smtp, monkeypat
     assert smtp.messages == []
     # The server is back and the backoff has passed: the sweep sends it, once.
     smtp.refuse_with = None
-    later = utcnow() + timedelta(minutes=2)
-    patch_now(monkeypatch, lambda: later)
+    clock.shift(timedelta(minutes=2))
     tasks.sweep(60)
     tasks.sweep(60)
     db.session.refresh(row)
@@ -261,26 +262,21 @@ def test_permanent_failure_is_visible_with_a_retry_action(client, rep, make, db,
     assert row.status == "sent" and len(smtp.messages) == 1
 
 
-def test_attempts_are_capped(app, client, rep, make, db, smtp, monkeypatch):
+def test_attempts_are_capped(app, client, rep, make, db, smtp, clock):
     account, _ = rep
     contact = make.contact(account)
     smtp.refuse_with = "451 Temporary local problem"
     schedule(client, contact, attendees=[f"contact:{contact.id}"])
     row = db.session.scalar(sa.select(OutboxMessage))
-    clock = [utcnow()]
-    patch_now(monkeypatch, lambda: clock[0])
     for _ in range(app.config["SEND_MAX_ATTEMPTS"] + 2):
-        clock[0] += timedelta(hours=2)
+        clock.shift(timedelta(hours=2))
         tasks.sweep(60)
     db.session.refresh(row)
     assert row.status == "failed" and row.attempts == app.config["SEND_MAX_ATTEMPTS"]
 
 
-def move_clock(monkeypatch, when):
-    patch_now(monkeypatch, lambda: when)
-
-
-def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smtp, monkeypatch):
+@clock_edges
+def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smtp, clock):
     account, _ = rep
     contact = make.contact(account, email="r@example.org", timezone="Australia/Lord_Howe")
     base = dict(attendees=[f"contact:{contact.id}"], start_date=future_day(5),
@@ -299,11 +295,11 @@ def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smt
     new_due = meeting.reminders[0].due_at
     assert new_due - first_due == timedelta(hours=2)
     # At the old time nothing is due.
-    move_clock(monkeypatch, first_due + timedelta(minutes=1))
+    clock.move_to(first_due + timedelta(minutes=1))
     tasks.sweep(60)
     assert smtp.messages == []
     # At the new time exactly one reminder per recipient, even with repeated sweeps.
-    move_clock(monkeypatch, new_due + timedelta(minutes=1))
+    clock.move_to(new_due + timedelta(minutes=1))
     for _ in range(3):
         tasks.sweep(60)
     assert len(smtp.messages) == 1
@@ -316,7 +312,7 @@ def test_reminders_follow_reschedule_and_never_double(client, rep, make, db, smt
 
 
 def test_no_reminder_for_cancelled_meeting_or_declined_attendee(client, rep, make, db, smtp,
-                                                                monkeypatch):
+                                                                clock):
     account, _ = rep
     yes = make.contact(account, email="yes@example.org")
     no = make.contact(account, email="no@example.org")
@@ -331,7 +327,7 @@ def test_no_reminder_for_cancelled_meeting_or_declined_attendee(client, rep, mak
     client.post(f"/rsvp/{token}", data={"response": "declined"})
     client.post(f"/meetings/{drop.id}/delete")
     smtp.clear()
-    move_clock(monkeypatch, keep.start_at - timedelta(hours=2))
+    clock.move_to(keep.start_at - timedelta(hours=2))
     tasks.sweep(60)
     assert [(r[0], m["Subject"]) for r, m in smtp.messages] == [("yes@example.org",
                                                                  "Reminder: Keep")]
@@ -433,9 +429,9 @@ def test_free_seat_cannot_book_for_others(client, make, login, db):
     assert user
 
 
-def test_stopped_smtp_server_then_back(app, client, rep, make, db, monkeypatch):
+def test_stopped_smtp_server_then_back(app, client, rep, make, db, clock):
     """A mail server that is down (connection refused): kept, then sent when it returns."""
-    from tests.conftest import SMTPSink
+    from tests.support import SMTPSink
     sink = SMTPSink()  # not started yet: its port refuses connections
     app.config["SMTP_URL"] = sink.url
     try:
@@ -446,8 +442,7 @@ def test_stopped_smtp_server_then_back(app, client, rep, make, db, monkeypatch):
         db.session.refresh(row)
         assert row.status == "pending" and "unavailable" in row.last_error
         sink.start()
-        later = utcnow() + timedelta(minutes=5)
-        patch_now(monkeypatch, lambda: later)
+        clock.shift(timedelta(minutes=5))
         tasks.sweep(60)
         db.session.refresh(row)
         assert row.status == "sent"
@@ -528,6 +523,7 @@ def test_the_sweep_wakes_when_the_next_reminder_is_due(client, rep, make, db):
     assert reminder_sweep.seconds_to_next_reminder(15) == 15
 
 
+@pytest.mark.committing  # threads with sessions of their own
 def test_overlapping_batches_in_parallel_send_each_message_once(app, client, rep, make, db,
                                                                 smtp, monkeypatch):
     from worker import jobs as worker_jobs

@@ -24,7 +24,6 @@ import vobject
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tests.conftest import patch_now
 from tests.meeting_helpers import form
 from webapp.meetings import ical, responses
 from webapp.meetings.models import Meeting
@@ -33,9 +32,9 @@ FIXED_NOW = datetime(2027, 1, 1, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture()
-def fixed_now(monkeypatch):
-    """Now is FIXED_NOW for every webapp module that reads the clock."""
-    patch_now(monkeypatch, lambda: FIXED_NOW)
+def fixed_now(clock):
+    """Now is FIXED_NOW (the tests' one clock, stopped)."""
+    clock.move_to(FIXED_NOW, tick=False)
     return FIXED_NOW
 
 
@@ -488,7 +487,7 @@ def test_nothing_about_an_event_the_attendee_never_received(app, client, rep, ma
 
 # --- the subscription feed -------------------------------------------------------------------
 
-def test_feed_is_cacheable_and_stable(client, rep, db, smtp, monkeypatch, count_queries):
+def test_feed_is_cacheable_and_stable(client, rep, db, smtp, clock, count_queries):
     _account, user, contact = rep
     data = golden_form(contact, "America/New_York", "2027-01-05", "10:00", "", "10:30", "", "")
     client.post("/meetings/new", data=data)
@@ -504,7 +503,7 @@ def test_feed_is_cacheable_and_stable(client, rep, db, smtp, monkeypatch, count_
     etag, modified = first.headers["ETag"], first.headers["Last-Modified"]
     body = first.get_data()
     # An hour later the same data gives the same bytes: DTSTAMP is the meeting's last change.
-    patch_now(monkeypatch, lambda: FIXED_NOW + timedelta(hours=1))
+    clock.move_to(FIXED_NOW + timedelta(hours=1), tick=False)
     assert client.get(url).get_data() == body
     meeting = db.session.scalar(sa.select(Meeting))
     stamp = meeting.updated_at.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")

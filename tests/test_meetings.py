@@ -7,7 +7,8 @@ from datetime import date, timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.meeting_helpers import form, future_day, schedule
+from tests.clock import clock_edges
+from tests.meeting_helpers import form, future_day, local, schedule
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings.models import Attachment, Meeting, MeetingType, Reminder
 
@@ -24,6 +25,7 @@ def rep(make, login):
     return account, user
 
 
+@clock_edges
 def test_scheduler_opens_from_record_with_contact_preselected(client, rep, make):
     account, _ = rep
     company = make.company(account, name="Initech")
@@ -85,7 +87,8 @@ def test_every_field_is_saved(client, rep, make, db):
     assert r.status_code == 302, r.get_data(as_text=True)
     m = db.session.scalar(sa.select(Meeting))
     assert m.title == "Full meeting" and m.timezone == "Europe/Berlin"
-    assert m.start_at.hour == 8 and (m.end_at - m.start_at).seconds == 75 * 60  # CET = UTC+1
+    assert m.start_at == local(future_day(), "09:00", "Europe/Berlin")  # CET or CEST
+    assert m.end_at - m.start_at == timedelta(minutes=75)
     assert m.meeting_type_id == mtype.id
     assert m.location_kind == "phone" and m.location_value == "+493090182005"
     assert m.include_description_in_reminders
@@ -108,6 +111,7 @@ def test_contacts_without_valid_email_are_named_not_invited(client, rep, make, d
     assert [row.recipient_email for row in rows] == [ok.email]
 
 
+@clock_edges
 def test_default_reminders_are_inherited(client, make, login):
     account = make.account(reminders_default_on=True, default_reminders=[[2, "hours"], [1, "days"]])
     login(make.user(account))
@@ -191,6 +195,7 @@ def test_dst_gap_time_is_refused_with_explanation(client, rep, db):
     assert counts(db) == (0, 0)
 
 
+@clock_edges
 def test_a_meeting_ending_at_midnight_ends_the_next_day(client, rep, db):
     """23:30 to 00:00 (the scheduler's own default at 23:00) is half an hour, not an end
     before the start; an end at 00:15 on the same day still is."""
@@ -231,6 +236,7 @@ def test_attachments_are_checked_and_kept_internal(client, rep, make, db):
     assert got.status_code == 200 and got.data == b"%PDF-1.4 pricing"
 
 
+@clock_edges
 def test_edit_time_moves_reminders_and_raises_sequence(client, rep, make, db):
     account, _ = rep
     contact = make.contact(account)
@@ -299,6 +305,7 @@ def test_record_page_query_count_does_not_grow_with_meetings(client, rep, make, 
     assert many.count <= 14
 
 
+@clock_edges
 def test_calendar_week_partial_shows_meetings(client, rep, make, db):
     account, _ = rep
     contact = make.contact(account)
@@ -519,6 +526,7 @@ def test_a_rolled_back_save_leaves_nothing_behind_in_the_session(rep, make, db):
 
 
 @pytest.mark.parametrize("path", ["/meetings/new", "/m/meetings/new"])
+@clock_edges
 def test_a_default_reminder_already_due_is_left_out_not_refused(client, make, login, db,
                                                                  path):
     """The account's defaults (1 hour, 1 day) on a meeting booked for two hours from now:

@@ -12,6 +12,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests import test_conferencing
+from tests.clock import clock_edges
 from tests.meeting_helpers import future_day, schedule
 from tests.test_conferencing import ext_app, google_connect, texts, unfold, zoom_connect
 from webapp.conferencing.models import ConferenceTask, ZoomConnection
@@ -45,7 +46,7 @@ def team(make, login):
 
 
 def phone_form(contact, **overrides) -> dict:
-    day = future_day(10)
+    day = future_day(10).isoformat()
     data = {"title": "Kick-off", "description_text": "Agenda:\nintro\n\nnext steps",
             "description_text_orig": "", "description_html_orig": "",
             "internal_note_text": "", "internal_note_text_orig": "", "internal_note_html_orig": "",
@@ -81,6 +82,7 @@ def test_record_page_offers_more_then_meeting_on_phones(client, team):
     assert 'class="btn btn-primary only-desktop" id="schedule-meeting"' in html
 
 
+@clock_edges
 def test_phone_form_has_native_pickers_and_defaults(client, team):
     _account, _rep, _alex, contact = team
     html = client.get(new_url(contact)).get_data(as_text=True)
@@ -95,6 +97,7 @@ def test_phone_form_has_native_pickers_and_defaults(client, team):
         assert f">{label}</label>" in html, label
 
 
+@clock_edges
 def test_save_asks_continue_and_send_and_sends_nothing_until_confirmed(client, team, db):
     account, rep, alex, contact = team
     data = phone_form(contact, internal_note_text="@Alex Account-Exec please join")
@@ -252,7 +255,8 @@ def test_edit_on_phone_keeps_desktop_formatting_and_confirms_updates(client, tea
         "title": "Kick-off", "description_text": "Bold agenda",
         "description_text_orig": "Bold agenda", "description_html_orig": "<p><b>Bold</b> agenda</p>",
         "internal_note_text": "", "internal_note_text_orig": "", "internal_note_html_orig": "",
-        "start_date": future_day(), "start_time": "10:00", "end_date": future_day(),
+        "start_date": future_day().isoformat(), "start_time": "10:00",
+        "end_date": future_day().isoformat(),
         "end_time": "10:30", "timezone": "America/New_York", "location_kind": "none",
         "attendees": [f"contact:{contact.id}"], "associations": [f"contact:{contact.id}"],
         "return_to": f"/contacts/{contact.id}"}
@@ -298,6 +302,7 @@ def test_outcome_on_phone(client, team, db):
     assert f"/m/meetings/{meeting.id}/outcome" in timeline
 
 
+@clock_edges
 def test_availability_lists_the_week_and_flags_conflicts(client, team, make, db):
     account, rep, _alex, contact = team
     day = future_day(10)
@@ -562,6 +567,7 @@ def test_zoom_dry_run_creates_updates_and_deletes_nothing(client, video_team, vc
     assert meeting.location_value.startswith("https://meet.jit.si/Parley-")
 
 
+@pytest.mark.committing  # the grant store commits on a connection of its own (webapp/grants.py)
 def test_a_token_refreshed_during_the_check_is_kept(client, video_team, vc, db):
     """The dry run is rolled back; a Zoom token validation refreshed must not be."""
     _account, _rep, contact, _colleague = video_team
@@ -678,6 +684,7 @@ def test_another_users_key_is_not_theirs(client, team, make, login, db):
     assert counts(db)[0] == 2
 
 
+@pytest.mark.committing  # threads with sessions of their own
 def test_two_confirms_at_once_save_one_meeting(app, client, video_team, vc, db, smtp,
                                               monkeypatch):
     """Both POSTs are in flight together (the provider takes 1.2 s a call): the second got

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from tests.clock import clock_edges
 from webapp.meetings import forms as meeting_forms
 from webapp.meetings.calendar_view import week_start
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
@@ -90,6 +91,7 @@ def _shown_week(user_zone: str) -> datetime:
     return datetime.combine(week_start(day), time(0), tzinfo=ZoneInfo(user_zone))
 
 
+@clock_edges
 def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db,
                                                           count_queries):
     account, rep, colleague = team

@@ -1,5 +1,7 @@
 """CRM records: list, search, pagination, create/edit validation, record page, associations."""
 
+import re
+
 import sqlalchemy as sa
 
 from webapp.records.models import Contact, RecordLink
@@ -160,17 +162,20 @@ def test_record_page_query_count_is_small(client, make, login, count_queries):
     account = make.account()
     login(make.user(account))
     contact = make.contact(account)
-    for _ in range(3):
-        make.deal(account)
+    deals = [make.deal(account, name=f"Linked deal {n}") for n in range(3)]
     with count_queries() as few:
-        client.get(f"/contacts/{contact.id}")
+        r = client.get(f"/contacts/{contact.id}")
+    assert r.status_code == 200
     from webapp.records import operations as ops
-    for deal_id in range(1, 4):
-        deal = ops.get_record(account.id, "deal", deal_id)
+    for deal in deals:
         ops.link(account.id, contact, deal)
-        ops.link(account.id, contact, make.company(account))
+        ops.link(account.id, contact, make.company(account, name=f"Linked company {deal.id}"))
     from webapp.extensions import db
     db.session.commit()
     with count_queries() as many:
-        client.get(f"/contacts/{contact.id}")
+        r = client.get(f"/contacts/{contact.id}")
+    assert r.status_code == 200
+    html = r.get_data(as_text=True)
+    linked = set(re.findall(r"Linked (?:deal|company) \d+", html))
+    assert linked == {d.name for d in deals} | {f"Linked company {d.id}" for d in deals}
     assert many.count <= few.count + 2, many.statements

@@ -11,6 +11,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from tests.clock import clock_edges
 from webapp.meetings import inputs, queries, saving, validation
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import Meeting
@@ -160,6 +161,7 @@ def test_outcomes_types_and_retired_outcomes(client, seeded, db):
     assert len(csv_rows(client, by="type", bucket="none")) == 5
 
 
+@clock_edges
 def test_weeks_and_months_are_the_viewers(client, make, login, db):
     account = make.account(timezone="UTC")
     user = login(make.user(account, timezone="Asia/Taipei"))

@@ -544,6 +544,7 @@ def test_api_books_through_a_rotation(client, team, api_headers, db):
 
 # --- B3 under concurrency ---------------------------------------------------------------------
 
+@pytest.mark.committing  # threads with sessions of their own
 def test_fifty_concurrent_bookings_through_a_rotation_of_five(app, make, db):
     """50 bookings at once through a rotation of 5 end 10 each, 50 in all.
 

@@ -44,7 +44,20 @@ def load_config(instance_path: Path) -> dict:
         db_url = "postgresql+psycopg://" + db_url[len("postgresql://"):]
 
     redis_url = os.environ.get("REDIS_URL") or None
+    # A process started by the tests (browser tests' server, worker): testing, and on the
+    # tests' clock (webapp/testclock.py). Never in production.
+    testing = os.environ.get("PARLEY_TESTING") == "1"
+    if testing and production:
+        raise RuntimeError("PARLEY_TESTING is for test runs; unset it when PARLEY_ENV=production")
+    clock_offset = os.environ.get("PARLEY_TEST_CLOCK_OFFSET") or None
+    testing_config = {
+        "TESTING": True,
+        # Errors still render the app's error pages, as in production.
+        "PROPAGATE_EXCEPTIONS": False,
+        "TEST_CLOCK_OFFSET": float(clock_offset) if clock_offset else None,
+    } if testing else {}
     return {
+        **testing_config,
         "ENV_NAME": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
