@@ -97,6 +97,7 @@ def test_emails_and_rsvp_confirmation_match_their_snapshots(app, client, make, l
 
     for name in ("_login_user", "csrf_token", "_flask_babel"):
         g.pop(name, None)
+    login(host)  # a week has passed on the clock: the first session lapsed (idle limit)
     assert client.post(f"/meetings/{meeting.id}/delete").status_code == 302
     emails["cancellation"] = parts(one(smtp))
 

@@ -12,11 +12,15 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.conftest import base_config
+from tests.support import base_config
 from webapp import create_app
 from webapp.auth import operations as auth_ops
 from webapp.auth.models import LoginThrottle, User
 from webapp.types import utcnow
+
+# Requests here commit on connections of their own (throttles, sessions, threads): the
+# rows must really be there, so these tests commit and the tables are emptied after.
+pytestmark = pytest.mark.committing
 
 
 def attempt(client, email, password, **kw):

@@ -9,8 +9,8 @@ import requests
 import sqlalchemy as sa
 from flask import Flask, redirect
 
-from tests.conftest import free_port
 from tests.standins import Server
+from tests.support import free_port
 from webapp import outbound
 from webapp.calendars.models import CalendarConnection
 

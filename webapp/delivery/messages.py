@@ -121,6 +121,34 @@ def when_text(meeting, zone: str, locale: str) -> str:
     return f"{day} {start} – {end} ({zone}, {start_offset})"
 
 
+def compose(text: str, html: str, *, to: tuple[str, str], subject: str, message_id: str,
+            calendar: tuple[bytes, str] | None = None) -> Message:
+    """The one mail composer, for invitations and notification emails: the text and HTML
+    alternatives, an iTIP calendar (ics, method) inline and as invite.ics when given, and
+    the headers every message has (To, Subject, Date, Message-ID, Auto-Submitted). The
+    caller adds From (and Sender, Reply-To)."""
+    alternative = MIMEMultipart("alternative")
+    alternative.attach(_text(text, "plain"))
+    alternative.attach(_text(html, "html"))
+    if calendar is None:
+        msg = alternative
+    else:
+        ics, method = calendar
+        alternative.attach(_calendar_part(ics, method, attachment=False))
+        msg = MIMEMultipart("mixed")
+        msg.attach(alternative)
+        msg.attach(_calendar_part(ics, method, attachment=True))
+    for part in msg.walk():
+        if part is not msg:
+            del part["MIME-Version"]  # the top level says it once
+    msg["To"] = address(*to)
+    msg["Subject"] = _header(subject)
+    msg["Date"] = formatdate(localtime=False)
+    msg["Message-ID"] = message_id
+    msg["Auto-Submitted"] = "auto-generated"
+    return msg
+
+
 def is_host_copy(row, meeting) -> bool:
     """The host's own copy of a meeting a colleague booked for them: the host is its
     ORGANIZER, so it asks for no reply (METHOD:PUBLISH, every attendee listed)."""
@@ -187,9 +215,6 @@ def build(row, meeting) -> Message:
         booked_line = _("Booked by %(name)s for %(host)s.", name=meeting.organizer.name,
                         host=meeting.host.name) if host_copy else ""
 
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(_text(text, "plain"))
-    alternative.attach(_text(html, "html"))
     method = METHODS.get(row.kind)
     ics = None
     if method and host_copy:
@@ -208,21 +233,9 @@ def build(row, meeting) -> Message:
                         (row.recipient_email, row.recipient_name,
                          attendee.response if attendee else "needs_action"),
                         row.sequence, description_extra=rsvp_line)
-    if ics is None:
-        msg = alternative
-    else:
-        alternative.attach(_calendar_part(ics, method, attachment=False))
-        msg = MIMEMultipart("mixed")
-        msg.attach(alternative)
-        msg.attach(_calendar_part(ics, method, attachment=True))
-    for part in msg.walk():
-        if part is not msg:
-            del part["MIME-Version"]  # the top level says it once
+    msg = compose(text, html, to=(row.recipient_name, row.recipient_email), subject=subject,
+                  message_id=message_id_for(meeting.uid, row.sequence, row.recipient_email,
+                                            row.kind, row.reminder_id),
+                  calendar=(ics, method) if ics is not None else None)
     _sender_headers(msg, meeting)
-    msg["To"] = address(row.recipient_name, row.recipient_email)
-    msg["Subject"] = _header(subject)
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = message_id_for(meeting.uid, row.sequence, row.recipient_email,
-                                       row.kind, row.reminder_id)
-    msg["Auto-Submitted"] = "auto-generated"
     return msg

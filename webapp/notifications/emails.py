@@ -7,15 +7,15 @@ sends once; what fails is tried again by the sweep after backoff.
 from __future__ import annotations
 
 import logging
-from email.message import EmailMessage
-from email.utils import formatdate, parseaddr
+from email.message import Message
+from email.utils import parseaddr
 
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from webapp import tasks
-from webapp.delivery.messages import address, when_text
+from webapp.delivery.messages import address, compose, when_text
 from webapp.extensions import db
 from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
 from webapp.notifications.models import EMAIL_TASKS, Notification
@@ -27,7 +27,7 @@ log = logging.getLogger(__name__)
 #: How much of the internal note a mention email quotes.
 EXCERPT_CHARS = 300
 
-def build_email(notification: Notification) -> EmailMessage:
+def build_email(notification: Notification) -> Message:
     """The mention email, in the recipient's language; times in their zone."""
     user, meeting = notification.user, notification.meeting
     base = current_app.config["BASE_URL"]
@@ -44,16 +44,10 @@ def build_email(notification: Notification) -> EmailMessage:
                     title=meeting.title)
         text = render_template("emails/mention.txt", **context)
         html = render_template("emails/mention.html", **context)
-    msg = EmailMessage()
+    msg = compose(text, html, to=(user.name, user.email), subject=" ".join(subject.split()),
+                  message_id=f"<notification-{notification.id}@parley>")
     _from_name, from_addr = parseaddr(current_app.config["MAIL_FROM"])
     msg["From"] = address("Parley", from_addr)
-    msg["To"] = address(user.name, user.email)
-    msg["Subject"] = " ".join(subject.split())
-    msg["Date"] = formatdate(localtime=False)
-    msg["Message-ID"] = f"<notification-{notification.id}@parley>"
-    msg["Auto-Submitted"] = "auto-generated"
-    msg.set_content(text)
-    msg.add_alternative(html, subtype="html")
     return msg
 
 
