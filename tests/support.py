@@ -63,11 +63,14 @@ def drain(app, smtp_url: str | None = None) -> None:
             try:
                 worker_jobs.sweep()  # eager mode: what it relays is sent before it returns
                 if app.config["JOBS_MODE"] == "rq":
-                    from rq import SimpleWorker
+                    from redis import Redis
+                    from rq import Queue, SimpleWorker
 
-                    from webapp.jobs import rq_queue
-                    queue = rq_queue(app)
-                    SimpleWorker([queue], connection=queue.connection).work(
+                    # A connection of its own: the app's has socket timeouts of tens of
+                    # milliseconds (webapp.jobs), too short for a worker's dequeue.
+                    connection = Redis.from_url(app.config["REDIS_URL"])
+                    queue = Queue("parley", connection=connection)
+                    SimpleWorker([queue], connection=connection).work(
                         burst=True, with_scheduler=False)
             finally:
                 _db.session.remove()

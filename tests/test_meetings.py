@@ -2,7 +2,7 @@
 
 import io
 import re
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
@@ -331,7 +331,7 @@ def test_week_navigation_links_work_without_javascript(client, rep, make, db):
     JavaScript) shows that week of the host's calendar as a page; htmx fetches the partial."""
     account, _ = rep
     contact = make.contact(account)
-    shown = date.fromisoformat(future_day(7))
+    shown = future_day(7)
     monday = shown - timedelta(days=shown.weekday())
     next_wednesday = monday + timedelta(days=9)
     r = schedule(client, contact, title="Next week's call", start_date=next_wednesday.isoformat(),
