@@ -174,7 +174,7 @@ def login(base: str, email: str, password: str) -> tuple[str, str]:
     """Log in through the form (GET /login for the CSRF token, then POST).
 
     The production cookie is Secure, so no client would send it over http://127.0.0.1:
-    the value is carried by hand. Returns (Cookie header, CSRF token of the session)."""
+    the value is carried by hand. Returns (Cookie header, CSRF token of the new session)."""
     status, headers, html = request(base, "GET", "/login")
     cookie = _session_cookie(headers)
     token = csrf_from(html)
@@ -183,7 +183,12 @@ def login(base: str, email: str, password: str) -> tuple[str, str]:
     if status != 302:
         raise RuntimeError(f"login failed with HTTP {status}")
     cookie = _session_cookie(headers) or cookie
-    return cookie, token
+    # Login starts a fresh session with a fresh CSRF token (docs/SECURITY.md): read it from
+    # a page of the new session.
+    status, headers, html = request(base, "GET", "/meetings/new", cookie=cookie)
+    if status != 200:
+        raise RuntimeError(f"the scheduler answered HTTP {status} after login")
+    return _session_cookie(headers) or cookie, csrf_from(html)
 
 
 def cpu_seconds(pids: list[int], database: str | None = None) -> float:

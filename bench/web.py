@@ -152,8 +152,8 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         cookie, token = login(g.url, datagen.BENCH_EMAIL, datagen.BENCH_PASSWORD)
         pages = check_pages(g.url, cookie)
         body = "&".join(f"{k}={v}" for k, v in _encode(save_body(subjects, token)))
-        status, headers, _ = request(g.url, "POST", SCHEDULER_PATH, body, cookie)
-        assert status == 302, f"save answered {status}"
+        status, headers, answer = request(g.url, "POST", SCHEDULER_PATH, body, cookie)
+        assert status == 302, f"save answered {status}: {answer[:3000]!r}"
         pages["save_check"] = saved_state(db_url)
         delete_saved(db_url)
         scenarios = [("constant", "/bench/constant", None, None),
