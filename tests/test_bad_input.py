@@ -120,6 +120,7 @@ def reports(make, login, db):
     return account, ann
 
 
+@pytest.mark.committing  # it looks at the server's connections from one of its own
 def test_a_csv_export_cut_off_midway_leaves_the_app_working(app, client, reports, db):
     response = client.get("/reports/meetings.csv", query_string=RANGE, buffered=False)
     chunks = iter(response.response)
