@@ -95,6 +95,11 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_MAX_SECONDS": int(os.environ.get("SESSION_MAX_SECONDS", str(72 * 3600))),
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_MAX_SECONDS",
                                                          str(72 * 3600))),
+        # The cookie is written only when the session changes: a response that rewrote an
+        # unchanged cookie (an htmx fragment in flight while a form posts) could land after
+        # the post's and drop what it set (its flash message). The lifetimes above are kept
+        # on the server, so nothing needs the cookie refreshed.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "zh_Hant"],
