@@ -101,6 +101,10 @@ def input_from_json(data: dict, base: MeetingInput) -> MeetingInput:
         base.rotation_id = data["rotation_id"]
     if "meeting_type" in data:
         base.meeting_type_id = _meeting_type_id(data["meeting_type"], errors)
+    if "log_only" in data:
+        base.log_only = bool(data["log_only"])
+    if "outcome" in data:
+        base.outcome = data["outcome"]
     if errors:
         raise ApiError(422, "Some fields are invalid.", errors)
     return base
@@ -150,7 +154,8 @@ MEETING_ID = S.Param("meeting_id", "path", S.ID)
 
 
 @api_view(S.Operation("POST", "/meetings", "create_meeting",
-                      "Schedule a meeting (invitations are queued)", "Meetings",
+                      "Schedule a meeting (invitations are queued), or log one that already "
+                      "happened (log_only: nothing is sent)", "Meetings",
                       [S.Param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
                                "A retry with the same key answers with the meeting the first "
                                "request made, never a second one (kept 24 hours).")],

@@ -87,6 +87,7 @@ def user_feed_events(user: User, since: datetime) -> list:
             .join(host, host.id == Meeting.host_id)
             .join(organizer, organizer.id == Meeting.organizer_id)
             .where(Meeting.account_id == user.account_id, Meeting.end_at >= since,
+                   Meeting.log_only.is_(False),  # a logged meeting is no calendar event
                    sa.or_(Meeting.host_id == user.id, Meeting.id.in_(attending)))
             .order_by(Meeting.start_at, Meeting.id))
     return [EventData(uid, sequence, title, start_at, end_at, zone, created_at, updated_at,
