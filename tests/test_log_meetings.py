@@ -176,3 +176,72 @@ def test_editing_a_scheduled_meeting_of_the_past_still_works(client, rep, make, 
     response = client.post(f"/meetings/{meeting.id}/edit", data=form(
         start_date=future_day(-2), title="Kick-off, renamed"))
     assert response.status_code == 302, response.get_data(as_text=True)
+
+
+# --- the API ---------------------------------------------------------------------------
+
+@pytest.fixture()
+def api(make, db):
+    from webapp.api import operations as token_ops
+    account = make.account(timezone=ZONE)
+    seat = make.seat(account, paid=True)
+    user = make.user(account, seat_kind_id=seat.id, email="api@acme.example")
+    _row, token = token_ops.create_token(user, "tests")
+    db.session.commit()
+    return {"account": account, "user": user, "headers": {"Authorization": f"Bearer {token}"}}
+
+
+def _iso(day, hhmm):
+    from tests.meeting_helpers import local_iso
+    return local_iso(day.isoformat(), hhmm)
+
+
+def test_api_log_only_is_201_and_sends_nothing_ever(client, api, make, db, app, smtp):
+    contact = make.contact(api["account"])
+    day = past_day(3)
+    r = client.post("/api/v1/meetings", headers=api["headers"], json={
+        "title": "Logged by API", "start": _iso(day, "09:00"), "end": _iso(day, "09:30"),
+        "timezone": ZONE, "log_only": True, "attendees": [{"contact_id": contact.id}],
+        "reminders": [{"amount": 1, "unit": "hours"}],
+        "associations": [{"type": "contact", "id": contact.id}],
+        "internal_note_html": "<p>notes</p>"})
+    assert r.status_code == 201, r.json
+    body = r.json
+    assert body["log_only"] is True and body["outcome"] == "completed"
+    assert body["reminders"] == [] and body["attendees"][0]["delivery"] == []
+    r = client.patch(f"/api/v1/meetings/{body['id']}", headers=api["headers"], json={
+        "start": _iso(day, "10:00"), "end": _iso(day, "11:00"),
+        "description_html": "<p>changed</p>"})
+    assert r.status_code == 200, r.json
+    assert r.json["log_only"] is True and r.json["sequence"] == 0
+    drain(app)
+    assert _sent_or_owed(db) == 0 and smtp.messages == []
+
+
+def test_api_refuses_a_past_start_without_log_only(client, api, db, app, smtp):
+    day = past_day(1)
+    r = client.post("/api/v1/meetings", headers=api["headers"], json={
+        "title": "Too late", "start": _iso(day, "09:00"), "end": _iso(day, "09:30"),
+        "timezone": ZONE})
+    assert r.status_code == 422
+    errors = r.json["errors"]
+    assert [e["field"] for e in errors] == ["start"]
+    assert "past" in errors[0]["message"] and "Log it instead" in errors[0]["message"]
+    drain(app)
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
+    assert smtp.messages == []
+
+
+def test_api_refuses_a_logged_meeting_in_the_future(client, api, db):
+    day = future_day(2)
+    r = client.post("/api/v1/meetings", headers=api["headers"], json={
+        "title": "Not yet", "start": _iso(day, "09:00"), "end": _iso(day, "09:30"),
+        "timezone": ZONE, "log_only": True, "outcome": "no_show"})
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json["errors"]] == ["start"]
+    r = client.post("/api/v1/meetings", headers=api["headers"], json={
+        "title": "Odd outcome", "start": _iso(past_day(), "09:00"),
+        "end": _iso(past_day(), "09:30"), "timezone": ZONE, "log_only": True,
+        "outcome": "nonsense"})
+    assert r.status_code == 422
+    assert [e["field"] for e in r.json["errors"]] == ["outcome"]
