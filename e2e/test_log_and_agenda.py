@@ -19,6 +19,7 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from e2e.a11y import assert_accessible
 from e2e.conftest import login, shot
+from e2e.test_phone_scheduling import in_db
 from tests.meeting_helpers import future_day
 from tests.support import drain
 
@@ -54,15 +55,6 @@ def view(request, browser: Browser, playwright: Playwright, live_server: str,
 
 def t(key: str, lang: str) -> str:
     return TEXT[key][lang == "zh"]
-
-
-def in_db(app, fn):
-    from webapp.extensions import db
-    with app.app_context():
-        try:
-            return fn(db)
-        finally:
-            db.session.remove()
 
 
 def meeting_row(app, title: str):

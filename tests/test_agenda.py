@@ -8,23 +8,15 @@ from __future__ import annotations
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-import pytest
-
+from tests import test_query_counts
 from tests.test_query_counts import add_meeting, count_get
 from webapp.meetings.calendar_view import week_start
 from webapp.meetings.timemath import to_zone
 from webapp.types import utcnow
 
 ZONE = "America/New_York"
-
-
-@pytest.fixture()
-def team(make, login):
-    account = make.account(timezone=ZONE)
-    seat = make.seat(account, paid=True)
-    rep = login(make.user(account, timezone=ZONE, name="Rep", seat_kind_id=seat.id))
-    colleague = make.user(account, timezone=ZONE, name="Colleague", seat_kind_id=seat.id)
-    return account, rep, colleague
+#: An account with a logged-in rep and a colleague (shared with the query-count tests).
+team = test_query_counts.team
 
 
 def _monday() -> datetime:

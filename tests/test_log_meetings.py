@@ -10,22 +10,24 @@ from datetime import timedelta
 import pytest
 import sqlalchemy as sa
 
-from tests.meeting_helpers import form, future_day
+from tests import test_query_counts
+from tests.meeting_helpers import form, future_day, local_iso
 from tests.support import drain
+from webapp.api import operations as token_ops
 from webapp.calendars.models import CalendarConnection, CalendarSync
 from webapp.conferencing.models import ConferenceTask
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings.models import Meeting, Reminder
 
 ZONE = "America/New_York"
+#: An account with a logged-in rep and a colleague (shared with the query-count tests).
+team = test_query_counts.team
 
 
 @pytest.fixture()
-def rep(make, login):
-    account = make.account(timezone=ZONE)
-    seat = make.seat(account, paid=True)
-    user = login(make.user(account, timezone=ZONE, name="Rep", seat_kind_id=seat.id))
-    return account, user
+def rep(team):
+    """An account and its logged-in rep (test_query_counts.team)."""
+    return team[0], team[1]
 
 
 def past_day(days: int = 1):
@@ -182,7 +184,6 @@ def test_editing_a_scheduled_meeting_of_the_past_still_works(client, rep, make, 
 
 @pytest.fixture()
 def api(make, db):
-    from webapp.api import operations as token_ops
     account = make.account(timezone=ZONE)
     seat = make.seat(account, paid=True)
     user = make.user(account, seat_kind_id=seat.id, email="api@acme.example")
@@ -192,7 +193,6 @@ def api(make, db):
 
 
 def _iso(day, hhmm):
-    from tests.meeting_helpers import local_iso
     return local_iso(day.isoformat(), hhmm)
 
 

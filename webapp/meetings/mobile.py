@@ -201,26 +201,26 @@ def _submit(meeting: Meeting | None, record, return_to: str, logging: bool = Fal
 @bp.route("/m/meetings/new", methods=["GET", "POST"])
 @login_required
 def mobile_new():
-    record = views.source_record()
-    return_to = safe_local_url(request.values.get("return_to"),
-                             views.record_url(*record.ref) if record is not None else "")
-    if request.method == "POST":
-        return _submit(None, record, return_to)
-    values = _phone_values(views.form_values(None, record, views.account()))
-    return _render_form(values, {}, None, record, return_to)
+    return _new_meeting_form()
 
 
 @bp.route("/m/meetings/log", methods=["GET", "POST"])
 @login_required
 def mobile_log():
     """Log a meeting that already happened, on the phone (the More menu's "Log meeting")."""
+    return _new_meeting_form(logging=True)
+
+
+def _new_meeting_form(logging: bool = False):
+    """The phone form for a new meeting, or a new logged one (logging): GET and POST."""
     record = views.source_record()
     return_to = safe_local_url(request.values.get("return_to"),
                              views.record_url(*record.ref) if record is not None else "")
     if request.method == "POST":
-        return _submit(None, record, return_to, logging=True)
-    values = _phone_values(views.log_form_values(record))
-    return _render_form(values, {}, None, record, return_to, logging=True)
+        return _submit(None, record, return_to, logging=logging)
+    values = _phone_values(views.log_form_values(record) if logging else
+                           views.form_values(None, record, views.account()))
+    return _render_form(values, {}, None, record, return_to, logging=logging)
 
 
 @bp.route("/m/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
