@@ -226,7 +226,7 @@ def test_api_refuses_a_past_start_without_log_only(client, api, db, app, smtp):
     assert r.status_code == 422
     errors = r.json["errors"]
     assert [e["field"] for e in errors] == ["start"]
-    assert "past" in errors[0]["message"] and "Log it instead" in errors[0]["message"]
+    assert "in the past" in errors[0]["message"] and '"log_only": true' in errors[0]["message"]
     drain(app)
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0
     assert smtp.messages == []

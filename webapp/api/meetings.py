@@ -17,7 +17,7 @@ from webapp.api.problems import ApiError
 from webapp.api.serializers import meeting_json
 from webapp.auth.models import Account
 from webapp.extensions import db
-from webapp.meetings import ical, pipeline, queries, saving
+from webapp.meetings import ical, pipeline, queries, saving, validation
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.inputs import MeetingInput
 from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
@@ -139,12 +139,21 @@ FIELD_NAMES = {"host_id": "host_user_id", "meeting_type_id": "meeting_type",
                "video_provider": "location.video_provider"}
 
 
+#: A new meeting's start in the past, without log_only, in the API's words.
+PAST_START = ("The start is in the past: attendees would be invited to a meeting that "
+              "already happened. To record a meeting that took place, send "
+              "\"log_only\": true (nothing is sent); to invite, choose a later start.")
+
+
 def _save(account: Account, data: MeetingInput, meeting: Meeting | None = None):
     """The save pipeline; a refusal becomes a 422 naming the API's fields."""
     result = pipeline.save(account, g.api_user, data, meeting)
     if not result.ok:
+        past = validation.is_past_start(data, meeting)
         raise ApiError(422, "Some fields are invalid.", [
-            {"field": FIELD_NAMES.get(f, f), "message": m}
+            {"field": FIELD_NAMES.get(f, f),
+             "message": PAST_START if past and f == "start" and
+             m == str(validation.PAST_START_MESSAGE) else m}
             for f, msgs in result.errors.items() for m in msgs])
     return result
 
