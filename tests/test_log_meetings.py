@@ -18,6 +18,8 @@ from webapp.calendars.models import CalendarConnection, CalendarSync
 from webapp.conferencing.models import ConferenceTask
 from webapp.delivery.models import OutboxMessage
 from webapp.meetings.models import Meeting, Reminder
+from webapp.meetings.queries import user_feed_events
+from webapp.types import utcnow
 
 ZONE = "America/New_York"
 #: An account with a logged-in rep and a colleague (shared with the query-count tests).
@@ -245,3 +247,12 @@ def test_api_refuses_a_logged_meeting_in_the_future(client, api, db):
         "outcome": "nonsense"})
     assert r.status_code == 422
     assert [e["field"] for e in r.json["errors"]] == ["outcome"]
+
+
+def test_a_logged_meeting_is_not_in_the_private_calendar_feed(client, rep, db):
+    account, user = rep
+    assert client.post("/meetings/log", data=form(title="Held",
+                                                  start_date=past_day())).status_code == 302
+    assert client.post("/meetings/new", data=form(title="Upcoming")).status_code == 302
+    titles = [e.title for e in user_feed_events(user, utcnow() - timedelta(days=30))]
+    assert titles == ["Upcoming"]
