@@ -24,7 +24,14 @@ def _safe_next(target: str | None) -> str:
     return safe_local_url(target, url_for("calendars.settings"))
 
 
-@bp.route("/settings/calendar")
+@bp.get("/settings/calendar")
+def old_settings():
+    """The calendar connections' old address (the top bar's "Calendar" now opens My
+    meetings): kept, moved to the user's settings."""
+    return redirect(url_for("calendars.settings", **request.args), 301)
+
+
+@bp.route("/settings/profile/calendar")
 @login_required
 def settings():
     return render_template("calendars/settings.html", conn=calendar_connections.connection_for(current_user.id),

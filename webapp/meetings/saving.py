@@ -162,7 +162,8 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         description_html=data.description_html, internal_note_html=data.internal_note_html,
         include_description_in_reminders=data.include_description_in_reminders,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
-        outcome="scheduled", rotation_id=data.rotation_id)
+        outcome=data.outcome or ("completed" if data.log_only else "scheduled"),
+        rotation_id=data.rotation_id, log_only=data.log_only)
     db.session.add(meeting)
     db.session.flush()
     # Its rows are then written one INSERT per kind and become its loaded collections.
@@ -173,6 +174,8 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
                 {"account_id": account.id, "record_type": t, "record_id": i}
                 for t, i in _wanted_associations(data)])):
         so.attributes.set_committed_value(meeting, name, _insert_children(meeting, model, rows))
+    if meeting.log_only:
+        return meeting  # it already happened: nothing to send, sync or set up
     conferencing.on_schedule(meeting, data.video_provider, dry_run=dry_run)
     outbox.queue_invitations(meeting, "invite", new_meeting=True)
     _calendar_sync(meeting, "upsert", new_meeting=True)
@@ -201,6 +204,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.description_html = data.description_html
     meeting.internal_note_html = data.internal_note_html
     meeting.include_description_in_reminders = data.include_description_in_reminders
+    if data.outcome is not None:
+        meeting.outcome = data.outcome
     if data.host_id:
         rotation_ops.move(meeting, data.host_id)
     meeting.host_id = data.host_id or meeting.host_id
@@ -222,6 +227,9 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.reminders.extend(Reminder(**row) for row in reminder_rules.due_rows(meeting, data.reminders))
     _sync_associations(meeting, data)
     db.session.flush()
+    if meeting.log_only:
+        # Recorded, never sent: no SEQUENCE, update, invitation, cancellation or sync.
+        return {"changed": [], "added": [], "removed": []}
     conferencing.on_edit(meeting, data.video_provider, timing_changed=any(
         before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")),
         dry_run=dry_run)
@@ -279,6 +287,9 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
     if meeting.deleted_at is not None:
         return
     meeting.deleted_at = utcnow()
+    if meeting.log_only:
+        db.session.flush()  # it leaves the timelines; nobody was ever sent it
+        return
     meeting.sequence += 1
     rotation_ops.unbook(meeting)
     for reminder in [r for r in meeting.reminders if r.sent_at is None]:
@@ -295,7 +306,10 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
 
 
 def _calendar_sync(meeting: Meeting, action: str, new_meeting: bool = False) -> None:
-    """The host's connected calendar follows the meeting (O4), through a sync job."""
+    """The host's connected calendar follows the meeting (O4), through a sync job; never
+    a logged meeting's."""
+    if meeting.log_only:
+        return
     calendar_connections.queue_sync(meeting, action, new_meeting=new_meeting)
 
 
