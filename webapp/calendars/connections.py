@@ -145,14 +145,23 @@ def provider_mails_attendees(host_id: int) -> bool:
     return conn is not None and conn.provider == "microsoft"
 
 
-def queue_sync(meeting, action: str, new_meeting: bool = False) -> CalendarSync | None:
+def queue_sync(meeting, action: str, new_meeting: bool = False,
+               source: str | None = None) -> CalendarSync | None:
     """Record what the host's calendar must show for this meeting (same transaction).
-    new_meeting: the meeting was created in this transaction, so it has no sync row yet."""
+    new_meeting: the meeting was created in this transaction, so it has no sync row yet.
+    source: the provider an inbound change came from (issue 23). The change is written
+    back with Parley's SEQUENCE, except to Microsoft (Graph mails attendees on a PATCH,
+    and already has the change). An event deleted in the calendar is never recreated."""
     row = None if new_meeting else db.session.scalar(
         sa.select(CalendarSync).where(CalendarSync.meeting_id == meeting.id))
     conn = syncing_connection(meeting.host_id)
     if conn is None and (row is None or row.external_id is None):
         return None
+    if row is not None and row.remote_deleted_at is not None:
+        return row
+    if source == "microsoft" and row is not None and conn is not None \
+            and row.connection_id == conn.id:
+        return row
     if row is None:
         row = CalendarSync(account_id=meeting.account_id, meeting_id=meeting.id,
                            connection_id=conn.id, provider=conn.provider)
