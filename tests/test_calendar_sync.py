@@ -13,7 +13,7 @@ import sqlalchemy as sa
 
 from tests.meeting_helpers import form, future_day, local, schedule
 from tests.support import drain
-from tests.test_calendars import radicale, rep  # noqa: F401  (fixtures)
+from tests.test_calendars import cal, oauth_connect, radicale, rep, standins  # noqa: F401
 from webapp.calendars import inbound
 from webapp.calendars import sync as calendar_sync
 from webapp.calendars.models import (
@@ -314,3 +314,132 @@ def test_run_sync_keeps_the_stored_etag(client, rep, db, make, dav):  # noqa: F8
     row = db.session.scalar(sa.select(CalendarSync))
     assert row.etag and row.etag != first
     assert calendar_sync.run_sync(row.id) == "not-claimed"
+
+
+# --- Google and Microsoft Graph through the stand-ins --------------------------------------
+
+def _booked_on(client, db, make, account):
+    return booked(client, db, make, account)
+
+
+def test_google_moved_deleted_410_and_duplicate_delivery(client, rep, cal, db, make, smtp,  # noqa: F811
+                                                         app):
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    assert sync_once(db, conn) == "synced"  # first sync: full listing, nothing taken in
+    drain(app)
+    smtp.clear()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.etag == google.events[row.external_id]["etag"]
+    first_sequence = meeting.sequence
+
+    # Moved in Google Calendar, and the change delivered twice: applied once.
+    day = future_day(12)
+    google.edit(row.external_id, start={"dateTime": local(day, "13:00").isoformat()},
+                end={"dateTime": local(day, "14:00").isoformat()})
+    google.duplicate = True
+    assert sync_once(db, conn) == "synced"
+    assert sync_once(db, conn) == "synced"  # the same change again
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.start_at == local(day, "13:00") and meeting.outcome == "rescheduled"
+    sent = itip(smtp)
+    assert sorted((r, m) for r, m, _s, _e in sent) == [
+        ("guest1@example.org", "REQUEST"), ("guest2@example.org", "REQUEST")]
+    assert all(s == meeting.sequence > first_sequence for _r, _m, s, _e in sent)
+    assert google.events[row.external_id]["sequence"] == meeting.sequence  # written back
+    assert [c.kind for c in db.session.scalars(sa.select(MeetingCalendarChange))] == ["moved"]
+    assert "Moved in Google Calendar by the host" in client.get(
+        f"/meetings/{meeting.id}").get_data(as_text=True)
+    incremental = [c for c in google.calls if c[1].endswith("/events") and c[0] == "GET"]
+    assert "syncToken" in incremental[-1][2]
+
+    # The token expires: 410, then a full sync; nothing is taken in twice.
+    smtp.clear()
+    google.oldest_token = len(google.change_log) + 1
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+
+    # Deleted in Google Calendar: one CANCEL each, outcome Canceled.
+    google.oldest_token = 0
+    google.remove(row.external_id)
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.outcome == "canceled"
+    assert sorted((r, m) for r, m, _s, _e in itip(smtp)) == [
+        ("guest1@example.org", "CANCEL"), ("guest2@example.org", "CANCEL")]
+    assert google.events == {}  # not recreated
+
+
+def test_google_write_with_a_stale_etag_takes_the_change_in_first(client, rep, cal, db,  # noqa: F811
+                                                                   make, smtp, app, clock):
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    sync_once(db, conn)
+    row = db.session.scalar(sa.select(CalendarSync))
+    clock.shift(timedelta(minutes=5))
+    # Renamed in Google after Parley's edit was made but before it was written: the
+    # calendar's change is the later one and wins; Parley's title stays in the history.
+    google.faults.add("/events/", 503)
+    day = future_day(12)
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Renamed in Parley", start_date=day, start_time="09:00", end_time="10:00"))
+    clock.shift(timedelta(minutes=5))
+    google.edit(row.external_id, summary="Renamed in Google")
+    clock.shift(timedelta(minutes=5))
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.status == "pending"
+    calls = len(google.calls)
+    assert calendar_sync.run_sync(row.id) == "synced"
+    assert any(c[0] == "GET" for c in google.calls[calls:])  # read the server's version
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).title == "Renamed in Google"
+    assert google.events[row.external_id]["summary"] == "Renamed in Google"
+    change = db.session.scalar(sa.select(MeetingCalendarChange))
+    assert change.kind == "conflict" and change.details["kept"] == "calendar"
+    assert change.details["title"][0] == "Renamed in Parley"
+
+
+def test_graph_delta_moved_and_deleted_mail_nothing_from_parley(client, rep, cal, db, make,  # noqa: F811
+                                                                smtp, app):
+    _, ms = cal
+    oauth_connect(client, "microsoft")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    assert sync_once(db, conn) == "synced"
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.etag == ms.events[row.external_id]["changeKey"]
+    patches = sum(1 for c in ms.calls if c[0] == "PATCH")
+    ms.edit(row.external_id, start={"dateTime": "2031-05-06T15:00:00", "timeZone": "UTC"},
+            end={"dateTime": "2031-05-06T16:00:00", "timeZone": "UTC"})
+    ms.duplicate = True
+    assert sync_once(db, conn) == "synced"
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.start_at.isoformat() == "2031-05-06T15:00:00+00:00"
+    assert meeting.outcome == "rescheduled"
+    assert smtp.messages == []  # Microsoft mails the attendees; Parley does not
+    assert sum(1 for c in ms.calls if c[0] == "PATCH") == patches  # and does not PATCH back
+    delta = [c for c in ms.calls if c[1].endswith("/calendarView/delta")]
+    assert "$deltatoken" in delta[-1][2]
+    # 410: a new round (full), nothing taken in twice.
+    ms.oldest_token = len(ms.change_log) + 1
+    assert sync_once(db, conn) == "synced"
+    assert db.session.scalar(sa.select(sa.func.count(MeetingCalendarChange.id))) == 1
+    ms.oldest_token = 0
+    ms.remove(row.external_id)
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, meeting.id).outcome == "canceled"
+    assert smtp.messages == []

@@ -8,9 +8,8 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp import jobs
-from webapp.calendars import bp, oauth
+from webapp.calendars import bp, inbound, oauth
 from webapp.calendars import connections as calendar_connections
-from webapp.calendars import inbound
 from webapp.calendars.models import ON_REMOTE_DELETE, CalendarSync, CalendarSyncState
 from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
 from webapp.extensions import db
