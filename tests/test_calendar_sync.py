@@ -33,9 +33,9 @@ def itip(smtp) -> list[tuple[str, str, int, icalendar.Event]]:
     out = []
     for rcpts, msg in smtp.messages:
         part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
-        cal = icalendar.Calendar.from_ical(part.get_payload(decode=True))
-        event = next(iter(cal.walk("VEVENT")))
-        out.append((rcpts[0], str(cal["METHOD"]), int(event["SEQUENCE"]), event))
+        parsed = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+        event = next(iter(parsed.walk("VEVENT")))
+        out.append((rcpts[0], str(parsed["METHOD"]), int(event["SEQUENCE"]), event))
     return out
 
 
@@ -317,10 +317,6 @@ def test_run_sync_keeps_the_stored_etag(client, rep, db, make, dav):  # noqa: F8
 
 
 # --- Google and Microsoft Graph through the stand-ins --------------------------------------
-
-def _booked_on(client, db, make, account):
-    return booked(client, db, make, account)
-
 
 def test_google_moved_deleted_410_and_duplicate_delivery(client, rep, cal, db, make, smtp,  # noqa: F811
                                                          app):

@@ -104,6 +104,34 @@ class GoogleCalendar:
         periods = data.get("calendars", {}).get("primary", {}).get("busy", [])
         return [(_parse(p["start"]), _parse(p["end"])) for p in periods]
 
+    def changes(self, token: str | None, known: dict) -> Changes:
+        """Incremental sync (events.list with syncToken): every page, then nextSyncToken. A
+        410 (the token expired) starts a full sync, which lists every event."""
+        url = f"{self.base}/calendars/primary/events"
+        events, page, full = [], None, token is None
+        while True:
+            params = {"syncToken": token} if token else {"showDeleted": "true"}
+            if page:
+                params["pageToken"] = page
+            try:
+                data = call("GET", url, self.token, params=params) or {}
+            except ProviderError as exc:
+                if exc.status == 410 and token:
+                    return self.changes(None, known)
+                raise
+            events += [as_remote(item) for item in data.get("items", [])]
+            page = data.get("nextPageToken")
+            if not page:
+                return Changes(events, data.get("nextSyncToken"), full=full)
+
+
+    def fetch(self, external_id: str) -> RemoteEvent:
+        found = call("GET", f"{self.base}/calendars/primary/events/{external_id}", self.token,
+                     ok_missing=True)
+        if found is None:
+            return RemoteEvent(external_id, None, deleted=True)
+        return as_remote(found)
+
 
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -135,36 +163,3 @@ def as_remote(event: dict) -> RemoteEvent:
         location=event.get("location") or "", description=event.get("description") or "",
         modified=_parse(event["updated"]) if event.get("updated") else None,
         sequence=event.get("sequence"))
-
-
-def _changes(self, token: str | None, known: dict) -> Changes:
-    """Incremental sync (events.list with syncToken): every page, then nextSyncToken. A
-    410 (the token expired) starts a full sync, which lists every event."""
-    url = f"{self.base}/calendars/primary/events"
-    events, page, full = [], None, token is None
-    while True:
-        params = {"syncToken": token} if token else {"showDeleted": "true"}
-        if page:
-            params["pageToken"] = page
-        try:
-            data = call("GET", url, self.token, params=params) or {}
-        except ProviderError as exc:
-            if exc.status == 410 and token:
-                return self.changes(None, known)
-            raise
-        events += [as_remote(item) for item in data.get("items", [])]
-        page = data.get("nextPageToken")
-        if not page:
-            return Changes(events, data.get("nextSyncToken"), full=full)
-
-
-def _fetch(self, external_id: str) -> RemoteEvent:
-    found = call("GET", f"{self.base}/calendars/primary/events/{external_id}", self.token,
-                 ok_missing=True)
-    if found is None:
-        return RemoteEvent(external_id, None, deleted=True)
-    return as_remote(found)
-
-
-GoogleCalendar.changes = _changes
-GoogleCalendar.fetch = _fetch

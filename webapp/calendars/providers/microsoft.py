@@ -69,6 +69,41 @@ class MicrosoftCalendar:
         return [(_parse(i["start"]), _parse(i["end"])) for i in items
                 if i.get("status") in ("busy", "tentative", "oof", "workingElsewhere")]
 
+    def changes(self, token: str | None, known: dict) -> Changes:
+        """Delta query on calendarView: every @odata.nextLink, then the @odata.deltaLink,
+        stored as the token. A 410 (the token expired) starts over with a full view."""
+        from datetime import timedelta
+
+        from webapp.types import utcnow
+
+        if token:
+            url, params = token, None
+        else:
+            now = utcnow()
+            url = f"{self.base}/me/calendarView/delta"
+            params = {"startDateTime": (now - timedelta(days=DELTA_PAST)).isoformat(),
+                      "endDateTime": (now + timedelta(days=DELTA_FUTURE)).isoformat()}
+        events = []
+        while True:
+            try:
+                data = call("GET", url, self.token, params=params) or {}
+            except ProviderError as exc:
+                if exc.status == 410 and token:
+                    return self.changes(None, known)
+                raise
+            events += [as_remote(item) for item in data.get("value", [])]
+            if data.get("@odata.nextLink"):
+                url, params = data["@odata.nextLink"], None
+                continue
+            return Changes(events, data.get("@odata.deltaLink"), full=not token)
+
+
+    def fetch(self, external_id: str) -> RemoteEvent:
+        found = call("GET", f"{self.base}/me/events/{external_id}", self.token, ok_missing=True)
+        if found is None:
+            return RemoteEvent(external_id, None, deleted=True)
+        return as_remote(found)
+
 
 def _parse(value: dict) -> datetime:
     parsed = datetime.fromisoformat(value["dateTime"][:26])
@@ -101,43 +136,3 @@ def as_remote(event: dict) -> RemoteEvent:
 
 #: How far the delta's calendar view reaches (Graph needs a window).
 DELTA_PAST, DELTA_FUTURE = 30, 400
-
-
-def _changes(self, token: str | None, known: dict) -> Changes:
-    """Delta query on calendarView: every @odata.nextLink, then the @odata.deltaLink,
-    stored as the token. A 410 (the token expired) starts over with a full view."""
-    from datetime import timedelta
-
-    from webapp.types import utcnow
-
-    if token:
-        url, params = token, None
-    else:
-        now = utcnow()
-        url = f"{self.base}/me/calendarView/delta"
-        params = {"startDateTime": (now - timedelta(days=DELTA_PAST)).isoformat(),
-                  "endDateTime": (now + timedelta(days=DELTA_FUTURE)).isoformat()}
-    events = []
-    while True:
-        try:
-            data = call("GET", url, self.token, params=params) or {}
-        except ProviderError as exc:
-            if exc.status == 410 and token:
-                return self.changes(None, known)
-            raise
-        events += [as_remote(item) for item in data.get("value", [])]
-        if data.get("@odata.nextLink"):
-            url, params = data["@odata.nextLink"], None
-            continue
-        return Changes(events, data.get("@odata.deltaLink"), full=not token)
-
-
-def _fetch(self, external_id: str) -> RemoteEvent:
-    found = call("GET", f"{self.base}/me/events/{external_id}", self.token, ok_missing=True)
-    if found is None:
-        return RemoteEvent(external_id, None, deleted=True)
-    return as_remote(found)
-
-
-MicrosoftCalendar.changes = _changes
-MicrosoftCalendar.fetch = _fetch
