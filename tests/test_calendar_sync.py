@@ -439,3 +439,48 @@ def test_graph_delta_moved_and_deleted_mail_nothing_from_parley(client, rep, cal
     drain(app)
     assert db.session.get(Meeting, meeting.id).outcome == "canceled"
     assert smtp.messages == []
+
+
+# --- API ---------------------------------------------------------------------------------
+
+def test_api_calendar_connections(client, make, db, radicale):  # noqa: F811
+    from webapp.api import operations as token_ops
+    account = make.account()
+    user = make.user(account)
+    _row, token = token_ops.create_token(user, "tests")
+    other = make.user(account)
+    _row, other_token = token_ops.create_token(other, "tests")
+    db.session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/calendar-connections", headers=auth).json == {"items": []}
+    refused = client.post("/api/v1/calendar-connections", headers=auth, json={
+        "provider": "google", "url": "https://x.example/", "username": "a", "password": "b"})
+    assert refused.status_code == 422
+    wrong = client.post("/api/v1/calendar-connections", headers=auth, json={
+        "provider": "caldav", "url": radicale, "username": "alice", "password": "nope"})
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "password"
+    made = client.post("/api/v1/calendar-connections", headers=auth, json={
+        "provider": "caldav", "url": radicale, "username": "alice", "password": "wonderland",
+        "on_remote_delete": "flag"})
+    assert made.status_code == 201, made.json
+    body = made.json
+    assert body["provider"] == "caldav" and "password" not in str(body)
+    assert body["sync"]["on_remote_delete"] == "flag" and body["sync"]["last_success_at"] is None
+    listed = client.get("/api/v1/calendar-connections", headers=auth).json["items"]
+    assert [c["id"] for c in listed] == [body["id"]]
+    # Someone else's connection is not the caller's to see, sync or delete.
+    other_auth = {"Authorization": f"Bearer {other_token}"}
+    assert client.get("/api/v1/calendar-connections", headers=other_auth).json == {"items": []}
+    assert client.post(f"/api/v1/calendar-connections/{body['id']}/sync",
+                       headers=other_auth).status_code == 404
+    assert client.delete(f"/api/v1/calendar-connections/{body['id']}",
+                         headers=other_auth).status_code == 404
+    synced = client.post(f"/api/v1/calendar-connections/{body['id']}/sync", headers=auth)
+    assert synced.status_code == 202 and synced.json["sync"]["last_success_at"]
+    assert synced.json["sync"]["failures"] == 0
+    doc = client.get("/api/v1/openapi.json").json
+    assert {"get", "post"} <= set(doc["paths"]["/calendar-connections"])
+    assert "post" in doc["paths"]["/calendar-connections/{connection_id}/sync"]
+    assert client.delete(f"/api/v1/calendar-connections/{body['id']}",
+                         headers=auth).status_code == 204
+    assert client.get("/api/v1/calendar-connections", headers=auth).json == {"items": []}
