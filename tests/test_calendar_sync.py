@@ -234,6 +234,8 @@ def test_radicale_down_shows_the_error_and_the_next_sync_catches_up(client, rep,
     note = db.session.scalar(sa.select(Notification).where(Notification.kind == "calendar_sync"))
     assert note is not None and note.user_id == user.id
     assert "keeps failing to sync" in client.get("/notifications").get_data(as_text=True)
+    scheduler = client.get("/meetings/new").get_data(as_text=True)
+    assert 'id="calendar-sync-stale"' in scheduler and "unreachable" in scheduler
 
     db.session.get(CalendarConnection, conn.id).caldav_calendar_url = good_url
     db.session.commit()
@@ -243,6 +245,7 @@ def test_radicale_down_shows_the_error_and_the_next_sync_catches_up(client, rep,
     state = db.session.scalar(sa.select(CalendarSyncState))
     assert state.failures == 0 and state.last_error is None
     assert len(smtp.messages) == 2
+    assert 'id="calendar-sync-stale"' not in client.get("/meetings/new").get_data(as_text=True)
 
 
 def test_parley_edit_after_a_change_in_the_calendar_takes_it_in_first(client, rep, db, make,  # noqa: F811
@@ -484,3 +487,49 @@ def test_api_calendar_connections(client, make, db, radicale):  # noqa: F811
     assert client.delete(f"/api/v1/calendar-connections/{body['id']}",
                          headers=auth).status_code == 204
     assert client.get("/api/v1/calendar-connections", headers=auth).json == {"items": []}
+
+
+def test_caldav_ctag_etag_fallback_and_an_expired_sync_token(client, rep, db, make, dav,  # noqa: F811
+                                                             smtp, app, monkeypatch):
+    """A server without sync-collection: getctag and every member's getetag, compared
+    with the stored ones. An expired sync token (403 valid-sync-token): a full listing."""
+    from webapp.calendars.providers import caldav as caldav_provider
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    drain(app)
+    smtp.clear()
+    real = caldav_provider.CalDAVCalendar._dav
+
+    def no_sync_collection(self, method, url, *args, **kwargs):
+        if method == "REPORT" and "sync-collection" in str(args[0] if args else ""):
+            raise caldav_provider.ProviderError("CalDAV server answered 501", 501,
+                                                retryable=False)
+        return real(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(caldav_provider.CalDAVCalendar, "_dav", no_sync_collection)
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Renamed, seen by etag"
+    stored.save()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, meeting.id).title == "Renamed, seen by etag"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.ctag and state.sync_token is None
+    assert sorted(m for _r, m, _s, _e in itip(smtp)) == ["REQUEST", "REQUEST"]
+    # Nothing changed since: the fallback finds nothing (Parley's own write is known).
+    smtp.clear()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+    monkeypatch.undo()
+    # sync-collection again, from a token the server no longer knows: a full listing,
+    # and Parley's own event, unchanged, is not taken in again.
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    state.sync_token = "http://radicale.org/ns/sync/0000000000000000000000000000000000000000"
+    db.session.commit()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+    assert db.session.scalar(sa.select(CalendarSyncState)).sync_token.startswith("http")

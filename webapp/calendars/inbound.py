@@ -62,7 +62,7 @@ FIELDS = ("start", "end", "title", "location", "description")
 
 
 def interval() -> timedelta:
-    return timedelta(seconds=int(current_app.config.get("CALENDAR_SYNC_INTERVAL_SECONDS", 120)))
+    return timedelta(seconds=int(current_app.config["CALENDAR_SYNC_INTERVAL_SECONDS"]))
 
 
 def state_for(conn: CalendarConnection) -> CalendarSyncState:

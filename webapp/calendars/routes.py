@@ -32,6 +32,19 @@ def _sync_state(conn):
         CalendarSyncState.account_id == current_user.account_id))
 
 
+@bp.app_template_global()
+def calendar_sync_trouble(conn) -> dict | None:
+    """The connection's sync health when it is stale or failing (the scheduler's notice),
+    else None."""
+    if conn is None or conn.status != "active" or not conn.sync_on:
+        return None
+    state = db.session.scalar(db.select(CalendarSyncState).where(
+        CalendarSyncState.connection_id == conn.id,
+        CalendarSyncState.account_id == conn.account_id))
+    health = inbound.health(state)
+    return health if health["stale"] else None
+
+
 @bp.route("/settings/calendar")
 @login_required
 def settings():

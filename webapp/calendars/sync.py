@@ -169,7 +169,7 @@ def _failed(state_id: int, exc: ProviderError) -> str:
         conn = db.session.get(CalendarConnection, state.connection_id)
         if conn is not None and conn.provider == "caldav":
             conn.status, conn.last_error = "reconnect_needed", str(exc)
-    notify_after = int(current_app.config.get("CALENDAR_SYNC_NOTIFY_AFTER", 3))
+    notify_after = int(current_app.config["CALENDAR_SYNC_NOTIFY_AFTER"])
     if state.failures >= notify_after and state.notified_at is None:
         state.notified_at = now
         _notify_failing(state)
