@@ -533,3 +533,26 @@ def test_caldav_ctag_etag_fallback_and_an_expired_sync_token(client, rep, db, ma
     drain(app)
     assert smtp.messages == []
     assert db.session.scalar(sa.select(CalendarSyncState)).sync_token.startswith("http")
+
+
+def test_an_event_deleted_in_google_is_not_recreated_by_the_next_edit(client, rep, cal, db,  # noqa: F811
+                                                                     make, smtp, app):
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    row = db.session.scalar(sa.select(CalendarSync))
+    google.remove(row.external_id)  # deleted in Google; Parley has not synced since
+    drain(app)
+    smtp.clear()
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Edited in Parley", start_date=future_day(12), start_time="09:00",
+        end_time="10:00"))
+    drain(app)
+    assert google.events == {}  # not recreated
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.remote_deleted_at is not None and row.status == "synced"
+    assert db.session.get(Meeting, meeting.id).outcome == "canceled"
+    kinds = sorted(m for _r, m, _s, _e in itip(smtp))
+    assert kinds.count("CANCEL") == 2  # one each, after the edit's update

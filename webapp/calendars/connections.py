@@ -157,17 +157,17 @@ def queue_sync(meeting, action: str, new_meeting: bool = False,
     conn = syncing_connection(meeting.host_id)
     if conn is None and (row is None or row.external_id is None):
         return None
-    if row is not None and row.remote_deleted_at is not None:
-        return row
-    if source == "microsoft" and row is not None and conn is not None \
-            and row.connection_id == conn.id:
-        return row
     if row is None:
         row = CalendarSync(account_id=meeting.account_id, meeting_id=meeting.id,
                            connection_id=conn.id, provider=conn.provider)
         db.session.add(row)
     elif conn is not None and row.connection_id != conn.id and action == "upsert":
         row.connection_id, row.provider, row.external_id = conn.id, conn.provider, None
+        row.etag = row.remote_deleted_at = None  # a new event on another calendar
+    elif row.remote_deleted_at is not None:
+        return row  # deleted in the calendar: neither recreated nor deleted again
+    elif source == "microsoft" and conn is not None and row.connection_id == conn.id:
+        return row  # Graph has the change, and mails attendees on a PATCH
     row.action, row.status, row.attempts = action, "pending", 0
     row.next_attempt_at, row.last_error, row.claimed_at = utcnow(), None, None
     db.session.flush()

@@ -6,7 +6,7 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 
-from webapp.calendars.providers import Changes, ProviderError, RemoteEvent, Written
+from webapp.calendars.providers import Changes, Conflict, ProviderError, RemoteEvent, Written
 from webapp.calendars.providers.http import call
 from webapp.meetings.ical import location_text
 from webapp.richtext import to_text
@@ -58,7 +58,16 @@ class GoogleCalendar:
             event_id(meeting.uid)
 
     def write(self, meeting, external_id: str | None, etag: str | None) -> Written:
-        """upsert with the stored etag (If-Match): a 412 raises Conflict."""
+        """upsert with the stored etag (If-Match): a 412 raises Conflict, and so does an
+        event Parley had written that is gone (deleted in the calendar: not recreated)."""
+        if external_id and etag:
+            found = call("PATCH", f"{self.base}/calendars/primary/events/{external_id}",
+                         self.token, json=event_body(meeting),
+                         params=_params(event_body(meeting)), ok_missing=True,
+                         headers={"If-Match": etag})
+            if found is None:
+                raise Conflict("The event was deleted in the calendar.")
+            return Written(external_id, found.get("etag"))
         event = self.upsert_event(meeting, external_id, etag=etag)
         return Written(event.get("id") or external_id or event_id(meeting.uid),
                        event.get("etag"))

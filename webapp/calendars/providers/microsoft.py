@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
-from webapp.calendars.providers import Changes, ProviderError, RemoteEvent, Written
+from webapp.calendars.providers import Changes, Conflict, ProviderError, RemoteEvent, Written
 from webapp.calendars.providers.http import call
 from webapp.meetings.ical import location_text
 
@@ -47,6 +47,8 @@ class MicrosoftCalendar:
                          ok_missing=True, headers={"If-Match": etag} if etag else None)
             if found is not None:
                 return Written(external_id, found.get("changeKey"))
+            if etag:  # Parley had written it: deleted in the calendar, not recreated
+                raise Conflict("The event was deleted in the calendar.")
         created = call("POST", f"{self.base}/me/events", self.token, json=body)
         return Written(created["id"], created.get("changeKey"))
 
