@@ -196,11 +196,17 @@ def ensure_states() -> None:
 
 
 def sweep_inbound(_interval: float | None = None) -> None:
+    """The sweep's inbound step: every connection has its state, due ones are queued.
+    Returns nothing (a count is not a wait)."""
     ensure_states()
     tasks.enqueue_due(INBOUND_TASKS, inbound.JOB)
 
 
+def sweep_syncs(_interval: float) -> None:
+    """The sweep's calendar step. Returns nothing: relay_syncs()'s count is not a wait."""
+    relay_syncs()
+
 
 tasks.register_relay(30, "calendar syncs", relay_syncs)
-tasks.register_sweep(30, "calendar syncs", lambda _interval: relay_syncs())
+tasks.register_sweep(30, "calendar syncs", sweep_syncs)
 tasks.register_sweep(35, "calendar inbound syncs", sweep_inbound)
