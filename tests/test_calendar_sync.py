@@ -556,3 +556,32 @@ def test_an_event_deleted_in_google_is_not_recreated_by_the_next_edit(client, re
     assert db.session.get(Meeting, meeting.id).outcome == "canceled"
     kinds = sorted(m for _r, m, _s, _e in itip(smtp))
     assert kinds.count("CANCEL") == 2  # one each, after the edit's update
+
+
+def test_a_save_refused_after_writing_keeps_nothing_of_the_sync(client, rep, db, make, dav,  # noqa: F811
+                                                                smtp, app, monkeypatch):
+    """pipeline.save rolls back when a refusal comes after writing (a rotation or video
+    provider): the sync then fails as a whole and keeps its old token."""
+    from webapp.meetings import pipeline
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    token = db.session.scalar(sa.select(CalendarSyncState)).sync_token
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Refused once"
+    stored.save()
+    real = pipeline.save
+
+    def refused(*args, **kwargs):
+        db.session.rollback()
+        return pipeline.SaveResult(errors={"video_provider": ["refused"]})
+
+    monkeypatch.setattr(pipeline, "save", refused)
+    assert sync_once(db, conn) == "failed"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.sync_token == token and state.failures == 1
+    assert db.session.scalar(sa.select(sa.func.count(MeetingCalendarChange.id))) == 0
+    monkeypatch.setattr(pipeline, "save", real)
+    assert sync_once(db, conn) == "synced"
+    assert db.session.get(Meeting, meeting.id).title == "Refused once"

@@ -133,6 +133,12 @@ def run_inbound(state_id: int) -> str:
             if row is None:
                 continue  # not Parley's event: busy time only
             what, done = inbound.apply_remote(conn, state, row, remote, initial=initial)
+            if sa.inspect(state).expired_attributes:
+                # The save refused after writing and rolled the transaction back (see
+                # pipeline.save): what this sync took in so far is gone, so its token
+                # must not be kept either.
+                raise ProviderError("A change from the calendar could not be saved; the "
+                                    "next sync tries again.")
             results += done
             taken += what in ("moved", "updated", "canceled", "flagged")
     except ProviderError as exc:
