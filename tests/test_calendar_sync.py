@@ -585,3 +585,13 @@ def test_a_save_refused_after_writing_keeps_nothing_of_the_sync(client, rep, db,
     monkeypatch.setattr(pipeline, "save", real)
     assert sync_once(db, conn) == "synced"
     assert db.session.get(Meeting, meeting.id).title == "Refused once"
+
+
+def test_inbound_sync_refreshes_a_refused_token_once(client, rep, cal, db, make):  # noqa: F811
+    google, _ = cal
+    oauth_connect(client, "google")
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    google.access_tokens.clear()  # the access token is refused (401) before it expires
+    refreshes = google.refresh_calls
+    assert sync_once(db, conn) == "synced"
+    assert google.refresh_calls == refreshes + 1

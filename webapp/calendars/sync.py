@@ -119,10 +119,15 @@ def run_inbound(state_id: int) -> str:
     initial = state.last_success_at is None
     rows = inbound.rows_by_href(conn)
     try:
-        provider = provider_for(conn)
-        changes = provider.changes(state.sync_token,
-                                   {href: r.etag for href, r in rows.items()
-                                    if r.remote_deleted_at is None})
+        known = {href: r.etag for href, r in rows.items() if r.remote_deleted_at is None}
+        try:
+            provider = provider_for(conn)
+            changes = provider.changes(state.sync_token, known)
+        except AuthExpired:
+            if conn.provider == "caldav":
+                raise
+            provider = provider_for(conn, force_refresh=True)  # refreshed once, as writes are
+            changes = provider.changes(state.sync_token, known)
         taken, results = 0, []
         seen: set[str] = set()
         for remote in changes.events:
