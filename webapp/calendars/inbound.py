@@ -181,6 +181,8 @@ def apply_remote(conn: CalendarConnection, state: CalendarSyncState, row: Calend
             _record(meeting, conn, "conflict", {"kept": "parley", **{
                 k: [v[0], v[1]] for k, v in diff.items()}})
             row.etag = remote.etag
+            if row.status == "failed":  # written again now that the version is known
+                row.status, row.attempts, row.next_attempt_at = "pending", 0, utcnow()
             return "kept", []
         _record(meeting, conn, "conflict", {"kept": "calendar", **{
             k: [v[0], v[1]] for k, v in diff.items()}})
