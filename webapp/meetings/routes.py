@@ -208,11 +208,13 @@ def _render_show(meeting: Meeting, status: int = 200, outcome_error: str | None 
     messages = list(db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.meeting_id == meeting.id, OutboxMessage.account_id == g.account_id)
         .order_by(OutboxMessage.id)))
+    from webapp.calendars import history as calendar_history
     from webapp.calendars.models import CalendarSync
     sync = db.session.scalar(sa.select(CalendarSync).where(
         CalendarSync.meeting_id == meeting.id, CalendarSync.account_id == g.account_id))
     return render_template(
         "meetings/show.html", meeting=meeting, messages=messages, sync=sync,
+        calendar_changes=calendar_history.for_meeting(g.account_id, meeting.id),
         graph_mails=calendar_connections.provider_mails_attendees(meeting.host_id),
         provider_name=conferencing.provider_name(meeting),
         outcomes=outcome_catalog(g.account_id), outcome_error=outcome_error,

@@ -188,12 +188,14 @@ VISIBLE_FIELDS = ("title", "start_at", "end_at", "location_kind", "location_valu
 
 
 def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput, *,
-                 dry_run: bool = False) -> dict:
+                 dry_run: bool = False, source: str | None = None) -> dict:
     """Apply a validated edit. Returns what changed for attendees.
 
     A change of time, place, title or description raises SEQUENCE and sends an update to
     every recipient; removed attendees get a cancellation, new ones an invitation;
-    reminders follow the new time. dry_run: as for schedule_meeting().
+    reminders follow the new time. dry_run: as for schedule_meeting(). source: the
+    calendar provider the change came from (inbound sync, issue 23): a new time makes
+    the outcome Rescheduled.
     """
     before = {f: getattr(meeting, f) for f in VISIBLE_FIELDS}
     old_recipients = {r.email: r for r in outbox.recipients(meeting)}
@@ -245,6 +247,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
         db.session.flush()
     if "start_at" in changed or "end_at" in changed:
         _reset_replies(meeting)
+        if source is not None and meeting.outcome == "scheduled":
+            meeting.outcome = "rescheduled"
     # Whoever has not been sent the meeting yet gets no cancellation, and no "update":
     # their unsent invitation is withdrawn and the latest version goes as an invitation.
     unseen = outbox.withdraw_unsent(
@@ -261,7 +265,7 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     if first_time and (changed or removed or added):
         outbox.queue_invitations(meeting, "invite", first_time)
     if changed or removed or added:
-        _calendar_sync(meeting, "upsert")
+        _calendar_sync(meeting, "upsert", source=source)
     return {"changed": changed, "added": [r.email for r in added],
             "removed": [r.email for r in removed]}
 
@@ -290,6 +294,23 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
     if meeting.log_only:
         db.session.flush()  # it leaves the timelines; nobody was ever sent it
         return
+    _call_off(meeting, "Not sent: the meeting was deleted before it went out.")
+    _calendar_sync(meeting, "delete")
+
+
+def cancel_meeting(meeting: Meeting, actor: User, source: str | None = None) -> None:
+    """Call the meeting off but keep it on timelines with the outcome Canceled: every
+    recipient who was sent it gets one cancellation. source: the calendar provider where
+    the event was deleted (issue 23); its event is then not deleted again."""
+    if meeting.deleted_at is not None or meeting.outcome == "canceled":
+        return
+    meeting.outcome = "canceled"
+    _call_off(meeting, "Not sent: the meeting was canceled before it went out.")
+    if source is None:
+        _calendar_sync(meeting, "delete")
+
+
+def _call_off(meeting: Meeting, reason: str) -> None:
     meeting.sequence += 1
     rotation_ops.unbook(meeting)
     for reminder in [r for r in meeting.reminders if r.sent_at is None]:
@@ -298,19 +319,18 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
     conferencing.on_delete(meeting)
     # Only those who were sent the meeting are told it is cancelled (issue 19).
     targets = outbox.recipients(meeting)
-    unseen = outbox.withdraw_unsent(meeting, [r.email for r in targets],
-                                    "Not sent: the meeting was deleted before it went out.")
+    unseen = outbox.withdraw_unsent(meeting, [r.email for r in targets], reason)
     outbox.queue_invitations(meeting, "cancel",
                              [r for r in targets if r.email.lower() not in unseen])
-    _calendar_sync(meeting, "delete")
 
 
-def _calendar_sync(meeting: Meeting, action: str, new_meeting: bool = False) -> None:
+def _calendar_sync(meeting: Meeting, action: str, new_meeting: bool = False,
+                   source: str | None = None) -> None:
     """The host's connected calendar follows the meeting (O4), through a sync job; never
     a logged meeting's."""
     if meeting.log_only:
         return
-    calendar_connections.queue_sync(meeting, action, new_meeting=new_meeting)
+    calendar_connections.queue_sync(meeting, action, new_meeting=new_meeting, source=source)
 
 
 def conference_link_changed(meeting: Meeting) -> None:
