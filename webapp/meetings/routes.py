@@ -164,8 +164,11 @@ def outcome(meeting_id: int):
     else:
         error = _("Choose an outcome from the list.")
     if request.htmx and request.htmx.target == f"meeting-{meeting.id}":
-        return render_template("meetings/_timeline_item.html", meeting=meeting,
-                               outcomes=outcome_catalog(g.account_id), outcome_error=error,
+        from webapp.timeline import TimelineItem, TimelinePage
+        return render_template("meetings/_timeline_items.html",
+                               timeline=TimelinePage([TimelineItem.of(meeting)], None,
+                                                     outcome_catalog(g.account_id)),
+                               open_id=meeting.id if error else None, outcome_error=error,
                                return_to=safe_local_url(request.form.get("return_to"), "")), \
             422 if error else 200
     if error:
@@ -173,6 +176,16 @@ def outcome(meeting_id: int):
     flash(_("Outcome saved."), "success")
     return redirect(safe_local_url(request.form.get("return_to"),
                                  url_for("meetings.show", meeting_id=meeting.id)))
+
+
+@bp.get("/meetings/<int:meeting_id>/actions")
+@login_required
+def actions(meeting_id: int):
+    """A timeline item's actions menu, loaded when it is first opened (webapp.timeline)."""
+    return render_template("meetings/_actions_menu.html",
+                           meeting=views.meeting_or_404(meeting_id),
+                           outcomes=outcome_catalog(g.account_id), outcome_error=None,
+                           return_to=safe_local_url(request.args.get("return_to"), ""))
 
 
 @bp.get("/meetings/<int:meeting_id>")

@@ -1,0 +1,136 @@
+"""In-process CPU per request: app CPU (time.process_time) around test-client requests.
+
+Not a benchmark of throughput: it isolates the app's own CPU per request, which a shared
+machine's wall clock cannot (docs/PERFORMANCE.md, "#24"). Run it explicitly, it is not
+collected with the tests:
+
+    .venv/bin/python -m pytest bench/inproc.py -q -s -p no:randomly [-k record]
+
+The subjects are bench/datagen.py's: a contact with 500 meetings on its timeline (3
+attendees each), a host with 300 events in the week being scheduled. Each figure is the
+median of N requests after a warm-up, page cache off unless the scenario says so.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from datetime import datetime, time as dtime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from flask import Flask
+
+from tests.conftest import client, count_queries, login  # noqa: F401 (fixtures)
+from webapp.meetings import forms as meeting_forms
+from webapp.meetings.calendar_view import week_start
+from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
+from webapp.meetings.timemath import to_zone
+from webapp.types import utcnow
+
+ZONE = "Europe/Berlin"
+N = 200
+
+
+def cpu_ms(fn, n: int = N, warm: int = 5) -> float:
+    for _ in range(warm):
+        fn()
+    samples = []
+    for _ in range(n):
+        t = time.process_time()
+        fn()
+        samples.append((time.process_time() - t) * 1000)
+    return statistics.median(samples)
+
+
+@pytest.fixture()
+def subjects(make, db, login):
+    account = make.account(timezone=ZONE)
+    seat = make.seat(account, paid=True)
+    rep = login(make.user(account, timezone=ZONE, name="Rep", seat_kind_id=seat.id))
+    contact = make.contact(account)
+    others = [make.contact(account) for _ in range(2)]
+    start = utcnow().replace(second=0, microsecond=0)
+    for i in range(500):
+        at = start - timedelta(hours=7 * i)
+        m = Meeting(account_id=account.id, title=f"Timeline meeting {i}", start_at=at,
+                    end_at=at + timedelta(minutes=30), timezone=ZONE, host_id=rep.id,
+                    organizer_id=rep.id, location_kind="in_person",
+                    location_value=f"Room {i % 7}")
+        for c in [contact, *others]:
+            m.attendees.append(Attendee(contact_id=c.id, name=c.display_name, email=c.email))
+        m.associations.append(MeetingAssociation(account_id=account.id,
+                                                 record_type="contact", record_id=contact.id))
+        db.session.add(m)
+    day, _, _ = meeting_forms.initial_times(to_zone(utcnow(), ZONE))
+    monday = datetime.combine(week_start(day), dtime(0), tzinfo=ZoneInfo(ZONE))
+    for i in range(300):
+        at = monday + timedelta(days=i % 7, hours=7 + (i // 7) % 12, minutes=15 * (i % 4))
+        db.session.add(Meeting(account_id=account.id, title=f"Week event {i}", start_at=at,
+                               end_at=at + timedelta(minutes=30), timezone=ZONE,
+                               host_id=rep.id, organizer_id=rep.id))
+    db.session.commit()
+    return account, rep, contact
+
+
+def _get(client, db, url):
+    def go():
+        db.session.rollback()
+        r = client.get(url)
+        assert r.status_code == 200, url
+    return go
+
+
+def test_record_page(client, db, subjects, count_queries):
+    _account, _rep, contact = subjects
+    url = f"/contacts/{contact.id}"
+    db.session.rollback()
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    print(f"\nrecord page rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
+          f"{counter.count} statements")
+
+
+def test_scheduler(client, db, subjects, count_queries):
+    _account, _rep, contact = subjects
+    url = f"/meetings/new?record_type=contact&record_id={contact.id}"
+    db.session.rollback()
+    with count_queries() as counter:
+        html = client.get(url).get_data(as_text=True)
+    print(f"\nscheduler rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
+          f"{counter.count} statements, {len(html)} B")
+
+
+def test_floor(tmp_path, db_url):
+    """The constant route through Parley's hooks against a bare Flask route."""
+    from tests.support import base_config
+    from webapp import create_app
+    parley = create_app(base_config(db_url, tmp_path))
+
+    @parley.get("/bench/constant")
+    def constant():
+        return "ok"
+
+    bare = Flask("bare")
+
+    @bare.get("/bench/constant")
+    def bare_constant():
+        return "ok"
+
+    pc, bc = parley.test_client(), bare.test_client()
+    p = cpu_ms(lambda: pc.get("/bench/constant"), n=2000, warm=50)
+    b = cpu_ms(lambda: bc.get("/bench/constant"), n=2000, warm=50)
+    print(f"\nconstant route: Parley {p:.3f} ms, bare Flask {b:.3f} ms, ratio {b / p:.2f}")
+
+
+def profile(fn, n: int = 50, top: int = 40) -> None:
+    """cProfile of n calls, sorted by cumulative time (PARLEY_PROFILE=1)."""
+    import cProfile
+    import pstats
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(n):
+        fn()
+    prof.disable()
+    pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(top)
