@@ -13,7 +13,6 @@ from webapp.records import bp
 from webapp.records import operations as ops
 from webapp.records.forms import FORMS, PRIORITY_LABELS, STAGE_LABELS, STATUS_LABELS
 from webapp.records.models import PLURALS, RECORD_MODELS
-from webapp.timeline import timeline_for
 from webapp.views import page_or_partial
 
 TYPE_LABELS = {"contact": _l("Contacts"), "company": _l("Companies"), "deal": _l("Deals"),
@@ -118,6 +117,11 @@ def delete(plural: str, record_id: int):
     db.session.commit()
     flash(_("%(name)s was deleted.", name=name), "success")
     return redirect(url_for("records.index", plural=plural))
+
+
+def timeline_for(account_id: int, record, before: str | None):
+    from webapp.timeline import timeline_for  # webapp.meetings imports this module
+    return timeline_for(account_id, record, before)
 
 
 def _timeline_urls(plural: str, record) -> dict:
