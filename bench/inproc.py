@@ -93,13 +93,23 @@ def test_record_page(client, db, subjects, count_queries):
 
 
 def test_scheduler(client, db, subjects, count_queries):
+    import re
     _account, _rep, contact = subjects
     url = f"/meetings/new?record_type=contact&record_id={contact.id}"
     db.session.rollback()
     with count_queries() as counter:
         html = client.get(url).get_data(as_text=True)
-    print(f"\nscheduler rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
+    print(f"\nscheduler form rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
           f"{counter.count} statements, {len(html)} B")
+    week = re.search(r'hx-get="(/meetings/calendar\?[^"]+)"', html)
+    if week:
+        week_url = week.group(1).replace("&amp;", "&")
+        db.session.rollback()
+        with count_queries() as counter:
+            html = client.get(week_url).get_data(as_text=True)
+        assert html.count('class="event') >= 300 or "Week event 299" in html
+        print(f"scheduler week grid: {cpu_ms(_get(client, db, week_url)):.2f} ms app CPU, "
+              f"{counter.count} statements, {len(html)} B")
 
 
 def test_floor(tmp_path, db_url):

@@ -79,8 +79,9 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
             sa.select(Snippet).where(Snippet.account_id == account.id).order_by(Snippet.name))],
         "attendee_chips": pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
         "association_chips": pickers.record_labels(account.id, views.int_pairs(values["associations"])),
-        "week": calendar_view.week(account.id, host, current_user,
-                                   calendar_view.week_start(day), zone),
+        # The week grid is loaded by htmx once the form is shown (meetings.calendar).
+        "week_args": {"host_id": host.id, "week": calendar_view.week_start(day).isoformat(),
+                      "timezone": zone},
         "calendar_connection": calendar_connections.connection_for(host.id),
         "video_options": conferencing.options_for(host),
         "return_to": safe_local_url(request.values.get("return_to"), None) or (
