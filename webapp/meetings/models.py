@@ -88,6 +88,9 @@ class Meeting(db.Model):
     __tablename__ = "meetings"
     __table_args__ = (
         sa.Index("ix_meetings_host_start", "account_id", "host_id", "start_at"),
+        # A record's timeline orders its meetings by start without reading them (#24).
+        sa.Index("ix_meetings_timeline", "id",
+                 postgresql_include=["account_id", "start_at", "deleted_at"]),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
