@@ -70,3 +70,19 @@ def test_cursor_that_does_not_parse_shows_the_first_page(client, make, login, db
         assert r.status_code == 200 and "Only one" in r.get_data(as_text=True), before
     r = client.get(f"/contacts/{contact.id}/timeline?before=1-1")
     assert r.status_code == 200 and "timeline-item" not in r.get_data(as_text=True)
+
+
+def test_item_times_are_written_in_the_viewers_zone_and_language(client, make, login, db):
+    from babel import dates as babel_dates
+    from zoneinfo import ZoneInfo
+
+    account, _user = _rep(make, login)
+    contact = make.contact(account)
+    schedule(client, contact, title="Timed", attendees=[f"contact:{contact.id}"])
+    meeting = db.session.scalar(sa.select(Meeting))
+    zone = ZoneInfo("America/New_York")
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    start = babel_dates.format_datetime(meeting.start_at.astimezone(zone), "medium",
+                                        locale="en")
+    end = babel_dates.format_time(meeting.end_at.astimezone(zone), "short", locale="en")
+    assert f">{start} – {end}</time>" in html

@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 from functools import cache, cached_property
 
 import sqlalchemy as sa
+from babel import dates as babel_dates
 import sqlalchemy.orm as so
 from flask import url_for
 from flask_babel import gettext as _
@@ -72,6 +73,19 @@ class TimelinePage:
                 "open": _("Open the meeting"), "location": _("Location"),
                 "attendees": _("Attendees"), "host": _("Host"), "organizer": _("Organizer"),
                 "older": _("Older activities")}
+
+    @cached_property
+    def _dates(self):
+        from flask_babel import get_locale, get_timezone
+        return get_locale(), get_timezone()
+
+    def when(self, item: TimelineItem) -> tuple[str, str]:
+        """(start, end) as the `dt('medium')` and `t` filters write them (the same Babel
+        calls), the viewer's locale and zone looked up once a page, not twice an item."""
+        locale, zone = self._dates
+        return (babel_dates.format_datetime(item.start_at, "medium", tzinfo=zone,
+                                            locale=locale),
+                babel_dates.format_time(item.end_at, "short", tzinfo=zone, locale=locale))
 
     @cached_property
     def urls(self) -> dict[str, tuple[str, str]]:
