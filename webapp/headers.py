@@ -30,11 +30,8 @@ OFFLINE_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-in
 def init_app(app: Flask) -> None:
     """Add the headers to every response of app."""
 
-    hsts = app.config.get("HSTS_SECONDS", 0)
-    fixed = [("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
-             ("X-Frame-Options", "DENY")]
-    if hsts:
-        fixed.append(("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"))
+    fixed = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+             ("X-Frame-Options", "DENY"))
 
     @app.after_request
     def _security_headers(response):
@@ -43,7 +40,10 @@ def init_app(app: Flask) -> None:
         headers = response.headers
         present = {key.lower() for key in headers.keys()}
         policy = OFFLINE_POLICY if request.endpoint == "core.offline" else POLICY
+        hsts = app.config.get("HSTS_SECONDS", 0)
+        hsts = (("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"),) \
+            if hsts else ()
         headers.extend([(key, value) for key, value
-                        in (("Content-Security-Policy", policy), *fixed)
+                        in (("Content-Security-Policy", policy), *fixed, *hsts)
                         if key.lower() not in present])
         return response
