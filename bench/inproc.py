@@ -16,7 +16,8 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from datetime import datetime, time as dtime, timedelta
+from datetime import datetime, timedelta
+from datetime import time as dtime
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -45,7 +46,7 @@ def cpu_ms(fn, n: int = N, warm: int = 5) -> float:
 
 
 @pytest.fixture()
-def subjects(make, db, login):
+def subjects(make, db, login):  # noqa: F811
     account = make.account(timezone=ZONE)
     seat = make.seat(account, paid=True)
     rep = login(make.user(account, timezone=ZONE, name="Rep", seat_kind_id=seat.id))
@@ -74,7 +75,7 @@ def subjects(make, db, login):
     return account, rep, contact
 
 
-def _get(client, db, url):
+def _get(client, db, url):  # noqa: F811
     def go():
         db.session.rollback()
         r = client.get(url)
@@ -82,7 +83,7 @@ def _get(client, db, url):
     return go
 
 
-def test_record_page(client, db, subjects, count_queries):
+def test_record_page(client, db, subjects, count_queries):  # noqa: F811
     _account, _rep, contact = subjects
     url = f"/contacts/{contact.id}"
     db.session.rollback()
@@ -92,7 +93,7 @@ def test_record_page(client, db, subjects, count_queries):
           f"{counter.count} statements")
 
 
-def test_scheduler(client, db, subjects, count_queries):
+def test_scheduler(client, db, subjects, count_queries):  # noqa: F811
     import re
     _account, _rep, contact = subjects
     url = f"/meetings/new?record_type=contact&record_id={contact.id}"

@@ -73,8 +73,9 @@ def test_cursor_that_does_not_parse_shows_the_first_page(client, make, login, db
 
 
 def test_item_times_are_written_in_the_viewers_zone_and_language(client, make, login, db):
-    from babel import dates as babel_dates
     from zoneinfo import ZoneInfo
+
+    from babel import dates as babel_dates
 
     account, _user = _rep(make, login)
     contact = make.contact(account)

@@ -14,8 +14,8 @@ from datetime import UTC, datetime
 from functools import cache, cached_property
 
 import sqlalchemy as sa
-from babel import dates as babel_dates
 import sqlalchemy.orm as so
+from babel import dates as babel_dates
 from flask import url_for
 from flask_babel import gettext as _
 
