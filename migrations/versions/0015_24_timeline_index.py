@@ -5,7 +5,7 @@ start; on PostgreSQL this index answers that part by an index-only scan (INCLUDE
 page costs what the record's meetings cost, not the account's (docs/PERFORMANCE.md).
 
 Revision ID: 0015_24
-Revises: 0014
+Revises: 0015_23
 Create Date: 2026-12-03 13:40:00
 
 """
@@ -13,7 +13,7 @@ from alembic import op
 
 # revision identifiers, used by Alembic.
 revision = '0015_24'
-down_revision = '0014'
+down_revision = '0015_23'
 branch_labels = None
 depends_on = None
 
