@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from bench import datagen
 from bench.harness import BIG_DB, RESULTS, SECRET, Report
-from bench.web import RECORD_PATH, SCHEDULER_PATH
+from bench.web import RECORD_PATH, SCHEDULER_PATH, week_path
 
 BIG_TABLES = ("meetings", "attendees", "meeting_associations", "contacts", "reminders",
               "outbox_messages", "record_links", "companies", "deals")
@@ -97,8 +97,9 @@ def run(db_url: str) -> dict:
     assert client.post("/login", data={"email": datagen.BENCH_EMAIL,
                                        "password": datagen.BENCH_PASSWORD}).status_code == 302
     pages = {}
-    for name, path in (("record", RECORD_PATH), ("record_page_25", RECORD_PATH + "?tpage=25"),
-                       ("scheduler", SCHEDULER_PATH)):
+    week = week_path(client.get(SCHEDULER_PATH).get_data())
+    for name, path in (("record", RECORD_PATH), ("record_page_25", older_page(client, 25)),
+                       ("scheduler", SCHEDULER_PATH), ("scheduler_week", week)):
         client.get(path)  # warm the pool and caches
         stmts = capture(app, lambda p=path: client.get(p))
         pages[name] = explain(app, stmts)
@@ -121,6 +122,20 @@ def run(db_url: str) -> dict:
                           for k, v in pages.items()},
             "total_sql_ms": {k: round(sum(e["execution_ms"] or 0 for e in v), 2)
                              for k, v in pages.items()}}
+
+
+def older_page(client, page: int) -> str:
+    """The record page opened on its timeline's page `page` ("Older activities" followed
+    page after page: the pages are read by keyset, #24)."""
+    html = client.get(RECORD_PATH).get_data(as_text=True)
+    cursor = None
+    for _ in range(page - 1):
+        found = re.search(r"\?before=([\d-]+)#timeline", html)
+        if found is None:
+            break
+        cursor = found.group(1)
+        html = client.get(f"{RECORD_PATH}/timeline?before={cursor}").get_data(as_text=True)
+    return f"{RECORD_PATH}?before={cursor}" if cursor else RECORD_PATH
 
 
 def write_text(result: dict, path) -> None:

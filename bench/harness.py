@@ -239,12 +239,13 @@ class WrkResult:
 
 def wrk(name: str, url: str, seconds: float, connections: int = 8, threads: int = 2,
         cookie: str | None = None, body: str | None = None, server: Gunicorn | None = None,
-        database: str | None = None) -> WrkResult:
+        database: str | None = None, cookies: list[str] | None = None) -> WrkResult:
     """Run wrk (a separate process) against url; parse the Lua summary line. With server
     (and database), also count the CPU time the app, PostgreSQL and wrk spent."""
     import resource
 
-    env = dict(os.environ, BENCH_COOKIE=cookie or "", BENCH_BODY=body or "")
+    env = dict(os.environ, BENCH_COOKIE=cookie or "", BENCH_BODY=body or "",
+               BENCH_COOKIES="|".join(cookies or ()))
     cmd = ["wrk", "-t", str(min(threads, connections)), "-c", str(connections),
            "-d", f"{max(1, round(seconds))}s", "--timeout", "10s",
            "-s", str(BENCH / "lua" / "bench.lua"), url]

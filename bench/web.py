@@ -3,12 +3,19 @@
 Scenarios, each at 8 concurrent connections (and a 1-connection run for service time):
 - constant: GET /bench/constant (bench-only route, no session), the throughput yardstick;
 - record:   GET /contacts/1, a contact with 500 meetings (timeline page 1, 20 items);
-- scheduler: GET /meetings/new?record_type=contact&record_id=1, host week with 300 events;
+- scheduler: GET /meetings/new?record_type=contact&record_id=1 (the form; since #24 the
+            week grid comes after it, by htmx);
+- scheduler_week: GET /meetings/calendar?..., the host's week with 300 events;
+- record_busy, scheduler_busy: the same pages read by 8 reps of the account in turn (one
+            session each) while a colleague saves a meeting in the account every second:
+            what the page cache is worth when the account is busy (#24);
 - save:     POST /meetings/new, 3 attendees, 3 reminders, 3 associations (+ the attendees'
             contact associations); outbox rows written, nothing sent (no worker runs);
             also at 1, 2 and 4 connections (the budget names no concurrency).
 
-Rounds run the scenarios back to back, so the record/constant ratio is taken per round.
+Rounds run the scenarios back to back, so each scenario's ratio to the constant route is
+taken per round (`over_constant`). bench/run.py runs everything with the page cache on and
+again with every page rendered (PAGE_CACHE_SECONDS=0).
 """
 
 from __future__ import annotations
@@ -114,8 +121,10 @@ def check_pages(url: str, cookie: str) -> dict:
     items = html.count(b'class="timeline-item"')
     assert status == 200 and items == 20 and b"Older activities" in html, (status, items)
     status, _, sched = request(url, "GET", SCHEDULER_PATH, cookie=cookie)
-    events = len(re.findall(rb'class="event[" ]', sched))
     assert status == 200 and b'id="week-calendar"' in sched, status
+    status, _, week = request(url, "GET", week_path(sched), cookie=cookie)
+    events = len(re.findall(rb'class="event[" ]', week))
+    assert status == 200 and events, (status, events)
     # Whether repeat views come from the page cache ("hit" once each gunicorn worker has
     # the page: every worker keeps its own bodies), or are rendered ("miss", or None when
     # the cache is off).
@@ -128,8 +137,50 @@ def check_pages(url: str, cookie: str) -> dict:
     assert status == 200 and const == b"ok"
     code = request(url, "GET", "/bench/code")[2].decode()
     return {"code": code, "page_cache_repeat_view": cache, "record_bytes": len(html),
-            "record_items": items,
-            "scheduler_bytes": len(sched), "scheduler_event_blocks": events}
+            "record_items": items, "scheduler_bytes": len(sched),
+            "scheduler_week_bytes": len(week), "scheduler_event_blocks": events}
+
+
+def week_path(scheduler_html: bytes) -> str:
+    """The week grid the scheduler form loads after itself (hx-trigger="load")."""
+    found = re.search(rb'hx-get="(/meetings/calendar\?[^"]+)" hx-trigger="load"',
+                      scheduler_html)
+    assert found, "the scheduler loads no week grid"
+    return found.group(1).decode().replace("&amp;", "&")
+
+
+def busy_readers(db_url: str, count: int = 8) -> list[str]:
+    """The busy account's readers: the bench user and colleagues of account 1 (datagen
+    gives them all the bench password), up to `count`."""
+    with psycopg.connect(db_url) as conn:
+        return [e for (e,) in conn.execute(
+            "SELECT email FROM users WHERE account_id = 1 ORDER BY id LIMIT %s", (count,))]
+
+
+class Saver:
+    """A colleague saving a meeting in the account every `every` seconds, in a thread,
+    while a scenario runs (the meetings are deleted after each round)."""
+
+    def __init__(self, url: str, body: str, cookie: str, every: float = 1.0):
+        import threading
+        self.url, self.body, self.cookie, self.every = url, body, cookie, every
+        self.saves, self.refused = 0, 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def _run(self):
+        while not self._stop.wait(self.every):
+            status = request(self.url, "POST", SCHEDULER_PATH, self.body, self.cookie)[0]
+            self.saves += status == 302
+            self.refused += status != 302
+
+    def __enter__(self):
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
 
 
 def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connections: int = 8,
@@ -156,21 +207,40 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         assert status == 302, f"save answered {status}: {answer[:3000]!r}"
         pages["save_check"] = saved_state(db_url)
         delete_saved(db_url)
+        week = week_path(request(g.url, "GET", SCHEDULER_PATH, cookie=cookie)[2])
+        readers = [login(g.url, email, datagen.BENCH_PASSWORD)[0]
+                   for email in busy_readers(db_url)]
         scenarios = [("constant", "/bench/constant", None, None),
                      ("record", RECORD_PATH, cookie, None),
-                     ("scheduler", SCHEDULER_PATH, cookie, None)]
+                     ("scheduler", SCHEDULER_PATH, cookie, None),
+                     ("scheduler_week", week, cookie, None)]
         if save:
             scenarios.append(("save", SCHEDULER_PATH, cookie, body))
+            scenarios += [("record_busy", RECORD_PATH, readers, None),
+                          ("scheduler_busy", SCHEDULER_PATH, readers, None)]
         log(f"[{label}] warm-up; week events={week_events}, pages={pages}")
+        def one(name, path, ck, bd, secs, conns=connections, **kw):
+            """wrk on one scenario; a busy one with its saver running (and its meetings
+            deleted after)."""
+            many = ck if isinstance(ck, list) else None
+            if not name.endswith("_busy"):
+                return wrk(name, g.url + path, secs, conns, cookie=None if many else ck,
+                           body=bd, cookies=many, **kw)
+            with Saver(g.url, body, cookie) as saver:
+                r = wrk(name, g.url + path, secs, conns, cookies=many, **kw)
+            r.errors = {**r.errors, "saves_refused": saver.refused,
+                        "state": {"saves": saver.saves}}
+            delete_saved(db_url)
+            return r
+
         for name, path, ck, bd in scenarios if seconds >= 3 else ():
-            wrk(name, g.url + path, 3, connections, cookie=ck, body=bd)
+            one(name, path, ck, bd, 3)
             if name == "save":
                 delete_saved(db_url)
         dbname = db_url.rsplit("/", 1)[-1]
         for i in range(rounds):
             for name, path, ck, bd in scenarios:
-                r = wrk(name, g.url + path, seconds, connections, cookie=ck, body=bd,
-                        server=g, database=dbname)
+                r = one(name, path, ck, bd, seconds, server=g, database=dbname)
                 if name == "save":
                     state = saved_state(db_url)
                     r.errors = {**r.errors, "state": state}
@@ -195,8 +265,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                     f"  cpu ms/req {r.cpu_ms}")
         for i in range(service_rounds):
             for name, path, ck, bd in scenarios[1:]:
-                r = wrk(name, g.url + path, max(3, seconds / 2), 1, threads=1, cookie=ck,
-                        body=bd)
+                r = one(name, path, ck, bd, max(3, seconds / 2), 1, threads=1)
                 if name == "save":
                     delete_saved(db_url)
                     rconn.flushdb()
@@ -222,6 +291,10 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         ratios = [r.rps / c.rps for r, c in zip(results["record"], results["constant"],
                                                 strict=True)]
         out["record_over_constant"] = summary(ratios)
+    # Every scenario's throughput over the constant route's, round by round (#24).
+    for name, runs in results.items():
+        out["scenarios"][name]["over_constant"] = summary(
+            [r.rps / c.rps for r, c in zip(runs, results["constant"], strict=True)])
     for name, runs in service.items():
         out["service"][name] = {"p50_ms": summary([r.p50_ms for r in runs]),
                                 "p95_ms": summary([r.p95_ms for r in runs]),

@@ -297,9 +297,13 @@ def test_outcome_on_phone(client, team, db):
     assert db.session.get(Meeting, meeting.id).outcome == "completed"
     r = client.post(f"/m/meetings/{meeting.id}/outcome", data={"outcome": "bogus"})
     assert r.status_code == 422 and 'id="outcome-error"' in r.get_data(as_text=True)
+    # The timeline item's menu, loaded when it is opened (#24), leads to both phone pages.
     timeline = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    assert f"/m/meetings/{meeting.id}/edit" in timeline
-    assert f"/m/meetings/{meeting.id}/outcome" in timeline
+    menu_url = f"/meetings/{meeting.id}/actions?return_to=/contacts/{contact.id}"
+    assert f'hx-get="{menu_url}"' in timeline
+    menu = client.get(menu_url).get_data(as_text=True)
+    assert f"/m/meetings/{meeting.id}/edit?return_to=/contacts/{contact.id}" in menu
+    assert f"/m/meetings/{meeting.id}/outcome?return_to=/contacts/{contact.id}" in menu
 
 
 @clock_edges

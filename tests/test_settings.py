@@ -408,7 +408,10 @@ def test_outcome_pages_and_timeline(client, admin, make, db):
     r = client.post("/settings/outcomes", data={"name": "no show"})
     assert r.status_code == 422 and "already an outcome named “No show”" in r.get_data(
         as_text=True)
-    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    # The timeline item's actions menu is loaded when it is opened (#24).
+    menu_url = f"/meetings/{meeting.id}/actions?return_to=/contacts/{contact.id}"
+    assert menu_url in client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    html = client.get(menu_url).get_data(as_text=True)
     assert '<option value="demo_booked" >Demo booked</option>' in html
     r = client.post(f"/meetings/{meeting.id}/outcome", data={"outcome": "demo_booked"},
                     headers={"HX-Request": "true", "HX-Target": f"meeting-{meeting.id}"})
@@ -423,6 +426,7 @@ def test_outcome_pages_and_timeline(client, admin, make, db):
     assert client.post(f"/settings/outcomes/{row.id}/retire").status_code == 302
     html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
     assert '<span class="badge badge-gray outcome">Second meeting</span>' in html
+    html = client.get(menu_url).get_data(as_text=True)
     assert '<option value="demo_booked" selected>Second meeting</option>' in html
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "<dd>Second meeting</dd>" in html

@@ -124,13 +124,18 @@ def create_app(config: dict | None = None) -> Flask:
     def _tenant():
         if getattr(g, "api_user", None) is not None:
             return  # the API authenticated this request by its bearer token
+        if "_user_id" not in session:
+            # Nobody logged in (Flask-Login finds its user in the session only: no
+            # remember-me cookie, no request loader): nothing to load (#24).
+            g.account_id = None
+            return
         g.account_id = current_user.account_id if current_user.is_authenticated else None
 
     @app.after_request
     def _headers(response):
         response.headers.add("Vary", "HX-Request")
-        if response.mimetype == "text/html" and not pagecache.served_from_cache() \
-                and current_user.is_authenticated:
+        if response.mimetype == "text/html" and "_user_id" in session \
+                and not pagecache.served_from_cache() and current_user.is_authenticated:
             # A logged-in page must not be shown again from a cache after logout.
             response.headers["Cache-Control"] = "no-store"
 

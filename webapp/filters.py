@@ -63,6 +63,8 @@ def register(app: Flask) -> None:
         return format_time(value, fmt) if value else ""
 
     app.add_template_filter(linkify, "linkify")
+    from webapp.validation import timezone_options
+    app.jinja_env.globals["timezone_options"] = timezone_options
 
     # For pages seen by people who are not logged in (RSVP): a zone of the page's choosing,
     # not the viewer's, which Flask-Babel's own filters would apply.

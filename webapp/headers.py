@@ -30,15 +30,20 @@ OFFLINE_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-in
 def init_app(app: Flask) -> None:
     """Add the headers to every response of app."""
 
+    fixed = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
+             ("X-Frame-Options", "DENY"))
+
     @app.after_request
     def _security_headers(response):
+        # One pass over the response's headers, then one extend: setdefault() looked each
+        # header up (and raised KeyError inside werkzeug) on every response (#24).
         headers = response.headers
+        present = {key.lower() for key in headers.keys()}
         policy = OFFLINE_POLICY if request.endpoint == "core.offline" else POLICY
-        headers.setdefault("Content-Security-Policy", policy)
-        headers.setdefault("X-Content-Type-Options", "nosniff")
-        headers.setdefault("Referrer-Policy", "same-origin")
-        headers.setdefault("X-Frame-Options", "DENY")
         hsts = app.config.get("HSTS_SECONDS", 0)
-        if hsts:
-            headers.setdefault("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains")
+        hsts = (("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"),) \
+            if hsts else ()
+        headers.extend([(key, value) for key, value
+                        in (("Content-Security-Policy", policy), *fixed, *hsts)
+                        if key.lower() not in present])
         return response

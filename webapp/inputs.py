@@ -37,12 +37,18 @@ def _has_nul(value) -> bool:
 def _refuse_nul():
     if "\x00" in request.path:
         abort(404)
-    values = [*request.args.lists(), *request.form.lists()]
+    # A request without a query or a body (most GETs) has nothing more to look at: its
+    # form and files are not parsed for nothing (the per-request floor, #24).
+    has_body = request.content_length or "chunked" in request.headers.get(
+        "Transfer-Encoding", "")
+    if not request.query_string and not has_body:
+        return
+    values = [*request.args.lists(), *(request.form.lists() if has_body else ())]
     if any(_has_nul(k) or _has_nul(v) for k, v in values) \
-            or any(_has_nul(f.filename or "") for f in request.files.values()):
+            or (has_body and any(_has_nul(f.filename or "") for f in request.files.values())):
         abort(400, description=_("The request contains a NUL character, which no field "
                                  "accepts. Remove it and send again."))
-    if request.is_json and _has_nul(request.get_json(silent=True)):
+    if has_body and request.is_json and _has_nul(request.get_json(silent=True)):
         abort(400, description=_("The request contains a NUL character, which no field "
                                  "accepts. Remove it and send again."))
 

@@ -1,14 +1,60 @@
-"""The activities shown on a record's timeline, newest first."""
+"""The activities shown on a record's timeline, newest first, one page at a time.
+
+A page is read by index, never counted: the page's meetings in one statement of the
+columns an item shows (the associations' index, then each meeting by its primary key;
+migration 0015_24), their attendees' names in a second. "Older activities" continues
+after the last item shown (keyset: its start and id), so the 25th page costs what the
+first does (docs/PERFORMANCE.md, #24).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import cache, cached_property
+
+import sqlalchemy as sa
+import sqlalchemy.orm as so
+from babel import dates as babel_dates
+from flask import url_for
+from flask_babel import gettext as _
+
+from webapp.auth.models import User
+from webapp.extensions import db
+from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
+
+PER_PAGE = 20
+
+
+@dataclass
+class TimelineItem:
+    """What a timeline item shows of a meeting (the names the item template reads)."""
+    id: int
+    title: str
+    start_at: datetime
+    end_at: datetime
+    outcome: str
+    location_kind: str
+    location_value: str | None
+    conference_status: str | None
+    conference_url: str | None
+    host_name: str
+    organizer_name: str
+    attendee_names: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, meeting: Meeting) -> TimelineItem:
+        return cls(meeting.id, meeting.title, meeting.start_at, meeting.end_at,
+                   meeting.outcome, meeting.location_kind, meeting.location_value,
+                   meeting.conference_status, meeting.conference_url, meeting.host.name,
+                   meeting.organizer.name, [a.name for a in meeting.attendees])
 
 
 @dataclass
 class TimelinePage:
-    items: list
-    total: int
+    items: list[TimelineItem]
+    #: The cursor of the next (older) page, or None when this page is the last.
+    more: str | None
     #: webapp.meetings.outcomes.OutcomeCatalog of the account
     outcomes: object
 
@@ -18,13 +64,120 @@ class TimelinePage:
     def __iter__(self):
         return iter(self.items)
 
+    @cached_property
+    def text(self) -> dict[str, str]:
+        """The items' constant strings, translated once a page rather than once an item
+        ("actions_for" is formatted with each title)."""
+        return {"meeting": _("Meeting"), "actions": _("Actions"),
+                "actions_for": _("Actions for %(title)s", title="%(title)s"),
+                "open": _("Open the meeting"), "location": _("Location"),
+                "attendees": _("Attendees"), "host": _("Host"), "organizer": _("Organizer"),
+                "older": _("Older activities")}
 
-def timeline_for(account_id: int, record, limit: int = 20, offset: int = 0) -> TimelinePage:
-    """Meetings associated with the record: a fixed number of queries, whatever the count."""
-    from webapp.meetings import queries
+    @cached_property
+    def _dates(self):
+        from flask_babel import get_locale, get_timezone
+        return get_locale(), get_timezone()
+
+    def when(self, item: TimelineItem) -> tuple[str, str]:
+        """(start, end) as the `dt('medium')` and `t` filters write them (the same Babel
+        calls), the viewer's locale and zone looked up once a page, not twice an item."""
+        locale, zone = self._dates
+        return (babel_dates.format_datetime(item.start_at, "medium", tzinfo=zone,
+                                            locale=locale),
+                babel_dates.format_time(item.end_at, "short", tzinfo=zone, locale=locale))
+
+    @cached_property
+    def urls(self) -> dict[str, tuple[str, str]]:
+        """Each item URL as (before the meeting id, after it): one url_for a page."""
+        return {"show": url_parts("meetings.show"), "actions": url_parts("meetings.actions")}
+
+
+#: Stands for the meeting id while an item URL is built (url_parts).
+_ID = 2147483647
+
+
+def url_parts(endpoint: str) -> tuple[str, str]:
+    """url_for(endpoint, meeting_id=...) split around the id: prefix + str(id) + suffix."""
+    before, _sep, after = url_for(endpoint, meeting_id=_ID).partition(str(_ID))
+    return before, after
+
+
+def cursor_of(item: TimelineItem) -> str:
+    """The "older than this item" cursor: its start (Unix seconds) and id."""
+    return f"{int(item.start_at.timestamp())}-{item.id}"
+
+
+def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
+    """(start, id) of a cursor_of() text; None for anything else (the first page)."""
+    try:
+        seconds, _, meeting_id = (text or "").partition("-")
+        return datetime.fromtimestamp(int(seconds), UTC), int(meeting_id)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+@cache
+def _page_statement(after: bool):
+    """The page's SELECT, built once a process (building it costs more than running it):
+    bind parameters account_id, record_type, record_id, limit (and start, meeting_id when
+    after a cursor).
+
+    The page is chosen on narrow rows first (the record's associations, each meeting's
+    start from ix_meetings_timeline, an index-only scan on PostgreSQL), then only its
+    meetings are read whole: the cost follows the record's meetings, not the account's.
+    """
+    account_id = sa.bindparam("account_id")
+    page = (sa.select(Meeting.id, Meeting.start_at)
+            .join(MeetingAssociation, MeetingAssociation.meeting_id == Meeting.id)
+            .where(MeetingAssociation.account_id == account_id,
+                   MeetingAssociation.record_type == sa.bindparam("record_type"),
+                   MeetingAssociation.record_id == sa.bindparam("record_id"),
+                   Meeting.account_id == account_id, Meeting.deleted_at.is_(None))
+            .order_by(Meeting.start_at.desc(), Meeting.id.desc())
+            .limit(sa.bindparam("limit")))
+    if after:
+        start = sa.bindparam("start", type_=Meeting.start_at.type)
+        page = page.where(sa.or_(Meeting.start_at < start,
+                                 sa.and_(Meeting.start_at == start,
+                                         Meeting.id < sa.bindparam("meeting_id"))))
+    page = page.subquery("page")
+    host, organizer = so.aliased(User), so.aliased(User)
+    return (sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
+                      Meeting.outcome, Meeting.location_kind, Meeting.location_value,
+                      Meeting.conference_status, Meeting.conference_url,
+                      host.name, organizer.name)
+            .join(page, page.c.id == Meeting.id)
+            .join(host, host.id == Meeting.host_id)
+            .join(organizer, organizer.id == Meeting.organizer_id)
+            .order_by(page.c.start_at.desc(), page.c.id.desc()))
+
+
+@cache
+def _attendees_statement():
+    return (sa.select(Attendee.meeting_id, Attendee.name)
+            .where(Attendee.meeting_id.in_(sa.bindparam("ids", expanding=True)))
+            .order_by(Attendee.id))
+
+
+def timeline_for(account_id: int, record, before: str | None = None,
+                 limit: int = PER_PAGE) -> TimelinePage:
+    """The record's meetings older than the cursor `before` (newest first), and the cursor
+    after them: three statements (this page, its attendees, the account's outcomes)."""
     from webapp.meetings.outcomes import catalog
 
-    items = queries.timeline_meetings(account_id, record.record_type, record.id,
-                                          limit, offset)
-    total = queries.count_timeline(account_id, record.record_type, record.id)
-    return TimelinePage(items, total, catalog(account_id))
+    params = {"account_id": account_id, "record_type": record.record_type,
+              "record_id": record.id, "limit": limit + 1}
+    after = parse_cursor(before)
+    if after is not None:
+        params["start"], params["meeting_id"] = after
+    items = [TimelineItem(*row) for row in
+             db.session.execute(_page_statement(after is not None), params)]
+    more = cursor_of(items[limit - 1]) if len(items) > limit else None
+    items = items[:limit]
+    if items:
+        by_id = {i.id: i for i in items}
+        for meeting_id, name in db.session.execute(_attendees_statement(),
+                                                   {"ids": list(by_id)}):
+            by_id[meeting_id].attendee_names.append(name)
+    return TimelinePage(items, more, catalog(account_id))

@@ -8,6 +8,21 @@ wrk.headers["Accept"] = "text/html"
 if cookie and cookie ~= "" then
   wrk.headers["Cookie"] = cookie
 end
+
+-- BENCH_COOKIES: several sessions separated by "|" (the busy-account scenario's reps), one
+-- after the other request by request (each wrk thread runs its own copy of this script).
+local cookies = {}
+for c in string.gmatch(os.getenv("BENCH_COOKIES") or "", "[^|]+") do
+  cookies[#cookies + 1] = c
+end
+if #cookies > 0 then
+  local n = 0
+  request = function()
+    n = n + 1
+    wrk.headers["Cookie"] = cookies[n % #cookies + 1]
+    return wrk.format()
+  end
+end
 if body and body ~= "" then
   wrk.method = "POST"
   wrk.body = body

@@ -90,6 +90,9 @@ class Meeting(db.Model):
         sa.Index("ix_meetings_host_start", "account_id", "host_id", "start_at"),
         # The agenda (My meetings) also finds the meetings a user organized for someone else.
         sa.Index("ix_meetings_organizer_start", "account_id", "organizer_id", "start_at"),
+        # A record's timeline orders its meetings by start without reading them (#24).
+        sa.Index("ix_meetings_timeline", "id",
+                 postgresql_include=["account_id", "start_at", "deleted_at"]),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)

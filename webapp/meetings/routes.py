@@ -79,8 +79,9 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
             sa.select(Snippet).where(Snippet.account_id == account.id).order_by(Snippet.name))],
         "attendee_chips": pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
         "association_chips": pickers.record_labels(account.id, views.int_pairs(values["associations"])),
-        "week": calendar_view.week(account.id, host, current_user,
-                                   calendar_view.week_start(day), zone),
+        # The week grid is loaded by htmx once the form is shown (meetings.calendar).
+        "week_args": {"host_id": host.id, "week": calendar_view.week_start(day).isoformat(),
+                      "timezone": zone},
         "calendar_connection": calendar_connections.connection_for(host.id),
         "video_options": conferencing.options_for(host),
         "return_to": safe_local_url(request.values.get("return_to"), None) or (
@@ -187,8 +188,11 @@ def outcome(meeting_id: int):
     else:
         error = _("Choose an outcome from the list.")
     if request.htmx and request.htmx.target == f"meeting-{meeting.id}":
-        return render_template("meetings/_timeline_item.html", meeting=meeting,
-                               outcomes=outcome_catalog(g.account_id), outcome_error=error,
+        from webapp.timeline import TimelineItem, TimelinePage
+        return render_template("meetings/_timeline_items.html",
+                               timeline=TimelinePage([TimelineItem.of(meeting)], None,
+                                                     outcome_catalog(g.account_id)),
+                               open_id=meeting.id if error else None, outcome_error=error,
                                return_to=safe_local_url(request.form.get("return_to"), "")), \
             422 if error else 200
     if error:
@@ -196,6 +200,16 @@ def outcome(meeting_id: int):
     flash(_("Outcome saved."), "success")
     return redirect(safe_local_url(request.form.get("return_to"),
                                  url_for("meetings.show", meeting_id=meeting.id)))
+
+
+@bp.get("/meetings/<int:meeting_id>/actions")
+@login_required
+def actions(meeting_id: int):
+    """A timeline item's actions menu, loaded when it is first opened (webapp.timeline)."""
+    return render_template("meetings/_actions_menu.html",
+                           meeting=views.meeting_or_404(meeting_id),
+                           outcomes=outcome_catalog(g.account_id), outcome_error=None,
+                           return_to=safe_local_url(request.args.get("return_to"), ""))
 
 
 @bp.get("/meetings/<int:meeting_id>")

@@ -119,21 +119,39 @@ def delete(plural: str, record_id: int):
     return redirect(url_for("records.index", plural=plural))
 
 
-def _timeline(record, page: int):
-    from webapp.timeline import timeline_for
-    per_page = 20
-    return timeline_for(g.account_id, record, limit=per_page * page, offset=0)
+def timeline_for(account_id: int, record, before: str | None):
+    from webapp.timeline import timeline_for  # webapp.meetings imports this module
+    return timeline_for(account_id, record, before)
+
+
+def _timeline_urls(plural: str, record) -> dict:
+    """Where the timeline's "Older activities" leads: the page (without JavaScript) and its
+    fragment (htmx appends the next items)."""
+    return {"record_url": url_for("records.show", plural=plural, record_id=record.id),
+            "more_url": url_for("records.timeline", plural=plural, record_id=record.id)}
 
 
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>")
 @cached_page
 def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
-    tpage = max(1, min(request.args.get("tpage", 1, type=int) or 1, 50))
     return render_template("records/show.html", record=record, plural=plural,
                            properties=properties(record),
                            associations=ops.associations(g.account_id, record),
-                           timeline=_timeline(record, tpage), tpage=tpage)
+                           timeline=timeline_for(g.account_id, record,
+                                                 before=request.args.get("before")),
+                           **_timeline_urls(plural, record))
+
+
+@bp.get(f"/{PLURAL_RULE}/<int:record_id>/timeline")
+def timeline(plural: str, record_id: int):
+    """The timeline's items after the cursor `before`, for "Older activities"."""
+    record = _record_or_404(plural, record_id)
+    urls = _timeline_urls(plural, record)
+    return render_template("meetings/_timeline_items.html",
+                           timeline=timeline_for(g.account_id, record,
+                                                 before=request.args.get("before")),
+                           return_to=urls["record_url"], open_id=None, **urls)
 
 
 def _associations_partial(record, plural: str, status: int = 200, error: str | None = None):

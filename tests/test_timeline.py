@@ -1,0 +1,89 @@
+"""The record page's timeline (#24): items read by index, actions menus loaded when opened."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from tests.meeting_helpers import schedule
+from webapp.meetings.models import Meeting
+
+
+def _rep(make, login):
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    user = login(make.user(account, timezone="America/New_York", seat_kind_id=seat.id))
+    return account, user
+
+
+def test_items_carry_no_menu_until_opened(client, make, login, db):
+    account, _user = _rep(make, login)
+    contact = make.contact(account)
+    assert schedule(client, contact, title="Kick-off",
+                    attendees=[f"contact:{contact.id}"]).status_code == 302
+    meeting = db.session.scalar(sa.select(Meeting))
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    item = html[html.index(f'id="meeting-{meeting.id}"'):]
+    item = item[:item.index("</li>")]
+    # The menu's summary loads the menu once, into the item's own menu box; until then the
+    # box links to the meeting (the page without JavaScript).
+    assert 'aria-label="Actions for Kick-off"' in item
+    assert (f'hx-get="/meetings/{meeting.id}/actions?return_to=/contacts/{contact.id}" '
+            f'hx-trigger="click once" hx-target="#menu-{meeting.id}"') in item
+    assert f'<div class="menu-items" id="menu-{meeting.id}"><a href="/meetings/{meeting.id}">' \
+        in item
+    assert "csrf_token" not in item and "<select" not in item
+
+    menu = client.get(f"/meetings/{meeting.id}/actions?return_to=/contacts/{contact.id}")
+    assert menu.status_code == 200
+    text = menu.get_data(as_text=True)
+    assert "<html" not in text
+    assert f"/meetings/{meeting.id}/edit?return_to=/contacts/{contact.id}" in text
+    assert f'hx-post="/meetings/{meeting.id}/outcome"' in text
+    assert f'action="/meetings/{meeting.id}/delete"' in text
+    assert f'<input type="hidden" name="return_to" value="/contacts/{contact.id}">' in text
+
+
+def test_actions_menu_of_another_account_or_elsewhere_is_refused(client, make, login, db):
+    account, _user = _rep(make, login)
+    contact = make.contact(account)
+    schedule(client, contact, attendees=[f"contact:{contact.id}"])
+    mine = db.session.scalar(sa.select(Meeting))
+    # return_to stays on this site.
+    text = client.get(f"/meetings/{mine.id}/actions?return_to=https://evil.example/") \
+        .get_data(as_text=True)
+    assert "evil.example" not in text
+
+    client.post("/logout")
+    assert client.get(f"/meetings/{mine.id}/actions").status_code in (302, 401)
+    _rep(make, login)
+    assert client.get(f"/meetings/{mine.id}/actions").status_code == 404
+    client.post("/logout")
+    assert client.get(f"/meetings/{mine.id}/actions").status_code in (302, 401)
+
+
+def test_cursor_that_does_not_parse_shows_the_first_page(client, make, login, db):
+    account, _user = _rep(make, login)
+    contact = make.contact(account)
+    schedule(client, contact, title="Only one", attendees=[f"contact:{contact.id}"])
+    for before in ("x", "1-", "-5", "99999999999999999999-1"):
+        r = client.get(f"/contacts/{contact.id}?before={before}")
+        assert r.status_code == 200 and "Only one" in r.get_data(as_text=True), before
+    r = client.get(f"/contacts/{contact.id}/timeline?before=1-1")
+    assert r.status_code == 200 and "timeline-item" not in r.get_data(as_text=True)
+
+
+def test_item_times_are_written_in_the_viewers_zone_and_language(client, make, login, db):
+    from zoneinfo import ZoneInfo
+
+    from babel import dates as babel_dates
+
+    account, _user = _rep(make, login)
+    contact = make.contact(account)
+    schedule(client, contact, title="Timed", attendees=[f"contact:{contact.id}"])
+    meeting = db.session.scalar(sa.select(Meeting))
+    zone = ZoneInfo("America/New_York")
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    start = babel_dates.format_datetime(meeting.start_at.astimezone(zone), "medium",
+                                        locale="en")
+    end = babel_dates.format_time(meeting.end_at.astimezone(zone), "short", locale="en")
+    assert f">{start} – {end}</time>" in html
