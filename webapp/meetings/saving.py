@@ -165,6 +165,8 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         outcome="scheduled", rotation_id=data.rotation_id)
     db.session.add(meeting)
     db.session.flush()
+    if data.rotation_id is not None:
+        rotation_ops.record_meeting(data, meeting)
     # Its rows are then written one INSERT per kind and become its loaded collections.
     for name, model, rows in (
             ("attendees", Attendee, attendees),

@@ -73,9 +73,12 @@ def _render_show(rotation: Rotation, errors: dict | None = None, name: str | Non
                  status: int = 200):
     member_ids = {m.user_id for m in rotation.members}
     candidates = [u for u in ops.seated_users(rotation.account_id) if u.id not in member_ids]
+    from webapp.availability.labels import reason_label
     return render_template("rotations/show.html", rotation=rotation, errors=errors or {},
                            name=rotation.name if name is None else name,
-                           candidates=candidates), status
+                           candidates=candidates, picks=ops.picks(rotation.account_id,
+                                                                  rotation.id),
+                           reason_label=reason_label), status
 
 
 @bp.route("/settings/rotations/<int:rotation_id>", methods=["GET", "POST"])
@@ -118,6 +121,20 @@ def availability(rotation_id: int, member_id: int):
     db.session.commit()
     if request.htmx and request.htmx.target == f"member-{member.id}":
         return render_template("rotations/_member_row.html", rotation=rotation, m=member)
+    return redirect(url_for("rotations.show", rotation_id=rotation.id))
+
+
+@bp.post("/settings/rotations/<int:rotation_id>/members/<int:member_id>/weight")
+@login_required
+def weight(rotation_id: int, member_id: int):
+    rotation = _rotation_or_404(rotation_id)
+    member = _member_or_404(rotation, member_id)
+    value = _ids([request.form.get("weight", "")])
+    errors = ops.set_weight(member, value[0] if value else None)
+    if errors:
+        return _render_show(rotation, errors, status=422)
+    db.session.commit()
+    flash(_("Weight saved."), "success")
     return redirect(url_for("rotations.show", rotation_id=rotation.id))
 
 
