@@ -235,7 +235,8 @@ def calendar():
     day = views.day_arg("week", None) or to_zone(utcnow(), current_user.zone).date()
     return render_template("meetings/_week.html",
                            week=calendar_view.week(g.account_id, host, current_user,
-                                                   calendar_view.week_start(day), zone))
+                                                   calendar_view.week_start(day), zone,
+                                                   views.overlay_users(host)))
 
 
 @bp.get("/meetings/people")
