@@ -20,6 +20,7 @@ The caller's busy list must cover the whole local days of the range plus the buf
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -101,13 +102,13 @@ def _capped_days(schedule: Schedule, start: datetime, end: datetime) -> list[Int
     if cap is None:
         return []
     tz = ZoneInfo(schedule.zone)
-    counts: dict = {}
-    for b in schedule.busy:
-        if b.meeting:
-            day = b.start.astimezone(tz).date()
-            counts[day] = counts.get(day, 0) + 1
-    return [day_bounds(day, tz) for day in local_days(start, end, tz)
-            if counts.get(day, 0) >= cap]
+    starts = sorted(b.start for b in schedule.busy if b.meeting)
+    out = []
+    for day in local_days(start, end, tz):
+        lo, hi = day_bounds(day, tz)
+        if bisect_left(starts, hi) - bisect_left(starts, lo) >= cap:
+            out.append((lo, hi))
+    return out
 
 
 def blocked(schedule: Schedule, start: datetime, end: datetime,
@@ -130,9 +131,20 @@ def blocked(schedule: Schedule, start: datetime, end: datetime,
 
 def free_intervals(schedule: Schedule, start: datetime, end: datetime,
                    now: datetime) -> list[Interval]:
-    """The free intervals of one user within [start, end)."""
-    parts = blocked(schedule, start, end, now)
-    return subtract([(start, end)], (i for kind in KINDS for i in parts[kind]))
+    """The free intervals of one user within [start, end): working time between the
+    notice and the horizon, minus each busy period widened by its buffers and the capped
+    days. (The same time as `blocked` leaves, in one pass: what rotations and the
+    benchmark call, bench/availability.py.)"""
+    rules = schedule.rules
+    lo = max(start, now + rules.min_notice)
+    hi = min(end, now + rules.horizon) if rules.horizon is not None else end
+    if lo >= hi:
+        return []
+    before, after = rules.buffer_before, rules.buffer_after
+    cuts = [(b.start - before, b.end + after) for b in schedule.busy
+            if b.start - before < hi and b.end + after > lo]
+    cuts.extend(_capped_days(schedule, lo, hi))
+    return subtract(working_intervals(schedule.hours, schedule.zone, lo, hi), cuts)
 
 
 def common_free(schedules: Iterable[Schedule], start: datetime, end: datetime,
