@@ -23,7 +23,7 @@ from __future__ import annotations
 from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from webapp.availability.hours import WorkingHours, day_bounds, local_days, wall_exists, \
@@ -140,11 +140,21 @@ def free_intervals(schedule: Schedule, start: datetime, end: datetime,
     hi = min(end, now + rules.horizon) if rules.horizon is not None else end
     if lo >= hi:
         return []
-    before, after = rules.buffer_before, rules.buffer_after
-    cuts = [(b.start - before, b.end + after) for b in schedule.busy
-            if b.start - before < hi and b.end + after > lo]
-    cuts.extend(_capped_days(schedule, lo, hi))
-    return subtract(working_intervals(schedule.hours, schedule.zone, lo, hi), cuts)
+    # In seconds since the epoch: sorting and comparing floats is several times cheaper
+    # than datetimes, and a rotation's fortnight has thousands of busy periods. (Whole
+    # seconds are exact; a microsecond survives the round trip until 2038, within 1 µs after.)
+    before, after = rules.buffer_before.total_seconds(), rules.buffer_after.total_seconds()
+    lo_s, hi_s = lo.timestamp(), hi.timestamp()
+    cuts = []
+    for b in schedule.busy:
+        s, e = b.start.timestamp() - before, b.end.timestamp() + after
+        if s < hi_s and e > lo_s:
+            cuts.append((s, e))
+    cuts.extend((s.timestamp(), e.timestamp()) for s, e in _capped_days(schedule, lo, hi))
+    working = [(s.timestamp(), e.timestamp())
+               for s, e in working_intervals(schedule.hours, schedule.zone, lo, hi)]
+    return [(datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC))
+            for s, e in subtract(working, cuts)]
 
 
 def common_free(schedules: Iterable[Schedule], start: datetime, end: datetime,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -72,12 +73,22 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users) -> d
             "others": others, "show_titles": viewer.id == host.id}
 
 
-def _why(kind: str, instant: datetime, schedule, show_titles: bool) -> str:
+def _at(spans: list, starts: list, instant: datetime):
+    """The span of a sorted, non-overlapping list holding instant, or None (bisect)."""
+    i = bisect_right(starts, instant) - 1
+    return spans[i] if i >= 0 and instant < spans[i][1] else None
+
+
+def _why(kind: str, instant: datetime, busy: list, show_titles: bool) -> str:
+    """What a slot says: the reason, for busy time which calendar (and the title when
+    the viewer may see it). busy: sorted by start."""
     from webapp.availability import engine
     from webapp.availability.labels import describe, reason_label
     if kind == engine.BUSY:
-        for b in schedule.busy:
-            if b.start <= instant < b.end:
+        for b in busy:
+            if b.start > instant:
+                break
+            if instant < b.end:
                 return describe(engine.Reason(kind, b.start, b.end, b.calendar,
                                               b.title if show_titles else None))
     return reason_label(kind)
@@ -103,6 +114,9 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
     own = {(m.start_at, m.end_at) for m in meetings}
     external_busy = [p for p in (avail["external"]) if p not in own]
     bands = avail["bands"]
+    band_starts = [b[0] for b in bands]
+    busy_sorted = sorted(avail["schedule"].busy, key=lambda b: b.start)
+    others = [(user, spans, [o[0] for o in spans]) for user, spans in avail["others"]]
     gap_why = reason_label(engine.DST_GAP)
     # Converted once, not once per day: a busy week has hundreds of meetings.
     local = [(m, m.start_at.astimezone(tz), m.end_at.astimezone(tz)) for m in meetings]
@@ -152,11 +166,10 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
                                     gap_why))
                 continue
             instant = wall.replace(tzinfo=tz).astimezone(UTC)
-            reasons = [_why(kind, instant, avail["schedule"], avail["show_titles"])
-                       for b_s, b_e, kind in bands if b_s <= instant < b_e]
+            band = _at(bands, band_starts, instant)
+            reasons = [_why(band[2], instant, busy_sorted, avail["show_titles"])] if band else []
             reasons += [_("%(name)s is not free", name=user.name)
-                        for user, spans in avail["others"]
-                        if any(o_s <= instant < o_e for o_s, o_e in spans)]
+                        for user, spans, starts in others if _at(spans, starts, instant)]
             if reasons:
                 why[hm] = "; ".join(reasons)
         days.append({"date": day, "blocks": blocks, "shades": shades, "overlays": overlays,
