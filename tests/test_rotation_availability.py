@@ -203,3 +203,24 @@ def test_new_users_start_with_the_account_default_hours(make, db):
     other = availability.start_new_user(make.user(account))
     assert other.hours.weekly == {5: ((600, 840),)}
     assert db.session.get(AvailabilityProfile, user.id).hours.weekly[0] == ((540, 1020),)
+
+
+def test_the_suggestion_is_a_member_free_at_the_chosen_time(client, team, db):  # noqa: F811
+    day = future_day()
+    db.session.add(Meeting(account_id=team.account.id, title="Ana's own", host_id=team.ana.id,
+                           organizer_id=team.ana.id, start_at=local(day, "10:00"),
+                           end_at=local(day, "11:00"), timezone="America/New_York",
+                           sequence=0, outcome="scheduled"))
+    db.session.commit()
+    base = f"/meetings/rotation-host?rotation_id={team.rotation.id}"
+    slot = f"&start_date={day.isoformat()}&timezone=America/New_York"
+    html = client.get(f"{base}{slot}&start_time=10:00&end_time=10:30").get_data(as_text=True)
+    assert 'name="suggested_host_id" value="%d"' % team.ben.id in html
+    html = client.get(f"{base}{slot}&start_time=11:00&end_time=11:30").get_data(as_text=True)
+    assert 'name="suggested_host_id" value="%d"' % team.ana.id in html
+    html = client.get(base).get_data(as_text=True)  # no time: by counts only
+    assert 'name="suggested_host_id" value="%d"' % team.ana.id in html
+    availability.save_profile(team.ben, {"use_hours": "1", "day_0": "13:00-14:00"})
+    db.session.commit()
+    r = client.get(f"{base}{slot}&start_time=10:00&end_time=10:30")
+    assert r.status_code == 422 and "free at this time" in r.get_data(as_text=True)

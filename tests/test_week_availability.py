@@ -52,7 +52,7 @@ def test_the_week_says_why_each_slot_is_not_free(client, make, login, db):
     assert 'data-why="Outside working hours"' in slot(html, monday, "08:30")
     assert 'title="Outside working hours"' in slot(html, monday, "08:30")
     assert "data-why" not in slot(html, monday, "09:00")
-    assert 'data-why="Busy on Parley: Secret pricing call"' in slot(html, monday, "10:00")
+    assert 'data-why="Secret pricing call (Parley)"' in slot(html, monday, "10:00")
     assert 'data-why="Buffer between meetings"' in slot(html, monday, "11:00")
     assert "data-why" not in slot(html, monday, "11:30")
     assert 'class="shade shade-outside_hours"' in html and 'class="shade shade-buffer"' in html
@@ -83,3 +83,16 @@ def test_the_skipped_hour_is_shaded_with_the_dst_reason(client, make, login, db)
     assert "data-why" not in slot(html, sunday, "03:00") or "clocks" not in slot(
         html, sunday, "03:00")
     assert "shade shade-dst_gap" in html
+
+
+def test_an_unreachable_calendar_is_named_on_the_week(client, make, login, db):
+    from webapp.calendars.models import CalendarConnection
+    account = make.account(timezone="America/New_York")
+    user = make.user(account, timezone="America/New_York")
+    db.session.add(CalendarConnection(account_id=account.id, user_id=user.id,
+                                      provider="google", status="reconnect_needed"))
+    db.session.commit()
+    login(user)
+    html = client.get(f"/meetings/calendar?host_id={user.id}&week={monday_after().isoformat()}"
+                      f"&timezone=America/New_York").get_data(as_text=True)
+    assert "Google calendar not reachable: busy time may be incomplete." in html

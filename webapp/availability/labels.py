@@ -26,10 +26,10 @@ def reason_label(kind: str) -> str:
 
 
 def describe(reason: engine.Reason) -> str:
-    """One reason in a sentence: "Busy (Work calendar): Board meeting"."""
+    """One reason in a few words: "Board meeting (Google calendar)" to a viewer who may
+    see the title, else "Busy on Google calendar"."""
     if reason.kind != engine.BUSY:
         return reason_label(reason.kind)
     if reason.title:
-        return _("Busy on %(calendar)s: %(title)s", calendar=reason.calendar,
-                 title=reason.title)
+        return _("%(title)s (%(calendar)s)", calendar=reason.calendar, title=reason.title)
     return _("Busy on %(calendar)s", calendar=reason.calendar)

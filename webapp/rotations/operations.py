@@ -101,31 +101,34 @@ def pick(members: list[RotationMember],
     candidates = [m for m in members if is_eligible(m) and not skipped.get(m.id)]
     if not candidates:
         return None
-    return min(candidates, key=lambda m: (m.load, m.last_booked_at or NEVER, m.id))
+    return min(candidates, key=_order)
 
 
-def not_free(members: list[RotationMember], start: datetime | None,
-             end: datetime | None) -> dict[int, list[str]]:
-    """Member id -> the reason kinds (webapp.availability.engine) that make them not free
-    for [start, end); members who are free are left out. No times: no one is skipped."""
+def _order(m: RotationMember):
+    return (m.load, m.last_booked_at or NEVER, m.id)
+
+
+def pick_free(members: list[RotationMember], start: datetime | None,
+              end: datetime | None) -> tuple[RotationMember | None, dict[int, list[str]]]:
+    """The member pick() chooses among those free for [start, end), and the reason kinds
+    (webapp.availability.engine) of each member skipped before it. Members are checked in
+    the rule's order and only until one is free: under the rotation's lock a booking
+    reads the calendars of as few members as it can. No times: by counts only."""
+    candidates = sorted((m for m in members if is_eligible(m)), key=_order)
     if start is None or end is None or not start < end:
-        return {}
+        return (candidates[0] if candidates else None), {}
     from webapp.availability import engine
     from webapp.availability import settings as availability
-    users = [m.user for m in members if is_eligible(m)]
-    profiles = availability.profiles_of(u.id for u in users)
     now = utcnow()
-    out = {}
-    for m in members:
-        if not is_eligible(m):
-            continue
-        schedule = availability.schedule_for(m.user, start, end,
-                                             profile=profiles.get(m.user_id))
+    skipped: dict[int, list[str]] = {}
+    for m in candidates:
+        schedule = availability.schedule_for(m.user, start, end)
         kinds = list(dict.fromkeys(r.kind for r in engine.reasons_in(schedule, start, end,
                                                                      now)))
-        if kinds:
-            out[m.id] = kinds
-    return out
+        if not kinds:
+            return m, skipped
+        skipped[m.id] = kinds
+    return None, skipped
 
 
 def _ledger(account_id: int, rotation_id: int, members: list[RotationMember],
@@ -210,16 +213,18 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_AVAILABLE)
         return
-    member = pick(rotation.members, not_free(rotation.members, data.start, data.end))
+    member, _skipped = pick_free(rotation.members, data.start, data.end)
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_FREE)
         return
     data.host_id = data.suggested_host_id = member.user_id
 
 
-def suggest(account: Account, rotation: Rotation) -> RotationMember | None:
-    """The member the rule would pick now, for the scheduler's host field (no lock)."""
-    return pick(rotation.members)
+def suggest(account: Account, rotation: Rotation, start: datetime | None = None,
+            end: datetime | None = None) -> RotationMember | None:
+    """The member the rule would pick now for [start, end) (no times: by counts only),
+    for the scheduler's host field (no lock)."""
+    return pick_free(rotation.members, start, end)[0]
 
 
 # --- counts, under the rotation row's lock ------------------------------------------------
@@ -270,15 +275,16 @@ def book(account: Account, data: MeetingInput) -> RotationMember:
         rotation = get_rotation(account.id, data.rotation_id, include_deleted=True)
         raise RotationError("rotation_id", DELETED if rotation else NOT_FOUND)
     members = _fresh_members(data.rotation_id)
-    skipped = not_free(members, data.start, data.end)
     if wants_override(data):
         problem = _override_error(members, account.id, data.host_id)
         if problem is not None:
             raise RotationError("host_id", problem)
         member = next(m for m in members if m.user_id == data.host_id)
+        # Why the rule would have skipped the members before the chosen one, for the ledger.
+        _pick, skipped = pick_free(members, data.start, data.end)
         kind = "override"
     else:
-        member = pick(members, skipped)
+        member, skipped = pick_free(members, data.start, data.end)
         if member is None:
             raise RotationError("rotation_id", NO_ONE_AVAILABLE if pick(members) is None
                                 else NO_ONE_FREE)

@@ -161,6 +161,18 @@ def delete(rotation_id: int):
     return redirect(url_for("rotations.index"))
 
 
+def _slot():
+    """The scheduler's chosen start and end (its date and time fields, when sent), so the
+    suggestion is a member free then (#21); (None, None) when they are not all valid."""
+    if not request.args.get("start_date"):
+        return None, None
+    from webapp.meetings import forms
+    data, errors = forms.parse(request.args, current_user.zone)
+    if errors or data.start is None or data.end is None or data.end <= data.start:
+        return None, None
+    return data.start, data.end
+
+
 @bp.get("/meetings/rotation-host")
 @login_required
 def suggest_host():
@@ -177,11 +189,13 @@ def suggest_host():
             abort(404)
         if not current_user.has_paid_seat:
             abort(403)
-        member = None if rotation.is_deleted else ops.suggest(account, rotation)
+        start, end = _slot()
+        member = None if rotation.is_deleted else ops.suggest(account, rotation, start, end)
         if rotation.is_deleted:
             errors = {"host_id": [str(ops.DELETED)]}
         elif member is None:
-            errors = {"host_id": [str(ops.NO_ONE_AVAILABLE)]}
+            errors = {"host_id": [str(ops.NO_ONE_AVAILABLE if ops.suggest(account, rotation)
+                                      is None else ops.NO_ONE_FREE)]}
         else:
             values.update(rotation_id=rotation.id, host_id=member.user_id,
                           suggested_host_id=member.user_id)
