@@ -21,6 +21,15 @@ from webapp.rotations import operations as ops
 from webapp.rotations.models import Rotation, RotationMember, RotationPick
 
 
+def own_meeting(db, user, day, start: str, end: str) -> None:
+    """A meeting the user hosts outside the rotation (committed)."""
+    db.session.add(Meeting(account_id=user.account_id, title=f"{user.name}'s own",
+                           host_id=user.id, organizer_id=user.id, start_at=local(day, start),
+                           end_at=local(day, end), timezone="America/New_York", sequence=0,
+                           outcome="scheduled"))
+    db.session.commit()
+
+
 def last_host(db) -> int:
     return db.session.scalar(sa.select(Meeting.host_id).order_by(Meeting.id.desc()).limit(1))
 
@@ -50,11 +59,7 @@ def test_pick_skips_members_who_are_not_free():
 def test_a_member_busy_at_the_slot_is_skipped(client, team, db, make):  # noqa: F811
     day = future_day()
     # Ana (fewest bookings, joined first) hosts another meeting at 10:15 that day.
-    db.session.add(Meeting(account_id=team.account.id, title="Ana's own", host_id=team.ana.id,
-                           organizer_id=team.ana.id, start_at=local(day, "10:15"),
-                           end_at=local(day, "10:45"), timezone="America/New_York",
-                           sequence=0, outcome="scheduled"))
-    db.session.commit()
+    own_meeting(db, team.ana, day, "10:15", "10:45")
     r = book(client, team)  # 10:00-10:30
     assert r.status_code == 302, r.get_data(as_text=True)[-400:]
     assert last_host(db) == team.ben.id
@@ -207,11 +212,7 @@ def test_new_users_start_with_the_account_default_hours(make, db):
 
 def test_the_suggestion_is_a_member_free_at_the_chosen_time(client, team, db):  # noqa: F811
     day = future_day()
-    db.session.add(Meeting(account_id=team.account.id, title="Ana's own", host_id=team.ana.id,
-                           organizer_id=team.ana.id, start_at=local(day, "10:00"),
-                           end_at=local(day, "11:00"), timezone="America/New_York",
-                           sequence=0, outcome="scheduled"))
-    db.session.commit()
+    own_meeting(db, team.ana, day, "10:00", "11:00")
     base = f"/meetings/rotation-host?rotation_id={team.rotation.id}"
     slot = f"&start_date={day.isoformat()}&timezone=America/New_York"
     html = client.get(f"{base}{slot}&start_time=10:00&end_time=10:30").get_data(as_text=True)
