@@ -2,7 +2,7 @@
 default hours, rotation weights, head starts and the pick ledger
 
 Revision ID: 0015_21
-Revises: 0014
+Revises: 0015_23 (chained after main's #20a and #23 when main was merged in)
 Create Date: 2026-12-03 13:10:00.000000
 
 """
@@ -14,7 +14,7 @@ import webapp.types
 
 # revision identifiers, used by Alembic.
 revision = '0015_21'
-down_revision = '0014'
+down_revision = '0015_23'
 branch_labels = None
 depends_on = None
 

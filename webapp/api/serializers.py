@@ -53,6 +53,7 @@ def meeting_json(meeting: Meeting) -> dict:
         "include_description_in_reminders": meeting.include_description_in_reminders,
         "host_user_id": meeting.host_id, "organizer_user_id": meeting.organizer_id,
         "rotation_id": meeting.rotation_id, "outcome": meeting.outcome,
+        "log_only": meeting.log_only,
         "reminders": [{"amount": r.amount, "unit": r.unit, "due_at": _iso(r.due_at),
                        "sent": r.sent_at is not None} for r in meeting.reminders],
         "attendees": [{"id": a.id, "contact_id": a.contact_id, "user_id": a.user_id,
