@@ -79,12 +79,12 @@ def test_connect_google_and_schedule(browser, playwright, calendar_server, googl
     assert [e["summary"] for e in provider.events.values()] == ["Synced from the browser"]
     # Issue 23: moved in Google Calendar, taken in by "Sync now" (on a phone).
     page.set_viewport_size({"width": 360, "height": 780})
-    page.goto("/settings/calendar")
+    page.goto("/settings/profile/calendar")
     page.locator("#sync-now").click()  # the first sync: versions recorded
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline and "Not yet" in page.locator("#sync-health").inner_text():
         time.sleep(0.2)
-        page.goto("/settings/calendar")
+        page.goto("/settings/profile/calendar")
     (eid, event), = provider.events.items()
     sequence = event["sequence"]
     moved = datetime.fromisoformat(event["start"]["dateTime"]) + timedelta(hours=2)
@@ -99,7 +99,7 @@ def test_connect_google_and_schedule(browser, playwright, calendar_server, googl
     page.get_by_role("link", name="Synced from the browser").first.click()
     expect(page.locator("#calendar-changes")).to_contain_text(
         "Moved in Google Calendar by the host")
-    page.goto("/settings/calendar")
+    page.goto("/settings/profile/calendar")
     expect(page.locator("#sync-health")).to_contain_text("Changes taken in")
     assert_accessible(page, "calendar settings with sync health")
     shot(page, "calendar-sync-health-phone")

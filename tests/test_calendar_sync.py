@@ -229,7 +229,7 @@ def test_radicale_down_shows_the_error_and_the_next_sync_catches_up(client, rep,
     assert state.failures == 3 and "unreachable" in state.last_error
     assert db.session.get(Meeting, meeting.id).title == "Quarterly review"
     assert smtp.messages == []
-    page = client.get("/settings/calendar").get_data(as_text=True)
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
     assert "unreachable" in page and "3" in page
     note = db.session.scalar(sa.select(Notification).where(Notification.kind == "calendar_sync"))
     assert note is not None and note.user_id == user.id
@@ -300,7 +300,7 @@ def test_sync_now_button(client, rep, db, dav):  # noqa: F811
     assert response.status_code == 302
     state = db.session.scalar(sa.select(CalendarSyncState))
     assert state.last_success_at is not None
-    page = client.get("/settings/calendar").get_data(as_text=True)
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
     assert "Sync now" in page and "Last synced" in page
 
 
