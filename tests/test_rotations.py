@@ -178,8 +178,8 @@ def test_suggestion_refuses_bad_rotations(client, team, make, login, db):
 
 def test_bookings_alternate_and_count(client, team, db):
     hosts = []
-    for _ in range(4):
-        r = book(client, team)
+    for hour in range(4):  # one after another: a member's own meeting makes them busy (#21)
+        r = book(client, team, start_time=f"{10 + hour}:00", end_time=f"{10 + hour}:30")
         assert r.status_code == 302, r.get_data(as_text=True)
         hosts.append(db.session.scalar(sa.select(Meeting.host_id).order_by(
             Meeting.id.desc()).limit(1)))
@@ -569,9 +569,12 @@ def test_fifty_concurrent_bookings_through_a_rotation_of_five(app, make, db):
                 barrier.wait()
                 acc = session_db.session.get(Account, ids[0])
                 actor = session_db.session.get(User, ids[1])
+                # Half-hour meetings one after another: since #21 a member's own meeting
+                # makes them busy, so overlapping ones could not all be booked.
                 data = inputs.MeetingInput(
-                    title=f"Call {n}", start=start + timedelta(minutes=n),
-                    end=start + timedelta(minutes=n + 30), timezone="UTC", rotation_id=ids[2])
+                    title=f"Call {n}", start=start + timedelta(minutes=30 * n),
+                    end=start + timedelta(minutes=30 * n + 30), timezone="UTC",
+                    rotation_id=ids[2])
                 errors = validation.validate(acc, actor, data)
                 assert not errors, errors
                 saving.schedule_meeting(acc, actor, data)

@@ -102,6 +102,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(settings_bp)
     app.register_blueprint(notifications_bp)
     app.register_blueprint(rotations_bp)
+    from webapp.availability.routes import bp as availability_bp
+    app.register_blueprint(availability_bp)
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 

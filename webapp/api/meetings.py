@@ -195,12 +195,21 @@ def create_meeting():
     # The answer is made before the commit: once committed (and the invitations queued),
     # nothing may turn this request into a 500 that tells the client nothing was done.
     answer = meeting_json(result.meeting)
+    if data.rotation_pick is not None:
+        answer["rotation_pick"] = rotation_pick_json(data.rotation_pick)
     db.session.commit()
     try:
         result.after_commit()
     except Exception:  # saved: the sweep relays its invitations; the client must know
         current_app.logger.exception("relay after creating meeting %s failed", answer["id"])
     return answer, 201
+
+
+def rotation_pick_json(row) -> dict:
+    """Why the rotation chose this host (its ledger row)."""
+    return {"kind": row.kind, "host_user_id": row.user_id, "members": [
+        {"user_id": m["user_id"], "name": m["name"], "count": m["count"] + m["head_start"],
+         "weight": m["weight"], "skipped": m["skipped"]} for m in row.detail["members"]]}
 
 
 def _replayed(meeting_id: int):

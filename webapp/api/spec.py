@@ -182,6 +182,36 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "associations": {"type": "array", "items": ASSOCIATION},
     "created_at": TIMESTAMP, "updated_at": TIMESTAMP}}
 
+INTERVAL = {"type": "object", "required": ["start", "end"],
+            "properties": {"start": TIMESTAMP, "end": TIMESTAMP}}
+#: webapp.availability.engine's reason kinds.
+AVAILABILITY_REASONS = ["busy", "buffer", "day_cap", "outside_hours", "notice", "horizon"]
+AVAILABILITY_OUT = {"type": "object", "required": ["user_id", "start", "end", "free",
+                                                   "unavailable", "complete"], "properties": {
+    "user_id": ID, "timezone": {"type": "string"}, "start": TIMESTAMP, "end": TIMESTAMP,
+    "free": {"type": "array", "items": INTERVAL,
+             "description": "Free intervals within [start, end), sorted, not touching."},
+    "unavailable": {"type": "array", "description": (
+        "Why the rest is not free: one entry per busy period (its calendar; its title only "
+        "when the user is the caller) and per span of another reason."),
+        "items": {"type": "object", "required": ["reason", "label", "start", "end"],
+                  "properties": {
+                      "reason": {"type": "string", "enum": AVAILABILITY_REASONS},
+                      "label": {"type": "string"}, "start": TIMESTAMP, "end": TIMESTAMP,
+                      "calendar": {"type": "string"}, "title": NULLABLE_STR}}},
+    "unreadable_calendars": {"type": "array", "items": {"type": "string"}, "description": (
+        "Calendars whose busy time could not be read: the free intervals may be too many.")},
+    "complete": {"type": "boolean", "description": "False when a calendar was unreadable."}}}
+ROTATION_PICK = {"type": ["object", "null"], "description": (
+    "Only in the answer to a booking through a rotation: why this host."), "properties": {
+    "kind": {"type": "string", "enum": ["pick", "override"]},
+    "host_user_id": ID,
+    "members": {"type": "array", "items": {"type": "object", "properties": {
+        "user_id": ID, "name": {"type": "string"}, "count": {"type": "integer"},
+        "weight": {"type": "integer"},
+        "skipped": {"type": ["array", "null"], "items": {"type": "string"}}}}}}}
+MEETING_OUT["properties"]["rotation_pick"] = ROTATION_PICK
+
 PROBLEM = {"type": "object", "required": ["title", "status"], "properties": {
     "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
     "detail": {"type": "string"},

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -31,21 +32,92 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
-    """Seven days from monday in zone with the host's meetings placed on them.
+@dataclass
+class Shade:
+    """Time that is not free, shaded by its reason (#21); `why` is what hover and tap say."""
+
+    top: int
+    height: int
+    kind: str
+    why: str
+
+
+def _px(minutes: float) -> int:
+    return int(minutes / SLOT_MINUTES * SLOT_PX)
+
+
+def _availability(host, viewer, start: datetime, end: datetime, with_users) -> dict:
+    """The host's (and attendee users') availability over the week: bands by reason, the
+    external busy periods, and whether a calendar could not be read."""
+    from webapp.availability import engine
+    from webapp.availability import settings as availability
+    from webapp.availability.busy import external_busy
+    from webapp.types import utcnow
+    utc_start, utc_end = start.astimezone(UTC), end.astimezone(UTC)
+    profiles = availability.profiles_of([host.id, *(u.id for u in with_users)])
+    bare = availability.schedule_for(host, utc_start, utc_end, profile=profiles.get(host.id))
+    lo, hi = engine.busy_span(bare, utc_start, utc_end)
+    external, unreadable = external_busy(host, lo, hi)
+    bare.busy = [*bare.busy, *external]
+    bare.unreadable = unreadable
+    now = utcnow()
+    others = []
+    for user in with_users:
+        schedule = availability.schedule_for(user, utc_start, utc_end,
+                                             profile=profiles.get(user.id))
+        spans = [(s, e) for s, e, kind in engine.bands(schedule, utc_start, utc_end, now)
+                 if kind in (engine.BUSY, engine.BUFFER, engine.DAY_CAP, engine.OUTSIDE_HOURS)]
+        others.append((user, spans))
+    return {"schedule": bare, "bands": engine.bands(bare, utc_start, utc_end, now),
+            "external": [(b.start, b.end) for b in external], "unreadable": unreadable,
+            "others": others, "show_titles": viewer.id == host.id}
+
+
+def _at(spans: list, starts: list, instant: datetime):
+    """The span of a sorted, non-overlapping list holding instant, or None (bisect)."""
+    i = bisect_right(starts, instant) - 1
+    return spans[i] if i >= 0 and instant < spans[i][1] else None
+
+
+def _why(kind: str, instant: datetime, busy: list, show_titles: bool) -> str:
+    """What a slot says: the reason, for busy time which calendar (and the title when
+    the viewer may see it). busy: sorted by start."""
+    from webapp.availability import engine
+    from webapp.availability.labels import describe, reason_label
+    if kind == engine.BUSY:
+        for b in busy:
+            if b.start > instant:
+                break
+            if instant < b.end:
+                return describe(engine.Reason(kind, b.start, b.end, b.calendar,
+                                              b.title if show_titles else None))
+    return reason_label(kind)
+
+
+def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) -> dict:
+    """Seven days from monday in zone with the host's meetings placed on them, the time
+    the host is not free shaded by reason (#21), and the busy time of with_users (attendee
+    colleagues) overlaid.
 
     Anyone but the host sees "Busy" instead of titles (B9).
     """
+    from webapp.availability import engine
+    from webapp.availability.hours import wall_exists
+    from webapp.availability.labels import reason_label
     tz = ZoneInfo(zone)
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
     meetings = queries.host_meetings(account_id, host.id, start, end)
     busy_only = viewer.id != host.id
-    from webapp.calendars import connections as calendar_connections
-
-    external = calendar_connections.busy_periods(host, start, end)
+    avail = _availability(host, viewer, start, end, list(with_users))
+    external = None if avail["unreadable"] else avail["external"]
     own = {(m.start_at, m.end_at) for m in meetings}
-    external_busy = [p for p in (external or []) if p not in own]
+    external_busy = [p for p in (avail["external"]) if p not in own]
+    bands = avail["bands"]
+    band_starts = [b[0] for b in bands]
+    busy_sorted = sorted(avail["schedule"].busy, key=lambda b: b.start)
+    others = [(user, spans, [o[0] for o in spans]) for user, spans in avail["others"]]
+    gap_why = reason_label(engine.DST_GAP)
     # Converted once, not once per day: a busy week has hundreds of meetings.
     local = [(m, m.start_at.astimezone(tz), m.end_at.astimezone(tz)) for m in meetings]
     days = []
@@ -73,12 +145,41 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
                                     max(int((e - s).total_seconds() / 60 / SLOT_MINUTES *
                                             SLOT_PX), SLOT_PX // 2),
                                     f"{s:%H:%M}–{e:%H:%M}", True))
-        days.append({"date": day, "blocks": blocks})
+        shades = [Shade(_px((max(b_s, day_start) - day_start).total_seconds() / 60),
+                        max(_px((min(b_e, day_end) - max(b_s, day_start)).total_seconds() / 60),
+                            2), kind, reason_label(kind))
+                  for b_s, b_e, kind in bands
+                  if kind != engine.BUSY and b_s < day_end and b_e > day_start]
+        overlays = [Shade(_px((max(o_s, day_start) - day_start).total_seconds() / 60),
+                          max(_px((min(o_e, day_end) - max(o_s, day_start)).total_seconds()
+                                  / 60), 2), "attendee",
+                          _("%(name)s is not free", name=user.name))
+                    for user, spans in avail["others"] for o_s, o_e in spans
+                    if o_s < day_end and o_e > day_start]
+        why = {}
+        for hm in SLOT_LABELS:
+            wall = datetime.combine(day, time.fromisoformat(hm))
+            if not wall_exists(wall, tz):
+                why[hm] = gap_why
+                shades.append(Shade(_px((wall - datetime.combine(day, time(0))
+                                         ).total_seconds() / 60), SLOT_PX, engine.DST_GAP,
+                                    gap_why))
+                continue
+            instant = wall.replace(tzinfo=tz).astimezone(UTC)
+            band = _at(bands, band_starts, instant)
+            reasons = [_why(band[2], instant, busy_sorted, avail["show_titles"])] if band else []
+            reasons += [_("%(name)s is not free", name=user.name)
+                        for user, spans, starts in others if _at(spans, starts, instant)]
+            if reasons:
+                why[hm] = "; ".join(reasons)
+        days.append({"date": day, "blocks": blocks, "shades": shades, "overlays": overlays,
+                     "why": why})
     return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),
             "next": monday + timedelta(days=7), "zone": zone, "host": host,
             "slots": [time(h, m) for h in range(24) for m in (0, 30)], "slot_px": SLOT_PX,
             "slot_labels": SLOT_LABELS,
-            "busy_only": busy_only, "calendar_unreadable": external is None}
+            "busy_only": busy_only, "calendar_unreadable": external is None,
+            "unreadable": avail["unreadable"], "with_users": list(with_users)}
 
 
 @dataclass

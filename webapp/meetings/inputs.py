@@ -57,6 +57,8 @@ class MeetingInput:
     outcome: str | None = None
     #: Contact rows validate() found for the attendees, reused to write them (one query).
     found_contacts: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
+    #: The rotation's ledger row of this booking (set by rotations.operations.book).
+    rotation_pick: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_meeting(cls, meeting) -> MeetingInput:

@@ -277,7 +277,8 @@ def calendar():
            or to_zone(utcnow(), current_user.zone).date())
     return render_template("meetings/_week.html",
                            week=calendar_view.week(g.account_id, host, current_user,
-                                                   calendar_view.week_start(day), zone))
+                                                   calendar_view.week_start(day), zone,
+                                                   views.overlay_users(host)))
 
 
 @bp.get("/meetings/people")

@@ -166,6 +166,8 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         rotation_id=data.rotation_id, log_only=data.log_only)
     db.session.add(meeting)
     db.session.flush()
+    if data.rotation_id is not None:
+        rotation_ops.record_meeting(data, meeting)
     # Its rows are then written one INSERT per kind and become its loaded collections.
     for name, model, rows in (
             ("attendees", Attendee, attendees),

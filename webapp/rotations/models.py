@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from fractions import Fraction
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -51,7 +52,40 @@ class RotationMember(db.Model):
     booked_count: so.Mapped[int] = so.mapped_column(default=0)
     #: When a meeting was last booked through the rotation for this member.
     last_booked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: Share of the bookings: a member of weight 2 hosts twice as many as one of weight 1.
+    weight: so.Mapped[int] = so.mapped_column(default=1, server_default="1")
+    #: Bookings counted as already had when they joined (the current minimum share), so a
+    #: new member is not given every booking until they catch up (#21).
+    head_start: so.Mapped[int] = so.mapped_column(default=0, server_default="0")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
     rotation: so.Mapped[Rotation] = so.relationship(back_populates="members")
+    user: so.Mapped[User] = so.relationship()
+
+    @property
+    def load(self) -> Fraction:
+        """What the pick compares: bookings (with the head start) per unit of weight."""
+        return Fraction((self.booked_count or 0) + (self.head_start or 0),
+                        max(self.weight or 1, 1))
+
+
+class RotationPick(db.Model):
+    """The ledger: one row for every host picked or chosen through a rotation, with why
+    ("why this host": each member's count, weight, and why skipped), shown to admins."""
+
+    __tablename__ = "rotation_picks"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    rotation_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("rotations.id"), index=True)
+    meeting_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("meetings.id", ondelete="SET NULL"), index=True)
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
+    #: "pick" (the rule chose) or "override" (the organizer chose this member).
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    #: Why, as data: {"start", "end", "members": [{"user_id", "name", "count",
+    #: "head_start", "weight", "last_booked_at", "skipped": [reason kinds] or null}]}.
+    detail: so.Mapped[dict] = so.mapped_column(sa.JSON)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
     user: so.Mapped[User] = so.relationship()

@@ -1,8 +1,11 @@
 """Meeting rotations: manage them (account settings), pick hosts, keep the counts (B2, B3).
 
-The pick rule: among the members who are available and still hold a paid seat, the one
-with the fewest meetings booked through the rotation; on a tie, the one booked least
-recently (never booked counts as least recent); then the one who joined first.
+The pick rule: among the members who are available, still hold a paid seat and are free
+for the meeting's start and end (working hours, busy time, buffers, day cap, notice and
+horizon: webapp.availability), the one with the fewest meetings booked through the
+rotation per unit of weight (with the head start a member got on joining); on a tie, the
+one booked least recently (never booked counts as least recent); then the one who joined
+first. Every pick and override writes a ledger row (RotationPick) saying why (#21).
 
 Counts change only under the rotation row's lock (`_claim`), and the members are read
 after taking it, so concurrent bookings never pick on stale counts. Operations change
@@ -11,6 +14,8 @@ state and flush; the caller commits.
 
 from __future__ import annotations
 
+import math
+from collections.abc import Mapping
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -21,10 +26,11 @@ from webapp.auth.models import Account, SeatKind, User
 from webapp.extensions import db
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
 from webapp.meetings.models import Meeting
-from webapp.rotations.models import Rotation, RotationMember
+from webapp.rotations.models import Rotation, RotationMember, RotationPick
 from webapp.types import utcnow
 
 MAX_NAME = 80
+MAX_WEIGHT = 10
 NEVER = datetime.min.replace(tzinfo=UTC)
 
 
@@ -87,12 +93,67 @@ def is_eligible(member: RotationMember, account_id: int | None = None) -> bool:
             and (account_id is None or user.account_id == account_id))
 
 
-def pick(members: list[RotationMember]) -> RotationMember | None:
-    """B2: the eligible member with the fewest bookings, then booked least recently."""
-    candidates = [m for m in members if is_eligible(m)]
+def pick(members: list[RotationMember],
+         skipped: Mapping[int, list[str]] | None = None) -> RotationMember | None:
+    """B2: the eligible member not skipped (member id -> reasons they are not free) with
+    the fewest bookings per unit of weight, then booked least recently."""
+    skipped = skipped or {}
+    candidates = [m for m in members if is_eligible(m) and not skipped.get(m.id)]
     if not candidates:
         return None
-    return min(candidates, key=lambda m: (m.booked_count, m.last_booked_at or NEVER, m.id))
+    return min(candidates, key=_order)
+
+
+def _order(m: RotationMember):
+    return (m.load, m.last_booked_at or NEVER, m.id)
+
+
+def pick_free(members: list[RotationMember], start: datetime | None,
+              end: datetime | None) -> tuple[RotationMember | None, dict[int, list[str]]]:
+    """The member pick() chooses among those free for [start, end), and the reason kinds
+    (webapp.availability.engine) of each member skipped before it. Members are checked in
+    the rule's order and only until one is free: under the rotation's lock a booking
+    reads the calendars of as few members as it can. No times: by counts only."""
+    candidates = sorted((m for m in members if is_eligible(m)), key=_order)
+    if start is None or end is None or not start < end:
+        return (candidates[0] if candidates else None), {}
+    from webapp.availability import engine
+    from webapp.availability import settings as availability
+    now = utcnow()
+    skipped: dict[int, list[str]] = {}
+    for m in candidates:
+        schedule = availability.schedule_for(m.user, start, end)
+        kinds = list(dict.fromkeys(r.kind for r in engine.reasons_in(schedule, start, end,
+                                                                     now)))
+        if not kinds:
+            return m, skipped
+        skipped[m.id] = kinds
+    return None, skipped
+
+
+def _ledger(account_id: int, rotation_id: int, members: list[RotationMember],
+            chosen: RotationMember, kind: str, data: MeetingInput,
+            skipped: Mapping[int, list[str]]) -> RotationPick:
+    """The ledger row of a pick or override: each member's count, weight and why skipped."""
+    rows = []
+    for m in members:
+        why = list(skipped.get(m.id, []))
+        if not m.available:
+            why.insert(0, "switched_off")
+        elif not is_eligible(m, account_id):
+            why.insert(0, "no_seat")
+        rows.append({
+            "member_id": m.id, "user_id": m.user_id, "name": m.user.name if m.user else "",
+            "count": m.booked_count or 0, "head_start": m.head_start or 0,
+            "weight": m.weight or 1,
+            "last_booked_at": m.last_booked_at.isoformat() if m.last_booked_at else None,
+            "skipped": why or None})
+    row = RotationPick(
+        account_id=account_id, rotation_id=rotation_id, user_id=chosen.user_id, kind=kind,
+        detail={"start": data.start.isoformat() if data.start else None,
+                "end": data.end.isoformat() if data.end else None, "members": rows})
+    db.session.add(row)
+    return row
 
 
 def eligible_users(rotation: Rotation) -> list[User]:
@@ -103,6 +164,9 @@ def eligible_users(rotation: Rotation) -> list[User]:
 
 NO_ONE_AVAILABLE = _l("No one in this meeting rotation is available. Turn a member's "
                       "availability on in the rotation's settings, or choose a host yourself.")
+NO_ONE_FREE = _l("No one in this meeting rotation is free at this time (working hours, "
+                 "other meetings, buffers or a daily limit). Choose another time, or a host "
+                 "yourself.")
 DELETED = _l("This meeting rotation was deleted. Choose another rotation or a host.")
 NOT_FOUND = _l("No such meeting rotation.")
 
@@ -149,12 +213,18 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_AVAILABLE)
         return
+    member, _skipped = pick_free(rotation.members, data.start, data.end)
+    if member is None:
+        add_error(errors, "rotation_id", NO_ONE_FREE)
+        return
     data.host_id = data.suggested_host_id = member.user_id
 
 
-def suggest(account: Account, rotation: Rotation) -> RotationMember | None:
-    """The member the rule would pick now, for the scheduler's host field (no lock)."""
-    return pick(rotation.members)
+def suggest(account: Account, rotation: Rotation, start: datetime | None = None,
+            end: datetime | None = None) -> RotationMember | None:
+    """The member the rule would pick now for [start, end) (no times: by counts only),
+    for the scheduler's host field (no lock)."""
+    return pick_free(rotation.members, start, end)[0]
 
 
 # --- counts, under the rotation row's lock ------------------------------------------------
@@ -198,8 +268,9 @@ def _count(member: RotationMember, delta: int, now: datetime | None = None) -> N
 
 
 def book(account: Account, data: MeetingInput) -> RotationMember:
-    """B3: lock the rotation, pick the host again on committed counts (or check the
-    override), and add one to that member's count. Raises RotationError."""
+    """B3: lock the rotation, pick the host again on committed counts and calendars (or
+    check the override), add one to that member's count and write the ledger row (its
+    meeting is linked by `record_meeting`). Raises RotationError."""
     if not _claim(data.rotation_id, +1, account.id, live_only=True):
         rotation = get_rotation(account.id, data.rotation_id, include_deleted=True)
         raise RotationError("rotation_id", DELETED if rotation else NOT_FOUND)
@@ -209,13 +280,43 @@ def book(account: Account, data: MeetingInput) -> RotationMember:
         if problem is not None:
             raise RotationError("host_id", problem)
         member = next(m for m in members if m.user_id == data.host_id)
+        # Why the rule would have skipped the members before the chosen one, for the ledger.
+        _pick, skipped = pick_free(members, data.start, data.end)
+        kind = "override"
     else:
-        member = pick(members)
+        member, skipped = pick_free(members, data.start, data.end)
         if member is None:
-            raise RotationError("rotation_id", NO_ONE_AVAILABLE)
+            raise RotationError("rotation_id", NO_ONE_AVAILABLE if pick(members) is None
+                                else NO_ONE_FREE)
+        kind = "pick"
+    data.rotation_pick = _ledger(account.id, data.rotation_id, members, member, kind, data,
+                                 skipped)
     _count(member, +1, utcnow())
     db.session.flush()
     return member
+
+
+def record_meeting(data: MeetingInput, meeting: Meeting) -> None:
+    """Link the ledger row of the booking to its meeting (same transaction)."""
+    row = getattr(data, "rotation_pick", None)
+    if row is not None:
+        row.meeting_id = meeting.id
+
+
+def picks(account_id: int, rotation_id: int, limit: int = 50) -> list[RotationPick]:
+    """The rotation's latest ledger rows, newest first."""
+    return list(db.session.scalars(
+        sa.select(RotationPick).where(RotationPick.account_id == account_id,
+                                      RotationPick.rotation_id == rotation_id)
+        .options(so.joinedload(RotationPick.user))
+        .order_by(RotationPick.id.desc()).limit(limit)))
+
+
+def pick_for_meeting(account_id: int, meeting_id: int) -> RotationPick | None:
+    return db.session.scalar(
+        sa.select(RotationPick).where(RotationPick.account_id == account_id,
+                                      RotationPick.meeting_id == meeting_id)
+        .order_by(RotationPick.id.desc()).limit(1))
 
 
 def unbook(meeting: Meeting) -> None:
@@ -318,10 +419,31 @@ def add_member(rotation: Rotation, user_id: int | None) -> Errors:
     elif any(m.user_id == user_id for m in rotation.members):
         add_error(errors, "user_id", _l("%(name)s is already a member.", name=users[0].name))
     else:
+        count = _initial_count(rotation.id, user_id)
         rotation.members.append(RotationMember(
-            user_id=user_id, user=users[0],
-            booked_count=_initial_count(rotation.id, user_id)))
+            user_id=user_id, user=users[0], booked_count=count, weight=1,
+            head_start=_head_start(rotation, count, 1)))
         db.session.flush()
+    return errors
+
+
+def _head_start(rotation: Rotation, count: int, weight: int) -> int:
+    """A new member starts at the current minimum share of the eligible members (bookings
+    per unit of weight), not at zero, which would give them every booking for a while."""
+    loads = [m.load for m in rotation.members if is_eligible(m)]
+    if not loads:
+        return 0
+    return max(0, math.floor(min(loads) * weight) - count)
+
+
+def set_weight(member: RotationMember, weight: int | None) -> Errors:
+    """A member of weight 2 gets twice the share of one of weight 1 (1-10)."""
+    errors: Errors = {}
+    if weight is None or not 1 <= weight <= MAX_WEIGHT:
+        add_error(errors, "weight", _l("Enter a weight from 1 to 10."))
+        return errors
+    member.weight = weight
+    db.session.flush()
     return errors
 
 

@@ -73,9 +73,12 @@ def _render_show(rotation: Rotation, errors: dict | None = None, name: str | Non
                  status: int = 200):
     member_ids = {m.user_id for m in rotation.members}
     candidates = [u for u in ops.seated_users(rotation.account_id) if u.id not in member_ids]
+    from webapp.availability.labels import reason_label
     return render_template("rotations/show.html", rotation=rotation, errors=errors or {},
                            name=rotation.name if name is None else name,
-                           candidates=candidates), status
+                           candidates=candidates, picks=ops.picks(rotation.account_id,
+                                                                  rotation.id),
+                           reason_label=reason_label), status
 
 
 @bp.route("/settings/rotations/<int:rotation_id>", methods=["GET", "POST"])
@@ -121,6 +124,20 @@ def availability(rotation_id: int, member_id: int):
     return redirect(url_for("rotations.show", rotation_id=rotation.id))
 
 
+@bp.post("/settings/rotations/<int:rotation_id>/members/<int:member_id>/weight")
+@login_required
+def weight(rotation_id: int, member_id: int):
+    rotation = _rotation_or_404(rotation_id)
+    member = _member_or_404(rotation, member_id)
+    value = _ids([request.form.get("weight", "")])
+    errors = ops.set_weight(member, value[0] if value else None)
+    if errors:
+        return _render_show(rotation, errors, status=422)
+    db.session.commit()
+    flash(_("Weight saved."), "success")
+    return redirect(url_for("rotations.show", rotation_id=rotation.id))
+
+
 @bp.post("/settings/rotations/<int:rotation_id>/members/<int:member_id>/remove")
 @login_required
 def remove_member(rotation_id: int, member_id: int):
@@ -144,6 +161,18 @@ def delete(rotation_id: int):
     return redirect(url_for("rotations.index"))
 
 
+def _slot():
+    """The scheduler's chosen start and end (its date and time fields, when sent), so the
+    suggestion is a member free then (#21); (None, None) when they are not all valid."""
+    if not request.args.get("start_date"):
+        return None, None
+    from webapp.meetings import forms
+    data, errors = forms.parse(request.args, current_user.zone)
+    if errors or data.start is None or data.end is None or data.end <= data.start:
+        return None, None
+    return data.start, data.end
+
+
 @bp.get("/meetings/rotation-host")
 @login_required
 def suggest_host():
@@ -160,11 +189,13 @@ def suggest_host():
             abort(404)
         if not current_user.has_paid_seat:
             abort(403)
-        member = None if rotation.is_deleted else ops.suggest(account, rotation)
+        start, end = _slot()
+        member = None if rotation.is_deleted else ops.suggest(account, rotation, start, end)
         if rotation.is_deleted:
             errors = {"host_id": [str(ops.DELETED)]}
         elif member is None:
-            errors = {"host_id": [str(ops.NO_ONE_AVAILABLE)]}
+            errors = {"host_id": [str(ops.NO_ONE_AVAILABLE if ops.suggest(account, rotation)
+                                      is None else ops.NO_ONE_FREE)]}
         else:
             values.update(rotation_id=rotation.id, host_id=member.user_id,
                           suggested_host_id=member.user_id)

@@ -75,9 +75,17 @@
     var a = Math.min(drag.from, drag.to), b = Math.max(drag.from, drag.to) + 30;
     setTimes(drag.date, a, b);
   });
-  document.addEventListener("pointerup", function () {
+  // #21: a shaded slot says why it is not free: its title on hover, this line on tap.
+  function sayWhy(slot) {
+    var line = $("week-why");
+    if (line) line.textContent = slot && slot.dataset.why ? slot.dataset.date + " " + slot.dataset.time + ": " + slot.dataset.why : "";
+  }
+  document.addEventListener("pointerup", function (ev) {
     if (!drag) return;
-    if (!drag.moved) setTimes(drag.date, drag.from, drag.from + drag.duration);
+    if (!drag.moved) {
+      setTimes(drag.date, drag.from, drag.from + drag.duration);
+      sayWhy(ev.target.closest && ev.target.closest("#week-calendar .slot"));
+    }
     drag = null;
   });
   document.addEventListener("keydown", function (ev) {
@@ -86,6 +94,7 @@
       ev.preventDefault();
       var m = toMinutes(slot.dataset.time);
       setTimes(slot.dataset.date, m, m + 30);
+      sayWhy(slot);
     }
   });
   function scrollCalendar() {
@@ -98,13 +107,31 @@
   ["start_date", "start_time", "end_time"].forEach(function (id) {
     $(id).addEventListener("change", markSelection);
   });
-  $("start_date").addEventListener("change", function () {
+  // Attendees who are users of the account ("user:ID" chips): their busy time overlaid.
+  function attendeeUsers() {
+    return Array.prototype.map.call(form.querySelectorAll("input[name=attendees]"), function (i) { return i.value; })
+      .filter(function (v) { return v.indexOf("user:") === 0; }).map(function (v) { return v.slice(5); });
+  }
+  function reloadCalendar(withAttendees) {
     if (!window.htmx || !$("start_date").value) return;
     var host = form.querySelector("[name=host_id]");
-    window.htmx.ajax("GET", "/meetings/calendar?" + new URLSearchParams({
+    var params = new URLSearchParams({
       host_id: host ? host.value : "", week: $("start_date").value, timezone: $("timezone").value
-    }).toString(), { target: "#week-calendar", swap: "outerHTML" });
+    });
+    if (withAttendees) params.set("with", attendeeUsers().join(","));
+    window.htmx.ajax("GET", "/meetings/calendar?" + params.toString(), { target: "#week-calendar", swap: "outerHTML" });
+  }
+  function offerOverlay() {
+    var button = $("overlay-attendees");
+    if (button) button.hidden = attendeeUsers().length === 0;
+  }
+  document.body.addEventListener("htmx:afterSwap", offerOverlay);
+  form.addEventListener("meeting:changed", offerOverlay);
+  offerOverlay();
+  document.addEventListener("click", function (ev) {
+    if (ev.target.closest && ev.target.closest("#overlay-attendees")) reloadCalendar(true);
   });
+  $("start_date").addEventListener("change", function () { reloadCalendar(false); });
 
   // --- reminders: add and remove, at most three (S7) ---
   var rows = $("reminder-rows"), add = $("add-reminder");

@@ -1,0 +1,215 @@
+"""Availability settings (request side: flush, never commit): a user's working hours and
+rules, the account's default hours, and the Schedule the engine reads for a user.
+
+Busy time here is what Parley knows without calling a provider: the user's Parley
+meetings (hosting or attending) and, when the caller has them, busy periods read from
+their calendars. A save never calls a provider (docs/ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import date, datetime
+
+import sqlalchemy as sa
+from flask_babel import lazy_gettext as _l
+
+from webapp.auth.models import User
+from webapp.availability import engine
+from webapp.availability.hours import DEFAULT_WEEKLY, WorkingHours, normalize, parse_hhmm
+from webapp.availability.models import AccountAvailability, AvailabilityProfile
+from webapp.extensions import db
+
+PARLEY = "Parley"
+WEEKDAYS = (_l("Monday"), _l("Tuesday"), _l("Wednesday"), _l("Thursday"), _l("Friday"),
+            _l("Saturday"), _l("Sunday"))
+MAX_BUFFER = 240
+MAX_NOTICE = 60 * 24 * 30
+MAX_HORIZON = 730
+MAX_PER_DAY = 50
+
+Errors = dict[str, list[str]]
+
+
+# --- reading ------------------------------------------------------------------------------
+
+def profile_of(user_id: int) -> AvailabilityProfile | None:
+    return db.session.get(AvailabilityProfile, user_id)
+
+
+def profiles_of(user_ids: Iterable[int]) -> dict[int, AvailabilityProfile]:
+    ids = list(set(user_ids))
+    if not ids:
+        return {}
+    return {p.user_id: p for p in db.session.scalars(
+        sa.select(AvailabilityProfile).where(AvailabilityProfile.user_id.in_(ids)))}
+
+
+def account_default(account_id: int) -> WorkingHours:
+    """The hours new users of the account start with (built in: 09:00-17:00 Mon-Fri)."""
+    row = db.session.get(AccountAvailability, account_id)
+    return (WorkingHours.from_json(row.working_hours) if row else None) or WorkingHours(
+        dict(DEFAULT_WEEKLY))
+
+
+def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
+                show_titles: bool = True) -> list[engine.Busy]:
+    """The user's Parley meetings overlapping [start, end), as busy time that counts
+    toward the day cap."""
+    from webapp.meetings import queries
+    return [engine.Busy(row.start_at, row.end_at, PARLEY, row.title if show_titles else None,
+                        meeting=True)
+            for row in queries.host_meetings(account_id, user_id, start, end)]
+
+
+def schedule_for(user: User, start: datetime, end: datetime,
+                 external: Iterable[engine.Busy] = (), unreadable: Iterable[str] = (),
+                 profile: AvailabilityProfile | None | bool = False) -> engine.Schedule:
+    """The engine's view of user for answering [start, end): their hours, rules, Parley
+    meetings over the whole local days around it (the cap counts per day) and the
+    external busy time given. profile: already loaded (None: the user has none)."""
+    if profile is False:
+        profile = profile_of(user.id)
+    bare = engine.Schedule(user.zone, profile.hours if profile else None,
+                           profile.rules if profile else engine.Rules(), user_id=user.id)
+    lo, hi = engine.busy_span(bare, start, end)
+    bare.busy = [*parley_busy(user.account_id, user.id, lo, hi), *external]
+    bare.unreadable = list(unreadable)
+    return bare
+
+
+# --- new users ----------------------------------------------------------------------------
+
+def start_new_user(user: User) -> AvailabilityProfile:
+    """A new user starts with the account's default working hours and no rules."""
+    db.session.flush()
+    profile = AvailabilityProfile(user_id=user.id, account_id=user.account_id,
+                                  working_hours=account_default(user.account_id).to_json(),
+                                  buffer_before_minutes=0, buffer_after_minutes=0,
+                                  min_notice_minutes=0)
+    db.session.add(profile)
+    db.session.flush()
+    return profile
+
+
+# --- the profile form ---------------------------------------------------------------------
+
+def _ranges(text: str) -> tuple:
+    """'09:00-12:00, 13:00-17:00' -> ((540, 720), (780, 1020)); '' -> (); ValueError."""
+    out = []
+    for part in (text or "").replace(";", ",").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        start, sep, end = part.replace("–", "-").partition("-")
+        if not sep:
+            raise ValueError(part)
+        out.append((parse_hhmm(start), parse_hhmm(end)))
+    return normalize(out)
+
+
+def format_ranges(ranges) -> str:
+    from webapp.availability.hours import format_hhmm
+    return ", ".join(f"{format_hhmm(s)}-{format_hhmm(e)}" for s, e in ranges)
+
+
+def format_overrides(overrides: Mapping[date, tuple]) -> str:
+    return "\n".join(f"{d.isoformat()}: {format_ranges(r) if r else 'off'}"
+                     for d, r in sorted(overrides.items()))
+
+
+def parse_hours(form: Mapping, errors: Errors, prefix: str = "") -> WorkingHours | None:
+    """Working hours from a form: `<prefix>day_0` .. `day_6` ranges, `<prefix>overrides`
+    lines of "YYYY-MM-DD: off" or "YYYY-MM-DD: 10:00-12:00"."""
+    weekly = {}
+    for day in range(7):
+        field = f"{prefix}day_{day}"
+        try:
+            ranges = _ranges(form.get(field, ""))
+        except ValueError:
+            errors.setdefault(field, []).append(str(_l(
+                "Write hours as 09:00-12:00, with a comma between ranges.")))
+            continue
+        if ranges:
+            weekly[day] = ranges
+    overrides = {}
+    for line in (form.get(f"{prefix}overrides") or "").splitlines():
+        if not line.strip():
+            continue
+        day_text, _sep, rest = line.partition(":")
+        try:
+            day = date.fromisoformat(day_text.strip())
+            rest = rest.strip()
+            overrides[day] = () if rest.lower() in ("off", "") else _ranges(rest)
+        except ValueError:
+            errors.setdefault(f"{prefix}overrides", []).append(str(_l(
+                "Write one date a line: 2027-01-04: off, or 2027-01-09: 10:00-12:00.")))
+            break
+    return WorkingHours(weekly, overrides)
+
+
+def _number(form: Mapping, field: str, high: int, errors: Errors,
+            optional: bool = False) -> int | None:
+    text = str(form.get(field) or "").strip()
+    if not text:
+        return None if optional else 0
+    if not text.isdigit() or int(text) > high:
+        errors.setdefault(field, []).append(str(_l(
+            "Enter a whole number from 0 to %(high)s.", high=high)))
+        return None if optional else 0
+    value = int(text)
+    return (value or None) if optional else value
+
+
+def save_profile(user: User, form: Mapping) -> Errors:
+    """The profile's availability section: hours (or any hour) and rules. Flushes."""
+    errors: Errors = {}
+    hours = parse_hours(form, errors) if form.get("use_hours") else None
+    values = {
+        "buffer_before_minutes": _number(form, "buffer_before", MAX_BUFFER, errors),
+        "buffer_after_minutes": _number(form, "buffer_after", MAX_BUFFER, errors),
+        "min_notice_minutes": _number(form, "min_notice", MAX_NOTICE, errors),
+        "horizon_days": _number(form, "horizon_days", MAX_HORIZON, errors, optional=True),
+        "max_per_day": _number(form, "max_per_day", MAX_PER_DAY, errors, optional=True),
+    }
+    if errors:
+        return errors
+    profile = profile_of(user.id)
+    if profile is None:
+        profile = AvailabilityProfile(user_id=user.id, account_id=user.account_id)
+        db.session.add(profile)
+    profile.working_hours = hours.to_json() if hours is not None else None
+    for name, value in values.items():
+        setattr(profile, name, value)
+    db.session.flush()
+    return {}
+
+
+def save_account_default(account_id: int, form: Mapping) -> Errors:
+    errors: Errors = {}
+    hours = parse_hours(form, errors)
+    if errors:
+        return errors
+    row = db.session.get(AccountAvailability, account_id)
+    if row is None:
+        row = AccountAvailability(account_id=account_id, working_hours={})
+        db.session.add(row)
+    row.working_hours = hours.to_json()
+    db.session.flush()
+    return {}
+
+
+def form_values(user: User) -> dict:
+    """What the profile's availability section shows."""
+    profile = profile_of(user.id)
+    hours = profile.hours if profile else None
+    shown = hours or account_default(user.account_id)
+    values = {f"day_{d}": format_ranges(shown.weekly.get(d, ())) for d in range(7)}
+    values["overrides"] = format_overrides(shown.overrides)
+    values["use_hours"] = hours is not None
+    values["buffer_before"] = profile.buffer_before_minutes if profile else 0
+    values["buffer_after"] = profile.buffer_after_minutes if profile else 0
+    values["min_notice"] = profile.min_notice_minutes if profile else 0
+    values["horizon_days"] = (profile.horizon_days or "") if profile else ""
+    values["max_per_day"] = (profile.max_per_day or "") if profile else ""
+    return values
