@@ -14,7 +14,7 @@ import webapp.types
 
 # revision identifiers, used by Alembic.
 revision = '0015_21'
-down_revision = '0015_23'
+down_revision = '0015_24'
 branch_labels = None
 depends_on = None
 
