@@ -11,6 +11,8 @@ from flask import Flask, g
 from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
 from markupsafe import Markup, escape
 
+from webapp.validation import canonical_timezone
+
 URL_RE = re.compile(r"(https?://[^\s<>\"']+)")
 
 
@@ -63,6 +65,8 @@ def register(app: Flask) -> None:
         return format_time(value, fmt) if value else ""
 
     app.add_template_filter(linkify, "linkify")
+    # A stored zone as the pickers name it (Asia/Calcutta is offered as Asia/Kolkata).
+    app.add_template_filter(lambda zone: canonical_timezone(zone) or zone, "canonical_zone")
 
     # For pages seen by people who are not logged in (RSVP): a zone of the page's choosing,
     # not the viewer's, which Flask-Babel's own filters would apply.

@@ -18,6 +18,7 @@ from webapp.delivery.models import STATUSES as MESSAGE_STATUSES
 from webapp.meetings.inputs import MAX_ATTENDEES
 from webapp.meetings.models import LOCATION_KINDS, REMINDER_UNITS, RESPONSES
 from webapp.records.models import (
+    CONTACT_LANGUAGES,
     DEAL_STAGES,
     RECORD_MODELS,
     TICKET_PRIORITIES,
@@ -44,6 +45,8 @@ RECORD_FIELDS: dict[str, dict] = {
         "first_name": s(100, False, 1), "last_name": s(100), "email": s(254),
         "phone": s(32), "timezone": s(64), "company_id": {"type": ["integer", "null"],
                                                          "minimum": 1, "maximum": 2**31 - 1},
+        "language": {"type": ["string", "null"], "enum": [*CONTACT_LANGUAGES, None],
+                     "description": "The language of the contact's emails (null: en)"},
     },
     "company": {"name": s(200, False, 1), "domain": s(200), "phone": s(32), "city": s(120)},
     "deal": {"name": s(200, False, 1),

@@ -59,10 +59,12 @@ def _attendee(row, meeting):
 
 
 def recipient_zone_and_locale(row, meeting) -> tuple[str, str]:
-    """S8: the contact's zone, else the zone the meeting was booked in; users their own."""
+    """S8: the contact's zone, else the zone the meeting was booked in, and the contact's
+    language; users their own."""
     attendee = _attendee(row, meeting)
     if attendee is not None and attendee.contact is not None:
-        return attendee.contact.timezone or meeting.timezone, "en"
+        contact = attendee.contact
+        return contact.timezone or meeting.timezone, contact.language or "en"
     user = attendee.user if attendee is not None and attendee.user else (
         meeting.host if _is_host(row, meeting) else None)
     if user is not None:
