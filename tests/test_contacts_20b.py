@@ -143,7 +143,7 @@ def test_a_contact_saved_with_an_alias_is_shown_and_saved_canonical(client, make
     html = client.get(f"/contacts/{contact.id}/edit").get_data(as_text=True)
     assert '<option selected value="Asia/Kolkata">' in html
     assert "Asia/Calcutta" not in html
-    assert 'data-zone-search="Search time zones"' in html
+    assert 'data-zone-search="Find a city or region"' in html
     r = client.post(f"/contacts/{contact.id}/edit", data={"first_name": "A",
                                                          "timezone": "Asia/Saigon"})
     assert r.status_code == 302

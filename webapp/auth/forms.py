@@ -24,7 +24,7 @@ class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     timezone = SelectField(_l("Time zone"), validators=[Optional(), TimeZone()],
                            validate_choice=False,
-                           render_kw={"data-zone-search": _l("Search time zones")})
+                           render_kw={"data-zone-search": _l("Find a city or region")})
     locale = SelectField(_l("Language"), validators=[Optional()],
                          choices=options([("", _l("Same as my browser")), ("en", "English"),
                                   ("zh_Hant", "繁體中文")]))

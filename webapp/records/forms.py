@@ -28,7 +28,7 @@ PRIORITY_LABELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
 #: Each language in its own words, as the language switch names them.
 LANGUAGE_LABELS = dict(zip(CONTACT_LANGUAGES, ("English", "繁體中文"), strict=True))
 #: The search box the zone pickers get (static/js/app.js).
-ZONE_SEARCH = {"data-zone-search": _l("Search time zones")}
+ZONE_SEARCH = {"data-zone-search": _l("Find a city or region")}
 
 
 def optional_id(value) -> int | None:
