@@ -193,3 +193,80 @@ def test_a_zh_hant_contact_gets_a_chinese_invitation_and_reminder(
         assert "年" in _body(reminders[0])
     finally:
         context.close()
+
+
+LONG_TITLE = "Quarterly" + "x" * 191  # 200 characters, no space to break at
+
+
+def overflow(page: Page) -> int:
+    """How far the page is wider than the viewport, in CSS px (0: not at all)."""
+    return page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+
+
+def test_a_long_unbroken_title_wraps_instead_of_widening_the_page(device, app, demo):
+    profile, page = device
+    if profile != "desktop":
+        page.set_viewport_size({"width": 360, "height": 740})
+    login(page)
+    record = contact_id(app, CONTACT)
+    open_meeting_form(page, profile, record)
+    page.get_by_label("Title").fill(LONG_TITLE)
+    page.locator("#start_date").fill(future_day(15).isoformat())
+    page.locator("#start_time").fill("10:00")
+    page.locator("#end_time").fill("10:30")
+    if profile == "desktop":
+        page.locator("#save-meeting").click()
+    else:
+        page.locator("#end_date").fill(future_day(15).isoformat())
+        page.locator("#save-meeting").click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Continue and send?")
+        assert overflow(page) <= 0, "the phone's confirmation"
+        page.locator("#confirm-send").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(CONTACT)
+    item = page.locator(".timeline-item", has_text=LONG_TITLE[:40])
+    expect(item).to_have_count(1)
+    assert overflow(page) <= 0, "the record page"
+    shot(page, f"long-title-{profile}-record")
+    item.get_by_role("link", name=LONG_TITLE).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(LONG_TITLE)
+    assert overflow(page) <= 0, "the meeting page"
+    page.goto("/contacts")
+    assert overflow(page) <= 0, "the contacts list"
+    page.goto(f"/contacts/{record}/edit")
+    assert overflow(page) <= 0, "a form"
+
+
+def test_the_phone_app_bar_is_compact(device, app, demo):
+    """A menu button, Parley, the bell and the language on one row; the links behind the
+    menu button, one per row, reachable from the keyboard."""
+    profile, page = device
+    login(page)
+    page.goto("/contacts")
+    bar = page.locator("header.topbar")
+    toggle = page.get_by_role("button", name="Menu")
+    nav = page.get_by_role("navigation", name="Main")
+    if profile == "desktop":
+        expect(toggle).to_be_hidden()
+        expect(nav.get_by_role("link", name="Contacts")).to_be_visible()
+        return
+    box = bar.bounding_box()
+    assert box["height"] <= 64, f"the app bar is {box['height']} px tall"
+    expect(nav).to_be_hidden()
+    for visible in (toggle, page.locator("#notification-bell"),
+                    page.locator(".lang-switch button")):
+        expect(visible).to_be_visible()
+        assert visible.bounding_box()["y"] < box["y"] + box["height"]
+    assert_accessible(page, f"app bar ({profile})")
+    toggle.focus()
+    page.keyboard.press("Enter")
+    expect(toggle).to_have_attribute("aria-expanded", "true")
+    expect(nav.get_by_role("link", name="Contacts")).to_be_visible()
+    expect(page.get_by_role("button", name="Log out")).to_be_visible()
+    assert_accessible(page, f"app bar menu open ({profile})")
+    shot(page, f"app-bar-{profile}-open")
+    page.keyboard.press("Escape")
+    expect(nav).to_be_hidden()
+    expect(toggle).to_be_focused()
+    toggle.click()
+    nav.get_by_role("link", name="Deals").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Deals")

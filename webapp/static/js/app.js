@@ -26,6 +26,22 @@
     }
   }, true);
 
+  // The phone's app bar: the menu button shows the links (CSS folds them on narrow screens
+  // only once this has run, so without JavaScript they stay on the bar).
+  var bar = document.querySelector(".topbar"), menuButton = document.getElementById("menu-toggle");
+  if (bar && menuButton) {
+    bar.classList.add("js-menu");
+    menuButton.hidden = false;
+    var setOpen = function (open) {
+      bar.classList.toggle("open", open);
+      menuButton.setAttribute("aria-expanded", String(open));
+    };
+    menuButton.addEventListener("click", function () { setOpen(!bar.classList.contains("open")); });
+    document.addEventListener("keydown", function (event) {
+      if (event.key === "Escape" && bar.classList.contains("open")) { setOpen(false); menuButton.focus(); }
+    });
+  }
+
   // A zone picker (select[data-zone-search]) gets a search box above it: typing "taipei"
   // or "new york" keeps the matching zones in the list and chooses the first one. The
   // select stays what the form sends. iOS ignores hidden <option>s, so the options are
