@@ -270,3 +270,43 @@ def test_the_phone_app_bar_is_compact(device, app, demo):
     toggle.click()
     nav.get_by_role("link", name="Deals").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Deals")
+
+
+def test_type_ahead_and_calendar_slots_from_the_keyboard(device, app, demo):
+    profile, page = device
+    login(page)
+    open_meeting_form(page, profile, contact_id(app, CONTACT))
+    search = page.locator("#attendee-search")
+    search.focus()
+    page.keyboard.type("Hiro")
+    results = page.locator("#attendee-results .pick")
+    expect(results.first).to_be_visible()
+    page.keyboard.press("ArrowDown")
+    expect(results.first).to_be_focused()
+    page.keyboard.press("ArrowUp")
+    expect(search).to_be_focused()
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("Enter")
+    expect(page.locator("#attendee-chips")).to_contain_text("Hiro Kumar")
+    expect(search).to_be_focused()
+    if profile != "desktop":
+        return  # the phone flow has no week grid (its availability is a day list)
+    # The week grid: one slot in the tab order, opened scrolled to the working day.
+    grid = page.locator("#week-calendar")
+    slot = grid.locator('.slot[tabindex="0"]')
+    expect(slot).to_have_count(1)
+    assert grid.evaluate("el => el.scrollTop") > 0, "the grid opens at midnight"
+    assert slot.get_attribute("data-time") in ("08:00", page.locator("#start_time").input_value()) \
+        or grid.locator(".slot.selected").count()
+    slot.focus()
+    start = slot.get_attribute("data-time")
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowRight")
+    focused = page.evaluate("document.activeElement.dataset.time")
+    hour, minute = (int(x) for x in start.split(":"))
+    minutes = hour * 60 + minute + 30
+    assert focused == f"{minutes // 60:02d}:{minutes % 60:02d}"
+    day = page.evaluate("document.activeElement.dataset.date")
+    page.keyboard.press("Enter")
+    expect(page.locator("#start_date")).to_have_value(day)
+    expect(page.locator("#start_time")).to_have_value(focused)

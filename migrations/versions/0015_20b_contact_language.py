@@ -1,4 +1,5 @@
-"""contacts: the language of the emails a contact receives (issue #20)
+"""contacts: the language of the emails a contact receives; meetings: a switch that hides
+the guest list from invitations (issue #20)
 
 Revision ID: 0015_20b
 Revises: 0014
@@ -19,8 +20,13 @@ depends_on = None
 def upgrade():
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.add_column(sa.Column('language', sa.String(length=16), nullable=True))
+    with op.batch_alter_table('meetings', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('hide_guest_list', sa.Boolean(), nullable=False,
+                                      server_default=sa.false()))
 
 
 def downgrade():
+    with op.batch_alter_table('meetings', schema=None) as batch_op:
+        batch_op.drop_column('hide_guest_list')
     with op.batch_alter_table('contacts', schema=None) as batch_op:
         batch_op.drop_column('language')

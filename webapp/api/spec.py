@@ -113,6 +113,8 @@ MEETING_FIELDS = {
     "attendees": {"type": "array", "items": ATTENDEE_IN, "maxItems": MAX_ATTENDEES},
     "reminders": {"type": "array", "items": REMINDER_IN, "maxItems": MAX_REMINDERS},
     "include_description_in_reminders": {"type": "boolean"},
+    "hide_guest_list": {"type": "boolean", "description": "Invitations name only their "
+                        "recipient; by default every attendee is listed (ATTENDEE lines)"},
     "description_html": {"type": "string", "maxLength": MAX_RICH_TEXT},
     "internal_note_html": {"type": "string", "maxLength": MAX_RICH_TEXT},
     "associations": {"type": "array", "items": ASSOCIATION, "maxItems": 100},
@@ -157,6 +159,7 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "meeting_type": {"type": ["object", "null"]},
     "description_html": {"type": "string"}, "internal_note_html": {"type": "string"},
     "include_description_in_reminders": {"type": "boolean"},
+    "hide_guest_list": {"type": "boolean"},
     "host_user_id": ID, "organizer_user_id": ID, "outcome": {"type": "string"},
     "rotation_id": {"type": ["integer", "null"]},
     "reminders": {"type": "array", "items": {"type": "object", "properties": {

@@ -174,6 +174,17 @@ def _sender_headers(msg: Message, meeting) -> None:
     msg["Reply-To"] = address(host.name, host.email)
 
 
+def guest_list(row, meeting) -> list[tuple[str, str, str]]:
+    """The other invited attendees an invitation lists after its recipient (so their
+    calendar shows who else comes), unless the meeting hides its guest list; each message
+    still goes to its one recipient, with its own RSVP link."""
+    if meeting.hide_guest_list:
+        return []
+    mine = row.recipient_email.lower()
+    return [(a.email, a.name, a.response) for a in meeting.attendees
+            if a.email and a.email.lower() != mine]
+
+
 def _calendar_part(ics: bytes, method: str, attachment: bool) -> MIMEText:
     """text/calendar; charset=utf-8; method=M, inline or as the invite.ics attachment."""
     part = MIMEText(ics.decode("utf-8"), "calendar", _8BIT)
@@ -209,6 +220,8 @@ def build(row, meeting) -> Message:
             "description_html": meeting.description_html if show_description else "",
             "rsvp_url": rsvp_url, "host": meeting.host, "organizer": meeting.organizer,
             "host_copy": host_copy,
+            "guests": [name for _email, name, _response in guest_list(row, meeting)]
+            if row.kind != "cancel" and not host_copy else [],
         }
         text = render_template("emails/meeting.txt", **context)
         html = render_template("emails/meeting.html", **context)
@@ -225,8 +238,8 @@ def build(row, meeting) -> Message:
                         attendees=[(a.email, a.name, a.response) for a in meeting.attendees
                                    if a.email])
     elif method == "CANCEL":
-        # It cancels for the recipient, whom their invitation named alone (RELIABILITY 7:
-        # ATTENDEE is the To address, so no contact learns another's address); no reply.
+        # It cancels for the recipient, named alone (the invitation listed the others,
+        # unless the meeting hides its guest list); no reply.
         ics = ical.itip(meeting, method, None, row.sequence,
                         attendees=[(row.recipient_email, row.recipient_name, "needs_action")])
     elif method:
@@ -234,7 +247,8 @@ def build(row, meeting) -> Message:
         ics = ical.itip(meeting, method,
                         (row.recipient_email, row.recipient_name,
                          attendee.response if attendee else "needs_action"),
-                        row.sequence, description_extra=rsvp_line)
+                        row.sequence, description_extra=rsvp_line,
+                        attendees=guest_list(row, meeting))
     msg = compose(text, html, to=(row.recipient_name, row.recipient_email), subject=subject,
                   message_id=message_id_for(meeting.uid, row.sequence, row.recipient_email,
                                             row.kind, row.reminder_id),

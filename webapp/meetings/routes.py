@@ -75,6 +75,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "meeting_types": validation.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
         "units": REMINDER_UNITS,
+        "outcomes": outcome_catalog(account.id) if meeting is not None else None,
         "snippets_data": [{"name": sn.name, "html": sn.body_html} for sn in db.session.scalars(
             sa.select(Snippet).where(Snippet.account_id == account.id).order_by(Snippet.name))],
         "attendee_chips": pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
@@ -128,11 +129,18 @@ def edit(meeting_id: int):
         return _render_scheduler(views.form_values(meeting, None, account), {}, meeting, None)
     data, errors = forms.parse(request.form, meeting.timezone)
     uploads = forms.parse_uploads(request.files.getlist("attachments"), errors)
+    # The outcome is in the Edit form too (issue #20), as in the timeline's menu.
+    outcome = request.form.get("outcome")
+    if outcome is not None and outcome != meeting.outcome and \
+            not outcome_catalog(g.account_id).is_offered(outcome):
+        errors.setdefault("outcome", []).append(_("Choose an outcome from the list."))
     result = pipeline.save(account, current_user, data, meeting, uploads=uploads,
                            errors=errors)
+    if result.ok and outcome is not None:
+        meeting_ops.set_outcome(meeting, outcome)
     if not result.ok:
         return _render_scheduler(views.posted_values(("description_html",
-                                                      "internal_note_html")),
+                                                      "internal_note_html", "outcome")),
                                  result.errors, views.meeting_or_404(meeting_id), None, 422)
     messages = views.saved_messages(result)
     db.session.commit()

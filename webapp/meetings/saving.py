@@ -161,6 +161,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         location_value=data.location_value, meeting_type_id=data.meeting_type_id,
         description_html=data.description_html, internal_note_html=data.internal_note_html,
         include_description_in_reminders=data.include_description_in_reminders,
+        hide_guest_list=data.hide_guest_list,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
         outcome="scheduled", rotation_id=data.rotation_id)
     db.session.add(meeting)
@@ -201,6 +202,7 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.description_html = data.description_html
     meeting.internal_note_html = data.internal_note_html
     meeting.include_description_in_reminders = data.include_description_in_reminders
+    meeting.hide_guest_list = data.hide_guest_list
     if data.host_id:
         rotation_ops.move(meeting, data.host_id)
     meeting.host_id = data.host_id or meeting.host_id
