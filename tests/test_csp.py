@@ -10,6 +10,10 @@ from webapp.extensions import db as _db
 
 INLINE_HANDLER = re.compile(r"<[a-zA-Z][^>]*\son[a-z]+\s*=", re.S)
 SCRIPT = re.compile(r"<script\b([^>]*)>", re.I)
+#: htmx attributes that evaluate code (hx-on handlers, "js:" values, trigger filters): the
+#: policy has no 'unsafe-eval', so they fail in the browser (and htmx's allowEval is off).
+HTMX_EVAL = re.compile(r"""\shx-on[:-]|\shx-va(?:ls|rs)\s*=\s*["']\s*(?:js|javascript):"""
+                       r"""|\shx-trigger\s*=\s*["'][^"']*\[""", re.I)
 #: Arguments no row stands for: a token or a name; any value renders a page.
 OTHER_ARGS = {"token": "not-a-token", "code": "en", "provider": "caldav",
               "filename": "css/app.css"}
@@ -23,6 +27,7 @@ def inline_code(html: str) -> list[str]:
         attrs = m.group(1)
         if "src=" not in attrs and "application/json" not in attrs:
             found.append(m.group(0))
+    found += [m.group(0).strip() for m in HTMX_EVAL.finditer(html)]
     if re.search(r"""(href|src|action)\s*=\s*["']?\s*javascript:""", html, re.I):
         found.append("javascript: URL")
     return found
@@ -36,6 +41,10 @@ def test_inline_code_is_found():
     assert not inline_code('<script src="/static/js/app.js" defer></script>')
     assert not inline_code('<script type="application/json" id="d">{}</script>')
     assert not inline_code('<p data-confirm="Delete?">one</p>')
+    assert inline_code("""<select hx-vals='js:{week: x.value}'>""")
+    assert inline_code('<button hx-on:click="go()">')
+    assert inline_code('<input hx-trigger="keyup[key==\'Enter\']">')
+    assert not inline_code("""<select hx-vals='{"week": "2026-06-10"}' hx-trigger="load, change">""")
 
 
 def pages(app, victim):  # noqa: F811
@@ -88,3 +97,15 @@ def test_production_config_turns_hsts_on(monkeypatch, tmp_path):
     monkeypatch.setenv("SECRET_KEY", "x" * 40)
     monkeypatch.setenv("CALENDAR_ENCRYPTION_KEYS", "k")
     assert load_config(tmp_path)["HSTS_SECONDS"] >= 31536000
+
+
+def test_no_template_evaluates_code_through_htmx():
+    """Also the fragments no page above renders with every branch (the host field of a
+    rotation): no template holds an htmx attribute that needs eval."""
+    from pathlib import Path
+
+    import webapp
+    root = Path(webapp.__file__).parent / "templates"
+    found = {str(path.relative_to(root)): [m.group(0).strip() for m in HTMX_EVAL.finditer(
+        path.read_text(encoding="utf-8"))] for path in root.rglob("*.html")}
+    assert {name: hits for name, hits in found.items() if hits} == {}

@@ -618,3 +618,12 @@ def test_long_lines_and_chinese_text_are_encoded_for_smtp(client, rep, make, db,
     text = msg.get_body(("plain",)).get_content()
     assert long_ascii in text and "長" * 600 in text
     check_imip(msg, "REQUEST")
+
+
+def test_an_idle_sweep_sleeps_its_interval(app, db):
+    """With nothing due, the sweep asks to sleep the whole interval: a step that returned
+    a count (0 sent) once read as "work now" and spun every worker's sweep every 50 ms,
+    taking rows another process had just queued."""
+    assert tasks.sweep(15.0) == 15.0
+    for _order, name, step in tasks._SWEEPS:
+        assert step(15.0) in (None, 15.0), name

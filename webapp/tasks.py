@@ -194,8 +194,10 @@ def register_relay(order: int, name: str, step: Callable[[], object]) -> None:
     _register(_RELAYS, order, name, step)
 
 
-def register_sweep(order: int, name: str, step: Callable[[], float | None]) -> None:
-    """Run step in every periodic sweep, in order (lower first)."""
+def register_sweep(order: int, name: str, step: Callable[[float], float | None]) -> None:
+    """Run step(interval) in every periodic sweep, in order (lower first). It returns the
+    seconds until it has work again when that is sooner than interval, else None; never
+    a count (a count of 0 would be read as "work now" and spin the sweep)."""
     _register(_SWEEPS, order, name, step)
 
 

@@ -64,4 +64,9 @@ def relay_syncs(limit: int = 500) -> int:
 
 
 tasks.register_relay(30, "calendar syncs", relay_syncs)
-tasks.register_sweep(30, "calendar syncs", lambda _interval: relay_syncs())
+def sweep_syncs(_interval: float) -> None:
+    """The sweep's calendar step. Returns nothing: relay_syncs()'s count is not a wait."""
+    relay_syncs()
+
+
+tasks.register_sweep(30, "calendar syncs", sweep_syncs)

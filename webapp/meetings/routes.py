@@ -240,7 +240,10 @@ def attachment(meeting_id: int, attachment_id: int):
 @login_required
 def calendar():
     host, zone = views.week_host_and_zone()
-    day = views.day_arg("week", None) or to_zone(utcnow(), current_user.zone).date()
+    # ?week= from the week's arrows; ?start_date= from the host field, which sends the
+    # form's date as it is (an hx-vals "js:" expression would need 'unsafe-eval' in the CSP).
+    day = (views.day_arg("week", None) or views.day_arg("start_date", None)
+           or to_zone(utcnow(), current_user.zone).date())
     return render_template("meetings/_week.html",
                            week=calendar_view.week(g.account_id, host, current_user,
                                                    calendar_view.week_start(day), zone))
