@@ -111,6 +111,7 @@ def test_records_flow(ui: Page, ui_name: str, demo):
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
     expect(page.get_by_role("button", name="English")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Giulia Rossi")
+    open_menu(page)  # a phone's links are behind the menu button
     chinese_nav = nav.inner_text()
     shot(page, f"{name}-05-zh-hant")
     page.get_by_role("button", name="English").click()
