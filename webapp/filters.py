@@ -49,7 +49,7 @@ def _local(value: datetime, zone: str | None) -> tuple[datetime, str]:
     return value.astimezone(tz), str(get_locale())
 
 
-def _join(fmt: str, day: str, at: str, locale: str) -> str:
+def join_date_time(fmt: str, day: str, at: str, locale: str) -> str:
     """A date and a time joined as the locale joins them ("{1}, {0}" in English)."""
     pattern = babel_dates.get_datetime_format(fmt, locale=locale)
     return pattern.replace("{1}", day).replace("{0}", at)
@@ -58,7 +58,7 @@ def _join(fmt: str, day: str, at: str, locale: str) -> str:
 def datetime_text(value: datetime, fmt: str = "medium", zone: str | None = None) -> str:
     """The date in fmt and the time without seconds, in zone (else the viewer's)."""
     local, locale = _local(value, zone)
-    return _join(fmt, babel_dates.format_date(local, fmt, locale=locale),
+    return join_date_time(fmt, babel_dates.format_date(local, fmt, locale=locale),
                  babel_dates.format_time(local, "short", locale=locale), locale)
 
 

@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from webapp.delivery.outbox import message_id_for
+from webapp.filters import join_date_time
 from webapp.meetings import ical
 from webapp.meetings.responses import rsvp_token
 from webapp.richtext import to_text
@@ -117,10 +118,12 @@ def when_text(meeting, zone: str, locale: str) -> str:
     start_offset = get_timezone_gmt(local, "long", locale=locale)
     end_offset = get_timezone_gmt(local_end, "long", locale=locale)
     if local_end.date() != local.date():
-        end = f"{format_date(local_end, 'full', locale=locale)} {end}"
+        end = join_date_time("full", format_date(local_end, "full", locale=locale), end, locale)
+    # The day and the time joined as the locale joins them, as the pages do.
+    begin = join_date_time("full", day, start, locale)
     if end_offset != start_offset:
-        return f"{day} {start} ({start_offset}) – {end} ({end_offset}) ({zone})"
-    return f"{day} {start} – {end} ({zone}, {start_offset})"
+        return f"{begin} ({start_offset}) – {end} ({end_offset}) ({zone})"
+    return f"{begin} – {end} ({zone}, {start_offset})"
 
 
 def compose(text: str, html: str, *, to: tuple[str, str], subject: str, message_id: str,
