@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from playwright.sync_api import expect
 
+from e2e.a11y import assert_accessible
 from e2e.conftest import AppServer, login, shot
 from tests.meeting_helpers import future_day
 from tests.standins import Provider, Server, configure, google_app
@@ -76,5 +77,31 @@ def test_connect_google_and_schedule(browser, playwright, calendar_server, googl
     while time.monotonic() < deadline and not provider.events:
         time.sleep(0.2)
     assert [e["summary"] for e in provider.events.values()] == ["Synced from the browser"]
+    # Issue 23: moved in Google Calendar, taken in by "Sync now" (on a phone).
+    page.set_viewport_size({"width": 360, "height": 780})
+    page.goto("/settings/profile/calendar")
+    page.locator("#sync-now").click()  # the first sync: versions recorded
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and "Not yet" in page.locator("#sync-health").inner_text():
+        time.sleep(0.2)
+        page.goto("/settings/profile/calendar")
+    (eid, event), = provider.events.items()
+    sequence = event["sequence"]
+    moved = datetime.fromisoformat(event["start"]["dateTime"]) + timedelta(hours=2)
+    provider.edit(eid, start={"dateTime": moved.isoformat()},
+                  end={"dateTime": (moved + timedelta(minutes=30)).isoformat()})
+    page.locator("#sync-now").click()
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline and provider.events[eid]["sequence"] == sequence:
+        time.sleep(0.2)  # Parley takes the move in, then writes it back with its SEQUENCE
+    assert provider.events[eid]["sequence"] > sequence
+    page.goto("/contacts/1")
+    page.get_by_role("link", name="Synced from the browser").first.click()
+    expect(page.locator("#calendar-changes")).to_contain_text(
+        "Moved in Google Calendar by the host")
+    page.goto("/settings/profile/calendar")
+    expect(page.locator("#sync-health")).to_contain_text("Changes taken in")
+    assert_accessible(page, "calendar settings with sync health")
+    shot(page, "calendar-sync-health-phone")
     assert errors == []
     context.close()

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import secrets
 import threading
+from datetime import UTC, datetime
 from urllib.parse import urlencode
 
 from flask import Flask, jsonify, redirect, request
@@ -79,6 +80,38 @@ class Provider:
         self.calls: list[tuple[str, str, dict]] = []
         self.faults = Faults()
         self.lock = threading.Lock()
+        #: Issue 23, incremental sync: every change (by Parley or by "another client",
+        #: edit()/remove()) is numbered; a sync token is the number last seen. Tokens below
+        #: oldest_token have expired (410); duplicate: the next sync answers with the same
+        #: token again, so its changes are delivered twice.
+        self.change_log: list[str] = []
+        self.removed: dict[str, dict] = {}
+        self.oldest_token = 0
+        self.duplicate = False
+
+    def changed(self, eid: str) -> None:
+        """Record a change of event eid and give it a new version (etag / changeKey)."""
+        self.change_log.append(eid)
+        version = f'"{len(self.change_log)}"'
+        event = self.events.get(eid) or self.removed.get(eid)
+        event["etag"] = version
+        event["changeKey"] = f"ck{len(self.change_log)}"
+        now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        event["updated"] = event["lastModifiedDateTime"] = now
+
+    def edit(self, eid: str, **fields) -> None:
+        """Another client (the provider's own calendar app) changes the event."""
+        self.events[eid].update(fields)
+        self.changed(eid)
+
+    def remove(self, eid: str) -> None:
+        """Another client deletes the event."""
+        self.removed[eid] = self.events.pop(eid)
+        self.changed(eid)
+
+    def since(self, token: int) -> list[str]:
+        """Ids changed after token, each once, in order of their last change."""
+        return list(dict.fromkeys(reversed(self.change_log[token:])))[::-1]
 
     def issue(self) -> dict:
         access, refresh = secrets.token_urlsafe(16), secrets.token_urlsafe(16)
@@ -168,6 +201,7 @@ def google_app(p: Provider) -> Flask:
             return jsonify(error={"code": 409, "message": "The requested identifier already exists."}), 409
         p.events[body["id"]] = body
         conference(body)
+        p.changed(body["id"])
         return jsonify({**body, "status": "confirmed", "htmlLink": "https://calendar.example/e"})
 
     def conference(event: dict) -> None:
@@ -203,7 +237,7 @@ def google_app(p: Provider) -> Flask:
         if eid not in p.events:
             return jsonify(error={"code": 404, "message": "Not Found"}), 404
         if request.method == "DELETE":
-            del p.events[eid]
+            p.remove(eid)
             p.conferences.pop(eid, None)
             return "", 204
         if request.method == "GET":
@@ -211,9 +245,46 @@ def google_app(p: Provider) -> Flask:
                 p.conferences[eid]["reads"] += 1
                 p.events[eid]["conferenceData"] = conference_data(p.conferences[eid])
             return jsonify(p.events[eid])
+        if request.headers.get("If-Match") not in (None, p.events[eid].get("etag")):
+            return jsonify(error={"code": 412, "message": "Precondition Failed",
+                                  "errors": [{"reason": "conditionNotMet"}]}), 412
         p.events[eid].update(request.get_json())
         conference(p.events[eid])
+        p.changed(eid)
         return jsonify(p.events[eid])
+
+    @app.get("/calendar/v3/calendars/primary/events")
+    def events_list():
+        """events.list: a full sync (no syncToken) lists every event; an incremental one
+        what changed since the token, deletions as status "cancelled"; a page holds
+        maxResults (default 250) and the last page carries nextSyncToken. An expired token
+        answers 410 (fullSyncRequired)."""
+        if (denied := guard()) is not None:
+            return denied
+        token = request.args.get("syncToken")
+        if token is not None and (not token.isdigit() or int(token) < p.oldest_token):
+            return jsonify(error={"code": 410, "message": "Sync token is no longer valid, "
+                                  "a full sync is required.",
+                                  "errors": [{"domain": "calendar", "reason": "fullSyncRequired",
+                                              "message": "Sync token is no longer valid, a "
+                                              "full sync is required."}]}), 410
+        if token is None:
+            ids = list(p.events)
+        else:
+            ids = p.since(int(token))
+        items = [p.events[i] if i in p.events else
+                 {"kind": "calendar#event", "id": i, "status": "cancelled",
+                  "etag": p.removed[i]["etag"], "iCalUID": p.removed[i].get("iCalUID")}
+                 for i in ids if i in p.events or i in p.removed]
+        size = int(request.args.get("maxResults", 250))
+        start = int(request.args.get("pageToken", 0))
+        page = {"kind": "calendar#events", "items": items[start:start + size]}
+        if start + size < len(items):
+            page["nextPageToken"] = str(start + size)
+        else:
+            page["nextSyncToken"] = token if (p.duplicate and token) else str(len(p.change_log))
+            p.duplicate = False
+        return jsonify(page)
 
     @app.post("/calendar/v3/freeBusy")
     def freebusy():
@@ -249,19 +320,64 @@ def graph_app(p: Provider) -> Flask:
         if tid and tid in transactions:
             return jsonify(p.events[transactions[tid]]), 201
         eid = "AAMk" + secrets.token_hex(8)
-        p.events[eid] = {**body, "id": eid}
+        p.events[eid] = {**body, "id": eid, "iCalUId": "040000008200E0" + secrets.token_hex(8)}
+        p.changed(eid)
         if tid:
             transactions[tid] = eid
         return jsonify(p.events[eid]), 201
 
-    @app.route("/v1.0/me/events/<eid>", methods=["PATCH"])
+    @app.route("/v1.0/me/events/<eid>", methods=["GET", "PATCH"])
     def update(eid):
         if (denied := guard()) is not None:
             return denied
         if eid not in p.events:
             return jsonify(error={"code": "ErrorItemNotFound"}), 404
+        if request.method == "GET":
+            return jsonify(p.events[eid])
+        if request.headers.get("If-Match") not in (None, p.events[eid].get("changeKey")):
+            return jsonify(error={"code": "ErrorIrresolvableConflict", "message": "The send "
+                                  "or update operation could not be performed because the "
+                                  "change key passed in the request does not match the "
+                                  "current change key for the item."}), 412
         p.events[eid].update(request.get_json())
+        p.changed(eid)
         return jsonify(p.events[eid])
+
+    @app.get("/v1.0/me/calendarView/delta")
+    def delta():
+        """Delta on calendarView: the first round (startDateTime, endDateTime) lists every
+        event; each page ends with @odata.nextLink or, last, @odata.deltaLink, whose
+        $deltatoken gives what changed since (removals as "@removed"). An expired token
+        answers 410 (SyncStateNotFound)."""
+        if (denied := guard()) is not None:
+            return denied
+        token = request.args.get("$deltatoken")
+        base = request.host_url.rstrip("/") + "/v1.0/me/calendarView/delta"
+        if token is not None and (not token.isdigit() or int(token) < p.oldest_token):
+            return jsonify(error={"code": "SyncStateNotFound", "message": "The sync state "
+                                  "generation is not found. Start a new round."}), 410
+        if token is None and not (request.args.get("startDateTime")
+                                  and request.args.get("endDateTime")) \
+                and request.args.get("$skiptoken") is None:
+            return jsonify(error={"code": "ErrorInvalidParameter",
+                                  "message": "startDateTime and endDateTime are required"}), 400
+        ids = p.since(int(token)) if token is not None else list(p.events)
+        items = [p.events[i] if i in p.events else
+                 {"@odata.type": "#microsoft.graph.event", "id": i,
+                  "@removed": {"reason": "deleted"}}
+                 for i in ids if i in p.events or i in p.removed]
+        size = 100
+        skip = int(request.args.get("$skiptoken", 0))
+        page = {"value": items[skip:skip + size]}
+        if skip + size < len(items):
+            query = {k: v for k, v in request.args.items() if k != "$skiptoken"}
+            query["$skiptoken"] = str(skip + size)
+            page["@odata.nextLink"] = base + "?" + urlencode(query)
+        else:
+            last = token if (p.duplicate and token) else str(len(p.change_log))
+            p.duplicate = False
+            page["@odata.deltaLink"] = base + "?" + urlencode({"$deltatoken": last})
+        return jsonify(page)
 
     @app.post("/v1.0/me/events/<eid>/cancel")
     def cancel(eid):
@@ -270,6 +386,7 @@ def graph_app(p: Provider) -> Flask:
         if eid not in p.events:
             return jsonify(error={"code": "ErrorItemNotFound"}), 404
         p.events[eid]["isCancelled"] = True
+        p.changed(eid)
         return "", 202
 
     @app.post("/v1.0/me/calendar/getSchedule")

@@ -232,9 +232,13 @@ def test_every_endpoint_is_isolated(app, client, api, make, db):
                             timezone="UTC", attendees=[("contact", rows["contact"].id)])
     assert not validation.validate(victim, vuser, data)
     meeting = saving.schedule_meeting(victim, vuser, data)
+    from webapp.calendars.models import CalendarConnection
+    connection = CalendarConnection(account_id=victim.id, user_id=vuser.id, provider="caldav")
+    db.session.add(connection)
     db.session.commit()
     ids = {f"{t}_id": r.id for t, r in rows.items()}
-    ids.update(meeting_id=meeting.id, other_type="contact", other_id=rows["contact"].id)
+    ids.update(meeting_id=meeting.id, other_type="contact", other_id=rows["contact"].id,
+               connection_id=connection.id)
     before = snapshot()
     checked = 0
     bodies = {"PATCH": {"title": "pwned"}, "PUT": {"outcome": "completed"}}

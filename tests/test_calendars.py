@@ -199,7 +199,7 @@ def test_revoked_grant_marks_reconnect_needed_without_retry_storm(client, rep, c
     calls = google.refresh_calls
     schedule(client, None, title="Second")  # no sync queued, no token call
     assert google.refresh_calls == calls
-    assert "reconnect-needed" in client.get("/settings/calendar").get_data(as_text=True)
+    assert "reconnect-needed" in client.get("/settings/profile/calendar").get_data(as_text=True)
     html = client.get("/meetings/new").get_data(as_text=True)
     assert "connected again" in html
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 2  # meetings still saved

@@ -149,3 +149,13 @@ def test_a_cached_page_is_not_served_to_an_ended_session(app, db, make, cache_on
     victim.post("/logout")
     r = open_(thief, path)
     assert r.status_code == 302 and "/login" in r.headers["Location"]
+
+
+def test_a_request_that_changes_nothing_leaves_the_cookie_alone(app, db, user):
+    """A fragment answered while a form posts must not rewrite the cookie with the session
+    as it was before the post (the post's flash message was lost that way)."""
+    browser = log_in(app, user)
+    open_(browser)  # the first page writes the CSRF token into the session
+    again = open_(browser, "/meetings/people?q=a")
+    assert again.status_code == 200
+    assert "Set-Cookie" not in again.headers

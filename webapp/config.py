@@ -95,6 +95,11 @@ def load_config(instance_path: Path) -> dict:
         "SESSION_MAX_SECONDS": int(os.environ.get("SESSION_MAX_SECONDS", str(72 * 3600))),
         "PERMANENT_SESSION_LIFETIME": int(os.environ.get("SESSION_MAX_SECONDS",
                                                          str(72 * 3600))),
+        # The cookie is written only when the session changes: a response that rewrote an
+        # unchanged cookie (an htmx fragment in flight while a form posts) could land after
+        # the post's and drop what it set (its flash message). The lifetimes above are kept
+        # on the server, so nothing needs the cookie refreshed.
+        "SESSION_REFRESH_EACH_REQUEST": False,
         "BABEL_DEFAULT_LOCALE": "en",
         "BABEL_DEFAULT_TIMEZONE": "UTC",
         "LANGUAGES": ["en", "zh_Hant"],
@@ -123,6 +128,11 @@ def load_config(instance_path: Path) -> dict:
         "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "200")),
         # Calendars. Every external address comes from here so tests use local stand-ins.
         "CALENDAR_ENCRYPTION_KEYS": os.environ.get("CALENDAR_ENCRYPTION_KEYS", ""),
+        # Issue 23: how often each connection's calendar is asked what changed there, and
+        # after how many failed syncs in a row the user is notified.
+        "CALENDAR_SYNC_INTERVAL_SECONDS": int(os.environ.get("CALENDAR_SYNC_INTERVAL_SECONDS",
+                                                             "120")),
+        "CALENDAR_SYNC_NOTIFY_AFTER": int(os.environ.get("CALENDAR_SYNC_NOTIFY_AFTER", "3")),
         "GOOGLE_CLIENT_ID": os.environ.get("GOOGLE_CLIENT_ID", ""),
         "GOOGLE_CLIENT_SECRET": os.environ.get("GOOGLE_CLIENT_SECRET", ""),
         "GOOGLE_AUTHORIZE_URL": os.environ.get(

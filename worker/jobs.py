@@ -70,6 +70,13 @@ def sync_calendar(sync_id: int) -> str:
         return sync.run_sync(sync_id)
 
 
+def sync_calendar_inbound(state_id: int) -> str:
+    """Take in what changed in a connected calendar (claimed: runs once; issue 23)."""
+    with app_context():
+        from webapp.calendars import sync
+        return sync.run_inbound(state_id)
+
+
 def sweep() -> float:
     """The periodic pass: every sweep step the domains registered (webapp.tasks): due
     reminders into the outbox, the outbox, calendar syncs and conference tasks to the

@@ -17,7 +17,7 @@ from webapp.api.problems import ApiError
 from webapp.api.serializers import meeting_json
 from webapp.auth.models import Account
 from webapp.extensions import db
-from webapp.meetings import ical, pipeline, queries, saving
+from webapp.meetings import ical, pipeline, queries, saving, validation
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.inputs import MeetingInput
 from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
@@ -102,6 +102,10 @@ def input_from_json(data: dict, base: MeetingInput) -> MeetingInput:
         base.rotation_id = data["rotation_id"]
     if "meeting_type" in data:
         base.meeting_type_id = _meeting_type_id(data["meeting_type"], errors)
+    if "log_only" in data:
+        base.log_only = bool(data["log_only"])
+    if "outcome" in data:
+        base.outcome = data["outcome"]
     if errors:
         raise ApiError(422, "Some fields are invalid.", errors)
     return base
@@ -136,12 +140,21 @@ FIELD_NAMES = {"host_id": "host_user_id", "meeting_type_id": "meeting_type",
                "video_provider": "location.video_provider"}
 
 
+#: A new meeting's start in the past, without log_only, in the API's words.
+PAST_START = ("The start is in the past: attendees would be invited to a meeting that "
+              "already happened. To record a meeting that took place, send "
+              "\"log_only\": true (nothing is sent); to invite, choose a later start.")
+
+
 def _save(account: Account, data: MeetingInput, meeting: Meeting | None = None):
     """The save pipeline; a refusal becomes a 422 naming the API's fields."""
     result = pipeline.save(account, g.api_user, data, meeting)
     if not result.ok:
+        past = validation.is_past_start(data, meeting)
         raise ApiError(422, "Some fields are invalid.", [
-            {"field": FIELD_NAMES.get(f, f), "message": m}
+            {"field": FIELD_NAMES.get(f, f),
+             "message": PAST_START if past and f == "start" and
+             m == str(validation.PAST_START_MESSAGE) else m}
             for f, msgs in result.errors.items() for m in msgs])
     return result
 
@@ -151,7 +164,8 @@ MEETING_ID = S.Param("meeting_id", "path", S.ID)
 
 
 @api_view(S.Operation("POST", "/meetings", "create_meeting",
-                      "Schedule a meeting (invitations are queued)", "Meetings",
+                      "Schedule a meeting (invitations are queued), or log one that already "
+                      "happened (log_only: nothing is sent)", "Meetings",
                       [S.Param("Idempotency-Key", "header", {"type": "string", "maxLength": 200},
                                "A retry with the same key answers with the meeting the first "
                                "request made, never a second one (kept 24 hours).")],

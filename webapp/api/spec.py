@@ -134,10 +134,22 @@ MEETING_FIELDS = {
                      "description": "A meeting type's id or name"},
     "sequence": {"type": "integer", "minimum": 0, "maximum": 2**31 - 1,
                  "description": "PATCH only: the sequence you last saw; 409 if it changed"},
+    "outcome": {"type": "string", "maxLength": 40,
+                "description": "The outcome to save with (a logged meeting: completed "
+                               "unless given)"},
 }
 MEETING_CREATE = {"type": "object", "additionalProperties": False,
                   "required": ["title", "start", "end", "timezone"],
-                  "properties": {k: v for k, v in MEETING_FIELDS.items() if k != "sequence"}}
+                  "properties": {**{k: v for k, v in MEETING_FIELDS.items()
+                                    if k != "sequence"},
+                                 "log_only": {
+                                     "type": "boolean",
+                                     "description": "Log a meeting that already happened: "
+                                     "its start must not be in the future, and nothing is "
+                                     "ever sent or synced for it (no invitation, update, "
+                                     "reminder, calendar event or video link), also after "
+                                     "a change. Without it, a start in the past is refused "
+                                     "(422, field start)."}}}
 MEETING_PATCH = {"type": "object", "additionalProperties": False, "properties": MEETING_FIELDS}
 OUTCOME_IN = {"type": "object", "additionalProperties": False, "required": ["outcome"],
               "properties": {"outcome": {"type": "string", "maxLength": 40}}}
@@ -161,6 +173,7 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "include_description_in_reminders": {"type": "boolean"},
     "hide_guest_list": {"type": "boolean"},
     "host_user_id": ID, "organizer_user_id": ID, "outcome": {"type": "string"},
+    "log_only": {"type": "boolean"},
     "rotation_id": {"type": ["integer", "null"]},
     "reminders": {"type": "array", "items": {"type": "object", "properties": {
         "amount": {"type": "integer"}, "unit": {"type": "string"}, "due_at": TIMESTAMP,

@@ -145,9 +145,13 @@ def provider_mails_attendees(host_id: int) -> bool:
     return conn is not None and conn.provider == "microsoft"
 
 
-def queue_sync(meeting, action: str, new_meeting: bool = False) -> CalendarSync | None:
+def queue_sync(meeting, action: str, new_meeting: bool = False,
+               source: str | None = None) -> CalendarSync | None:
     """Record what the host's calendar must show for this meeting (same transaction).
-    new_meeting: the meeting was created in this transaction, so it has no sync row yet."""
+    new_meeting: the meeting was created in this transaction, so it has no sync row yet.
+    source: the provider an inbound change came from (issue 23). The change is written
+    back with Parley's SEQUENCE, except to Microsoft (Graph mails attendees on a PATCH,
+    and already has the change). An event deleted in the calendar is never recreated."""
     row = None if new_meeting else db.session.scalar(
         sa.select(CalendarSync).where(CalendarSync.meeting_id == meeting.id))
     conn = syncing_connection(meeting.host_id)
@@ -159,6 +163,11 @@ def queue_sync(meeting, action: str, new_meeting: bool = False) -> CalendarSync 
         db.session.add(row)
     elif conn is not None and row.connection_id != conn.id and action == "upsert":
         row.connection_id, row.provider, row.external_id = conn.id, conn.provider, None
+        row.etag = row.remote_deleted_at = None  # a new event on another calendar
+    elif row.remote_deleted_at is not None:
+        return row  # deleted in the calendar: neither recreated nor deleted again
+    elif source == "microsoft" and conn is not None and row.connection_id == conn.id:
+        return row  # Graph has the change, and mails attendees on a PATCH
     row.action, row.status, row.attempts = action, "pending", 0
     row.next_attempt_at, row.last_error, row.claimed_at = utcnow(), None, None
     db.session.flush()

@@ -62,7 +62,73 @@ class CalendarSync(ClaimableRow, db.Model):
     #: "upsert" or "delete": what the next run must make true.
     action: so.Mapped[str] = so.mapped_column(sa.String(8), default="upsert")
     synced_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: Issue 23: the event's version as Parley last wrote or read it (CalDAV ETag,
+    #: Google etag, Graph changeKey). Writes send it (If-Match); an inbound change whose
+    #: version equals it is Parley's own write coming back, and is ignored.
+    etag: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    #: Set when the event was deleted in the calendar: Parley never recreates it.
+    remote_deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
 
 
 #: Sync rows as the task runner reads them (webapp.tasks): claimed "syncing".
 SYNC_TASKS = TaskKind(CalendarSync, claimed="syncing", lease=300, max_attempts=6)
+
+
+#: What an event deleted in the calendar does to its meeting (the user's setting).
+ON_REMOTE_DELETE = ("cancel", "flag")
+
+
+class CalendarSyncState(ClaimableRow, db.Model):
+    """Issue 23: the inbound side of one connection (changes made in the calendar coming
+    back to Parley). One row per connection, claimed by the periodic job through the task
+    runner; it also holds the connection's sync health.
+
+    status: pending (due at next_attempt_at), syncing (claimed). A row is never "failed":
+    a failing calendar is tried again at the next interval and counted in failures."""
+
+    __tablename__ = "calendar_sync_states"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    connection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"), unique=True)
+    #: CalDAV sync-collection token, Google nextSyncToken, Graph deltaLink.
+    sync_token: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    #: CalDAV getctag (the fallback when sync-collection is not offered).
+    ctag: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    #: "cancel" (the meeting is canceled) or "flag" (only flagged for the rep).
+    on_remote_delete: so.Mapped[str] = so.mapped_column(sa.String(8), default="cancel")
+    last_success_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    last_error_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: Failed syncs in a row (0 after a success).
+    failures: so.Mapped[int] = so.mapped_column(default=0)
+    #: Changes taken in and conflicts resolved, since the connection was made.
+    changes_in: so.Mapped[int] = so.mapped_column(default=0)
+    conflicts: so.Mapped[int] = so.mapped_column(default=0)
+    #: When the user was told the calendar keeps failing (once per failing streak).
+    notified_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+
+    connection: so.Mapped[CalendarConnection] = so.relationship()
+
+
+#: Inbound syncs as the task runner reads them: claimed "syncing".
+INBOUND_TASKS = TaskKind(CalendarSyncState, claimed="syncing", lease=300, max_attempts=1000000)
+
+
+class MeetingCalendarChange(db.Model):
+    """Issue 23: a change taken in from the host's calendar (or a conflict), in the
+    meeting's history: what happened, where, and the version that lost a conflict."""
+
+    __tablename__ = "meeting_calendar_changes"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
+    meeting_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("meetings.id", ondelete="CASCADE"), index=True)
+    #: google, microsoft, caldav.
+    provider: so.Mapped[str] = so.mapped_column(sa.String(16))
+    #: moved, updated, canceled, flagged, conflict.
+    kind: so.Mapped[str] = so.mapped_column(sa.String(16))
+    #: The fields taken in: {"start_at": [old, new], "title": [old, new], ...} (ISO times).
+    details: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
+    at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)

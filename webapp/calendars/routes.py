@@ -8,9 +8,9 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp import jobs
-from webapp.calendars import bp, oauth
+from webapp.calendars import bp, inbound, oauth
 from webapp.calendars import connections as calendar_connections
-from webapp.calendars.models import CalendarSync
+from webapp.calendars.models import ON_REMOTE_DELETE, CalendarSync, CalendarSyncState
 from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
 from webapp.extensions import db
 from webapp.meetings import queries
@@ -24,12 +24,71 @@ def _safe_next(target: str | None) -> str:
     return safe_local_url(target, url_for("calendars.settings"))
 
 
-@bp.route("/settings/calendar")
+@bp.get("/settings/calendar")
+def old_settings():
+    """The calendar connections' old address (the top bar's "Calendar" now opens My
+    meetings): kept, moved to the user's settings."""
+    return redirect(url_for("calendars.settings", **request.args), 301)
+
+
+def _sync_state(conn):
+    if conn is None:
+        return None
+    return db.session.scalar(db.select(CalendarSyncState).where(
+        CalendarSyncState.connection_id == conn.id,
+        CalendarSyncState.account_id == current_user.account_id))
+
+
+@bp.app_template_global()
+def calendar_sync_trouble(conn) -> dict | None:
+    """The connection's sync health when it is stale or failing (the scheduler's notice),
+    else None."""
+    if conn is None or conn.status != "active" or not conn.sync_on:
+        return None
+    state = db.session.scalar(db.select(CalendarSyncState).where(
+        CalendarSyncState.connection_id == conn.id,
+        CalendarSyncState.account_id == conn.account_id))
+    health = inbound.health(state)
+    return health if health["stale"] else None
+
+
+@bp.route("/settings/profile/calendar")
 @login_required
 def settings():
-    return render_template("calendars/settings.html", conn=calendar_connections.connection_for(current_user.id),
+    conn = calendar_connections.connection_for(current_user.id)
+    state = _sync_state(conn)
+    return render_template("calendars/settings.html", conn=conn,
                            providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
-                           caldav_error=None, form={}), 200
+                           caldav_error=None, form={}, state=state,
+                           health=inbound.health(state) if conn else None), 200
+
+
+@bp.post("/calendars/sync-now")
+@login_required
+def sync_now():
+    """Take in what changed in the calendar now (issue 23)."""
+    conn = calendar_connections.connection_for(current_user.id)
+    if conn is None:
+        abort(404)
+    state = inbound.sync_now(conn)
+    db.session.commit()
+    jobs.enqueue(inbound.JOB, state.id)
+    flash(_("Your calendar is being synced."), "success")
+    return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post("/calendars/on-remote-delete")
+@login_required
+def on_remote_delete():
+    """What a meeting's event deleted in the calendar does: cancel it, or only flag it."""
+    conn = calendar_connections.connection_for(current_user.id)
+    choice = request.form.get("on_remote_delete")
+    if conn is None or choice not in ON_REMOTE_DELETE:
+        abort(404 if conn is None else 400)
+    inbound.state_for(conn).on_remote_delete = choice
+    db.session.commit()
+    flash(_("Saved."), "success")
+    return redirect(url_for("calendars.settings"))
 
 
 @bp.get("/calendars/connect/<provider>")
@@ -100,9 +159,12 @@ def connect_caldav():
             error = ("url", _("The CalDAV server could not be reached at this address."))
     if error:
         db.session.rollback()
-        return render_template("calendars/settings.html", conn=calendar_connections.connection_for(current_user.id),
+        conn = calendar_connections.connection_for(current_user.id)
+        state = _sync_state(conn)
+        return render_template("calendars/settings.html", conn=conn,
                                providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
-                               caldav_error=error, form=form), 422
+                               caldav_error=error, form=form, state=state,
+                               health=inbound.health(state) if conn else None), 422
     db.session.commit()
     flash(_("Your CalDAV calendar is connected."), "success")
     return redirect(_safe_next(request.form.get("next")))

@@ -5,17 +5,37 @@ transaction (webapp.calendars.connections.queue_sync); a job claims the row thro
 task runner and makes the provider match it, with retries, backoff and Retry-After; a 401
 refreshes the token once; a refused grant marks the connection "reconnect needed" and
 stops retrying.
+
+Never overwrite the other side silently (issue 23): every write carries the version Parley
+last saw (CalDAV ETag as If-Match, Google's etag, Graph's changeKey). A 412 means the
+event changed in the calendar: the server's version is taken in first (through the save
+pipeline, webapp.calendars.inbound.resolve_conflict), then Parley's version is written
+when it is the later change. An event deleted in the calendar is never recreated.
 """
 
 from __future__ import annotations
 
-from webapp import tasks
+import logging
+
+import sqlalchemy as sa
+from flask import current_app
+
+from webapp import jobs, tasks
+from webapp.calendars import inbound
 from webapp.calendars.connections import provider_for
-from webapp.calendars.models import SYNC_TASKS, CalendarConnection, CalendarSync
-from webapp.calendars.providers import AuthExpired, ProviderError, ReconnectNeeded
+from webapp.calendars.models import (
+    INBOUND_TASKS,
+    SYNC_TASKS,
+    CalendarConnection,
+    CalendarSync,
+    CalendarSyncState,
+)
+from webapp.calendars.providers import AuthExpired, Conflict, ProviderError, ReconnectNeeded
 from webapp.extensions import db
 from webapp.meetings.models import Meeting
 from webapp.types import utcnow
+
+log = logging.getLogger(__name__)
 
 JOB = "worker.jobs.sync_calendar"
 
@@ -32,14 +52,17 @@ def run_sync(sync_id: int) -> str:
         db.session.commit()
         return row.status
     action = "delete" if meeting.deleted_at is not None else row.action
+    results: list = []
     try:
         for attempt in (0, 1):
             try:
                 provider = provider_for(conn, force_refresh=attempt == 1)
-                if action == "delete":
+                if row.remote_deleted_at is not None:
+                    pass  # deleted in the calendar: neither recreated nor deleted again
+                elif action == "delete":
                     provider.delete(meeting, row.external_id)
                 else:
-                    row.external_id = provider.upsert(meeting, row.external_id)
+                    results += _write(conn, row, meeting, provider)
                 break
             except AuthExpired:
                 if attempt == 1 or conn.provider == "caldav":
@@ -55,7 +78,25 @@ def run_sync(sync_id: int) -> str:
     else:
         row.status, row.synced_at, row.last_error = "synced", utcnow(), None
     db.session.commit()
+    for result in results:
+        result.after_commit()
     return row.status
+
+
+def _write(conn, row: CalendarSync, meeting, provider) -> list:
+    """Write the meeting with the stored version; on a 412 take the server's change in
+    first, then write again when Parley's version still stands. Returns the save results
+    of what was taken in (their messages go after the commit)."""
+    try:
+        written = provider.write(meeting, row.external_id, row.etag)
+    except Conflict:
+        write_again, results = inbound.resolve_conflict(conn, row, meeting, provider)
+        if write_again:
+            written = provider.write(meeting, row.external_id, row.etag)
+            row.external_id, row.etag = written.id, written.etag
+        return results
+    row.external_id, row.etag = written.id, written.etag
+    return []
 
 
 def relay_syncs(limit: int = 500) -> int:
@@ -63,10 +104,120 @@ def relay_syncs(limit: int = 500) -> int:
     return tasks.enqueue_due(SYNC_TASKS, JOB, limit)
 
 
-tasks.register_relay(30, "calendar syncs", relay_syncs)
+# --- inbound: what changed in the calendar (issue 23) --------------------------------------
+
+def run_inbound(state_id: int) -> str:
+    """One inbound sync of a connection. Returns "synced", "failed" or "not-claimed"."""
+    if not tasks.claim(INBOUND_TASKS, state_id):
+        return "not-claimed"
+    state = db.session.get(CalendarSyncState, state_id)
+    conn = db.session.get(CalendarConnection, state.connection_id)
+    if conn is None or conn.status != "active" or not conn.sync_on:
+        state.status, state.next_attempt_at = "pending", utcnow() + inbound.interval()
+        db.session.commit()
+        return "skipped"
+    initial = state.last_success_at is None
+    rows = inbound.rows_by_href(conn)
+    try:
+        known = {href: r.etag for href, r in rows.items() if r.remote_deleted_at is None}
+        try:
+            provider = provider_for(conn)
+            changes = provider.changes(state.sync_token, known)
+        except AuthExpired:
+            if conn.provider == "caldav":
+                raise
+            provider = provider_for(conn, force_refresh=True)  # refreshed once, as writes are
+            changes = provider.changes(state.sync_token, known)
+        taken, results = 0, []
+        seen: set[str] = set()
+        for remote in changes.events:
+            if remote.id in seen:
+                continue  # the same change delivered twice in one answer: applied once
+            seen.add(remote.id)
+            row = rows.get(remote.id) or inbound.row_by_uid(conn, remote.uid)
+            if row is None:
+                continue  # not Parley's event: busy time only
+            what, done = inbound.apply_remote(conn, state, row, remote, initial=initial)
+            if sa.inspect(state).expired_attributes:
+                # The save refused after writing and rolled the transaction back (see
+                # pipeline.save): what this sync took in so far is gone, so its token
+                # must not be kept either.
+                raise ProviderError("A change from the calendar could not be saved; the "
+                                    "next sync tries again.")
+            results += done
+            taken += what in ("moved", "updated", "canceled", "flagged")
+    except ProviderError as exc:
+        db.session.rollback()  # nothing of this sync is kept: the next one catches up
+        return _failed(state_id, exc)
+    except Exception as exc:
+        db.session.rollback()
+        log.exception("inbound sync of connection state %s failed", state_id)
+        return _failed(state_id, ProviderError(f"Sync failed: {exc.__class__.__name__}"))
+    now = utcnow()
+    state.sync_token = changes.token
+    state.ctag = changes.ctag
+    state.last_success_at, state.last_error, state.last_error_at = now, None, None
+    state.failures, state.notified_at = 0, None
+    state.changes_in += taken
+    state.status, state.claimed_at, state.next_attempt_at = "pending", None, now + inbound.interval()
+    state.attempts = 0
+    db.session.commit()
+    for result in results:
+        result.after_commit()
+    if results:
+        jobs.request_relay()
+    return "synced"
+
+
+def _failed(state_id: int, exc: ProviderError) -> str:
+    state = db.session.get(CalendarSyncState, state_id)
+    now = utcnow()
+    state.failures += 1
+    state.last_error, state.last_error_at = str(exc)[:1000], now
+    state.status, state.claimed_at = "pending", None
+    state.next_attempt_at = now + min(inbound.interval(), tasks.backoff(state.failures))
+    if isinstance(exc, ReconnectNeeded):
+        conn = db.session.get(CalendarConnection, state.connection_id)
+        if conn is not None and conn.provider == "caldav":
+            conn.status, conn.last_error = "reconnect_needed", str(exc)
+    notify_after = int(current_app.config["CALENDAR_SYNC_NOTIFY_AFTER"])
+    if state.failures >= notify_after and state.notified_at is None:
+        state.notified_at = now
+        _notify_failing(state)
+    db.session.commit()
+    return "failed"
+
+
+def _notify_failing(state: CalendarSyncState) -> None:
+    from webapp.notifications import operations as notifications
+    conn = db.session.get(CalendarConnection, state.connection_id)
+    if conn is not None:
+        notifications.notify_calendar_failing(conn.account_id, conn.user_id, state.id)
+
+
+def ensure_states() -> None:
+    """Every active, syncing connection has its state row (the sweep; commits)."""
+    missing = db.session.scalars(sa.select(CalendarConnection).outerjoin(
+        CalendarSyncState, CalendarSyncState.connection_id == CalendarConnection.id).where(
+        CalendarSyncState.id.is_(None), CalendarConnection.status == "active"))
+    for conn in missing:
+        db.session.add(CalendarSyncState(account_id=conn.account_id, connection_id=conn.id,
+                                         next_attempt_at=utcnow()))
+    db.session.commit()
+
+
+def sweep_inbound(_interval: float | None = None) -> None:
+    """The sweep's inbound step: every connection has its state, due ones are queued.
+    Returns nothing (a count is not a wait)."""
+    ensure_states()
+    tasks.enqueue_due(INBOUND_TASKS, inbound.JOB)
+
+
 def sweep_syncs(_interval: float) -> None:
     """The sweep's calendar step. Returns nothing: relay_syncs()'s count is not a wait."""
     relay_syncs()
 
 
+tasks.register_relay(30, "calendar syncs", relay_syncs)
 tasks.register_sweep(30, "calendar syncs", sweep_syncs)
+tasks.register_sweep(35, "calendar inbound syncs", sweep_inbound)

@@ -105,6 +105,8 @@ def withdraw_unsent(meeting, emails: list[str], reason: str) -> set[str]:
 
 def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None,
            new_meeting: bool = False) -> int:
+    if meeting.log_only:
+        return 0  # a logged meeting already happened: nothing about it is ever sent
     keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)
             for r in targets]
     existing = set() if new_meeting else _existing_keys(keys)

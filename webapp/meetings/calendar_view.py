@@ -79,3 +79,48 @@ def week(account_id: int, host, viewer, monday: date, zone: str) -> dict:
             "slots": [time(h, m) for h in range(24) for m in (0, 30)], "slot_px": SLOT_PX,
             "slot_labels": SLOT_LABELS,
             "busy_only": busy_only, "calendar_unreadable": external is None}
+
+
+@dataclass
+class AgendaItem:
+    meeting_id: int
+    #: None when the viewer is not involved: shown only as Busy.
+    title: str | None
+    start: datetime
+    end: datetime
+    outcome: str
+    log_only: bool
+    #: Ended and still Scheduled.
+    needs_outcome: bool
+
+    @property
+    def busy(self) -> bool:
+        return self.title is None
+
+
+def agenda(account_id: int, user, viewer, day: date, zone: str, *, outcome: str | None = None,
+           needs_outcome: bool = False, now: datetime) -> dict:
+    """A user's agenda (My meetings) for the week of day in zone: each day's meetings
+    where the user is host, organizer or attendee (webapp.meetings.queries.agenda_meetings),
+    in the viewer's zone. Meetings the viewer is not part of are Busy, without a title."""
+    tz = ZoneInfo(zone)
+    monday = week_start(day)
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    rows = queries.agenda_meetings(account_id, user.id, viewer.id, start, end, outcome=outcome,
+                                   needs_outcome_before=now if needs_outcome else None)
+    items = [AgendaItem(r.id, r.title if r.involved else None, r.start_at.astimezone(tz),
+                        r.end_at.astimezone(tz), r.outcome, r.log_only,
+                        r.outcome == "scheduled" and r.end_at <= now) for r in rows]
+    days = []
+    for offset in range(7):
+        current = monday + timedelta(days=offset)
+        day_start = datetime.combine(current, time(0), tzinfo=tz)
+        day_end = datetime.combine(current + timedelta(days=1), time(0), tzinfo=tz)
+        days.append({"date": current, "today": current == now.astimezone(tz).date(),
+                     "items": [i for i in items if i.start < day_end and i.end > day_start]})
+    return {"days": days, "day": day, "monday": monday, "zone": zone, "user": user,
+            "count": len(items), "prev_week": monday - timedelta(days=7),
+            "next_week": monday + timedelta(days=7), "prev_day": day - timedelta(days=1),
+            "next_day": day + timedelta(days=1),
+            "selected": next(d for d in days if d["date"] == day)}

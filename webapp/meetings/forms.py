@@ -118,6 +118,8 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         rotation_id=_int(form.get("rotation_id")) if form.get("rotation_id") else None,
         suggested_host_id=_int(form.get("suggested_host_id")),
         video_provider=(form.get("video_provider") or "").strip()[:40] or None,
+        log_only=form.get("log_only") in ("1", "on", "true", "y"),
+        outcome=(form.get("outcome") or "").strip()[:40] or None,
     )
     if form.get("meeting_type_id") and data.meeting_type_id is None:
         add_error(errors, "meeting_type_id", _l("Choose a meeting type from the list."))
@@ -274,3 +276,11 @@ def initial_times(now_local: datetime) -> tuple[date, time, time]:
     nxt = nxt.replace(minute=0 if nxt.minute < 30 else 30)
     end = nxt + timedelta(minutes=30)
     return nxt.date(), nxt.time(), end.time()
+
+
+def initial_log_times(now_local: datetime) -> tuple[datetime, datetime]:
+    """The last half hour that has ended, as local datetimes: a logged meeting's starting
+    values (it happened, so never later than now)."""
+    end = now_local.replace(minute=0 if now_local.minute < 30 else 30, second=0,
+                            microsecond=0)
+    return end - timedelta(minutes=30), end

@@ -49,6 +49,13 @@ class MeetingInput:
     suggested_host_id: int | None = None
     #: With location_kind "video": "jitsi", "zoom", "google_meet" or "app:<id>".
     video_provider: str | None = None
+    #: Log a meeting that already happened (記錄會議): saved with its outcome, attendees,
+    #: notes and associations, and never sent or synced, now or after an edit. Chosen
+    #: when the meeting is made; an edit keeps the meeting's own.
+    log_only: bool = False
+    #: The outcome to save with (a logged meeting: Completed unless given); None keeps the
+    #: meeting's (a new scheduled meeting: Scheduled).
+    outcome: str | None = None
     #: Contact rows validate() found for the attendees, reused to write them (one query).
     found_contacts: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
 
@@ -71,7 +78,8 @@ class MeetingInput:
             associations=[(a.record_type, a.record_id) for a in meeting.associations],
             host_id=meeting.host_id,
             video_provider=meeting.conference_provider
-            if meeting.location_kind == "video" else None)
+            if meeting.location_kind == "video" else None,
+            log_only=meeting.log_only)
 
 
 Errors = dict[str, list[str]]

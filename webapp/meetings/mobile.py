@@ -46,6 +46,7 @@ from webapp.meetings import (
 )
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import REMINDER_UNITS, Meeting
+from webapp.meetings.outcomes import catalog as outcome_catalog
 from webapp.meetings.submissions import new_submission_key, submission_key
 from webapp.meetings.timemath import to_zone
 from webapp.notifications import operations as notifications
@@ -108,7 +109,8 @@ def _values_from_request() -> dict:
 
 
 def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
-                 return_to: str, status: int = 200):
+                 return_to: str, status: int = 200, *, logging: bool = False,
+                 offer_log: bool = False):
     account = views.account()
     reminders = list(values.get("reminders") or [])[:MAX_REMINDERS]
     reminders += [("", "hours")] * (MAX_REMINDERS - len(reminders))
@@ -124,7 +126,9 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
         attendee_chips=pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
         association_chips=pickers.record_labels(account.id, views.int_pairs(values["associations"])),
         location_choices=LOCATION_CHOICES, return_to=return_to,
-        occurrences=forms.occurrence_choices(values)), status
+        occurrences=forms.occurrence_choices(values),
+        logging=logging or bool(meeting is not None and meeting.log_only),
+        offer_log=offer_log, outcomes=outcome_catalog(account.id)), status
 
 
 def _digest(messages: list[dict]) -> str:
@@ -142,8 +146,9 @@ def _already_saved(result: pipeline.SaveResult, return_to: str):
                                                    meeting_id=result.duplicate_of.id)))
 
 
-def _submit(meeting: Meeting | None, record, return_to: str):
-    """POST of the phone form: validate, confirm, save. See the module docstring."""
+def _submit(meeting: Meeting | None, record, return_to: str, logging: bool = False):
+    """POST of the phone form: validate, confirm, save. See the module docstring.
+    logging: the "Log a meeting" form (nothing is sent, so nothing to confirm)."""
     account = views.account()
     confirmed = request.form.get("confirm") == "1"
     key = submission_key(request.form.get("submission_key")) if confirmed else None
@@ -152,9 +157,12 @@ def _submit(meeting: Meeting | None, record, return_to: str):
         return _already_saved(earlier, return_to)
     data, errors = parse_phone_form(request.form,
                                     meeting.timezone if meeting else current_user.zone)
+    data.log_only = data.log_only or logging
 
     def again(errors: dict, status: int = 422):
-        return _render_form(_values_from_request(), errors, meeting, record, return_to, status)
+        return _render_form(_values_from_request(), errors, meeting, record, return_to, status,
+                            logging=data.log_only,
+                            offer_log=views.offers_logging(data, meeting))
 
     preview = pipeline.preview(account, current_user, data, meeting, errors=errors)
     if request.form.get("back") or not preview.ok:
@@ -175,6 +183,7 @@ def _submit(meeting: Meeting | None, record, return_to: str):
     # Saving: the key first, then the save again, for real (it calls the provider).
     data, errors = parse_phone_form(request.form,
                                     meeting.timezone if meeting else current_user.zone)
+    data.log_only = data.log_only or logging
     result = pipeline.save(account, current_user, data, meeting, key=key, errors=errors)
     if result.duplicate:
         return _already_saved(result, return_to)
@@ -192,13 +201,26 @@ def _submit(meeting: Meeting | None, record, return_to: str):
 @bp.route("/m/meetings/new", methods=["GET", "POST"])
 @login_required
 def mobile_new():
+    return _new_meeting_form()
+
+
+@bp.route("/m/meetings/log", methods=["GET", "POST"])
+@login_required
+def mobile_log():
+    """Log a meeting that already happened, on the phone (the More menu's "Log meeting")."""
+    return _new_meeting_form(logging=True)
+
+
+def _new_meeting_form(logging: bool = False):
+    """The phone form for a new meeting, or a new logged one (logging): GET and POST."""
     record = views.source_record()
     return_to = safe_local_url(request.values.get("return_to"),
                              views.record_url(*record.ref) if record is not None else "")
     if request.method == "POST":
-        return _submit(None, record, return_to)
-    values = _phone_values(views.form_values(None, record, views.account()))
-    return _render_form(values, {}, None, record, return_to)
+        return _submit(None, record, return_to, logging=logging)
+    values = _phone_values(views.log_form_values(record) if logging else
+                           views.form_values(None, record, views.account()))
+    return _render_form(values, {}, None, record, return_to, logging=logging)
 
 
 @bp.route("/m/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])

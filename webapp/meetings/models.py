@@ -88,6 +88,8 @@ class Meeting(db.Model):
     __tablename__ = "meetings"
     __table_args__ = (
         sa.Index("ix_meetings_host_start", "account_id", "host_id", "start_at"),
+        # The agenda (My meetings) also finds the meetings a user organized for someone else.
+        sa.Index("ix_meetings_organizer_start", "account_id", "organizer_id", "start_at"),
     )
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
@@ -120,6 +122,10 @@ class Meeting(db.Model):
     rotation_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("rotations.id"),
                                                           index=True)
     outcome: so.Mapped[str] = so.mapped_column(sa.String(40), default="scheduled")
+    #: A meeting that already happened, logged (記錄會議) rather than scheduled: it is on
+    #: the timelines, and nothing is ever sent or synced for it (no invitation, update,
+    #: cancellation, reminder, calendar event or video conference), also after an edit.
+    log_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
     #: Video (webapp.conferencing): "jitsi", "zoom", "google_meet" or "app:<id>".
     conference_provider: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     conference_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))

@@ -83,13 +83,14 @@ class SaveResult:
 
 def save(account: Account, actor: User, data: MeetingInput, meeting: Meeting | None = None,
          *, uploads=(), dry_run: bool = False, key: str | None = None,
-         errors: Errors | None = None) -> SaveResult:
+         errors: Errors | None = None, source: str | None = None) -> SaveResult:
     """Check and save a new meeting (meeting None) or an edit of `meeting`.
 
     errors: what the front end already found (malformed fields), refused together with
     the domain's. key: an idempotency key claimed before anything is saved; a save that
     finds it taken does nothing (result.duplicate). dry_run: no video provider is called
-    (the caller rolls back; see preview()).
+    (the caller rolls back; see preview()). source: the calendar provider an inbound
+    change came from (webapp.calendars.inbound; edits only).
     """
     errors = {**validation.validate(account, actor, data, existing=meeting), **(errors or {})}
     notifications.check_mentions(account.id, data.internal_note_html, meeting, errors)
@@ -104,7 +105,8 @@ def save(account: Account, actor: User, data: MeetingInput, meeting: Meeting | N
             meeting = saving.schedule_meeting(account, actor, data, dry_run=dry_run)
             created = True
         else:
-            changes = saving.edit_meeting(account, actor, meeting, data, dry_run=dry_run)
+            changes = saving.edit_meeting(account, actor, meeting, data, dry_run=dry_run,
+                                          source=source)
             created = False
     except submissions.DuplicateSubmission:
         db.session.rollback()  # the first save with this key committed while we waited
@@ -128,6 +130,17 @@ def save(account: Account, actor: User, data: MeetingInput, meeting: Meeting | N
         mention_ids=[n.id for n in mentions], mentioned=[n.user.name for n in mentions],
         not_invited=outbox.not_invited(meeting), skipped_reminders=data.skipped_reminders,
         changes=changes)
+
+
+def cancel(account: Account, actor: User, meeting: Meeting, *,
+             source: str | None = None) -> SaveResult:
+    """Call the meeting off, kept with the outcome Canceled (an event deleted in the
+    host's calendar, issue 23): one cancellation to each recipient who was sent it."""
+    outbox.take_written()
+    saving.cancel_meeting(meeting, actor, source=source)
+    return SaveResult(meeting=meeting, messages=[
+        {"kind": r["kind"], "name": r["recipient_name"], "email": r["recipient_email"]}
+        for r in outbox.take_written()])
 
 
 def earlier_save(account: Account, actor: User, key: str | None) -> SaveResult | None:

@@ -87,6 +87,7 @@ def user_feed_events(user: User, since: datetime) -> list:
             .join(host, host.id == Meeting.host_id)
             .join(organizer, organizer.id == Meeting.organizer_id)
             .where(Meeting.account_id == user.account_id, Meeting.end_at >= since,
+                   Meeting.log_only.is_(False),  # a logged meeting is no calendar event
                    sa.or_(Meeting.host_id == user.id, Meeting.id.in_(attending)))
             .order_by(Meeting.start_at, Meeting.id))
     return [EventData(uid, sequence, title, start_at, end_at, zone, created_at, updated_at,
@@ -111,3 +112,50 @@ def hosts_for(account: Account, actor: User) -> list[User]:
         sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
         .where(User.account_id == account.id, SeatKind.is_paid).order_by(User.name)))
     return users if actor in users else [actor, *users]
+
+
+def agenda_meetings(account_id: int, user_id: int, viewer_id: int, start: datetime,
+                    end: datetime, *, outcome: str | None = None,
+                    needs_outcome_before: datetime | None = None) -> list:
+    """A user's agenda (My meetings): the meetings overlapping [start, end) where the user
+    is host, organizer or attendee, as rows of (id, title, start_at, end_at, outcome,
+    log_only, involved); `involved` is whether the viewer is host, organizer or attendee
+    too (when not, the page shows only "Busy"). One query; each branch an index range
+    (ix_meetings_host_start, ix_meetings_organizer_start, ix_attendees_user_id).
+
+    outcome / needs_outcome_before (meetings ended by then and still Scheduled) filter the
+    agenda and leave out meetings the viewer is not involved in: a Busy block must not
+    tell its outcome.
+    """
+    since = start - MAX_DURATION
+    window = (Meeting.account_id == account_id, Meeting.start_at > since,
+              Meeting.start_at < end)
+    hosting = sa.select(Meeting.id).where(Meeting.host_id == user_id, *window)
+    organizing = sa.select(Meeting.id).where(Meeting.organizer_id == user_id, *window)
+    attending = sa.select(Attendee.meeting_id).join(Meeting, Meeting.id == Attendee.meeting_id) \
+        .where(Attendee.user_id == user_id, *window)
+    if viewer_id == user_id:
+        involved = sa.true()
+    else:
+        involved = sa.or_(Meeting.host_id == viewer_id, Meeting.organizer_id == viewer_id,
+                          Meeting.id.in_(sa.select(Attendee.meeting_id).where(
+                              Attendee.user_id == viewer_id)))
+    stmt = sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
+                     Meeting.outcome, Meeting.log_only, involved.label("involved")).where(
+        Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
+        Meeting.start_at < end, Meeting.end_at > start,
+        Meeting.id.in_(sa.union(hosting, organizing, attending)))
+    if outcome is not None or needs_outcome_before is not None:
+        stmt = stmt.where(involved)
+    if outcome is not None:
+        stmt = stmt.where(Meeting.outcome == outcome)
+    if needs_outcome_before is not None:
+        stmt = stmt.where(Meeting.outcome == "scheduled",
+                          Meeting.end_at <= needs_outcome_before)
+    return list(db.session.execute(stmt.order_by(Meeting.start_at, Meeting.id)))
+
+
+def account_users(account_id: int) -> list[User]:
+    """The account's users by name: whose agenda to show."""
+    return list(db.session.scalars(sa.select(User).where(User.account_id == account_id)
+                                   .order_by(User.name, User.id)))

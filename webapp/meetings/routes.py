@@ -56,7 +56,7 @@ from webapp.validation import timezone_names
 
 
 def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, record,
-                      status: int = 200):
+                      status: int = 200, *, logging: bool = False, offer_log: bool = False):
     account = views.account()
     host_field = rotation_fields.host_field(account, current_user, values, meeting is not None)
     hosts = host_field["hosts"]
@@ -75,7 +75,6 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "meeting_types": validation.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
         "units": REMINDER_UNITS,
-        "outcomes": outcome_catalog(account.id) if meeting is not None else None,
         "snippets_data": [{"name": sn.name, "html": sn.body_html} for sn in db.session.scalars(
             sa.select(Snippet).where(Snippet.account_id == account.id).order_by(Snippet.name))],
         "attendee_chips": pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
@@ -86,6 +85,9 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "video_options": conferencing.options_for(host),
         "return_to": safe_local_url(request.values.get("return_to"), None) or (
             views.record_url(*record.ref) if record is not None else ""),
+        # Log a meeting (a held one, nothing sent), or the offer to, for a past start.
+        "logging": logging or bool(meeting is not None and meeting.log_only),
+        "offer_log": offer_log, "outcomes": outcome_catalog(account.id),
     }
     return render_template("meetings/scheduler.html", **context), status
 
@@ -98,7 +100,14 @@ def new():
     if request.method == "GET":
         record = views.source_record()
         return _render_scheduler(views.form_values(None, record, account), {}, None, record)
+    return _save_new()
+
+
+def _save_new(logging: bool = False):
+    """POST of the scheduler (new meeting), or of the "Log a meeting" form (logging)."""
+    account = views.account()
     data, errors = forms.parse(request.form, current_user.zone)
+    data.log_only = data.log_only or logging
     uploads = forms.parse_uploads(request.files.getlist("attachments"), errors)
     result = pipeline.save(account, current_user, data, uploads=uploads, errors=errors)
     if not result.ok:
@@ -108,7 +117,8 @@ def new():
         return _render_scheduler(views.posted_values(("description_html",
                                                       "internal_note_html")),
                                  result.errors, None, views.source_record(missing_ok=True),
-                                 422)
+                                 422, logging=data.log_only,
+                                 offer_log=views.offers_logging(data))
     # Worded before the commit, while the rows are loaded (after it, every attribute
     # would be read again).
     messages = views.saved_messages(result)
@@ -120,6 +130,18 @@ def new():
     return redirect(safe_local_url(request.form.get("return_to"), shown))
 
 
+@bp.route("/meetings/log", methods=["GET", "POST"])
+@login_required
+def log_meeting():
+    """Log a meeting that already happened (記錄會議): the scheduler's form, saved through
+    the same pipeline with log_only, so nothing is ever sent or synced for it."""
+    if request.method == "GET":
+        record = views.source_record()
+        return _render_scheduler(views.log_form_values(record), {}, None, record,
+                                 logging=True)
+    return _save_new(logging=True)
+
+
 @bp.route("/meetings/<int:meeting_id>/edit", methods=["GET", "POST"])
 @login_required
 def edit(meeting_id: int):
@@ -129,15 +151,8 @@ def edit(meeting_id: int):
         return _render_scheduler(views.form_values(meeting, None, account), {}, meeting, None)
     data, errors = forms.parse(request.form, meeting.timezone)
     uploads = forms.parse_uploads(request.files.getlist("attachments"), errors)
-    # The outcome is in the Edit form too (issue #20), as in the timeline's menu.
-    outcome = request.form.get("outcome")
-    if outcome is not None and outcome != meeting.outcome and \
-            not outcome_catalog(g.account_id).is_offered(outcome):
-        errors.setdefault("outcome", []).append(_("Choose an outcome from the list."))
     result = pipeline.save(account, current_user, data, meeting, uploads=uploads,
                            errors=errors)
-    if result.ok and outcome is not None:
-        meeting_ops.set_outcome(meeting, outcome)
     if not result.ok:
         return _render_scheduler(views.posted_values(("description_html",
                                                       "internal_note_html", "outcome")),
@@ -193,11 +208,13 @@ def _render_show(meeting: Meeting, status: int = 200, outcome_error: str | None 
     messages = list(db.session.scalars(sa.select(OutboxMessage).where(
         OutboxMessage.meeting_id == meeting.id, OutboxMessage.account_id == g.account_id)
         .order_by(OutboxMessage.id)))
+    from webapp.calendars import history as calendar_history
     from webapp.calendars.models import CalendarSync
     sync = db.session.scalar(sa.select(CalendarSync).where(
         CalendarSync.meeting_id == meeting.id, CalendarSync.account_id == g.account_id))
     return render_template(
         "meetings/show.html", meeting=meeting, messages=messages, sync=sync,
+        calendar_changes=calendar_history.for_meeting(g.account_id, meeting.id),
         graph_mails=calendar_connections.provider_mails_attendees(meeting.host_id),
         provider_name=conferencing.provider_name(meeting),
         outcomes=outcome_catalog(g.account_id), outcome_error=outcome_error,

@@ -163,7 +163,8 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         include_description_in_reminders=data.include_description_in_reminders,
         hide_guest_list=data.hide_guest_list,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
-        outcome="scheduled", rotation_id=data.rotation_id)
+        outcome=data.outcome or ("completed" if data.log_only else "scheduled"),
+        rotation_id=data.rotation_id, log_only=data.log_only)
     db.session.add(meeting)
     db.session.flush()
     # Its rows are then written one INSERT per kind and become its loaded collections.
@@ -174,6 +175,8 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
                 {"account_id": account.id, "record_type": t, "record_id": i}
                 for t, i in _wanted_associations(data)])):
         so.attributes.set_committed_value(meeting, name, _insert_children(meeting, model, rows))
+    if meeting.log_only:
+        return meeting  # it already happened: nothing to send, sync or set up
     conferencing.on_schedule(meeting, data.video_provider, dry_run=dry_run)
     outbox.queue_invitations(meeting, "invite", new_meeting=True)
     _calendar_sync(meeting, "upsert", new_meeting=True)
@@ -186,12 +189,14 @@ VISIBLE_FIELDS = ("title", "start_at", "end_at", "location_kind", "location_valu
 
 
 def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingInput, *,
-                 dry_run: bool = False) -> dict:
+                 dry_run: bool = False, source: str | None = None) -> dict:
     """Apply a validated edit. Returns what changed for attendees.
 
     A change of time, place, title or description raises SEQUENCE and sends an update to
     every recipient; removed attendees get a cancellation, new ones an invitation;
-    reminders follow the new time. dry_run: as for schedule_meeting().
+    reminders follow the new time. dry_run: as for schedule_meeting(). source: the
+    calendar provider the change came from (inbound sync, issue 23): a new time makes
+    the outcome Rescheduled.
     """
     before = {f: getattr(meeting, f) for f in VISIBLE_FIELDS}
     old_recipients = {r.email: r for r in outbox.recipients(meeting)}
@@ -203,6 +208,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.internal_note_html = data.internal_note_html
     meeting.include_description_in_reminders = data.include_description_in_reminders
     meeting.hide_guest_list = data.hide_guest_list
+    if data.outcome is not None:
+        meeting.outcome = data.outcome
     if data.host_id:
         rotation_ops.move(meeting, data.host_id)
     meeting.host_id = data.host_id or meeting.host_id
@@ -224,6 +231,9 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.reminders.extend(Reminder(**row) for row in reminder_rules.due_rows(meeting, data.reminders))
     _sync_associations(meeting, data)
     db.session.flush()
+    if meeting.log_only:
+        # Recorded, never sent: no SEQUENCE, update, invitation, cancellation or sync.
+        return {"changed": [], "added": [], "removed": []}
     conferencing.on_edit(meeting, data.video_provider, timing_changed=any(
         before[f] != getattr(meeting, f) for f in ("title", "start_at", "end_at")),
         dry_run=dry_run)
@@ -239,6 +249,8 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
         db.session.flush()
     if "start_at" in changed or "end_at" in changed:
         _reset_replies(meeting)
+        if source is not None and meeting.outcome == "scheduled":
+            meeting.outcome = "rescheduled"
     # Whoever has not been sent the meeting yet gets no cancellation, and no "update":
     # their unsent invitation is withdrawn and the latest version goes as an invitation.
     unseen = outbox.withdraw_unsent(
@@ -255,7 +267,7 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     if first_time and (changed or removed or added):
         outbox.queue_invitations(meeting, "invite", first_time)
     if changed or removed or added:
-        _calendar_sync(meeting, "upsert")
+        _calendar_sync(meeting, "upsert", source=source)
     return {"changed": changed, "added": [r.email for r in added],
             "removed": [r.email for r in removed]}
 
@@ -281,6 +293,26 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
     if meeting.deleted_at is not None:
         return
     meeting.deleted_at = utcnow()
+    if meeting.log_only:
+        db.session.flush()  # it leaves the timelines; nobody was ever sent it
+        return
+    _call_off(meeting, "Not sent: the meeting was deleted before it went out.")
+    _calendar_sync(meeting, "delete")
+
+
+def cancel_meeting(meeting: Meeting, actor: User, source: str | None = None) -> None:
+    """Call the meeting off but keep it on timelines with the outcome Canceled: every
+    recipient who was sent it gets one cancellation. source: the calendar provider where
+    the event was deleted (issue 23); its event is then not deleted again."""
+    if meeting.deleted_at is not None or meeting.outcome == "canceled":
+        return
+    meeting.outcome = "canceled"
+    _call_off(meeting, "Not sent: the meeting was canceled before it went out.")
+    if source is None:
+        _calendar_sync(meeting, "delete")
+
+
+def _call_off(meeting: Meeting, reason: str) -> None:
     meeting.sequence += 1
     rotation_ops.unbook(meeting)
     for reminder in [r for r in meeting.reminders if r.sent_at is None]:
@@ -289,16 +321,18 @@ def delete_meeting(meeting: Meeting, actor: User) -> None:
     conferencing.on_delete(meeting)
     # Only those who were sent the meeting are told it is cancelled (issue 19).
     targets = outbox.recipients(meeting)
-    unseen = outbox.withdraw_unsent(meeting, [r.email for r in targets],
-                                    "Not sent: the meeting was deleted before it went out.")
+    unseen = outbox.withdraw_unsent(meeting, [r.email for r in targets], reason)
     outbox.queue_invitations(meeting, "cancel",
                              [r for r in targets if r.email.lower() not in unseen])
-    _calendar_sync(meeting, "delete")
 
 
-def _calendar_sync(meeting: Meeting, action: str, new_meeting: bool = False) -> None:
-    """The host's connected calendar follows the meeting (O4), through a sync job."""
-    calendar_connections.queue_sync(meeting, action, new_meeting=new_meeting)
+def _calendar_sync(meeting: Meeting, action: str, new_meeting: bool = False,
+                   source: str | None = None) -> None:
+    """The host's connected calendar follows the meeting (O4), through a sync job; never
+    a logged meeting's."""
+    if meeting.log_only:
+        return
+    calendar_connections.queue_sync(meeting, action, new_meeting=new_meeting, source=source)
 
 
 def conference_link_changed(meeting: Meeting) -> None:

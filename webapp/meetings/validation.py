@@ -10,6 +10,7 @@ from webapp.conferencing import operations as conferencing
 from webapp.extensions import db
 from webapp.meetings.inputs import MAX_ATTENDEES, MAX_DURATION, Errors, MeetingInput, add_error
 from webapp.meetings.models import LOCATION_KINDS, REMINDER_UNITS, Meeting, MeetingType
+from webapp.meetings.outcomes import catalog
 from webapp.records import operations as record_ops
 from webapp.records.models import Contact
 from webapp.reminders.rules import MAX_OFFSET, MAX_REMINDERS, reminder_due, unit_phrase
@@ -28,6 +29,12 @@ def validate(account: Account, actor: User, data: MeetingInput,
              existing: Meeting | None = None) -> Errors:
     """Domain checks: every error names its field. Normalizes data in place."""
     errors: Errors = {}
+    if existing is not None:
+        data.log_only = existing.log_only  # logged or scheduled: chosen once, when made
+    if data.log_only:
+        # Nothing is ever sent for a logged meeting: no reminders, rotation or video link.
+        data.reminders, data.default_reminders, data.rotation_id = [], frozenset(), None
+        data.video_provider = None
     data.title = (data.title or "").strip()
     if not data.title:
         add_error(errors, "title", _l("Enter a title."))
@@ -44,6 +51,13 @@ def validate(account: Account, actor: User, data: MeetingInput,
             add_error(errors, "end", _l("The end must be after the start."))
         elif data.end - data.start > MAX_DURATION:
             add_error(errors, "end", _l("A meeting can last at most 7 days."))
+    if data.start and data.log_only and data.start > utcnow():
+        add_error(errors, "start", _l("A logged meeting has already happened: its start "
+                                      "cannot be in the future. Schedule it instead to "
+                                      "invite people."))
+    elif is_past_start(data, existing):
+        add_error(errors, "start", PAST_START_MESSAGE)
+    _check_outcome(account, data, errors, existing)
 
     if data.location_kind not in LOCATION_KINDS:
         add_error(errors, "location_kind", _l("Choose a location type from the list."))
@@ -110,9 +124,32 @@ def validate(account: Account, actor: User, data: MeetingInput,
     elif existing is not None:
         data.rotation_id = None  # chosen when booking; an edit changes the host instead
     _check_host(account, actor, data, errors, existing)
-    if data.location_kind == "video" and not errors.get("host_id"):
+    if data.location_kind == "video" and not errors.get("host_id") and not data.log_only:
         _check_video(actor, data, errors, existing)
     return errors
+
+
+#: A new meeting scheduled to start in the past: it is refused, not silently invited, and
+#: the forms offer to log it instead (webapp.meetings.views.offers_logging).
+PAST_START_MESSAGE = _l("This start is in the past: attendees would be invited to a "
+                        "meeting that already happened. Log it instead (nothing is sent), "
+                        "or choose a later start.")
+
+
+def is_past_start(data: MeetingInput, existing: Meeting | None = None) -> bool:
+    """True for a new scheduled (not logged) meeting whose start has passed."""
+    return (existing is None and not data.log_only and data.start is not None
+            and data.start < utcnow())
+
+
+def _check_outcome(account: Account, data: MeetingInput, errors: Errors,
+                   existing: Meeting | None) -> None:
+    if data.outcome is None:
+        return
+    if existing is not None and data.outcome == existing.outcome:
+        return
+    if not catalog(account.id).is_offered(data.outcome):
+        add_error(errors, "outcome", _l("Choose an outcome from the list."))
 
 
 def _check_video(actor: User, data: MeetingInput, errors: Errors,

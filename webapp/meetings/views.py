@@ -21,6 +21,7 @@ from webapp.meetings.inputs import MeetingInput
 from webapp.meetings.models import Meeting
 from webapp.meetings.pipeline import SaveResult
 from webapp.meetings.timemath import to_zone
+from webapp.meetings.validation import is_past_start
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
 from webapp.reminders.rules import unit_phrase
@@ -30,7 +31,8 @@ from webapp.validation import timezone_names
 #: The scheduler forms' single-valued fields, shown again as posted.
 FORM_FIELDS = ("title", "start_date", "start_time", "end_date", "end_time", "timezone",
                "location_kind", "location_value", "meeting_type_id", "host_id",
-               "rotation_id", "suggested_host_id", "video_provider", *forms.OCCURRENCE_FIELDS)
+               "rotation_id", "suggested_host_id", "video_provider", "outcome",
+               *forms.OCCURRENCE_FIELDS)
 
 
 def account() -> Account:
@@ -107,6 +109,23 @@ def form_values(meeting: Meeting | None, record, account: Account) -> dict:
     }
 
 
+def log_form_values(record) -> dict:
+    """Field values for a fresh "Log a meeting" form: the half hour that just ended,
+    outcome Completed, no reminders (nothing is ever sent for a logged meeting)."""
+    values = form_values(None, record, account())
+    start, end = forms.initial_log_times(to_zone(utcnow(), current_user.zone))
+    values.update(start_date=start.date().isoformat(), start_time=start.strftime("%H:%M"),
+                  end_date=end.date().isoformat(), end_time=end.strftime("%H:%M"),
+                  reminders=[], default_reminders=[], outcome="completed")
+    return values
+
+
+def offers_logging(data: MeetingInput, meeting: Meeting | None = None) -> bool:
+    """True when a form sent back should offer to log the meeting instead of scheduling
+    it: a new meeting whose start has passed (webapp.meetings.validation)."""
+    return is_past_start(data, meeting)
+
+
 def posted_values(extra: tuple[str, ...] = ()) -> dict:
     """The posted form's values, to show it again: FORM_FIELDS, extra fields, the
     reminder rows and the "a:b" lists (attendees, associations, default reminders)."""
@@ -137,6 +156,9 @@ def int_pairs(pairs):
 def saved_messages(result: SaveResult) -> list[tuple[str, str]]:
     """(message, category) to flash after a save, for every front end that flashes."""
     meeting = result.meeting
+    if meeting.log_only:
+        return [(_("Meeting logged. Nothing was sent to the attendees.") if result.created
+                 else _("Logged meeting updated. Nothing was sent."), "success")]
     if result.created:
         invited = len(outbox.recipients(meeting))
         messages = [(ngettext(

@@ -14,7 +14,7 @@ from webapp.meetings.models import Meeting
 from webapp.tasks import TaskKind
 from webapp.types import UTCDateTime, utcnow
 
-KINDS = ("mention",)
+KINDS = ("mention", "calendar_sync")
 EMAIL_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
@@ -36,8 +36,11 @@ class Notification(db.Model):
     user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     #: Who caused it (wrote the mention).
     actor_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("users.id"))
-    meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
-    #: "mention".
+    #: None for a notification about no meeting ("calendar_sync": a connected calendar
+    #: keeps failing to sync, issue 23).
+    meeting_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("meetings.id"),
+                                                         index=True)
+    #: "mention" or "calendar_sync".
     kind: so.Mapped[str] = so.mapped_column(sa.String(16), default="mention")
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     #: None while unread.
@@ -52,7 +55,7 @@ class Notification(db.Model):
 
     user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
     actor: so.Mapped[User | None] = so.relationship(foreign_keys=[actor_id])
-    meeting: so.Mapped[Meeting] = so.relationship()
+    meeting: so.Mapped[Meeting | None] = so.relationship()
 
 
 #: Notification emails as the task runner reads them (webapp.tasks): email_* columns.

@@ -100,6 +100,16 @@ def notify_mentions(meeting, actor: User, before_html: str | None = None) -> lis
     return rows
 
 
+def notify_calendar_failing(account_id: int, user_id: int, state_id: int) -> Notification:
+    """Tell the user that their connected calendar keeps failing to sync (issue 23).
+    Shown under the bell only: no email (the mail may be what is failing)."""
+    row = Notification(account_id=account_id, user_id=user_id, kind="calendar_sync",
+                       email_status="skipped")
+    db.session.add(row)
+    db.session.flush()
+    return row
+
+
 def search_users(account_id: int, q: str, limit: int = 8) -> list[User]:
     """Users of the account whose name or email contains q (the @mention type-ahead)."""
     needle = q.strip().lower()

@@ -33,6 +33,8 @@ def open_one(notification_id: int):
         abort(404)
     ops.mark_read(notification)
     db.session.commit()
+    if notification.meeting_id is None:  # a calendar that keeps failing to sync
+        return redirect(url_for("calendars.settings"))
     return redirect(url_for("meetings.show", meeting_id=notification.meeting_id))
 
 

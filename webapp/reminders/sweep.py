@@ -39,7 +39,8 @@ def _queue_due_reminders(limit: int) -> tuple[int, int]:
     for reminder in reminders:
         reminder.sent_at = now
         meeting = meetings.get(reminder.meeting_id)
-        if meeting is None or meeting.deleted_at is not None or meeting.start_at <= now:
+        if meeting is None or meeting.deleted_at is not None or meeting.start_at <= now \
+                or meeting.log_only:
             continue
         if reminder.due_at < meeting.created_at - timedelta(minutes=1):
             continue  # its time had passed before the meeting was booked

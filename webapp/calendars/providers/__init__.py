@@ -6,6 +6,7 @@ tests point them at local stand-ins speaking the providers' documented wire form
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
@@ -37,6 +38,55 @@ class RefusedAddress(ProviderError):
         super().__init__(message, retryable=False)
 
 
+class Conflict(ProviderError):
+    """412: the event changed on the server since Parley last read it (If-Match refused):
+    the server's change is taken in first, then Parley decides (webapp.calendars.inbound)."""
+
+    def __init__(self, message: str = "The event changed in the calendar since Parley "
+                 "last read it."):
+        super().__init__(message, 412, retryable=True)
+
+
+@dataclass
+class Written:
+    """What a write left on the server: the event's id (href) and its new version."""
+
+    id: str
+    etag: str | None = None
+
+
+@dataclass
+class RemoteEvent:
+    """One event as an inbound sync sees it. deleted: gone from the calendar (or
+    cancelled there); fields are None then."""
+
+    id: str
+    etag: str | None
+    uid: str | None = None
+    deleted: bool = False
+    start: datetime | None = None
+    end: datetime | None = None
+    title: str | None = None
+    location: str | None = None
+    description: str | None = None
+    #: When the calendar last changed it (LAST-MODIFIED, updated, lastModifiedDateTime).
+    modified: datetime | None = None
+    #: Its SEQUENCE, when the provider keeps one.
+    sequence: int | None = None
+
+
+@dataclass
+class Changes:
+    """What changed in a calendar since the last sync token. full: the token was
+    refused (410, invalid) or there was none, so `events` is the whole calendar."""
+
+    events: list[RemoteEvent] = field(default_factory=list)
+    token: str | None = None
+    full: bool = False
+    #: CalDAV getctag, when the ctag/etag fallback was used.
+    ctag: str | None = None
+
+
 class Provider(Protocol):
     #: True when the provider itself emails the attendees (Microsoft Graph).
     mails_attendees: bool
@@ -46,3 +96,9 @@ class Provider(Protocol):
     def delete(self, meeting, external_id: str | None) -> None: ...
 
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
+
+    def write(self, meeting, external_id: str | None, etag: str | None) -> Written: ...
+
+    def changes(self, token: str | None, known: dict[str, str | None]) -> Changes: ...
+
+    def fetch(self, external_id: str) -> RemoteEvent: ...

@@ -1,16 +1,34 @@
-"""CalDAV adapter (Nextcloud, Fastmail, iCloud, Radicale) through the `caldav` library:
-the event is PUT as a VEVENT under our UID; busy time from a free-busy REPORT."""
+"""CalDAV adapter (Nextcloud, Fastmail, iCloud, Radicale): discovery and busy time through
+the `caldav` library; the event itself is PUT as a VEVENT under our UID with plain WebDAV
+requests (RFC 4791), so that Parley controls what is written (its own SEQUENCE: the
+library raises SEQUENCE on every save) and carries the stored ETag (If-Match).
+
+Inbound changes (issue 23): `sync-collection` (RFC 6578) from the stored sync token; a
+server without it is read by the ctag/etag fallback (getctag on the collection, then the
+getetag of every member compared with the ones Parley stored)."""
 
 from __future__ import annotations
 
+import posixpath
 from datetime import UTC, datetime
+from urllib.parse import quote, unquote, urljoin, urlparse
+from xml.etree import ElementTree as ET
 
 import caldav
 import icalendar
+import requests
 from caldav.lib import error as dav_error
 
 from webapp import outbound
-from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
+from webapp.calendars.providers import (
+    Changes,
+    Conflict,
+    ProviderError,
+    ReconnectNeeded,
+    RefusedAddress,
+    RemoteEvent,
+    Written,
+)
 from webapp.meetings import ical
 
 TIMEOUT = 15
@@ -61,36 +79,150 @@ class CalDAVCalendar:
     def __init__(self, url: str, username: str, password: str, calendar_url: str):
         self.client = _client(url, username, password)
         self.calendar_url = calendar_url
+        self.auth = requests.auth.HTTPBasicAuth(username, password)
+
+    # --- plain WebDAV: writes with If-Match, sync-collection ----------------------------
+
+    def _dav(self, method: str, url: str, body: str | bytes = b"", headers=None,
+             ok=(200, 201, 204, 207)) -> requests.Response:
+        try:
+            response = self.client.session.request(
+                method, url, data=body, headers=headers or {}, auth=self.auth,
+                timeout=TIMEOUT)
+        except Exception as exc:
+            raise _wrap(exc) from exc
+        status = response.status_code
+        if status in ok:
+            return response
+        if status in (401, 403) and method != "REPORT":
+            raise ReconnectNeeded("The CalDAV server refused the user name or app password.")
+        if status == 412:
+            raise Conflict()
+        if status == 404:
+            raise ProviderError("The event was not found on the CalDAV server.", 404,
+                                retryable=False)
+        raise ProviderError(f"CalDAV server answered {status}", status,
+                            retryable=status >= 500 or status == 429)
+
+    def _href(self, external_id: str | None, uid: str) -> str:
+        if external_id:
+            return urljoin(self.calendar_url, external_id)
+        return self.calendar_url.rstrip("/") + "/" + quote(uid, safe="@") + ".ics"
+
+    def write(self, meeting, external_id: str | None, etag: str | None) -> Written:
+        """PUT the meeting's event as Parley has it (its own SEQUENCE). With a stored etag
+        the PUT carries If-Match: a 412 (the event changed elsewhere) raises Conflict. A
+        new event is PUT with If-None-Match: *. Returns the href and the new ETag."""
+        href = self._href(external_id, meeting.uid)
+        headers = {"Content-Type": "text/calendar; charset=utf-8"}
+        if etag:
+            headers["If-Match"] = etag
+        elif not external_id:
+            headers["If-None-Match"] = "*"
+        try:
+            response = self._dav("PUT", href, ical.stored(meeting), headers)
+        except Conflict:
+            if etag:
+                raise
+            # If-None-Match: an earlier try (or the old library path) made it: read it.
+            return self._overwrite(meeting, href)
+        new_etag = response.headers.get("ETag")
+        if not new_etag:
+            new_etag = self.fetch(href).etag
+        return Written(_path(href), new_etag)
+
+    def _overwrite(self, meeting, href: str) -> Written:
+        """A legacy row (no stored ETag) whose event exists: read its ETag, then write."""
+        current = self.fetch(href)
+        if current.deleted:
+            raise ProviderError("The event was not found on the CalDAV server.", 404,
+                                retryable=False)
+        return self.write(meeting, href, current.etag)
+
+    def fetch(self, external_id: str) -> RemoteEvent:
+        """The event as the server has it now (deleted=True when it is gone)."""
+        href = urljoin(self.calendar_url, external_id)
+        try:
+            response = self._dav("GET", href, headers={"Accept": "text/calendar"})
+        except ProviderError as exc:
+            if exc.status == 404:
+                return RemoteEvent(_path(href), None, deleted=True)
+            raise
+        return parse_event(_path(href), response.headers.get("ETag"), response.text)
+
+    def changes(self, token: str | None, known: dict[str, str | None]) -> Changes:
+        """What changed since `token` (sync-collection); `known` ({href path: etag} of the
+        events Parley wrote) serves the ctag/etag fallback."""
+        body = (f'<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:" '
+                f'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:sync-token>'
+                f'{_xml_text(token or "")}</D:sync-token><D:sync-level>1</D:sync-level>'
+                f'<D:prop><D:getetag/><C:calendar-data/></D:prop></D:sync-collection>')
+        try:
+            response = self._dav("REPORT", self.calendar_url, body,
+                                 {"Depth": "1", "Content-Type": "application/xml"},
+                                 ok=(207,))
+        except ProviderError as exc:
+            if exc.status in (403, 409) and token:
+                # valid-sync-token precondition failed: the token expired. Start over.
+                return dataclass_replace(self.changes(None, known), full=True)
+            if exc.status in (400, 403, 404, 405, 501):
+                return self._changes_by_etags(known)
+            raise
+        root = _xml(response.content)
+        events = []
+        for item in root.findall(f"{_D}response"):
+            href = unquote(item.findtext(f"{_D}href") or "")
+            status = item.findtext(f"{_D}status") or ""
+            if " 404 " in status:
+                events.append(RemoteEvent(_path(href), None, deleted=True))
+                continue
+            for propstat in item.findall(f"{_D}propstat"):
+                if " 200 " not in (propstat.findtext(f"{_D}status") or ""):
+                    continue
+                prop = propstat.find(f"{_D}prop")
+                etag = prop.findtext(f"{_D}getetag")
+                data = prop.findtext(f"{_C}calendar-data")
+                if data:
+                    events.append(parse_event(_path(href), etag, data))
+        return Changes(events, root.findtext(f"{_D}sync-token"), full=not token)
+
+    def _changes_by_etags(self, known: dict[str, str | None]) -> Changes:
+        """The fallback: the collection's getctag, then every member's getetag; members
+        whose etag differs from the stored one are fetched, stored ones missing are
+        deleted."""
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
+                'xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:getetag/><CS:getctag/>'
+                '</D:prop></D:propfind>')
+        response = self._dav("PROPFIND", self.calendar_url, body,
+                             {"Depth": "1", "Content-Type": "application/xml"}, ok=(207,))
+        root = _xml(response.content)
+        ctag, present, events = None, {}, []
+        own = _path(self.calendar_url).rstrip("/")
+        for item in root.findall(f"{_D}response"):
+            href = _path(unquote(item.findtext(f"{_D}href") or ""))
+            prop = item.find(f"{_D}propstat/{_D}prop")
+            if prop is None:
+                continue
+            if href.rstrip("/") == own:
+                ctag = prop.findtext("{http://calendarserver.org/ns/}getctag")
+                continue
+            present[href] = prop.findtext(f"{_D}getetag")
+        for href, etag in known.items():
+            if href not in present:
+                events.append(RemoteEvent(href, None, deleted=True))
+            elif present[href] != etag:
+                events.append(self.fetch(href))
+        return Changes(events, None, ctag=ctag)
 
     def _calendar(self):
         return self.client.calendar(url=self.calendar_url)
 
     def upsert(self, meeting, external_id: str | None) -> str:
-        data = ical.stored(meeting)
-        try:
-            calendar = self._calendar()
-            try:
-                event = calendar.event_by_uid(meeting.uid)
-            except dav_error.NotFoundError:
-                event = None
-            if event is None:
-                event = calendar.add_event(data.decode())
-            else:
-                event.data = data.decode()
-                event.save()
-            return str(event.url)
-        except ProviderError:
-            raise
-        except Exception as exc:
-            raise _wrap(exc) from exc
+        return self.write(meeting, external_id, None).id
 
     def delete(self, meeting, external_id: str | None) -> None:
-        try:
-            self._calendar().event_by_uid(meeting.uid).delete()
-        except dav_error.NotFoundError:
-            return
-        except Exception as exc:
-            raise _wrap(exc) from exc
+        """DELETE the meeting's event; one already gone is fine."""
+        self._dav("DELETE", self._href(external_id, meeting.uid), ok=(200, 204, 404))
 
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
         try:
@@ -112,6 +244,61 @@ class CalDAVCalendar:
             raise
         except Exception as exc:
             raise _wrap(exc) from exc
+
+
+_D = "{DAV:}"
+_C = "{urn:ietf:params:xml:ns:caldav}"
+
+
+def dataclass_replace(obj, **changes):
+    import dataclasses
+    return dataclasses.replace(obj, **changes)
+
+
+def _xml(content: bytes):
+    try:
+        return ET.fromstring(content)
+    except ET.ParseError as exc:
+        raise ProviderError("The CalDAV server sent malformed XML.") from exc
+
+
+def _xml_text(value: str) -> str:
+    return value.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def _path(href: str) -> str:
+    """An href as a path (servers answer paths; the library stores full URLs)."""
+    return posixpath.normpath(unquote(urlparse(href).path)) if href else href
+
+
+def parse_event(href: str, etag: str | None, data: str) -> RemoteEvent:
+    """The fields Parley takes in from a calendar object (its first VEVENT without a
+    RECURRENCE-ID); STATUS:CANCELLED counts as deleted."""
+    try:
+        cal = icalendar.Calendar.from_ical(data)
+    except ValueError as exc:
+        raise ProviderError("The CalDAV server sent an unreadable event.") from exc
+    for component in cal.walk("VEVENT"):
+        if component.get("RECURRENCE-ID") is not None:
+            continue
+        uid = str(component.get("UID", "")) or None
+        if str(component.get("STATUS", "")).upper() == "CANCELLED":
+            return RemoteEvent(href, etag, uid=uid, deleted=True)
+        start = _utc(component.decoded("DTSTART"))
+        if component.get("DTEND") is not None:
+            end = _utc(component.decoded("DTEND"))
+        else:
+            end = start + component.decoded("DURATION") if component.get("DURATION") \
+                else start
+        modified = component.get("LAST-MODIFIED") or component.get("DTSTAMP")
+        seq = component.get("SEQUENCE")
+        return RemoteEvent(
+            href, etag, uid=uid, start=start, end=end, title=str(component.get("SUMMARY", "")),
+            location=str(component.get("LOCATION", "")),
+            description=str(component.get("DESCRIPTION", "")),
+            modified=_utc(modified.dt) if modified is not None else None,
+            sequence=int(seq) if seq is not None else None)
+    return RemoteEvent(href, etag, deleted=True)
 
 
 def _utc(value) -> datetime:

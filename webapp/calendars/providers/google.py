@@ -6,7 +6,7 @@ import base64
 import hashlib
 from datetime import UTC, datetime
 
-from webapp.calendars.providers import ProviderError
+from webapp.calendars.providers import Changes, Conflict, ProviderError, RemoteEvent, Written
 from webapp.calendars.providers.http import call
 from webapp.meetings.ical import location_text
 from webapp.richtext import to_text
@@ -57,8 +57,23 @@ class GoogleCalendar:
         return self.upsert_event(meeting, external_id).get("id") or external_id or \
             event_id(meeting.uid)
 
+    def write(self, meeting, external_id: str | None, etag: str | None) -> Written:
+        """upsert with the stored etag (If-Match): a 412 raises Conflict, and so does an
+        event Parley had written that is gone (deleted in the calendar: not recreated)."""
+        if external_id and etag:
+            found = call("PATCH", f"{self.base}/calendars/primary/events/{external_id}",
+                         self.token, json=event_body(meeting),
+                         params=_params(event_body(meeting)), ok_missing=True,
+                         headers={"If-Match": etag})
+            if found is None:
+                raise Conflict("The event was deleted in the calendar.")
+            return Written(external_id, found.get("etag"))
+        event = self.upsert_event(meeting, external_id, etag=etag)
+        return Written(event.get("id") or external_id or event_id(meeting.uid),
+                       event.get("etag"))
+
     def upsert_event(self, meeting, external_id: str | None = None,
-                     timeout: float = 10) -> dict:
+                     timeout: float = 10, etag: str | None = None) -> dict:
         """Insert or patch the meeting's event; returns the event as Google sent it."""
         body = event_body(meeting)
         eid = external_id or body["id"]
@@ -66,7 +81,8 @@ class GoogleCalendar:
         url = f"{self.base}/calendars/primary/events"
         if external_id:
             found = call("PATCH", f"{url}/{eid}", self.token, json=body, params=params,
-                         ok_missing=True, timeout=timeout)
+                         ok_missing=True, timeout=timeout,
+                         headers={"If-Match": etag} if etag else None)
             if found is not None:
                 return {"id": eid, **found}
         try:
@@ -97,6 +113,34 @@ class GoogleCalendar:
         periods = data.get("calendars", {}).get("primary", {}).get("busy", [])
         return [(_parse(p["start"]), _parse(p["end"])) for p in periods]
 
+    def changes(self, token: str | None, known: dict) -> Changes:
+        """Incremental sync (events.list with syncToken): every page, then nextSyncToken. A
+        410 (the token expired) starts a full sync, which lists every event."""
+        url = f"{self.base}/calendars/primary/events"
+        events, page, full = [], None, token is None
+        while True:
+            params = {"syncToken": token} if token else {"showDeleted": "true"}
+            if page:
+                params["pageToken"] = page
+            try:
+                data = call("GET", url, self.token, params=params) or {}
+            except ProviderError as exc:
+                if exc.status == 410 and token:
+                    return self.changes(None, known)
+                raise
+            events += [as_remote(item) for item in data.get("items", [])]
+            page = data.get("nextPageToken")
+            if not page:
+                return Changes(events, data.get("nextSyncToken"), full=full)
+
+
+    def fetch(self, external_id: str) -> RemoteEvent:
+        found = call("GET", f"{self.base}/calendars/primary/events/{external_id}", self.token,
+                     ok_missing=True)
+        if found is None:
+            return RemoteEvent(external_id, None, deleted=True)
+        return as_remote(found)
+
 
 def _rfc3339(value: datetime) -> str:
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
@@ -104,3 +148,27 @@ def _rfc3339(value: datetime) -> str:
 
 def _parse(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+
+
+def _when(value: dict | None) -> datetime | None:
+    if not value:
+        return None
+    if value.get("dateTime"):
+        return _parse(value["dateTime"])
+    if value.get("date"):
+        return datetime.fromisoformat(value["date"]).replace(tzinfo=UTC)
+    return None
+
+
+def as_remote(event: dict) -> RemoteEvent:
+    """An event of the API (or the body Parley writes) as an inbound sync reads it; a
+    cancelled one (how incremental sync reports a deletion) counts as deleted."""
+    eid = event.get("id") or ""
+    if event.get("status") == "cancelled":
+        return RemoteEvent(eid, event.get("etag"), uid=event.get("iCalUID"), deleted=True)
+    return RemoteEvent(
+        eid, event.get("etag"), uid=event.get("iCalUID"), start=_when(event.get("start")),
+        end=_when(event.get("end")), title=event.get("summary") or "",
+        location=event.get("location") or "", description=event.get("description") or "",
+        modified=_parse(event["updated"]) if event.get("updated") else None,
+        sequence=event.get("sequence"))

@@ -4,24 +4,28 @@ from __future__ import annotations
 
 import requests
 
-from webapp.calendars.providers import AuthExpired, ProviderError
+from webapp.calendars.providers import AuthExpired, Conflict, ProviderError
 
 TIMEOUT = 10
 
 
 def call(method: str, url: str, token: str, *, json=None, params=None,
-         ok_missing: bool = False, timeout: float = TIMEOUT) -> dict | None:
+         ok_missing: bool = False, timeout: float = TIMEOUT,
+         headers: dict | None = None) -> dict | None:
     """One authorized call. Raises AuthExpired on 401, ProviderError otherwise; 404/410
     return None when ok_missing (deleting what is already gone)."""
     try:
         response = requests.request(method, url, json=json, params=params, timeout=timeout,
                                     headers={"Authorization": f"Bearer {token}",
-                                             "Accept": "application/json"})
+                                             "Accept": "application/json",
+                                             **(headers or {})})
     except requests.RequestException as exc:
         raise ProviderError(f"{exc.__class__.__name__}: calendar service unreachable") from exc
     status = response.status_code
     if status in (404, 410) and ok_missing:
         return None
+    if status == 412:
+        raise Conflict()
     if status == 401:
         raise AuthExpired("access token refused", status, retryable=True)
     if status == 429 or status >= 500:

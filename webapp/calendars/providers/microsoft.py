@@ -5,6 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import UTC, datetime
 
+from webapp.calendars.providers import Changes, Conflict, ProviderError, RemoteEvent, Written
 from webapp.calendars.providers.http import call
 from webapp.meetings.ical import location_text
 
@@ -34,15 +35,22 @@ class MicrosoftCalendar:
         self.base, self.token, self.email = base_url.rstrip("/"), token, email
 
     def upsert(self, meeting, external_id: str | None) -> str:
+        return self.write(meeting, external_id, None).id
+
+    def write(self, meeting, external_id: str | None, etag: str | None) -> Written:
+        """Create or PATCH the event; the PATCH carries the stored changeKey (If-Match),
+        a 412 raises Conflict. Returns the id and the new changeKey."""
         body = event_body(meeting)
         if external_id:
             found = call("PATCH", f"{self.base}/me/events/{external_id}", self.token,
                          json={k: v for k, v in body.items() if k != "transactionId"},
-                         ok_missing=True)
+                         ok_missing=True, headers={"If-Match": etag} if etag else None)
             if found is not None:
-                return external_id
+                return Written(external_id, found.get("changeKey"))
+            if etag:  # Parley had written it: deleted in the calendar, not recreated
+                raise Conflict("The event was deleted in the calendar.")
         created = call("POST", f"{self.base}/me/events", self.token, json=body)
-        return created["id"]
+        return Written(created["id"], created.get("changeKey"))
 
     def delete(self, meeting, external_id: str | None) -> None:
         if not external_id:
@@ -63,7 +71,70 @@ class MicrosoftCalendar:
         return [(_parse(i["start"]), _parse(i["end"])) for i in items
                 if i.get("status") in ("busy", "tentative", "oof", "workingElsewhere")]
 
+    def changes(self, token: str | None, known: dict) -> Changes:
+        """Delta query on calendarView: every @odata.nextLink, then the @odata.deltaLink,
+        stored as the token. A 410 (the token expired) starts over with a full view."""
+        from datetime import timedelta
+
+        from webapp.types import utcnow
+
+        if token:
+            url, params = token, None
+        else:
+            now = utcnow()
+            url = f"{self.base}/me/calendarView/delta"
+            params = {"startDateTime": (now - timedelta(days=DELTA_PAST)).isoformat(),
+                      "endDateTime": (now + timedelta(days=DELTA_FUTURE)).isoformat()}
+        events = []
+        while True:
+            try:
+                data = call("GET", url, self.token, params=params) or {}
+            except ProviderError as exc:
+                if exc.status == 410 and token:
+                    return self.changes(None, known)
+                raise
+            events += [as_remote(item) for item in data.get("value", [])]
+            if data.get("@odata.nextLink"):
+                url, params = data["@odata.nextLink"], None
+                continue
+            return Changes(events, data.get("@odata.deltaLink"), full=not token)
+
+
+    def fetch(self, external_id: str) -> RemoteEvent:
+        found = call("GET", f"{self.base}/me/events/{external_id}", self.token, ok_missing=True)
+        if found is None:
+            return RemoteEvent(external_id, None, deleted=True)
+        return as_remote(found)
+
 
 def _parse(value: dict) -> datetime:
     parsed = datetime.fromisoformat(value["dateTime"][:26])
     return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+
+
+def _when(value: dict | None) -> datetime | None:
+    return _parse(value) if value and value.get("dateTime") else None
+
+
+def as_remote(event: dict) -> RemoteEvent:
+    """A Graph event (or the body Parley writes) as an inbound sync reads it; a removed
+    (delta's "@removed") or cancelled one counts as deleted. The body is HTML: compared
+    and taken in as text."""
+    from webapp.richtext import to_text
+
+    eid = event.get("id") or ""
+    if "@removed" in event or event.get("isCancelled"):
+        return RemoteEvent(eid, event.get("changeKey"), uid=event.get("iCalUId"),
+                           deleted=True)
+    modified = event.get("lastModifiedDateTime")
+    return RemoteEvent(
+        eid, event.get("changeKey"), uid=event.get("iCalUId"), start=_when(event.get("start")),
+        end=_when(event.get("end")), title=event.get("subject") or "",
+        location=(event.get("location") or {}).get("displayName") or "",
+        description=to_text((event.get("body") or {}).get("content") or ""),
+        modified=datetime.fromisoformat(modified.replace("Z", "+00:00")).astimezone(UTC)
+        if modified else None)
+
+
+#: How far the delta's calendar view reaches (Graph needs a window).
+DELTA_PAST, DELTA_FUTURE = 30, 400

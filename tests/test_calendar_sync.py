@@ -1,0 +1,597 @@
+"""Two-way calendar sync (issue 23): changes made in the host's calendar come back to
+Parley. CalDAV against a real Radicale server, changed by another CalDAV client (the
+caldav library); Google and Graph through the stand-ins (syncToken, delta, 410)."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import caldav
+import icalendar
+import pytest
+import sqlalchemy as sa
+
+from tests.meeting_helpers import form, future_day, local, schedule
+from tests.support import drain
+from tests.test_calendars import cal, oauth_connect, radicale, rep, standins  # noqa: F401
+from webapp.calendars import inbound
+from webapp.calendars import sync as calendar_sync
+from webapp.calendars.models import (
+    CalendarConnection,
+    CalendarSync,
+    CalendarSyncState,
+    MeetingCalendarChange,
+)
+from webapp.meetings.models import Meeting, Reminder
+from webapp.notifications.models import Notification
+
+pytestmark = pytest.mark.committing
+
+
+def itip(smtp) -> list[tuple[str, str, int, icalendar.Event]]:
+    """(recipient, METHOD, SEQUENCE, VEVENT) of every message at the sink."""
+    out = []
+    for rcpts, msg in smtp.messages:
+        part = next(p for p in msg.walk() if p.get_content_type() == "text/calendar")
+        parsed = icalendar.Calendar.from_ical(part.get_payload(decode=True))
+        event = next(iter(parsed.walk("VEVENT")))
+        out.append((rcpts[0], str(parsed["METHOD"]), int(event["SEQUENCE"]), event))
+    return out
+
+
+@pytest.fixture()
+def dav(client, rep, radicale, db, make):  # noqa: F811
+    """A CalDAV connection to a fresh calendar of alice's, and another client on it."""
+    import uuid
+    other = caldav.DAVClient(url=radicale, username="alice", password="wonderland")
+    calendar = other.principal().make_calendar(name=f"Work {uuid.uuid4().hex[:6]}")
+    ok = client.post("/calendars/caldav", data={"url": radicale, "username": "alice",
+                                                "password": "wonderland"})
+    assert ok.status_code == 302
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    conn.caldav_calendar_url = str(calendar.url)
+    db.session.commit()
+    return conn, calendar
+
+
+def sync_once(db, conn) -> str:
+    state = inbound.sync_now(conn)
+    db.session.commit()
+    result = calendar_sync.run_inbound(state.id)
+    db.session.expire_all()
+    return result
+
+
+def booked(client, db, make, account, **extra) -> Meeting:
+    contacts = [make.contact(account, email=f"guest{i}@example.org") for i in (1, 2)]
+    day = future_day(12)
+    schedule(client, contacts[0], title="Quarterly review", start_date=day, start_time="09:00",
+             end_time="10:00", attendees=[f"contact:{c.id}" for c in contacts],
+             reminder_amount=["1"], reminder_unit=["hours"], **extra)
+    return db.session.scalar(sa.select(Meeting))
+
+
+def test_moved_in_another_caldav_client_is_a_reschedule(client, rep, db, make, dav, smtp,  # noqa: F811
+                                                        app):
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync = db.session.scalar(sa.select(CalendarSync))
+    assert sync.status == "synced" and sync.etag, sync.last_error
+    assert sync_once(db, conn) == "synced"  # the first sync: versions recorded
+    drain(app)
+    assert sorted(m for _r, m, _s, _e in itip(smtp)) == ["REQUEST", "REQUEST"]
+    first_sequence = meeting.sequence
+    smtp.clear()
+
+    # The SEQUENCE stored is Parley's own (the library used to raise it on every save).
+    stored = calendar.event_by_uid(meeting.uid)
+    assert int(stored.icalendar_component["SEQUENCE"]) == first_sequence
+
+    # Another client moves it two hours later (the caldav library raises SEQUENCE).
+    day = future_day(12)
+    component = stored.icalendar_component
+    component["DTSTART"].dt = local(day, "11:00")
+    component["DTEND"].dt = local(day, "12:00")
+    stored.save()
+
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.start_at == local(day, "11:00") and meeting.end_at == local(day, "12:00")
+    assert meeting.outcome == "rescheduled"
+    reminder = db.session.scalar(sa.select(Reminder).where(Reminder.meeting_id == meeting.id))
+    assert reminder.due_at == local(day, "10:00")
+    sent = itip(smtp)
+    assert sorted(r for r, *_ in sent) == ["guest1@example.org", "guest2@example.org"]
+    assert {m for _r, m, _s, _e in sent} == {"REQUEST"}
+    assert all(s == meeting.sequence > first_sequence for _r, _m, s, _e in sent)
+    assert all(e.decoded("DTSTART") == local(day, "11:00") for *_, e in sent)
+    change = db.session.scalar(sa.select(MeetingCalendarChange))
+    assert change.kind == "moved" and change.provider == "caldav"
+    assert "Moved in CalDAV by the host" in client.get(f"/meetings/{meeting.id}").get_data(
+        as_text=True)
+
+    # Parley wrote the meeting back with its own SEQUENCE; that write comes back in the
+    # next sync and changes nothing.
+    assert int(calendar.event_by_uid(meeting.uid).icalendar_component["SEQUENCE"]) == \
+        meeting.sequence
+    smtp.clear()
+    sequence = meeting.sequence
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+    assert db.session.get(Meeting, meeting.id).sequence == sequence
+    assert db.session.scalar(sa.select(sa.func.count(MeetingCalendarChange.id))) == 1
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.changes_in == 1 and state.last_success_at and state.failures == 0
+
+
+def test_title_location_description_taken_in(client, rep, db, make, dav, smtp, app):  # noqa: F811
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    drain(app)
+    smtp.clear()
+    stored = calendar.event_by_uid(meeting.uid)
+    component = stored.icalendar_component
+    component["SUMMARY"] = "Review, renamed"
+    component["LOCATION"] = "Room 4"
+    component["DESCRIPTION"] = "Bring the figures"
+    stored.save()
+    sync_once(db, conn)
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.title == "Review, renamed" and meeting.location_value == "Room 4"
+    assert "Bring the figures" in meeting.description_html
+    assert meeting.outcome == "scheduled"  # not a reschedule
+    assert sorted(m for _r, m, _s, _e in itip(smtp)) == ["REQUEST", "REQUEST"]
+
+
+@pytest.mark.parametrize("setting", ["cancel", "flag"])
+def test_deleted_in_another_client_cancels_once_or_flags(client, rep, db, make, dav, smtp,  # noqa: F811
+                                                         app, setting):
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    state = inbound.sync_now(conn)
+    state.on_remote_delete = setting
+    db.session.commit()
+    sync_once(db, conn)
+    drain(app)
+    smtp.clear()
+    calendar.event_by_uid(meeting.uid).delete()
+    sync_once(db, conn)
+    sync_once(db, conn)  # nothing twice
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    change = db.session.scalar(sa.select(MeetingCalendarChange))
+    if setting == "cancel":
+        assert meeting.outcome == "canceled"
+        sent = itip(smtp)
+        assert sorted((r, m) for r, m, _s, _e in sent) == [
+            ("guest1@example.org", "CANCEL"), ("guest2@example.org", "CANCEL")]
+        assert change.kind == "canceled"
+        assert not meeting.reminders
+    else:
+        assert meeting.outcome == "scheduled" and smtp.messages == []
+        assert change.kind == "flagged"
+    # Parley's next edit does not recreate the event deleted in the calendar.
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Edited after", start_date=future_day(12), start_time="09:00",
+        end_time="10:00"))
+    with pytest.raises(caldav.lib.error.NotFoundError):
+        calendar.event_by_uid(meeting.uid)
+
+
+def test_first_sync_of_a_busy_calendar_sends_nothing(client, rep, db, make, dav, smtp, app):  # noqa: F811
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    start = local(future_day(-30), "08:00")
+    for i in range(200):
+        calendar.save_event(dtstart=start + timedelta(hours=i), dtend=start + timedelta(
+            hours=i, minutes=30), summary=f"Old event {i}", uid=f"old-{i}@elsewhere")
+    # Parley's own event changed before the first sync: recorded, not taken in.
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Changed before the first sync"
+    stored.save()
+    assert sync_once(db, conn) == "synced"  # the first sync (before any sweep)
+    drain(app)
+    # The two invitations of the booking, and nothing else.
+    assert sorted((r, m, s) for r, m, s, _e in itip(smtp)) == [
+        ("guest1@example.org", "REQUEST", 0), ("guest2@example.org", "REQUEST", 0)]
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1
+    assert db.session.get(Meeting, meeting.id).title == "Quarterly review"
+
+
+def test_radicale_down_shows_the_error_and_the_next_sync_catches_up(client, rep, db, make,  # noqa: F811
+                                                                     dav, smtp, app):
+    conn, calendar = dav
+    account, user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    drain(app)
+    smtp.clear()
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Renamed while Parley could not see"
+    stored.save()
+    good_url = conn.caldav_calendar_url
+    from tests.support import free_port
+    down = f"http://127.0.0.1:{free_port()}/alice/x/"
+    for _ in range(3):
+        db.session.get(CalendarConnection, conn.id).caldav_calendar_url = down
+        db.session.commit()
+        assert sync_once(db, conn) == "failed"
+    drain(app)
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.failures == 3 and "unreachable" in state.last_error
+    assert db.session.get(Meeting, meeting.id).title == "Quarterly review"
+    assert smtp.messages == []
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
+    assert "unreachable" in page and "3" in page
+    note = db.session.scalar(sa.select(Notification).where(Notification.kind == "calendar_sync"))
+    assert note is not None and note.user_id == user.id
+    assert "keeps failing to sync" in client.get("/notifications").get_data(as_text=True)
+    scheduler = client.get("/meetings/new").get_data(as_text=True)
+    assert 'id="calendar-sync-stale"' in scheduler and "unreachable" in scheduler
+
+    db.session.get(CalendarConnection, conn.id).caldav_calendar_url = good_url
+    db.session.commit()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, meeting.id).title == "Renamed while Parley could not see"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.failures == 0 and state.last_error is None
+    assert len(smtp.messages) == 2
+    assert 'id="calendar-sync-stale"' not in client.get("/meetings/new").get_data(as_text=True)
+
+
+def test_parley_edit_after_a_change_in_the_calendar_takes_it_in_first(client, rep, db, make,  # noqa: F811
+                                                                        dav, smtp, app, clock):
+    """A write refused with 412 (the event changed since Parley read it): the server's
+    change is taken in, then the later change wins; the other stays in the history."""
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    drain(app)
+    clock.shift(timedelta(minutes=5))
+    # The calendar renames it; Parley has not synced yet, and the rep then moves it.
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Renamed in the calendar"
+    stored.save()
+    clock.shift(timedelta(minutes=5))
+    day = future_day(12)
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Quarterly review", start_date=day, start_time="14:00", end_time="15:00"))
+    db.session.expire_all()
+    sync = db.session.scalar(sa.select(CalendarSync))
+    assert sync.status == "synced", sync.last_error
+    data = calendar.event_by_uid(meeting.uid).icalendar_component
+    # Parley's change was the later one: it stands; the calendar's rename is in history.
+    assert data.decoded("DTSTART") == local(day, "14:00")
+    change = db.session.scalar(sa.select(MeetingCalendarChange))
+    assert change.kind == "conflict" and change.details["kept"] == "parley"
+    assert change.details["title"][1] == "Renamed in the calendar"
+    assert db.session.scalar(sa.select(CalendarSyncState)).conflicts == 1
+
+
+def test_sweep_runs_the_inbound_sync_every_interval(client, rep, db, make, dav, app, clock):  # noqa: F811
+    conn, calendar = dav
+    app.config["CALENDAR_SYNC_INTERVAL_SECONDS"] = 120
+    drain(app)  # the sweep makes the connection's state and syncs it
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.last_success_at is not None
+    first = state.last_success_at
+    drain(app)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(CalendarSyncState)).last_success_at == first
+    clock.shift(timedelta(seconds=121))
+    drain(app)
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(CalendarSyncState)).last_success_at > first
+
+
+def test_sync_now_button(client, rep, db, dav):  # noqa: F811
+    conn, _calendar = dav
+    response = client.post("/calendars/sync-now")
+    assert response.status_code == 302
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.last_success_at is not None
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
+    assert "Sync now" in page and "Last synced" in page
+
+
+def test_run_sync_keeps_the_stored_etag(client, rep, db, make, dav):  # noqa: F811
+    conn, calendar = dav
+    account, _ = rep
+    meeting = booked(client, db, make, account)
+    row = db.session.scalar(sa.select(CalendarSync))
+    first = row.etag
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Renamed in Parley", start_date=future_day(12), start_time="09:00",
+        end_time="10:00"))
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.etag and row.etag != first
+    assert calendar_sync.run_sync(row.id) == "not-claimed"
+
+
+# --- Google and Microsoft Graph through the stand-ins --------------------------------------
+
+def test_google_moved_deleted_410_and_duplicate_delivery(client, rep, cal, db, make, smtp,  # noqa: F811
+                                                         app):
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    assert sync_once(db, conn) == "synced"  # first sync: full listing, nothing taken in
+    drain(app)
+    smtp.clear()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.etag == google.events[row.external_id]["etag"]
+    first_sequence = meeting.sequence
+
+    # Moved in Google Calendar, and the change delivered twice: applied once.
+    day = future_day(12)
+    google.edit(row.external_id, start={"dateTime": local(day, "13:00").isoformat()},
+                end={"dateTime": local(day, "14:00").isoformat()})
+    google.duplicate = True
+    assert sync_once(db, conn) == "synced"
+    assert sync_once(db, conn) == "synced"  # the same change again
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.start_at == local(day, "13:00") and meeting.outcome == "rescheduled"
+    sent = itip(smtp)
+    assert sorted((r, m) for r, m, _s, _e in sent) == [
+        ("guest1@example.org", "REQUEST"), ("guest2@example.org", "REQUEST")]
+    assert all(s == meeting.sequence > first_sequence for _r, _m, s, _e in sent)
+    assert google.events[row.external_id]["sequence"] == meeting.sequence  # written back
+    assert [c.kind for c in db.session.scalars(sa.select(MeetingCalendarChange))] == ["moved"]
+    assert "Moved in Google Calendar by the host" in client.get(
+        f"/meetings/{meeting.id}").get_data(as_text=True)
+    incremental = [c for c in google.calls if c[1].endswith("/events") and c[0] == "GET"]
+    assert "syncToken" in incremental[-1][2]
+
+    # The token expires: 410, then a full sync; nothing is taken in twice.
+    smtp.clear()
+    google.oldest_token = len(google.change_log) + 1
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+
+    # Deleted in Google Calendar: one CANCEL each, outcome Canceled.
+    google.oldest_token = 0
+    google.remove(row.external_id)
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.outcome == "canceled"
+    assert sorted((r, m) for r, m, _s, _e in itip(smtp)) == [
+        ("guest1@example.org", "CANCEL"), ("guest2@example.org", "CANCEL")]
+    assert google.events == {}  # not recreated
+
+
+def test_google_write_with_a_stale_etag_takes_the_change_in_first(client, rep, cal, db,  # noqa: F811
+                                                                   make, smtp, app, clock):
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    sync_once(db, conn)
+    row = db.session.scalar(sa.select(CalendarSync))
+    clock.shift(timedelta(minutes=5))
+    # Renamed in Google after Parley's edit was made but before it was written: the
+    # calendar's change is the later one and wins; Parley's title stays in the history.
+    google.faults.add("/events/", 503)
+    day = future_day(12)
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Renamed in Parley", start_date=day, start_time="09:00", end_time="10:00"))
+    clock.shift(timedelta(minutes=5))
+    google.edit(row.external_id, summary="Renamed in Google")
+    clock.shift(timedelta(minutes=5))
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.status == "pending"
+    calls = len(google.calls)
+    assert calendar_sync.run_sync(row.id) == "synced"
+    assert any(c[0] == "GET" for c in google.calls[calls:])  # read the server's version
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).title == "Renamed in Google"
+    assert google.events[row.external_id]["summary"] == "Renamed in Google"
+    change = db.session.scalar(sa.select(MeetingCalendarChange))
+    assert change.kind == "conflict" and change.details["kept"] == "calendar"
+    assert change.details["title"][0] == "Renamed in Parley"
+
+
+def test_graph_delta_moved_and_deleted_mail_nothing_from_parley(client, rep, cal, db, make,  # noqa: F811
+                                                                smtp, app):
+    _, ms = cal
+    oauth_connect(client, "microsoft")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    assert sync_once(db, conn) == "synced"
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.etag == ms.events[row.external_id]["changeKey"]
+    patches = sum(1 for c in ms.calls if c[0] == "PATCH")
+    ms.edit(row.external_id, start={"dateTime": "2031-05-06T15:00:00", "timeZone": "UTC"},
+            end={"dateTime": "2031-05-06T16:00:00", "timeZone": "UTC"})
+    ms.duplicate = True
+    assert sync_once(db, conn) == "synced"
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.start_at.isoformat() == "2031-05-06T15:00:00+00:00"
+    assert meeting.outcome == "rescheduled"
+    assert smtp.messages == []  # Microsoft mails the attendees; Parley does not
+    assert sum(1 for c in ms.calls if c[0] == "PATCH") == patches  # and does not PATCH back
+    delta = [c for c in ms.calls if c[1].endswith("/calendarView/delta")]
+    assert "$deltatoken" in delta[-1][2]
+    # 410: a new round (full), nothing taken in twice.
+    ms.oldest_token = len(ms.change_log) + 1
+    assert sync_once(db, conn) == "synced"
+    assert db.session.scalar(sa.select(sa.func.count(MeetingCalendarChange.id))) == 1
+    ms.oldest_token = 0
+    ms.remove(row.external_id)
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, meeting.id).outcome == "canceled"
+    assert smtp.messages == []
+
+
+# --- API ---------------------------------------------------------------------------------
+
+def test_api_calendar_connections(client, make, db, radicale):  # noqa: F811
+    from webapp.api import operations as token_ops
+    account = make.account()
+    user = make.user(account)
+    _row, token = token_ops.create_token(user, "tests")
+    other = make.user(account)
+    _row, other_token = token_ops.create_token(other, "tests")
+    db.session.commit()
+    auth = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/v1/calendar-connections", headers=auth).json == {"items": []}
+    refused = client.post("/api/v1/calendar-connections", headers=auth, json={
+        "provider": "google", "url": "https://x.example/", "username": "a", "password": "b"})
+    assert refused.status_code == 422
+    wrong = client.post("/api/v1/calendar-connections", headers=auth, json={
+        "provider": "caldav", "url": radicale, "username": "alice", "password": "nope"})
+    assert wrong.status_code == 422 and wrong.json["errors"][0]["field"] == "password"
+    made = client.post("/api/v1/calendar-connections", headers=auth, json={
+        "provider": "caldav", "url": radicale, "username": "alice", "password": "wonderland",
+        "on_remote_delete": "flag"})
+    assert made.status_code == 201, made.json
+    body = made.json
+    assert body["provider"] == "caldav" and "password" not in str(body)
+    assert body["sync"]["on_remote_delete"] == "flag" and body["sync"]["last_success_at"] is None
+    listed = client.get("/api/v1/calendar-connections", headers=auth).json["items"]
+    assert [c["id"] for c in listed] == [body["id"]]
+    # Someone else's connection is not the caller's to see, sync or delete.
+    other_auth = {"Authorization": f"Bearer {other_token}"}
+    assert client.get("/api/v1/calendar-connections", headers=other_auth).json == {"items": []}
+    assert client.post(f"/api/v1/calendar-connections/{body['id']}/sync",
+                       headers=other_auth).status_code == 404
+    assert client.delete(f"/api/v1/calendar-connections/{body['id']}",
+                         headers=other_auth).status_code == 404
+    synced = client.post(f"/api/v1/calendar-connections/{body['id']}/sync", headers=auth)
+    assert synced.status_code == 202 and synced.json["sync"]["last_success_at"]
+    assert synced.json["sync"]["failures"] == 0
+    doc = client.get("/api/v1/openapi.json").json
+    assert {"get", "post"} <= set(doc["paths"]["/calendar-connections"])
+    assert "post" in doc["paths"]["/calendar-connections/{connection_id}/sync"]
+    assert client.delete(f"/api/v1/calendar-connections/{body['id']}",
+                         headers=auth).status_code == 204
+    assert client.get("/api/v1/calendar-connections", headers=auth).json == {"items": []}
+
+
+def test_caldav_ctag_etag_fallback_and_an_expired_sync_token(client, rep, db, make, dav,  # noqa: F811
+                                                             smtp, app, monkeypatch):
+    """A server without sync-collection: getctag and every member's getetag, compared
+    with the stored ones. An expired sync token (403 valid-sync-token): a full listing."""
+    from webapp.calendars.providers import caldav as caldav_provider
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    drain(app)
+    smtp.clear()
+    real = caldav_provider.CalDAVCalendar._dav
+
+    def no_sync_collection(self, method, url, *args, **kwargs):
+        if method == "REPORT" and "sync-collection" in str(args[0] if args else ""):
+            raise caldav_provider.ProviderError("CalDAV server answered 501", 501,
+                                                retryable=False)
+        return real(self, method, url, *args, **kwargs)
+
+    monkeypatch.setattr(caldav_provider.CalDAVCalendar, "_dav", no_sync_collection)
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Renamed, seen by etag"
+    stored.save()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, meeting.id).title == "Renamed, seen by etag"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.ctag and state.sync_token is None
+    assert sorted(m for _r, m, _s, _e in itip(smtp)) == ["REQUEST", "REQUEST"]
+    # Nothing changed since: the fallback finds nothing (Parley's own write is known).
+    smtp.clear()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+    monkeypatch.undo()
+    # sync-collection again, from a token the server no longer knows: a full listing,
+    # and Parley's own event, unchanged, is not taken in again.
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    state.sync_token = "http://radicale.org/ns/sync/0000000000000000000000000000000000000000"
+    db.session.commit()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert smtp.messages == []
+    assert db.session.scalar(sa.select(CalendarSyncState)).sync_token.startswith("http")
+
+
+def test_an_event_deleted_in_google_is_not_recreated_by_the_next_edit(client, rep, cal, db,  # noqa: F811
+                                                                     make, smtp, app):
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    row = db.session.scalar(sa.select(CalendarSync))
+    google.remove(row.external_id)  # deleted in Google; Parley has not synced since
+    drain(app)
+    smtp.clear()
+    client.post(f"/meetings/{meeting.id}/edit", data=form(
+        title="Edited in Parley", start_date=future_day(12), start_time="09:00",
+        end_time="10:00"))
+    drain(app)
+    assert google.events == {}  # not recreated
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.remote_deleted_at is not None and row.status == "synced"
+    assert db.session.get(Meeting, meeting.id).outcome == "canceled"
+    kinds = sorted(m for _r, m, _s, _e in itip(smtp))
+    assert kinds.count("CANCEL") == 2  # one each, after the edit's update
+
+
+def test_a_save_refused_after_writing_keeps_nothing_of_the_sync(client, rep, db, make, dav,  # noqa: F811
+                                                                smtp, app, monkeypatch):
+    """pipeline.save rolls back when a refusal comes after writing (a rotation or video
+    provider): the sync then fails as a whole and keeps its old token."""
+    from webapp.meetings import pipeline
+    conn, calendar = dav
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    sync_once(db, conn)
+    token = db.session.scalar(sa.select(CalendarSyncState)).sync_token
+    stored = calendar.event_by_uid(meeting.uid)
+    stored.icalendar_component["SUMMARY"] = "Refused once"
+    stored.save()
+    real = pipeline.save
+
+    def refused(*args, **kwargs):
+        db.session.rollback()
+        return pipeline.SaveResult(errors={"video_provider": ["refused"]})
+
+    monkeypatch.setattr(pipeline, "save", refused)
+    assert sync_once(db, conn) == "failed"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.sync_token == token and state.failures == 1
+    assert db.session.scalar(sa.select(sa.func.count(MeetingCalendarChange.id))) == 0
+    monkeypatch.setattr(pipeline, "save", real)
+    assert sync_once(db, conn) == "synced"
+    assert db.session.get(Meeting, meeting.id).title == "Refused once"
+
+
+def test_inbound_sync_refreshes_a_refused_token_once(client, rep, cal, db, make):  # noqa: F811
+    google, _ = cal
+    oauth_connect(client, "google")
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    google.access_tokens.clear()  # the access token is refused (401) before it expires
+    refreshes = google.refresh_calls
+    assert sync_once(db, conn) == "synced"
+    assert google.refresh_calls == refreshes + 1
