@@ -2,7 +2,7 @@
 the guest list from invitations (issue #20)
 
 Revision ID: 0015_20b
-Revises: 0014
+Revises: 0015_23
 Create Date: 2026-12-03 13:30:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0015_20b'
-down_revision = '0014'
+down_revision = '0015_23'
 branch_labels = None
 depends_on = None
 
