@@ -211,6 +211,13 @@ def login(page: Page, email: str = DEMO_EMAIL, password: str = DEMO_PASSWORD) ->
     page.wait_for_url("**/contacts")
 
 
+def open_menu(page: Page) -> None:
+    """On a phone, open the app bar's menu (its links fold behind the menu button)."""
+    button = page.locator("#menu-toggle")
+    if button.is_visible() and button.get_attribute("aria-expanded") != "true":
+        button.click()
+
+
 @pytest.fixture(params=VIEWPORTS)
 def ui(request, browser: Browser, playwright: Playwright, live_server: str) -> Iterator[Page]:
     """A page in a fresh context on the shared server, for each viewport setup."""

@@ -6,7 +6,7 @@ import re
 from datetime import date, datetime
 from zoneinfo import ZoneInfo
 
-from babel.dates import format_datetime, format_time
+from babel.dates import format_date, format_time
 from playwright.sync_api import Locator, Page, expect
 
 USER_ZONE = "America/New_York"  # the demo user's zone, and the browser's (conftest)
@@ -29,11 +29,13 @@ class PageProblems:
 
 
 def when_text(day: date, start: str, end: str, zone: str = USER_ZONE) -> str:
-    """The timeline's rendering of a meeting's time ("Jun 3, 2026, 2:00:00 PM – 3:00 PM")."""
+    """The timeline's rendering of a meeting's time ("Jun 3, 2026, 2:00 PM – 3:00 PM"):
+    no seconds."""
     tz = ZoneInfo(zone)
     s = datetime.combine(day, datetime.strptime(start, "%H:%M").time(), tzinfo=tz)
     e = datetime.combine(day, datetime.strptime(end, "%H:%M").time(), tzinfo=tz)
-    return (f"{format_datetime(s, 'medium', tzinfo=tz, locale='en')} – "
+    return (f"{format_date(s, 'medium', locale='en')}, "
+            f"{format_time(s, 'short', tzinfo=tz, locale='en')} – "
             f"{format_time(e, 'short', tzinfo=tz, locale='en')}")
 
 

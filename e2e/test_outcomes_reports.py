@@ -13,7 +13,7 @@ import re
 
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import login, shot
+from e2e.conftest import login, open_menu, shot
 
 MEETING = "Discovery call with Ava"  # on Ava Anderson's timeline in the demo data
 CUSTOM = "Demo booked"
@@ -69,6 +69,7 @@ def test_outcome_from_timeline_custom_outcome_in_reports(ui: Page, ui_name: str,
         "No show")
 
     # O2: an admin adds a custom outcome in the account settings.
+    open_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Settings").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Account settings")
     page.get_by_role("navigation", name="Account settings").get_by_role(
@@ -88,6 +89,7 @@ def test_outcome_from_timeline_custom_outcome_in_reports(ui: Page, ui_name: str,
     _set_outcome_from_timeline(page, CUSTOM)
 
     # Reports: by outcome, the custom outcome has its bar, its row and its CSV rows.
+    open_menu(page)
     page.get_by_role("navigation", name="Main").get_by_role("link", name="Reports").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Meeting reports")
     page.get_by_label("Count meetings by").select_option(label="Outcome")

@@ -10,7 +10,7 @@ from pathlib import Path
 
 from playwright.sync_api import Page, expect
 
-from e2e.conftest import login, shot
+from e2e.conftest import login, open_menu, shot
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -111,10 +111,12 @@ def test_records_flow(ui: Page, ui_name: str, demo):
     expect(page.locator("html")).to_have_attribute("lang", "zh-Hant")
     expect(page.get_by_role("button", name="English")).to_be_visible()
     expect(page.get_by_role("heading", level=1)).to_have_text("Giulia Rossi")
+    open_menu(page)  # a phone's links are behind the menu button
     chinese_nav = nav.inner_text()
     shot(page, f"{name}-05-zh-hant")
     page.get_by_role("button", name="English").click()
     expect(page.locator("html")).to_have_attribute("lang", "en")
+    open_menu(page)
     expect(nav.get_by_role("link", name="Contacts")).to_be_visible()
     expect(page.get_by_role("button", name="繁體中文")).to_be_visible()
     expect(page.locator("#timeline")).to_contain_text("No activities yet")

@@ -158,7 +158,7 @@ def test_rsvp_page_shows_the_attendees_time(ui: Page, ui_name: str, demo, live_s
     start = datetime.combine(day, datetime.strptime("17:00", "%H:%M").time(),
                              tzinfo=ZoneInfo(USER_ZONE))
     sydney = ZoneInfo(zone)
-    expected = (f"{format_date(start.astimezone(sydney), 'full', locale='en')} "
+    expected = (f"{format_date(start.astimezone(sydney), 'full', locale='en')}, "
                 f"{format_time(start, 'short', tzinfo=sydney, locale='en')} – "
                 f"{format_time(start.replace(minute=30), 'short', tzinfo=sydney, locale='en')}")
     # The invitation itself is right: the time in the contact's zone.

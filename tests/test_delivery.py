@@ -61,7 +61,12 @@ def check_imip(msg: EmailMessage, method: str) -> icalendar.Event:
     to_addr = msg["To"].addresses[0].addr_spec.lower()
     attendees = event.get("ATTENDEE")
     attendees = attendees if isinstance(attendees, list) else [attendees]
-    assert [str(a).lower() for a in attendees] == [f"mailto:{to_addr}"]
+    # The recipient first; an invitation then lists the other attendees (issue #20: who
+    # else comes), a cancellation names its recipient alone.
+    assert str(attendees[0]).lower() == f"mailto:{to_addr}"
+    assert len({str(a).lower() for a in attendees}) == len(attendees)
+    if method == "CANCEL":
+        assert len(attendees) == 1
     params = attendees[0].params
     assert params["ROLE"] == "REQ-PARTICIPANT" and params["CN"]
     if method == "REQUEST":
@@ -112,6 +117,9 @@ def test_invitation_is_a_valid_imip_request(client, rep, make, db, smtp):
         raw = msg.as_string()
         assert "SECRET-NOTE" not in raw and "price sensitive" not in raw
         assert msg["Reply-To"].addresses[0].addr_spec == "rita@acme.example"
+        listed = event.get("ATTENDEE")
+        assert sorted(str(a).lower() for a in listed) == [
+            "mailto:cole@acme.example", "mailto:tai@example.org"]  # each sees who else comes
         message_ids.add(msg["Message-ID"])
     assert len(message_ids) == 2
     by_rcpt = {rcpt[0]: msg for rcpt, msg in smtp.messages}

@@ -107,9 +107,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, headers, jobs, pagecache, testclock
+    from webapp import cli, errors, filters, formtext, headers, jobs, pagecache, testclock
 
     testclock.init_app(app)
+    formtext.init_app(app)
     errors.register(app)
     headers.init_app(app)
     filters.register(app)

@@ -8,8 +8,10 @@ from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
 from flask import Flask, g
-from flask_babel import format_date, format_datetime, format_time, get_locale, get_translations
+from flask_babel import format_date, format_time, get_locale, get_timezone, get_translations
 from markupsafe import Markup, escape
+
+from webapp.validation import canonical_timezone
 
 URL_RE = re.compile(r"(https?://[^\s<>\"']+)")
 
@@ -41,6 +43,35 @@ def translations():
     return found
 
 
+def _local(value: datetime, zone: str | None) -> tuple[datetime, str]:
+    """value in zone (else the viewer's zone), and the page's locale."""
+    tz = ZoneInfo(zone) if zone else ZoneInfo(str(get_timezone()))
+    return value.astimezone(tz), str(get_locale())
+
+
+def join_date_time(fmt: str, day: str, at: str, locale: str) -> str:
+    """A date and a time joined as the locale joins them ("{1}, {0}" in English)."""
+    pattern = babel_dates.get_datetime_format(fmt, locale=locale)
+    return pattern.replace("{1}", day).replace("{0}", at)
+
+
+def datetime_text(value: datetime, fmt: str = "medium", zone: str | None = None) -> str:
+    """The date in fmt and the time without seconds, in zone (else the viewer's)."""
+    local, locale = _local(value, zone)
+    return join_date_time(fmt, babel_dates.format_date(local, fmt, locale=locale),
+                 babel_dates.format_time(local, "short", locale=locale), locale)
+
+
+def span_text(start: datetime, end: datetime, zone: str | None = None,
+              fmt: str = "medium") -> str:
+    """start – end; the end with its date when it falls on another day."""
+    local_end, locale = _local(end, zone)
+    if _local(start, zone)[0].date() != local_end.date():
+        return f"{datetime_text(start, fmt, zone)} – {datetime_text(end, fmt, zone)}"
+    return f"{datetime_text(start, fmt, zone)} – " \
+        f"{babel_dates.format_time(local_end, 'short', locale=locale)}"
+
+
 def register(app: Flask) -> None:
     """Install filters on app's Jinja environment, and the templates' gettext."""
     app.jinja_env.install_gettext_callables(
@@ -52,7 +83,17 @@ def register(app: Flask) -> None:
 
     @app.template_filter("dt")
     def dt(value: datetime | None, fmt: str = "medium") -> str:
-        return format_datetime(value, fmt) if value else ""
+        """Date and time in the viewer's zone: the date in fmt, the time never with its
+        seconds ("Dec 23, 2026, 9:00 AM", not Babel's medium "9:00:00 AM")."""
+        return datetime_text(value, fmt) if value else ""
+
+    @app.template_filter("when")
+    def when(start: datetime | None, end: datetime | None, zone: str | None = None,
+             fmt: str = "medium") -> str:
+        """A meeting's time span: "Dec 23, 2026, 9:00 AM – 5:00 PM", with the end's date
+        when it ends on another day ("Dec 23, 2026, 9:00 AM – Dec 25, 2026, 5:00 PM"), in
+        zone (else the viewer's)."""
+        return span_text(start, end, zone, fmt) if start and end else ""
 
     @app.template_filter("d")
     def d(value, fmt: str = "medium") -> str:
@@ -65,6 +106,8 @@ def register(app: Flask) -> None:
     app.add_template_filter(linkify, "linkify")
     from webapp.validation import timezone_options
     app.jinja_env.globals["timezone_options"] = timezone_options
+    # A stored zone as the pickers name it (Asia/Calcutta is offered as Asia/Kolkata).
+    app.add_template_filter(lambda zone: canonical_timezone(zone) or zone, "canonical_zone")
 
     # For pages seen by people who are not logged in (RSVP): a zone of the page's choosing,
     # not the viewer's, which Flask-Babel's own filters would apply.
@@ -72,11 +115,7 @@ def register(app: Flask) -> None:
     def dt_in(value: datetime | None, zone: str, fmt: str = "medium") -> str:
         # Date and time without the zone's long name (tz data swaps Europe/Dublin's);
         # the page shows the zone id beside it.
-        if not value:
-            return ""
-        local, locale = value.astimezone(ZoneInfo(zone)), str(get_locale())
-        return (f"{babel_dates.format_date(local, fmt, locale=locale)} "
-                f"{babel_dates.format_time(local, 'short', locale=locale)}")
+        return datetime_text(value, fmt, zone) if value else ""
 
     @app.template_filter("gmt_in")
     def gmt_in(value: datetime | None, zone: str) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from functools import cache
-from zoneinfo import available_timezones
+from importlib import resources
 
 import phonenumbers
 from email_validator import EmailNotValidError, validate_email
@@ -12,20 +12,61 @@ from markupsafe import Markup, escape
 from wtforms.validators import ValidationError
 
 
+def _tz_file(name: str) -> str:
+    return resources.files("tzdata").joinpath("zoneinfo", name).read_text(encoding="utf-8")
+
+
 @cache
+def _zone_data() -> tuple[tuple[str, ...], dict[str, str]]:
+    """The canonical zone names and the links (alias -> canonical name), from the pinned
+    tzdata package: its tzdata.zi ("Z name ..." a zone, "L target alias" a link) and
+    zone.tab (the zone of each country, which keeps a few names the tz database made
+    links, such as Europe/Amsterdam, because people look for them)."""
+    zones, links = set(), {}
+    for line in _tz_file("tzdata.zi").splitlines():
+        if line.startswith("Z "):
+            zones.add(line.split()[1])
+        elif line.startswith("L "):
+            _l_, target, alias = line.split()[:3]
+            links[alias] = target
+    for line in _tz_file("zone.tab").splitlines():
+        if line and not line.startswith("#"):
+            zones.add(line.split("\t")[2])
+    names = sorted(z for z in zones if "/" in z and not z.startswith(("Etc/", "SystemV/")))
+    links = {alias: "UTC" if target == "Etc/UTC" else target
+             for alias, target in links.items() if alias not in zones and alias != "UTC"}
+    links["Etc/UTC"] = "UTC"
+    return (*names, "UTC"), links
+
+
 def timezone_names() -> tuple[str, ...]:
-    """Every IANA zone name, sorted, without the legacy aliases."""
-    return tuple(sorted(z for z in available_timezones()
-                        if "/" in z and not z.startswith(("Etc/", "SystemV/", "US/")))) + ("UTC",)
+    """The zone names a picker offers: canonical IANA names only, sorted, then UTC (no
+    legacy aliases such as Asia/Calcutta, Asia/Saigon or US/Eastern)."""
+    return _zone_data()[0]
 
 
 @cache
-def _timezone_set() -> frozenset[str]:
+def _zone_set() -> frozenset[str]:
     return frozenset(timezone_names())
 
 
+def canonical_timezone(name: str | None) -> str | None:
+    """The canonical name of a zone or of one of its aliases (Asia/Calcutta ->
+    Asia/Kolkata, Etc/UTC -> UTC); None for a name that is neither."""
+    if not name:
+        return None
+    if name in _zone_set():
+        return name
+    target = _zone_data()[1].get(name)
+    while target is not None and target not in _zone_set():
+        target = _zone_data()[1].get(target)
+    return target
+
+
 def is_valid_timezone(name: str | None) -> bool:
-    return bool(name) and name in _timezone_set()
+    """A zone name Parley accepts: a canonical name or an alias of one (stored values and
+    API callers may use the old names; the pickers offer only the canonical ones)."""
+    return canonical_timezone(name) is not None
 
 
 @cache
@@ -37,7 +78,8 @@ def timezone_options(selected: str | None) -> Markup:
     """The <option>s of every zone, `selected` chosen: ~500 options, built once a process
     (zone ids are not translated), the same markup the templates' loop made."""
     html = _timezone_options_html()
-    if selected and selected in _timezone_set():
+    selected = canonical_timezone(selected)  # a stored alias shows as its canonical name
+    if selected:
         name = escape(selected)
         html = html.replace(f'<option value="{name}" >', f'<option value="{name}" selected>', 1)
     return Markup(html)
@@ -97,11 +139,15 @@ class PhoneNumber:
 
 
 class TimeZone:
-    """WTForms validator: an IANA zone name."""
+    """WTForms validator: an IANA zone name; stores the canonical name of an alias."""
 
     def __call__(self, form, field):
-        if field.data and not is_valid_timezone(field.data):
+        if not field.data:
+            return
+        canonical = canonical_timezone(field.data)
+        if canonical is None:
             raise ValidationError(_l("Choose a time zone from the list."))
+        field.data = canonical
 
 
 def options(pairs) -> list:

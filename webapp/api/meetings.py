@@ -92,7 +92,8 @@ def input_from_json(data: dict, base: MeetingInput) -> MeetingInput:
         base.reminders = [(r["amount"], r["unit"]) for r in data["reminders"]]
     if "associations" in data:
         base.associations = [(a["type"], a["id"]) for a in data["associations"]]
-    for key in ("include_description_in_reminders", "description_html", "internal_note_html"):
+    for key in ("include_description_in_reminders", "hide_guest_list", "description_html",
+                "internal_note_html"):
         if key in data:
             setattr(base, key, data[key])
     if "host_user_id" in data and data["host_user_id"] is not None:

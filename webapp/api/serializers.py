@@ -51,6 +51,7 @@ def meeting_json(meeting: Meeting) -> dict:
         "description_html": meeting.description_html,
         "internal_note_html": meeting.internal_note_html,
         "include_description_in_reminders": meeting.include_description_in_reminders,
+        "hide_guest_list": meeting.hide_guest_list,
         "host_user_id": meeting.host_id, "organizer_user_id": meeting.organizer_id,
         "rotation_id": meeting.rotation_id, "outcome": meeting.outcome,
         "log_only": meeting.log_only,

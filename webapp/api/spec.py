@@ -18,6 +18,7 @@ from webapp.delivery.models import STATUSES as MESSAGE_STATUSES
 from webapp.meetings.inputs import MAX_ATTENDEES
 from webapp.meetings.models import LOCATION_KINDS, REMINDER_UNITS, RESPONSES
 from webapp.records.models import (
+    CONTACT_LANGUAGES,
     DEAL_STAGES,
     RECORD_MODELS,
     TICKET_PRIORITIES,
@@ -44,6 +45,8 @@ RECORD_FIELDS: dict[str, dict] = {
         "first_name": s(100, False, 1), "last_name": s(100), "email": s(254),
         "phone": s(32), "timezone": s(64), "company_id": {"type": ["integer", "null"],
                                                          "minimum": 1, "maximum": 2**31 - 1},
+        "language": {"type": ["string", "null"], "enum": [*CONTACT_LANGUAGES, None],
+                     "description": "The language of the contact's emails (null: en)"},
     },
     "company": {"name": s(200, False, 1), "domain": s(200), "phone": s(32), "city": s(120)},
     "deal": {"name": s(200, False, 1),
@@ -110,6 +113,8 @@ MEETING_FIELDS = {
     "attendees": {"type": "array", "items": ATTENDEE_IN, "maxItems": MAX_ATTENDEES},
     "reminders": {"type": "array", "items": REMINDER_IN, "maxItems": MAX_REMINDERS},
     "include_description_in_reminders": {"type": "boolean"},
+    "hide_guest_list": {"type": "boolean", "description": "Invitations name only their "
+                        "recipient; by default every attendee is listed (ATTENDEE lines)"},
     "description_html": {"type": "string", "maxLength": MAX_RICH_TEXT},
     "internal_note_html": {"type": "string", "maxLength": MAX_RICH_TEXT},
     "associations": {"type": "array", "items": ASSOCIATION, "maxItems": 100},
@@ -166,6 +171,7 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "meeting_type": {"type": ["object", "null"]},
     "description_html": {"type": "string"}, "internal_note_html": {"type": "string"},
     "include_description_in_reminders": {"type": "boolean"},
+    "hide_guest_list": {"type": "boolean"},
     "host_user_id": ID, "organizer_user_id": ID, "outcome": {"type": "string"},
     "log_only": {"type": "boolean"},
     "rotation_id": {"type": ["integer", "null"]},

@@ -3,7 +3,7 @@ from flask_wtf import FlaskForm
 from wtforms import EmailField, PasswordField, SelectField, StringField
 from wtforms.validators import DataRequired, EqualTo, Length, Optional
 
-from webapp.validation import TimeZone, options, timezone_names
+from webapp.validation import TimeZone, canonical_timezone, options, timezone_names
 
 
 class LoginForm(FlaskForm):
@@ -23,7 +23,8 @@ class PasswordForm(FlaskForm):
 class ProfileForm(FlaskForm):
     name = StringField(_l("Name"), validators=[DataRequired(), Length(max=120)])
     timezone = SelectField(_l("Time zone"), validators=[Optional(), TimeZone()],
-                           validate_choice=False)
+                           validate_choice=False,
+                           render_kw={"data-zone-search": _l("Find a city or region")})
     locale = SelectField(_l("Language"), validators=[Optional()],
                          choices=options([("", _l("Same as my browser")), ("en", "English"),
                                   ("zh_Hant", "繁體中文")]))
@@ -32,3 +33,4 @@ class ProfileForm(FlaskForm):
         super().__init__(*args, **kwargs)
         self.timezone.choices = options([("", _l("Same as my account"))] + [
             (z, z) for z in timezone_names()])
+        self.timezone.data = canonical_timezone(self.timezone.data) or self.timezone.data

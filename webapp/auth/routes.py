@@ -123,7 +123,7 @@ def choose_language(code: str):
 def profile():
     form = ProfileForm(obj=current_user)
     if request.method == "GET":
-        form.timezone.data = current_user.timezone or ""
+        form.timezone.data = form.timezone.data or ""  # canonical (ProfileForm)
         form.locale.data = current_user.locale or ""
     if form.validate_on_submit():
         current_user.name = form.name.data.strip()

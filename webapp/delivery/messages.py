@@ -20,6 +20,7 @@ from flask_babel import force_locale
 from flask_babel import gettext as _
 
 from webapp.delivery.outbox import message_id_for
+from webapp.filters import join_date_time
 from webapp.meetings import ical
 from webapp.meetings.responses import rsvp_token
 from webapp.richtext import to_text
@@ -59,10 +60,12 @@ def _attendee(row, meeting):
 
 
 def recipient_zone_and_locale(row, meeting) -> tuple[str, str]:
-    """S8: the contact's zone, else the zone the meeting was booked in; users their own."""
+    """S8: the contact's zone, else the zone the meeting was booked in, and the contact's
+    language; users their own."""
     attendee = _attendee(row, meeting)
     if attendee is not None and attendee.contact is not None:
-        return attendee.contact.timezone or meeting.timezone, "en"
+        contact = attendee.contact
+        return contact.timezone or meeting.timezone, contact.language or "en"
     user = attendee.user if attendee is not None and attendee.user else (
         meeting.host if _is_host(row, meeting) else None)
     if user is not None:
@@ -115,10 +118,12 @@ def when_text(meeting, zone: str, locale: str) -> str:
     start_offset = get_timezone_gmt(local, "long", locale=locale)
     end_offset = get_timezone_gmt(local_end, "long", locale=locale)
     if local_end.date() != local.date():
-        end = f"{format_date(local_end, 'full', locale=locale)} {end}"
+        end = join_date_time("full", format_date(local_end, "full", locale=locale), end, locale)
+    # The day and the time joined as the locale joins them, as the pages do.
+    begin = join_date_time("full", day, start, locale)
     if end_offset != start_offset:
-        return f"{day} {start} ({start_offset}) – {end} ({end_offset}) ({zone})"
-    return f"{day} {start} – {end} ({zone}, {start_offset})"
+        return f"{begin} ({start_offset}) – {end} ({end_offset}) ({zone})"
+    return f"{begin} – {end} ({zone}, {start_offset})"
 
 
 def compose(text: str, html: str, *, to: tuple[str, str], subject: str, message_id: str,
@@ -172,6 +177,17 @@ def _sender_headers(msg: Message, meeting) -> None:
     msg["Reply-To"] = address(host.name, host.email)
 
 
+def guest_list(row, meeting) -> list[tuple[str, str, str]]:
+    """The other invited attendees an invitation lists after its recipient (so their
+    calendar shows who else comes), unless the meeting hides its guest list; each message
+    still goes to its one recipient, with its own RSVP link."""
+    if meeting.hide_guest_list:
+        return []
+    mine = row.recipient_email.lower()
+    return [(a.email, a.name, a.response) for a in meeting.attendees
+            if a.email and a.email.lower() != mine]
+
+
 def _calendar_part(ics: bytes, method: str, attachment: bool) -> MIMEText:
     """text/calendar; charset=utf-8; method=M, inline or as the invite.ics attachment."""
     part = MIMEText(ics.decode("utf-8"), "calendar", _8BIT)
@@ -207,6 +223,8 @@ def build(row, meeting) -> Message:
             "description_html": meeting.description_html if show_description else "",
             "rsvp_url": rsvp_url, "host": meeting.host, "organizer": meeting.organizer,
             "host_copy": host_copy,
+            "guests": [name for _email, name, _response in guest_list(row, meeting)]
+            if row.kind != "cancel" and not host_copy else [],
         }
         text = render_template("emails/meeting.txt", **context)
         html = render_template("emails/meeting.html", **context)
@@ -223,8 +241,8 @@ def build(row, meeting) -> Message:
                         attendees=[(a.email, a.name, a.response) for a in meeting.attendees
                                    if a.email])
     elif method == "CANCEL":
-        # It cancels for the recipient, whom their invitation named alone (RELIABILITY 7:
-        # ATTENDEE is the To address, so no contact learns another's address); no reply.
+        # It cancels for the recipient, named alone (the invitation listed the others,
+        # unless the meeting hides its guest list); no reply.
         ics = ical.itip(meeting, method, None, row.sequence,
                         attendees=[(row.recipient_email, row.recipient_name, "needs_action")])
     elif method:
@@ -232,7 +250,8 @@ def build(row, meeting) -> Message:
         ics = ical.itip(meeting, method,
                         (row.recipient_email, row.recipient_name,
                          attendee.response if attendee else "needs_action"),
-                        row.sequence, description_extra=rsvp_line)
+                        row.sequence, description_extra=rsvp_line,
+                        attendees=guest_list(row, meeting))
     msg = compose(text, html, to=(row.recipient_name, row.recipient_email), subject=subject,
                   message_id=message_id_for(meeting.uid, row.sequence, row.recipient_email,
                                             row.kind, row.reminder_id),

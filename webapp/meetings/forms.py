@@ -108,6 +108,7 @@ def parse(form: MultiDict, default_zone: str) -> tuple[MeetingInput, Errors]:
         internal_note_html=form.get("internal_note_html", ""),
         include_description_in_reminders=form.get("include_description_in_reminders") in (
             "1", "on", "true", "y"),
+        hide_guest_list=form.get("hide_guest_list") in ("1", "on", "true", "y"),
         attendees=_pairs(form.getlist("attendees"), {"contact", "user"}, errors, "attendees"),
         reminders=reminders,
         default_reminders=frozenset(_default_reminders(form.getlist("default_reminder"))),

@@ -298,10 +298,11 @@ def _calendar(method: str | None, data: EventData, body: str) -> bytes:
 def itip(meeting: Meeting, method: str, recipient: tuple[str, str, str] | None, sequence: int,
          description_extra: str = "", attendees: Iterable[tuple[str, str, str]] = ()) -> bytes:
     """An iTIP message (RFC 5546) for one recipient: REQUEST (the recipient asked to
-    reply), CANCEL (for the attendees it cancels, no reply asked) or PUBLISH (the host's
+    reply; attendees: the others to list after them, so their calendar shows who else
+    comes), CANCEL (for the attendees it cancels, no reply asked) or PUBLISH (the host's
     copy of a meeting a colleague booked: no reply asked, every attendee listed)."""
     data = EventData.of(meeting)
-    people = [recipient] if recipient else list(attendees)
+    people = [recipient, *attendees] if recipient else list(attendees)
     body = event_lines(data, sequence=sequence, cancelled=method == "CANCEL" or data.cancelled,
                        attendees=people, rsvp=method == "REQUEST",
                        description_extra=description_extra)

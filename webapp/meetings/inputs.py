@@ -29,6 +29,7 @@ class MeetingInput:
     description_html: str = ""
     internal_note_html: str = ""
     include_description_in_reminders: bool = False
+    hide_guest_list: bool = False
     #: ("contact" | "user", id)
     attendees: list[tuple[str, int]] = dataclasses.field(default_factory=list)
     #: (amount, unit)
@@ -72,6 +73,7 @@ class MeetingInput:
             description_html=meeting.description_html,
             internal_note_html=meeting.internal_note_html,
             include_description_in_reminders=meeting.include_description_in_reminders,
+            hide_guest_list=meeting.hide_guest_list,
             attendees=[("contact", a.contact_id) if a.contact_id else ("user", a.user_id)
                        for a in meeting.attendees],
             reminders=[(r.amount, r.unit) for r in meeting.reminders if r.sent_at is None],

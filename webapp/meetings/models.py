@@ -115,6 +115,9 @@ class Meeting(db.Model):
     #: Internal note, sanitized HTML; never leaves Parley (S10).
     internal_note_html: so.Mapped[str] = so.mapped_column(sa.Text, default="")
     include_description_in_reminders: so.Mapped[bool] = so.mapped_column(default=False)
+    #: Invitations name only their recipient, not every attendee (issue #20).
+    hide_guest_list: so.Mapped[bool] = so.mapped_column(default=False,
+                                                        server_default=sa.false())
     host_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     organizer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     #: The meeting rotation the host was picked from (B2); deleting the meeting gives one

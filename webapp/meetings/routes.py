@@ -156,7 +156,7 @@ def edit(meeting_id: int):
                            errors=errors)
     if not result.ok:
         return _render_scheduler(views.posted_values(("description_html",
-                                                      "internal_note_html")),
+                                                      "internal_note_html", "outcome")),
                                  result.errors, views.meeting_or_404(meeting_id), None, 422)
     messages = views.saved_messages(result)
     db.session.commit()

@@ -161,6 +161,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         location_value=data.location_value, meeting_type_id=data.meeting_type_id,
         description_html=data.description_html, internal_note_html=data.internal_note_html,
         include_description_in_reminders=data.include_description_in_reminders,
+        hide_guest_list=data.hide_guest_list,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
         outcome=data.outcome or ("completed" if data.log_only else "scheduled"),
         rotation_id=data.rotation_id, log_only=data.log_only)
@@ -208,6 +209,7 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     meeting.description_html = data.description_html
     meeting.internal_note_html = data.internal_note_html
     meeting.include_description_in_reminders = data.include_description_in_reminders
+    meeting.hide_guest_list = data.hide_guest_list
     if data.outcome is not None:
         meeting.outcome = data.outcome
     if data.host_id:

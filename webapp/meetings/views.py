@@ -75,6 +75,7 @@ def values_from_input(data: MeetingInput) -> dict:
         "description_html": data.description_html,
         "internal_note_html": data.internal_note_html,
         "include_description_in_reminders": data.include_description_in_reminders,
+        "hide_guest_list": data.hide_guest_list,
         "reminders": list(data.reminders), "attendees": list(data.attendees),
         "associations": list(data.associations), "host_id": data.host_id,
         "rotation_id": "", "suggested_host_id": "", "video_provider": data.video_provider or "",
@@ -97,7 +98,7 @@ def form_values(meeting: Meeting | None, record, account: Account) -> dict:
         "end_date": day.isoformat(), "end_time": end_t.strftime("%H:%M"), "timezone": zone,
         "location_kind": "none", "location_value": "", "meeting_type_id": "",
         "description_html": "", "internal_note_html": "",
-        "include_description_in_reminders": False,
+        "include_description_in_reminders": False, "hide_guest_list": False,
         "reminders": defaults,
         # Sent back with the form: one of them already due is left out, not refused.
         "default_reminders": defaults,
@@ -131,6 +132,7 @@ def posted_values(extra: tuple[str, ...] = ()) -> dict:
     form = request.form
     values = {k: form.get(k, "") for k in (*FORM_FIELDS, *extra)}
     values["include_description_in_reminders"] = bool(form.get("include_description_in_reminders"))
+    values["hide_guest_list"] = bool(form.get("hide_guest_list"))
     values["reminders"] = [(a, u) for a, u in zip(form.getlist("reminder_amount"),
                                                   form.getlist("reminder_unit"), strict=False)
                            if a.strip()]

@@ -5,8 +5,15 @@ from flask_wtf import FlaskForm
 from wtforms import DateField, DecimalField, EmailField, SelectField, StringField, TextAreaField
 from wtforms.validators import DataRequired, Length, NumberRange, Optional
 
-from webapp.records.models import DEAL_STAGES, TICKET_PRIORITIES, TICKET_STATUSES
-from webapp.validation import EmailAddress, PhoneNumber, TimeZone, options, timezone_names
+from webapp.records.models import CONTACT_LANGUAGES, DEAL_STAGES, TICKET_PRIORITIES, TICKET_STATUSES
+from webapp.validation import (
+    EmailAddress,
+    PhoneNumber,
+    TimeZone,
+    canonical_timezone,
+    options,
+    timezone_names,
+)
 
 STAGE_LABELS = {
     "appointment": _l("Appointment scheduled"), "qualified": _l("Qualified to buy"),
@@ -18,6 +25,17 @@ STATUS_LABELS = {
     "waiting_on_us": _l("Waiting on us"), "closed": _l("Closed"),
 }
 PRIORITY_LABELS = {"low": _l("Low"), "medium": _l("Medium"), "high": _l("High")}
+#: Each language in its own words, as the language switch names them.
+LANGUAGE_LABELS = dict(zip(CONTACT_LANGUAGES, ("English", "繁體中文"), strict=True))
+#: The search box the zone pickers get (static/js/app.js).
+ZONE_SEARCH = {"data-zone-search": _l("Find a city or region")}
+
+
+def optional_id(value) -> int | None:
+    """A select's id, or None for its empty choice ("No company")."""
+    if value in (None, "", "None"):
+        return None
+    return int(value)
 
 
 class ContactForm(FlaskForm):
@@ -27,14 +45,23 @@ class ContactForm(FlaskForm):
     phone = StringField(_l("Phone number"), validators=[Optional(), Length(max=32), PhoneNumber()],
                         description=_l("With the country code, e.g. +886 2 2345 6789."))
     timezone = SelectField(_l("Time zone"), validators=[Optional(), TimeZone()],
-                           validate_choice=False)
-    company_id = SelectField(_l("Company"), coerce=lambda v: int(v) if v else None,
+                           validate_choice=False, render_kw=ZONE_SEARCH)
+    language = SelectField(_l("Language"), default="en", coerce=lambda v: v or "en",
+                           choices=options(list(LANGUAGE_LABELS.items())),
+                           description=_l("Invitations, updates and reminders reach this "
+                                          "contact in this language."))
+    company_id = SelectField(_l("Company"), coerce=optional_id,
                              validators=[Optional()], validate_choice=True)
 
     def __init__(self, *args, companies=(), **kwargs):
         super().__init__(*args, **kwargs)
         self.timezone.choices = options([("", _l("Unknown"))] + [(z, z) for z in timezone_names()])
-        self.company_id.choices = options([(None, _l("No company"))] + [(c.id, c.name) for c in companies])
+        # A zone saved under an old name (Asia/Calcutta) is chosen under its canonical one.
+        self.timezone.data = canonical_timezone(self.timezone.data) or self.timezone.data
+        # The empty choice's value is "": None would be rendered as the text "None".
+        self.company_id.choices = options([("", _l("No company"))] + [(c.id, c.name) for c in companies])
+        if self.language.data is None:  # a contact saved before it had a language
+            self.language.data = "en"
 
 
 class CompanyForm(FlaskForm):

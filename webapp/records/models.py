@@ -62,6 +62,8 @@ class Contact(RecordMixin, db.Model):
     #: IANA zone; reminders show times in it (S8).
     timezone: so.Mapped[str | None] = so.mapped_column(sa.String(64))
     company_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("companies.id"), index=True)
+    #: The language of the emails the contact receives (CONTACT_LANGUAGES); None: English.
+    language: so.Mapped[str | None] = so.mapped_column(sa.String(16))
 
     company: so.Mapped[Company | None] = so.relationship()
 
@@ -70,6 +72,8 @@ class Contact(RecordMixin, db.Model):
         return f"{self.first_name} {self.last_name}".strip()
 
 
+#: The languages a contact's emails can be in: Parley's locales.
+CONTACT_LANGUAGES = ["en", "zh_Hant"]
 DEAL_STAGES = ["appointment", "qualified", "presentation", "decision", "contract", "won", "lost"]
 TICKET_STATUSES = ["new", "waiting_on_contact", "waiting_on_us", "closed"]
 TICKET_PRIORITIES = ["low", "medium", "high"]

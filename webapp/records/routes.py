@@ -11,7 +11,13 @@ from webapp.extensions import db
 from webapp.pagecache import cached_page
 from webapp.records import bp
 from webapp.records import operations as ops
-from webapp.records.forms import FORMS, PRIORITY_LABELS, STAGE_LABELS, STATUS_LABELS
+from webapp.records.forms import (
+    FORMS,
+    LANGUAGE_LABELS,
+    PRIORITY_LABELS,
+    STAGE_LABELS,
+    STATUS_LABELS,
+)
 from webapp.records.models import PLURALS, RECORD_MODELS
 from webapp.views import page_or_partial
 
@@ -47,6 +53,7 @@ def properties(record) -> list[tuple[str, str]]:
     if t == "contact":
         return [(_("Email"), record.email or "—"), (_("Phone number"), record.phone or "—"),
                 (_("Time zone"), record.timezone or "—"),
+                (_("Language"), LANGUAGE_LABELS.get(record.language or "en", "—")),
                 (_("Company"), record.company.name if record.company else "—")]
     if t == "company":
         return [(_("Domain"), record.domain or "—"), (_("Phone number"), record.phone or "—"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp.auth.models import Account
@@ -12,7 +13,11 @@ from webapp.rotations import bp
 from webapp.rotations import operations as ops
 from webapp.rotations.models import Rotation, RotationMember
 from webapp.rotations.scheduler import host_field
+from webapp.settings.sections import add_section
 
+# In Settings, with the account's other meeting settings (admins; issue #20).
+add_section("rotations.index", _l("Meeting rotations"),
+            _l("Share meetings among a team: the host is picked for each booking."), 60)
 
 def _account() -> Account:
     return db.session.get(Account, g.account_id)

@@ -25,7 +25,7 @@ from webapp.meetings.models import (
 from webapp.meetings.outcomes import DEFAULT_NAMES, INITIAL_OUTCOME, label_of, outcome_rows
 from webapp.meetings.timemath import MAX_OFFSET
 from webapp.richtext import MAX_LENGTH, sanitize
-from webapp.validation import is_valid_timezone
+from webapp.validation import canonical_timezone, is_valid_timezone
 
 NAME_MAX = 80
 MAX_TYPES = 50
@@ -65,7 +65,7 @@ def set_timezone(account: Account, zone: str | None) -> None:
     """The zone for people and contacts without one of their own (S8)."""
     if not is_valid_timezone(zone):
         raise SettingError("timezone", _l("Choose a time zone from the list."))
-    account.timezone = zone
+    account.timezone = canonical_timezone(zone)
     db.session.flush()
 
 

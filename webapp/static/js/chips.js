@@ -70,10 +70,36 @@
     }
   });
 
-  // Enter in a picker's search box searches; it must not submit the meeting.
+  // The results from the keyboard: Down from the search box to the first result, Up and
+  // Down between results, Enter (a button's own) adds one, Escape back to the box.
+  function resultsOf(search) {
+    var holder = search.nextElementSibling;
+    return holder ? Array.prototype.slice.call(holder.querySelectorAll(".pick")) : [];
+  }
+  function searchOf(pick) {
+    var results = pick.closest(".picker-results");
+    var holder = results && results.parentElement;
+    var search = holder && holder.previousElementSibling;
+    return search && search.matches("input[data-chip-search]") ? search : null;
+  }
   document.addEventListener("keydown", function (ev) {
-    if (ev.key === "Enter" && ev.target.matches && ev.target.matches("input[data-chip-search]")) {
-      ev.preventDefault();
+    var target = ev.target;
+    if (!target.matches) return;
+    if (target.matches("input[data-chip-search]")) {
+      // Enter in a picker's search box searches; it must not submit the meeting.
+      if (ev.key === "Enter") ev.preventDefault();
+      if (ev.key === "ArrowDown") {
+        var first = resultsOf(target)[0];
+        if (first) { ev.preventDefault(); first.focus(); }
+      }
+      return;
     }
+    if (!target.matches(".picker-results .pick")) return;
+    var search = searchOf(target);
+    var picks = search ? resultsOf(search) : [];
+    var at = picks.indexOf(target);
+    if (ev.key === "ArrowDown" && at < picks.length - 1) { ev.preventDefault(); picks[at + 1].focus(); }
+    else if (ev.key === "ArrowUp") { ev.preventDefault(); (at > 0 ? picks[at - 1] : search).focus(); }
+    else if (ev.key === "Escape" && search) { ev.preventDefault(); search.focus(); }
   });
 })();

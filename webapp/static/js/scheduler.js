@@ -22,7 +22,10 @@
   }
   toggle.dataset.hide = t.hide || toggle.textContent;
   toggle.dataset.show = t.show || "Show calendar";
-  toggle.addEventListener("click", function () { setCollapsed(!scheduler.classList.contains("collapsed")); });
+  toggle.addEventListener("click", function () {
+    setCollapsed(!scheduler.classList.contains("collapsed"));
+    if (!scheduler.classList.contains("collapsed")) scrollCalendar();
+  });
   try { if (localStorage.getItem("parley.calendarCollapsed") === "1") setCollapsed(true); } catch (e) {}
 
   // --- time helpers ---
@@ -88,19 +91,55 @@
     }
     drag = null;
   });
+  // --- calendar from the keyboard: one slot in the tab order (the chosen one, else 08:00
+  // of the first day); arrows move by half an hour or a day, Enter or Space chooses. ---
+  function slotAt(date, time) {
+    return document.querySelector('#week-calendar .slot[data-date="' + date + '"][data-time="' + time + '"]');
+  }
+  function rove(slot) {
+    document.querySelectorAll('#week-calendar .slot[tabindex="0"]').forEach(function (s) {
+      s.setAttribute("tabindex", "-1");
+    });
+    if (slot) slot.setAttribute("tabindex", "0");
+  }
+  var ARROWS = { ArrowUp: [0, -30], ArrowDown: [0, 30], ArrowLeft: [-1, 0], ArrowRight: [1, 0] };
   document.addEventListener("keydown", function (ev) {
     var slot = ev.target.closest && ev.target.closest("#week-calendar .slot");
-    if (slot && (ev.key === "Enter" || ev.key === " ")) {
+    if (!slot) return;
+    var m = toMinutes(slot.dataset.time);
+    if (ev.key === "Enter" || ev.key === " ") {
       ev.preventDefault();
-      var m = toMinutes(slot.dataset.time);
       setTimes(slot.dataset.date, m, m + 30);
       sayWhy(slot);
+      return;
     }
+    var step = ARROWS[ev.key];
+    if (!step) return;
+    ev.preventDefault();
+    var col = slot.closest(".day-col"), next = null;
+    if (step[0]) {
+      var day = step[0] < 0 ? col.previousElementSibling : col.nextElementSibling;
+      if (day && day.classList.contains("day-col")) next = slotAt(day.dataset.date, slot.dataset.time);
+    } else {
+      next = slotAt(slot.dataset.date, toHHMM(m + step[1]));
+      if (next && (m + step[1] < 0 || m + step[1] >= 1440)) next = null;
+    }
+    if (next) { rove(next); next.focus(); }
   });
+  // The grid opens scrolled to the chosen slot, else to the working day (08:00).
   function scrollCalendar() {
-    var grid = document.querySelector("#week-calendar .week-grid");
-    if (grid && !grid.dataset.scrolled) { grid.scrollTop = 8 * 2 * 24; grid.dataset.scrolled = "1"; }
+    var week = document.getElementById("week-calendar");
     markSelection();
+    if (!week || week.dataset.scrolled) return;
+    var chosen = week.querySelector(".slot.selected");
+    var first = week.querySelector(".day-col");
+    var target = chosen || (first && slotAt(first.dataset.date, "08:00"));
+    rove(target || week.querySelector(".slot"));
+    if (!target || !week.offsetParent) return;  // a hidden calendar is scrolled when shown
+    week.dataset.scrolled = "1";
+    var head = week.querySelector(".day-head");
+    week.scrollTop += target.getBoundingClientRect().top - week.getBoundingClientRect().top -
+      (head ? head.offsetHeight : 0) - (chosen ? 2 * target.offsetHeight : 0);
   }
   document.body.addEventListener("htmx:afterSwap", scrollCalendar);
   scrollCalendar();
