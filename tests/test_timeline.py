@@ -73,17 +73,27 @@ def test_cursor_that_does_not_parse_shows_the_first_page(client, make, login, db
 
 
 def test_item_times_are_written_in_the_viewers_zone_and_language(client, make, login, db):
-    from zoneinfo import ZoneInfo
+    """No seconds (#20), the viewer's zone, and a meeting that ends on another day shows
+    the end's date (#20: "Dec 23, 9:00 AM - 5:00 PM" for a meeting ending on Dec 25)."""
+    from datetime import date, timedelta
 
-    from babel import dates as babel_dates
+    from tests.meeting_helpers import future_day
 
     account, _user = _rep(make, login)
     contact = make.contact(account)
-    schedule(client, contact, title="Timed", attendees=[f"contact:{contact.id}"])
-    meeting = db.session.scalar(sa.select(Meeting))
-    zone = ZoneInfo("America/New_York")
+    day = future_day(3)
+    schedule(client, contact, title="Timed", start_date=day, start_time="10:00",
+             end_time="10:30", attendees=[f"contact:{contact.id}"])
+    multi = db.session.scalar(sa.select(Meeting))
+    end = day + timedelta(days=2)
+    schedule(client, contact, title="Offsite", start_date=day, start_time="09:00",
+             end_date=end, end_time="17:00", attendees=[f"contact:{contact.id}"])
+    assert db.session.scalar(sa.select(sa.func.count()).select_from(Meeting)) == 2, multi
     html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
-    start = babel_dates.format_datetime(meeting.start_at.astimezone(zone), "medium",
-                                        locale="en")
-    end = babel_dates.format_time(meeting.end_at.astimezone(zone), "short", locale="en")
-    assert f">{start} – {end}</time>" in html
+
+    def text(d: date) -> str:
+        return f"{d:%b} {d.day}, {d.year}"
+    assert f">{text(day)}, 10:00\u202fAM – 10:30\u202fAM</time>" in html \
+        or f">{text(day)}, 10:00 AM – 10:30 AM</time>" in html
+    assert f">{text(day)}, 9:00\u202fAM – {text(end)}, 5:00\u202fPM</time>" in html \
+        or f">{text(day)}, 9:00 AM – {text(end)}, 5:00 PM</time>" in html

@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, cached_property
+from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -21,6 +22,7 @@ from flask_babel import gettext as _
 
 from webapp.auth.models import User
 from webapp.extensions import db
+from webapp.filters import join_date_time
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
 
 PER_PAGE = 20
@@ -77,15 +79,20 @@ class TimelinePage:
     @cached_property
     def _dates(self):
         from flask_babel import get_locale, get_timezone
-        return get_locale(), get_timezone()
+        return str(get_locale()), ZoneInfo(str(get_timezone()))
 
     def when(self, item: TimelineItem) -> tuple[str, str]:
-        """(start, end) as the `dt('medium')` and `t` filters write them (the same Babel
-        calls), the viewer's locale and zone looked up once a page, not twice an item."""
+        """(start, end) as the `when` filter writes them (webapp/filters.py: no seconds; the
+        end with its date when the meeting ends on another day), the viewer's locale and
+        zone looked up once a page, not twice an item."""
         locale, zone = self._dates
-        return (babel_dates.format_datetime(item.start_at, "medium", tzinfo=zone,
-                                            locale=locale),
-                babel_dates.format_time(item.end_at, "short", tzinfo=zone, locale=locale))
+        start, end = item.start_at.astimezone(zone), item.end_at.astimezone(zone)
+
+        def full(value):
+            return join_date_time("medium", babel_dates.format_date(value, "medium", locale=locale),
+                                  babel_dates.format_time(value, "short", locale=locale), locale)
+        return full(start), (full(end) if end.date() != start.date()
+                             else babel_dates.format_time(end, "short", locale=locale))
 
     @cached_property
     def urls(self) -> dict[str, tuple[str, str]]:
