@@ -210,9 +210,14 @@ def agenda(account_id: int, user, viewer, day: date, zone: str, *, outcome: str 
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
     rows = queries.agenda_meetings(account_id, user.id, viewer.id, start, end, outcome=outcome,
                                    needs_outcome_before=now if needs_outcome else None)
-    items = [AgendaItem(r.id, r.title if r.involved else None, r.start_at.astimezone(tz),
-                        r.end_at.astimezone(tz), r.outcome, r.log_only,
-                        r.outcome == "scheduled" and r.end_at <= now) for r in rows]
+    items = [_agenda_item(r, tz, now) for r in rows]
+    backlog = []
+    if needs_outcome:
+        # Not only the week shown: every meeting of the last year still waiting for its
+        # outcome, newest first.
+        backlog = [_agenda_item(r, tz, now) for r in queries.agenda_meetings(
+            account_id, user.id, viewer.id, now - BACKLOG_SPAN, now,
+            needs_outcome_before=now, newest_first=True, limit=BACKLOG_LIMIT)]
     days = []
     for offset in range(7):
         current = monday + timedelta(days=offset)
@@ -224,4 +229,15 @@ def agenda(account_id: int, user, viewer, day: date, zone: str, *, outcome: str 
             "count": len(items), "prev_week": monday - timedelta(days=7),
             "next_week": monday + timedelta(days=7), "prev_day": day - timedelta(days=1),
             "next_day": day + timedelta(days=1),
-            "selected": next(d for d in days if d["date"] == day)}
+            "selected": next(d for d in days if d["date"] == day), "backlog": backlog,
+            "backlog_limit": BACKLOG_LIMIT}
+
+
+#: "Needs an outcome" lists the meetings of this span before now, at most this many.
+BACKLOG_SPAN, BACKLOG_LIMIT = timedelta(days=366), 100
+
+
+def _agenda_item(row, tz, now: datetime) -> AgendaItem:
+    return AgendaItem(row.id, row.title if row.involved else None, row.start_at.astimezone(tz),
+                      row.end_at.astimezone(tz), row.outcome, row.log_only,
+                      row.outcome == "scheduled" and row.end_at <= now)

@@ -116,7 +116,8 @@ def hosts_for(account: Account, actor: User) -> list[User]:
 
 def agenda_meetings(account_id: int, user_id: int, viewer_id: int, start: datetime,
                     end: datetime, *, outcome: str | None = None,
-                    needs_outcome_before: datetime | None = None) -> list:
+                    needs_outcome_before: datetime | None = None,
+                    newest_first: bool = False, limit: int | None = None) -> list:
     """A user's agenda (My meetings): the meetings overlapping [start, end) where the user
     is host, organizer or attendee, as rows of (id, title, start_at, end_at, outcome,
     log_only, involved); `involved` is whether the viewer is host, organizer or attendee
@@ -152,7 +153,11 @@ def agenda_meetings(account_id: int, user_id: int, viewer_id: int, start: dateti
     if needs_outcome_before is not None:
         stmt = stmt.where(Meeting.outcome == "scheduled",
                           Meeting.end_at <= needs_outcome_before)
-    return list(db.session.execute(stmt.order_by(Meeting.start_at, Meeting.id)))
+    if newest_first:
+        stmt = stmt.order_by(Meeting.start_at.desc(), Meeting.id.desc())
+    else:
+        stmt = stmt.order_by(Meeting.start_at, Meeting.id)
+    return list(db.session.execute(stmt.limit(limit)))
 
 
 def account_users(account_id: int) -> list[User]:
