@@ -38,6 +38,9 @@ def test_a_shaded_slot_says_why_on_hover_and_on_tap(ui: Page, ui_name: str, demo
 
     page.goto("/meetings/new")
     page.wait_for_load_state("load")
+    # The week grid is loaded after the form (#24): let that first week arrive, so that it
+    # cannot land after (and over) the week of the date chosen below.
+    expect(page.locator("#week-calendar .slot").first).to_be_attached()
     day = _a_weekday()
     with page.expect_response(lambda r: "/meetings/calendar" in r.url):
         page.get_by_label("Start date").fill(day.isoformat())
