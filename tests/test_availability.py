@@ -10,8 +10,13 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 
 from webapp.availability import engine as av
-from webapp.availability.hours import WorkingHours, day_bounds, to_utc, wall_exists, \
-    working_intervals
+from webapp.availability.hours import (
+    WorkingHours,
+    day_bounds,
+    to_utc,
+    wall_exists,
+    working_intervals,
+)
 from webapp.availability.intervals import intersect, merge, subtract
 
 ZONES = ["America/New_York", "Europe/London", "Europe/Berlin", "Australia/Sydney",

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from tests.meeting_helpers import future_day, local
+from tests.test_rotations import api_body, api_headers, team  # noqa: F401
 from webapp.api import operations as token_ops
 from webapp.availability import settings as availability
 from webapp.meetings.models import Meeting
-from tests.test_rotations import api_body, api_headers, team  # noqa: F401
 
 
 @pytest.fixture()

@@ -216,11 +216,11 @@ def test_the_suggestion_is_a_member_free_at_the_chosen_time(client, team, db):  
     base = f"/meetings/rotation-host?rotation_id={team.rotation.id}"
     slot = f"&start_date={day.isoformat()}&timezone=America/New_York"
     html = client.get(f"{base}{slot}&start_time=10:00&end_time=10:30").get_data(as_text=True)
-    assert 'name="suggested_host_id" value="%d"' % team.ben.id in html
+    assert f'name="suggested_host_id" value="{team.ben.id}"' in html
     html = client.get(f"{base}{slot}&start_time=11:00&end_time=11:30").get_data(as_text=True)
-    assert 'name="suggested_host_id" value="%d"' % team.ana.id in html
+    assert f'name="suggested_host_id" value="{team.ana.id}"' in html
     html = client.get(base).get_data(as_text=True)  # no time: by counts only
-    assert 'name="suggested_host_id" value="%d"' % team.ana.id in html
+    assert f'name="suggested_host_id" value="{team.ana.id}"' in html
     availability.save_profile(team.ben, {"use_hours": "1", "day_0": "13:00-14:00"})
     db.session.commit()
     r = client.get(f"{base}{slot}&start_time=10:00&end_time=10:30")

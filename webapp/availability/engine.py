@@ -24,10 +24,16 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from itertools import pairwise
 from zoneinfo import ZoneInfo
 
-from webapp.availability.hours import WorkingHours, day_bounds, local_days, wall_exists, \
-    working_intervals
+from webapp.availability.hours import (
+    WorkingHours,
+    day_bounds,
+    local_days,
+    wall_exists,
+    working_intervals,
+)
 from webapp.availability.intervals import Interval, covers, intersect, merge, subtract
 
 BUSY, BUFFER, DAY_CAP, OUTSIDE_HOURS, NOTICE, HORIZON, DST_GAP = (
@@ -214,7 +220,7 @@ def bands(schedule: Schedule, start: datetime, end: datetime,
     edges = sorted({start, end, *(t for kind in KINDS for i in parts[kind] for t in i)})
     pointers = {kind: 0 for kind in KINDS}
     out: list[tuple[datetime, datetime, str]] = []
-    for lo, hi in zip(edges, edges[1:]):
+    for lo, hi in pairwise(edges):
         top = None
         for kind in KINDS:
             spans = parts[kind]

@@ -11,7 +11,7 @@ from webapp.auth.models import Account, User
 from webapp.extensions import db
 from webapp.meetings.ical import EventData, location_of
 from webapp.meetings.inputs import MAX_DURATION
-from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
+from webapp.meetings.models import Attendee, Meeting
 
 
 def get_meeting(account_id: int, meeting_id: int, include_deleted: bool = False):
@@ -20,34 +20,6 @@ def get_meeting(account_id: int, meeting_id: int, include_deleted: bool = False)
     if not include_deleted:
         stmt = stmt.where(Meeting.deleted_at.is_(None))
     return db.session.scalar(stmt)
-
-
-def _with_people(stmt):
-    return stmt.options(so.selectinload(Meeting.attendees),
-                        so.joinedload(Meeting.host), so.joinedload(Meeting.organizer),
-                        so.joinedload(Meeting.meeting_type))
-
-
-def timeline_meetings(account_id: int, record_type: str, record_id: int,
-                      limit: int = 20, offset: int = 0) -> list[Meeting]:
-    """Meetings associated with a record, newest start first, people loaded in bulk."""
-    stmt = (sa.select(Meeting)
-            .join(MeetingAssociation, MeetingAssociation.meeting_id == Meeting.id)
-            .where(MeetingAssociation.account_id == account_id,
-                   MeetingAssociation.record_type == record_type,
-                   MeetingAssociation.record_id == record_id,
-                   Meeting.account_id == account_id, Meeting.deleted_at.is_(None))
-            .order_by(Meeting.start_at.desc(), Meeting.id.desc()).limit(limit).offset(offset))
-    return list(db.session.scalars(_with_people(stmt)).unique())
-
-
-def count_timeline(account_id: int, record_type: str, record_id: int) -> int:
-    return db.session.scalar(
-        sa.select(sa.func.count(MeetingAssociation.id))
-        .join(Meeting, Meeting.id == MeetingAssociation.meeting_id)
-        .where(MeetingAssociation.account_id == account_id,
-               MeetingAssociation.record_type == record_type,
-               MeetingAssociation.record_id == record_id, Meeting.deleted_at.is_(None)))
 
 
 def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime) -> list:
