@@ -80,3 +80,15 @@ def test_api_conforms_to_its_document(api_schema):
         except Exception as exc:  # collect every operation's failure, then report all
             failures.append(f"{operation.label}: {exc}"[:1500])
     assert not failures, "\n\n".join(failures)
+
+
+def test_every_reference_of_the_document_resolves(client):
+    """A `$ref` to a schema the document does not hold is a broken contract for every
+    client generated from it (the Meeting schema was referenced and never registered)."""
+    import json
+    import re
+
+    document = client.get("/api/v1/openapi.json").get_json()
+    refs = set(re.findall(r'"#/components/schemas/([^"]+)"', json.dumps(document)))
+    assert refs, "the document refers to no schema"
+    assert refs - set(document["components"]["schemas"]) == set()

@@ -170,7 +170,8 @@ MEETING_ID = S.Param("meeting_id", "path", S.ID)
                                "A retry with the same key answers with the meeting the first "
                                "request made, never a second one (kept 24 hours).")],
                       body=S.MEETING_CREATE, body_name="MeetingCreate", status=201,
-                      response=MEETING_REF, errors=(400, 401, 403, 404, 422, 429)))
+                      response=S.MEETING_OUT, response_name="Meeting",
+                      errors=(400, 401, 403, 404, 422, 429)))
 def create_meeting():
     body = _json_body(S.MEETING_CREATE)
     try:
