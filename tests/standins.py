@@ -88,6 +88,12 @@ class Provider:
         self.removed: dict[str, dict] = {}
         self.oldest_token = 0
         self.duplicate = False
+        #: Push notifications (Google events.watch): open channels by id, channels.stop
+        #: calls received, and the notifications Google would have posted, in order, as
+        #: (address, headers): a test delivers them to the app (deliver_notifications).
+        self.channels: dict[str, dict] = {}
+        self.stopped: list[dict] = []
+        self.notifications: list[tuple[str, dict]] = []
 
     def changed(self, eid: str) -> None:
         """Record a change of event eid and give it a new version (etag / changeKey)."""
@@ -98,6 +104,20 @@ class Provider:
         event["changeKey"] = f"ck{len(self.change_log)}"
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         event["updated"] = event["lastModifiedDateTime"] = now
+        for channel in list(self.channels.values()):
+            self.notify(channel, "exists")
+
+    def notify(self, channel: dict, state: str) -> None:
+        """Record the POST Google makes to a channel's address: no body, the channel and
+        resource in X-Goog-* headers (the "sync" message first, then "exists")."""
+        channel["messages"] += 1
+        expires = datetime.fromtimestamp(int(channel["expiration"]) / 1000, UTC)
+        self.notifications.append((channel["address"], {
+            "X-Goog-Channel-ID": channel["id"], "X-Goog-Channel-Token": channel["token"],
+            "X-Goog-Channel-Expiration": expires.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            "X-Goog-Resource-ID": channel["resourceId"],
+            "X-Goog-Resource-URI": channel["resourceUri"],
+            "X-Goog-Resource-State": state, "X-Goog-Message-Number": str(channel["messages"])}))
 
     def edit(self, eid: str, **fields) -> None:
         """Another client (the provider's own calendar app) changes the event."""
@@ -285,6 +305,47 @@ def google_app(p: Provider) -> Flask:
             page["nextSyncToken"] = token if (p.duplicate and token) else str(len(p.change_log))
             p.duplicate = False
         return jsonify(page)
+
+    @app.post("/calendar/v3/calendars/<calendar_id>/events/watch")
+    def watch(calendar_id):
+        """events.watch: a web_hook channel (id at most 64 characters, unique; an https
+        address; an optional token; params.ttl in seconds, default a week). Answers the
+        channel with its opaque resourceId and expiration (ms since the epoch, as a
+        string), then posts the "sync" message."""
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json() or {}
+        cid, address = body.get("id") or "", body.get("address") or ""
+        if body.get("type") not in ("web_hook", "webhook") or not cid or len(cid) > 64 \
+                or not address.startswith("https://") or len(body.get("token") or "") > 256:
+            return jsonify(error={"code": 400, "message": "Invalid channel",
+                                  "errors": [{"reason": "invalidArgument"}]}), 400
+        if cid in p.channels:
+            return jsonify(error={"code": 400, "message": "Channel id not unique",
+                                  "errors": [{"reason": "channelIdNotUnique"}]}), 400
+        ttl = int((body.get("params") or {}).get("ttl", 604800))
+        expiration = int(datetime.now(UTC).timestamp() * 1000) + min(ttl, 604800) * 1000
+        resource = "rsc-" + hashlib.sha256(calendar_id.encode()).hexdigest()[:16]
+        channel = {"kind": "api#channel", "id": cid, "resourceId": resource,
+                   "resourceUri": f"{request.host_url}calendar/v3/calendars/{calendar_id}"
+                                  "/events?alt=json",
+                   "token": body.get("token") or "", "expiration": str(expiration)}
+        p.channels[cid] = {**channel, "address": address, "messages": 0}
+        p.notify(p.channels[cid], "sync")
+        return jsonify({k: v for k, v in channel.items() if k != "token" or v})
+
+    @app.post("/calendar/v3/channels/stop")
+    def stop_channel():
+        """channels.stop: {id, resourceId}; an empty answer. Unknown: 404."""
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json() or {}
+        p.stopped.append(body)
+        channel = p.channels.get(body.get("id"))
+        if channel is None or channel["resourceId"] != body.get("resourceId"):
+            return jsonify(error={"code": 404, "message": "Channel not found"}), 404
+        del p.channels[body["id"]]
+        return "", 204
 
     @app.post("/calendar/v3/freeBusy")
     def freebusy():

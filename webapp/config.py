@@ -133,6 +133,16 @@ def load_config(instance_path: Path) -> dict:
         "CALENDAR_SYNC_INTERVAL_SECONDS": int(os.environ.get("CALENDAR_SYNC_INTERVAL_SECONDS",
                                                              "120")),
         "CALENDAR_SYNC_NOTIFY_AFTER": int(os.environ.get("CALENDAR_SYNC_NOTIFY_AFTER", "3")),
+        # Issue 23, push: the public https address Google posts change notifications to
+        # (PUBLIC_BASE_URL + /calendars/google/notifications). Unset: no channels are made,
+        # calendars are polled every CALENDAR_SYNC_INTERVAL_SECONDS only.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+        # How long a channel is asked to live (Google's default and cap is a week), and how
+        # long before its expiration it is replaced by a new one.
+        "CALENDAR_CHANNEL_TTL_SECONDS": int(os.environ.get("CALENDAR_CHANNEL_TTL_SECONDS",
+                                                           "604800")),
+        "CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS": int(os.environ.get(
+            "CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS", "86400")),
         "GOOGLE_CLIENT_ID": os.environ.get("GOOGLE_CLIENT_ID", ""),
         "GOOGLE_CLIENT_SECRET": os.environ.get("GOOGLE_CLIENT_SECRET", ""),
         "GOOGLE_AUTHORIZE_URL": os.environ.get(

@@ -101,6 +101,8 @@ def disconnect(user) -> bool:
     conn = connection_for(user.id)
     if conn is None:
         return False
+    from webapp.calendars import channels
+    channels.stop_for(conn)  # while the grant that may stop them exists (issue 23)
     db.session.execute(sa.update(CalendarSync).where(CalendarSync.connection_id == conn.id)
                        .values(connection_id=None))
     db.session.delete(conn)

@@ -50,6 +50,9 @@ class CalendarSync(ClaimableRow, db.Model):
     status: pending, syncing (claimed), synced, failed."""
 
     __tablename__ = "calendar_syncs"
+    #: An inbound sync looks up the rows of the events in its batch (issue 23).
+    __table_args__ = (sa.Index("ix_calendar_syncs_connection_external",
+                               "connection_id", "external_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
@@ -132,3 +135,35 @@ class MeetingCalendarChange(db.Model):
     #: The fields taken in: {"start_at": [old, new], "title": [old, new], ...} (ISO times).
     details: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarChannel(ClaimableRow, db.Model):
+    """Issue 23, push: a Google notification channel (events.watch) on one calendar of a
+    connection. Google posts to PUBLIC_BASE_URL's webhook when the calendar changes; the
+    webhook marks the connection's inbound sync due (webapp.calendars.channels).
+
+    As a task (webapp.tasks): pending until next_attempt_at, when a job makes a new channel
+    (the first, or one replacing a channel about to expire) or stops one that is no longer
+    wanted; claimed "watching" meanwhile."""
+
+    __tablename__ = "calendar_channels"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "calendar_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    connection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"))
+    #: The watched calendar of the connection ("primary" until a connection has several).
+    calendar_id: so.Mapped[str] = so.mapped_column(sa.String(255), default="primary")
+    #: The channel's id (a UUID, echoed as X-Goog-Channel-ID); None until one is made.
+    channel_id: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    #: Google's opaque id of the watched resource (X-Goog-Resource-ID; channels.stop).
+    resource_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    #: A random secret echoed as X-Goog-Channel-Token, compared in constant time.
+    token: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+#: Channels as the task runner reads them: claimed "watching" while a job renews or stops.
+CHANNEL_TASKS = TaskKind(CalendarChannel, claimed="watching", lease=120, max_attempts=1000000)

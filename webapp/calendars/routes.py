@@ -8,11 +8,11 @@ from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp import jobs
-from webapp.calendars import bp, inbound, oauth
+from webapp.calendars import bp, channels, inbound, oauth
 from webapp.calendars import connections as calendar_connections
 from webapp.calendars.models import ON_REMOTE_DELETE, CalendarSync, CalendarSyncState
 from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
-from webapp.extensions import db
+from webapp.extensions import csrf, db
 from webapp.meetings import queries
 from webapp.urls import safe_local_url
 
@@ -52,6 +52,21 @@ def calendar_sync_trouble(conn) -> dict | None:
     return health if health["stale"] else None
 
 
+@bp.app_template_global()
+def calendar_push(conn) -> dict:
+    """How changes made in the connection's calendar reach Parley (Settings): "push"
+    (a Google channel is open), "starting" (one is being opened) or "poll", with why
+    ("address": no PUBLIC_BASE_URL; "provider": only Google pushes here)."""
+    minutes = max(1, round(current_app.config["CALENDAR_SYNC_INTERVAL_SECONDS"] / 60))
+    if conn is None or conn.provider != "google":
+        return {"mode": "poll", "why": "provider", "minutes": minutes}
+    if channels.webhook_address() is None:
+        return {"mode": "poll", "why": "address", "minutes": minutes}
+    channel = channels.channel_for(conn)
+    return {"mode": "push" if channel else "starting", "why": None, "minutes": minutes,
+            "expires_at": channel.expires_at if channel else None}
+
+
 @bp.route("/settings/profile/calendar")
 @login_required
 def settings():
@@ -75,6 +90,22 @@ def sync_now():
     jobs.enqueue(inbound.JOB, state.id)
     flash(_("Your calendar is being synced."), "success")
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post(channels.WEBHOOK_PATH)
+@csrf.exempt  # Google posts it; the channel's secret token stands in for the CSRF token
+def google_notification():
+    """Google's push notification (issue 23): the calendar of a channel changed. Only
+    marks the connection's sync due (the sweep runs it): no provider call here."""
+    headers = request.headers
+    if not channels.notified(headers.get("X-Goog-Channel-ID"),
+                             headers.get("X-Goog-Channel-Token"),
+                             headers.get("X-Goog-Resource-ID"),
+                             headers.get("X-Goog-Resource-State")):
+        db.session.rollback()
+        return "", 404
+    db.session.commit()
+    return "", 200
 
 
 @bp.post("/calendars/on-remote-delete")

@@ -133,6 +133,23 @@ class GoogleCalendar:
             if not page:
                 return Changes(events, data.get("nextSyncToken"), full=full)
 
+    def watch(self, channel_id: str, token: str, address: str, ttl: int,
+              calendar_id: str = "primary") -> tuple[str, datetime | None]:
+        """events.watch: a web_hook channel posting to address when the calendar's events
+        change. Returns (resourceId, expiration)."""
+        data = call("POST", f"{self.base}/calendars/{calendar_id}/events/watch", self.token,
+                    json={"id": channel_id, "type": "web_hook", "address": address,
+                          "token": token, "params": {"ttl": str(ttl)}}) or {}
+        if not data.get("resourceId"):
+            raise ProviderError("Google did not open the notification channel.")
+        expiration = data.get("expiration")
+        when = datetime.fromtimestamp(int(expiration) / 1000, UTC) if expiration else None
+        return data["resourceId"], when
+
+    def stop(self, channel_id: str, resource_id: str) -> None:
+        """channels.stop; a channel already gone (404) is fine."""
+        call("POST", f"{self.base}/channels/stop", self.token,
+             json={"id": channel_id, "resourceId": resource_id}, ok_missing=True)
 
     def fetch(self, external_id: str) -> RemoteEvent:
         found = call("GET", f"{self.base}/calendars/primary/events/{external_id}", self.token,
