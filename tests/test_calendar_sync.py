@@ -595,3 +595,52 @@ def test_inbound_sync_refreshes_a_refused_token_once(client, rep, cal, db, make)
     refreshes = google.refresh_calls
     assert sync_once(db, conn) == "synced"
     assert google.refresh_calls == refreshes + 1
+
+
+def test_inbound_sync_reads_only_the_rows_of_the_changed_events(client, rep, cal, db,  # noqa: F811
+                                                                 make, smtp, app):
+    """A connection with many meetings on its calendar: a sync that brings one change
+    reads that event's sync row (by its id, then by UID), not every row of the connection."""
+    from datetime import UTC, datetime
+
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    start = datetime(2031, 1, 6, 15, tzinfo=UTC)
+    for i in range(60):
+        other = Meeting(account_id=account.id, title=f"Other {i}", start_at=start,
+                        end_at=start + timedelta(minutes=30), timezone="UTC",
+                        host_id=user.id, organizer_id=user.id)
+        db.session.add(other)
+        db.session.flush()
+        db.session.add(CalendarSync(account_id=account.id, meeting_id=other.id,
+                                    connection_id=conn.id, provider="google",
+                                    external_id=f"other{i}", etag=f'"o{i}"',
+                                    status="synced"))
+    db.session.commit()
+    assert sync_once(db, conn) == "synced"  # the first sync
+    row = db.session.scalar(sa.select(CalendarSync).where(CalendarSync.meeting_id == meeting.id))
+    google.edit(row.external_id, summary="Renamed in Google")
+    google.events["notparley"] = {"id": "notparley", "iCalUID": "x@elsewhere",
+                                  "summary": "Dentist", "start": {"dateTime": start.isoformat()},
+                                  "end": {"dateTime": start.isoformat()}}
+    google.changed("notparley")
+
+    loaded: list[int] = []
+
+    def on_load(target, _context):
+        loaded.append(target.id)
+
+    row_id, conn_id, meeting_id = row.id, conn.id, meeting.id
+    db.session.remove()  # a fresh session, as the job has
+    conn = db.session.get(CalendarConnection, conn_id)
+    sa.event.listen(CalendarSync, "load", on_load)
+    try:
+        assert sync_once(db, conn) == "synced"
+    finally:
+        sa.event.remove(CalendarSync, "load", on_load)
+    assert db.session.get(Meeting, meeting_id).title == "Renamed in Google"
+    # The changed event's row (read again by the save); none of the 60 others.
+    assert set(loaded) == {row_id}, loaded

@@ -117,9 +117,12 @@ def run_inbound(state_id: int) -> str:
         db.session.commit()
         return "skipped"
     initial = state.last_success_at is None
-    rows = inbound.rows_by_href(conn)
     try:
-        known = {href: r.etag for href, r in rows.items() if r.remote_deleted_at is None}
+        # Only the ctag/etag fallback compares every event Parley wrote; the others name
+        # what changed, and only those rows are read (below).
+        def known() -> dict:
+            return {href: r.etag for href, r in inbound.rows_by_href(conn).items()
+                    if r.remote_deleted_at is None}
         try:
             provider = provider_for(conn)
             changes = provider.changes(state.sync_token, known)
@@ -130,11 +133,12 @@ def run_inbound(state_id: int) -> str:
             changes = provider.changes(state.sync_token, known)
         taken, results = 0, []
         seen: set[str] = set()
+        rows = inbound.rows_for(conn, changes.events)
         for remote in changes.events:
             if remote.id in seen:
                 continue  # the same change delivered twice in one answer: applied once
             seen.add(remote.id)
-            row = rows.get(remote.id) or inbound.row_by_uid(conn, remote.uid)
+            row = rows.get(remote.id)
             if row is None:
                 continue  # not Parley's event: busy time only
             what, done = inbound.apply_remote(conn, state, row, remote, initial=initial)

@@ -150,9 +150,9 @@ class CalDAVCalendar:
             raise
         return parse_event(_path(href), response.headers.get("ETag"), response.text)
 
-    def changes(self, token: str | None, known: dict[str, str | None]) -> Changes:
+    def changes(self, token: str | None, known) -> Changes:
         """What changed since `token` (sync-collection); `known` ({href path: etag} of the
-        events Parley wrote) serves the ctag/etag fallback."""
+        events Parley wrote, or a function returning it) serves the ctag/etag fallback."""
         body = (f'<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:" '
                 f'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:sync-token>'
                 f'{_xml_text(token or "")}</D:sync-token><D:sync-level>1</D:sync-level>'
@@ -186,10 +186,11 @@ class CalDAVCalendar:
                     events.append(parse_event(_path(href), etag, data))
         return Changes(events, root.findtext(f"{_D}sync-token"), full=not token)
 
-    def _changes_by_etags(self, known: dict[str, str | None]) -> Changes:
+    def _changes_by_etags(self, known) -> Changes:
         """The fallback: the collection's getctag, then every member's getetag; members
         whose etag differs from the stored one are fetched, stored ones missing are
-        deleted."""
+        deleted. known: {href path: etag}, or a function returning it (read only here)."""
+        known = known() if callable(known) else known
         body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
                 'xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:getetag/><CS:getctag/>'
                 '</D:prop></D:propfind>')
