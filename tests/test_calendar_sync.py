@@ -644,3 +644,82 @@ def test_inbound_sync_reads_only_the_rows_of_the_changed_events(client, rep, cal
     assert db.session.get(Meeting, meeting_id).title == "Renamed in Google"
     # The changed event's row (read again by the save); none of the 60 others.
     assert set(loaded) == {row_id}, loaded
+
+
+def _change_line(html: str) -> str:
+    import re
+    found = re.findall(r'<p class="timeline-calendar-change">([^<]*)</p>', html)
+    assert len(found) == 1, html
+    return found[0]
+
+
+def test_the_record_timeline_says_the_host_moved_it_in_google(client, rep, cal, db, make,  # noqa: F811
+                                                              smtp, app):
+    from webapp.records.models import Contact
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email == "guest1@example.org"))
+    assert sync_once(db, conn) == "synced"
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "timeline-calendar-change" not in page
+
+    day, next_day = future_day(12), future_day(13)
+    row = db.session.scalar(sa.select(CalendarSync))
+    google.edit(row.external_id, start={"dateTime": local(next_day, "10:00").isoformat()},
+                end={"dateTime": local(next_day, "11:00").isoformat()})
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    line = _change_line(client.get(f"/contacts/{contact.id}").get_data(as_text=True))
+    # In the viewer's zone (New York), without seconds: "Mon, 9:00 AM → Tue, 10:00 AM".
+    assert line.startswith("Moved in Google Calendar by the host: ")
+    old, new = line.split(": ", 1)[1].split(" → ")
+    assert old.startswith(day.strftime("%a")) and "9:00" in old
+    assert new.startswith(next_day.strftime("%a")) and "10:00" in new
+    assert ":00:00" not in line and "UTC" not in line
+    shown = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert line in shown  # the meeting page says the same
+
+    # Another viewer's zone and language.
+    user = db.session.get(type(user), user.id)
+    user.locale, user.timezone = "zh_Hant", "Asia/Taipei"
+    db.session.commit()
+    from flask_babel import refresh
+    refresh()  # the requests share the test's app context, where Babel keeps its choice
+    line = _change_line(client.get(f"/contacts/{contact.id}").get_data(as_text=True))
+    assert line.startswith("主持人在 Google Calendar 中移動了時間：")
+    assert "晚上9:00" in line and "晚上10:00" in line  # 9:00 and 10:00 in New York
+
+
+def test_the_timeline_reads_calendar_changes_with_its_page(client, make, db, login,
+                                                           count_queries):
+    """Calendar changes on every meeting of a page cost no statement more (no N+1)."""
+    from datetime import UTC, datetime
+
+    from tests.test_query_counts import add_meeting, count_get
+    account = make.account(timezone="America/New_York")
+    rep_user = login(make.user(account, timezone="America/New_York", name="Rep"))
+    contact = make.contact(account)
+    start = datetime(2031, 3, 3, 14, tzinfo=UTC)
+    meetings = [add_meeting(db, account, rep_user, f"Met {i}", start - timedelta(days=i),
+                            [contact]) for i in range(25)]
+    client.get(f"/contacts/{contact.id}")
+    few, html, _ = count_get(client, count_queries, db, f"/contacts/{contact.id}")
+    assert "timeline-calendar-change" not in html
+    for meeting in meetings:
+        for hours in (1, 2):  # moved twice: the latest move is shown
+            old = meeting.start_at + timedelta(hours=hours - 1)
+            db.session.add(MeetingCalendarChange(
+                account_id=account.id, meeting_id=meeting.id, provider="google",
+                kind="moved", details={"start": [str(old), str(old + timedelta(hours=1))]}))
+        db.session.add(MeetingCalendarChange(  # a conflict stays on the meeting's page
+            account_id=account.id, meeting_id=meeting.id, provider="google",
+            kind="conflict", details={"kept": "parley"}))
+    db.session.commit()
+    many, html, statements = count_get(client, count_queries, db, f"/contacts/{contact.id}")
+    assert many == few, statements
+    assert html.count("Moved in Google Calendar by the host: ") == 20
+    # The newest meeting's latest move (15:00 to 16:00 UTC), in the viewer's zone.
+    assert "by the host: Mon, 10:00\u202fAM → Mon, 11:00\u202fAM</p>" in html
