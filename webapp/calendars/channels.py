@@ -13,7 +13,7 @@ channel is made and calendars are polled only (every CALENDAR_SYNC_INTERVAL_SECO
   stops the channel and deletes the row.
 - Request side: the webhook (notified()) checks the channel id, its secret token (in
   constant time) and the resource id, then only marks the connection's inbound sync due
-  (webapp.calendars.inbound.sync_now); the sweep queues it. No provider call is made on
+  (CalendarSyncState); the sweep queues it. No provider call is made on
   the request path, and a burst of notifications still queues one sync.
 - Disconnecting stops the channels first (stop_for()), while the grant that may stop
   them still exists. A channel that could not be stopped expires by itself; its
@@ -34,8 +34,12 @@ import sqlalchemy as sa
 from flask import current_app
 
 from webapp import tasks
-from webapp.calendars import inbound
-from webapp.calendars.models import CHANNEL_TASKS, CalendarChannel, CalendarConnection
+from webapp.calendars.models import (
+    CHANNEL_TASKS,
+    CalendarChannel,
+    CalendarConnection,
+    CalendarSyncState,
+)
 from webapp.calendars.providers import AuthExpired, ProviderError
 from webapp.extensions import db
 from webapp.types import utcnow
@@ -86,11 +90,17 @@ def notified(channel_id: str | None, token: str | None, resource_id: str | None,
         return False
     if resource_state == "sync":
         return True  # the channel is open; nothing changed yet
-    conn = db.session.scalar(sa.select(CalendarConnection).where(
-        CalendarConnection.id == row.connection_id,
-        CalendarConnection.account_id == row.account_id))
-    if conn is not None and conn.status == "active" and conn.sync_on:
-        inbound.sync_now(conn)
+    state = db.session.scalar(sa.select(CalendarSyncState).join(
+        CalendarConnection, CalendarConnection.id == CalendarSyncState.connection_id).where(
+        CalendarSyncState.connection_id == row.connection_id,
+        CalendarSyncState.account_id == row.account_id,
+        CalendarConnection.status == "active", CalendarConnection.sync_on))
+    now = utcnow()
+    # Due already (another notification came first): nothing to write, one sync runs.
+    # Claimed by a running sync: left alone (the change arrives by this sync or the next).
+    # No state yet: the sweep makes it, due at once.
+    if state is not None and state.status == "pending" and state.next_attempt_at > now:
+        state.next_attempt_at = now
     return True
 
 
