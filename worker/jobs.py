@@ -80,8 +80,8 @@ def sync_calendar_inbound(state_id: int) -> str:
 def calendar_channel(channel_id: int) -> str:
     """Open, renew or stop a Google notification channel (claimed: runs once; issue 23)."""
     with app_context():
-        from webapp.calendars import channels
-        return channels.run_channel(channel_id)
+        from webapp.calendars import sync
+        return sync.run_channel(channel_id)
 
 
 def sweep() -> float:

@@ -97,12 +97,23 @@ def connect_caldav(user, url: str, username: str, password: str) -> CalendarConn
     return conn
 
 
+#: What must happen before a connection is deleted, registered by the modules that need
+#: its grant (webapp.calendars.channels stops its push channels).
+_BEFORE_DISCONNECT: list = []
+
+
+def before_disconnect(step) -> None:
+    """Run step(connection) before a connection is disconnected (registered once)."""
+    if step not in _BEFORE_DISCONNECT:
+        _BEFORE_DISCONNECT.append(step)
+
+
 def disconnect(user) -> bool:
     conn = connection_for(user.id)
     if conn is None:
         return False
-    from webapp.calendars import channels
-    channels.stop_for(conn)  # while the grant that may stop them exists (issue 23)
+    for step in _BEFORE_DISCONNECT:
+        step(conn)  # while the connection and its grant exist (channels.stop_for, #23)
     db.session.execute(sa.update(CalendarSync).where(CalendarSync.connection_id == conn.id)
                        .values(connection_id=None))
     db.session.delete(conn)

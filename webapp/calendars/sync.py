@@ -16,16 +16,21 @@ when it is the later change. An event deleted in the calendar is never recreated
 from __future__ import annotations
 
 import logging
+import secrets
+import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from webapp import jobs, tasks
-from webapp.calendars import inbound
+from webapp.calendars import channels, inbound
 from webapp.calendars.connections import provider_for
 from webapp.calendars.models import (
+    CHANNEL_TASKS,
     INBOUND_TASKS,
     SYNC_TASKS,
+    CalendarChannel,
     CalendarConnection,
     CalendarSync,
     CalendarSyncState,
@@ -222,6 +227,87 @@ def sweep_syncs(_interval: float) -> None:
     relay_syncs()
 
 
+# --- push: Google notification channels (issue 23; webapp.calendars.channels) ----------------
+
+def ensure_channels() -> None:
+    """Every connection that should have a channel has its row (due at once); rows whose
+    connection should not have one any more and still hold a channel are due, to be
+    stopped (the sweep; commits)."""
+    now = utcnow()
+    if channels.webhook_address() is not None:
+        missing = db.session.scalars(sa.select(CalendarConnection).outerjoin(
+            CalendarChannel, CalendarChannel.connection_id == CalendarConnection.id).where(
+            CalendarChannel.id.is_(None), channels.wanted_clause()))
+        for conn in missing:
+            db.session.add(CalendarChannel(account_id=conn.account_id, connection_id=conn.id,
+                                           calendar_id="primary", next_attempt_at=now))
+    unwanted = sa.true() if channels.webhook_address() is None else sa.not_(channels.wanted_clause())
+    for row in db.session.scalars(sa.select(CalendarChannel).join(
+            CalendarConnection, CalendarConnection.id == CalendarChannel.connection_id).where(
+            unwanted, CalendarChannel.status == "pending", CalendarChannel.next_attempt_at > now,
+            CalendarChannel.channel_id.is_not(None))):
+        row.next_attempt_at = now
+    db.session.commit()
+
+
+def sweep_channels(_interval: float | None = None) -> None:
+    """The sweep's channel step: rows made or made due, due ones queued. Returns nothing
+    (a count is not a wait; renewals are days apart)."""
+    ensure_channels()
+    tasks.enqueue_due(CHANNEL_TASKS, channels.JOB)
+
+
+def _renew_at(expires):
+    """When a channel expiring at `expires` is replaced: RENEW_BEFORE ahead of it, or half
+    way there for a channel that lives less than that."""
+    now = utcnow()
+    before = timedelta(seconds=int(current_app.config["CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS"]))
+    return expires - before if expires - before > now else now + (expires - now) / 2
+
+
+def run_channel(row_id: int) -> str:
+    """Open, renew or stop one channel. Returns "watching", "stopped", "pending" (failed,
+    tried again after backoff) or "not-claimed"."""
+    if not tasks.claim(CHANNEL_TASKS, row_id):
+        return "not-claimed"
+    row = db.session.get(CalendarChannel, row_id)
+    conn = db.session.get(CalendarConnection, row.connection_id)
+    keep = channels.wanted(conn)
+    old = (row.channel_id, row.resource_id) if row.channel_id and row.resource_id else None
+    fresh = None
+    try:
+        if keep:
+            ttl = int(current_app.config["CALENDAR_CHANNEL_TTL_SECONDS"])
+            channel_id, token = str(uuid.uuid4()), secrets.token_urlsafe(32)
+            resource_id, expires = channels.call(conn, lambda p: p.watch(
+                channel_id, token, channels.webhook_address(), ttl, row.calendar_id))
+            fresh = (channel_id, token, resource_id, expires or utcnow() + timedelta(seconds=ttl))
+        if old is not None and conn is not None and conn.provider == "google":
+            try:
+                channels.call(conn, lambda p: p.stop(*old))
+            except ProviderError as exc:  # it expires by itself; its posts get a 404
+                log.warning("could not stop channel %s: %s", old[0], exc)
+    except ProviderError as exc:
+        if not keep:
+            db.session.delete(row)
+            db.session.commit()
+            return "stopped"
+        tasks.schedule_retry(CHANNEL_TASKS, row, str(exc)[:1000], retryable=True,
+                             retry_after=exc.retry_after)
+        db.session.commit()
+        return row.status
+    if fresh is None:
+        db.session.delete(row)
+        db.session.commit()
+        return "stopped"
+    row.channel_id, row.token, row.resource_id, row.expires_at = fresh
+    row.status, row.claimed_at, row.attempts, row.last_error = "pending", None, 0, None
+    row.next_attempt_at = _renew_at(row.expires_at)
+    db.session.commit()
+    return "watching"
+
+
 tasks.register_relay(30, "calendar syncs", relay_syncs)
 tasks.register_sweep(30, "calendar syncs", sweep_syncs)
 tasks.register_sweep(35, "calendar inbound syncs", sweep_inbound)
+tasks.register_sweep(36, "calendar push channels", sweep_channels)
