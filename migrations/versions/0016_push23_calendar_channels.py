@@ -2,7 +2,7 @@
 rows looked up by connection and event id
 
 Revision ID: 0016_push23_calendar_channels
-Revises: 0015_20b
+Revises: 0016_source
 Create Date: 2026-12-03 16:15:00.000000
 
 """
@@ -14,7 +14,7 @@ import webapp.types
 
 # revision identifiers, used by Alembic.
 revision = '0016_push23_calendar_channels'
-down_revision = '0015_20b'
+down_revision = '0016_source'
 branch_labels = None
 depends_on = None
 
