@@ -9,6 +9,7 @@ import base64
 import hashlib
 import secrets
 import threading
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -94,6 +95,9 @@ class Provider:
         self.channels: dict[str, dict] = {}
         self.stopped: list[dict] = []
         self.notifications: list[tuple[str, dict]] = []
+        #: Graph subscriptions: validate(url, token) posts the validation request to the
+        #: app and returns the answer's text (a test sets it; None: Graph cannot reach it).
+        self.validate = None
 
     def changed(self, eid: str) -> None:
         """Record a change of event eid and give it a new version (etag / changeKey)."""
@@ -109,7 +113,16 @@ class Provider:
 
     def notify(self, channel: dict, state: str) -> None:
         """Record the POST Google makes to a channel's address: no body, the channel and
-        resource in X-Goog-* headers (the "sync" message first, then "exists")."""
+        resource in X-Goog-* headers (the "sync" message first, then "exists"); or the one
+        Graph makes to a subscription's: a JSON "value" list of changes with clientState."""
+        if channel.get("kind") == "graph":
+            if state != "sync":
+                self.notifications.append((channel["notificationUrl"], {"value": [{
+                    "subscriptionId": channel["id"], "clientState": channel["clientState"],
+                    "changeType": "updated", "resource": channel["resource"],
+                    "subscriptionExpirationDateTime": channel["expirationDateTime"],
+                    "tenantId": "t1"}]}))
+            return
         channel["messages"] += 1
         expires = datetime.fromtimestamp(int(channel["expiration"]) / 1000, UTC)
         self.notifications.append((channel["address"], {
@@ -449,6 +462,45 @@ def graph_app(p: Provider) -> Flask:
         p.events[eid]["isCancelled"] = True
         p.changed(eid)
         return "", 202
+
+    @app.post("/v1.0/subscriptions")
+    def subscribe():
+        """Create a subscription: an https notificationUrl, an expiration at most 4230
+        minutes ahead for events; Graph first posts ?validationToken= to the URL and needs
+        the token back as plain text within 10 s, else 400."""
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json() or {}
+        url, expires = body.get("notificationUrl") or "", body.get("expirationDateTime") or ""
+        try:
+            until = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        except ValueError:
+            until = None
+        now = datetime.now(UTC)
+        if not url.startswith("https://") or until is None or until <= now or \
+                (until - now).total_seconds() > 4230 * 60 or body.get("resource") != "me/events":
+            return jsonify(error={"code": "InvalidRequest", "message": "Invalid subscription"}), 400
+        token = secrets.token_urlsafe(12)
+        if p.validate is None or p.validate(url, token) != token:
+            return jsonify(error={"code": "InvalidRequest", "message": "Subscription "
+                                  "validation request failed. Response must exactly match "
+                                  "validationToken query parameter."}), 400
+        sid = str(uuid.uuid4())
+        created = {"id": sid, "resource": body["resource"], "changeType": body.get("changeType"),
+                   "notificationUrl": url, "clientState": body.get("clientState"),
+                   "expirationDateTime": until.isoformat().replace("+00:00", "Z"),
+                   "applicationId": p.client_id}
+        p.channels[sid] = {**created, "kind": "graph"}
+        return jsonify(created), 201
+
+    @app.delete("/v1.0/subscriptions/<sid>")
+    def unsubscribe(sid):
+        if (denied := guard()) is not None:
+            return denied
+        p.stopped.append({"id": sid})
+        if p.channels.pop(sid, None) is None:
+            return jsonify(error={"code": "ResourceNotFound"}), 404
+        return "", 204
 
     @app.post("/v1.0/me/calendar/getSchedule")
     def schedule():

@@ -151,7 +151,7 @@ def test_sync_off_stops_the_channel_and_settings_say_how_changes_arrive(app, cli
                                                                        pushed):
     google, _meeting = pushed
     page = client.get("/settings/profile/calendar").get_data(as_text=True)
-    assert 'data-mode="push"' in page and "Google tells Parley about every change" in page
+    assert 'data-mode="push"' in page and "Google Calendar tells Parley about every change" in page
     client.post("/calendars/sync", data={"sync_on": "0"})
     drain(app)
     assert google.channels == {} and len(google.stopped) == 1
@@ -168,3 +168,42 @@ def test_without_a_public_address_no_channel_is_made(app, client, rep, cal, db, 
     assert db.session.scalar(sa.select(sa.func.count(CalendarChannel.id))) == 0
     page = client.get("/settings/profile/calendar").get_data(as_text=True)
     assert 'data-mode="poll"' in page and "no public address" in page
+
+
+# --- Microsoft Graph subscriptions ---------------------------------------------------------
+
+def test_graph_subscription_is_validated_notifies_and_is_deleted(app, client, rep, cal,  # noqa: F811
+                                                                  db, make, smtp):
+    from urllib.parse import quote
+    _google, ms = cal
+    app.config["PUBLIC_BASE_URL"] = PUBLIC
+    # Graph posts its validation request while the subscription is being made.
+    ms.validate = lambda url, token: app.test_client().post(
+        f"{urlparse(url).path}?validationToken={quote(token)}").get_data(as_text=True)
+    oauth_connect(client, "microsoft")
+    account, _user = rep
+    meeting = booked(client, db, make, account)
+    drain(app)
+    assert len(ms.channels) == 1
+    subscription = next(iter(ms.channels.values()))
+    row = db.session.scalar(sa.select(CalendarChannel))
+    assert subscription["notificationUrl"] == PUBLIC + "/calendars/microsoft/notifications"
+    assert row.channel_id == subscription["id"] and row.token == subscription["clientState"]
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
+    assert "Microsoft 365 tells Parley about every change" in page
+
+    deltas = sum(1 for c in ms.calls if c[1].endswith("/calendarView/delta"))
+    ms.edit(next(iter(ms.events)), subject="Renamed in Outlook")
+    url, payload = ms.notifications[-1]
+    forged = {"value": [{**payload["value"][0], "clientState": "guess"}]}
+    assert client.post(urlparse(url).path, json=forged).status_code == 404
+    assert client.post(urlparse(url).path, json=payload).status_code == 202
+    assert sum(1 for c in ms.calls if c[1].endswith("/calendarView/delta")) == deltas
+    drain(app)
+    db.session.expire_all()
+    assert sum(1 for c in ms.calls if c[1].endswith("/calendarView/delta")) == deltas + 1
+    assert db.session.get(Meeting, meeting.id).title == "Renamed in Outlook"
+
+    assert client.post("/calendars/disconnect").status_code == 302
+    assert ms.stopped == [{"id": subscription["id"]}] and ms.channels == {}
+    assert client.post(urlparse(url).path, json=payload).status_code == 404

@@ -19,7 +19,9 @@ channel is made and calendars are polled only (every CALENDAR_SYNC_INTERVAL_SECO
   them still exists. A channel that could not be stopped expires by itself; its
   notifications meanwhile get a 404.
 
-Microsoft Graph subscriptions are not made: Microsoft connections are polled.
+Microsoft connections have a Graph subscription to their events instead (the same row:
+the subscription id, "me/events", clientState as the token; at most 4230 minutes, renewed
+alike); Graph's validationToken is echoed by the webhook.
 """
 
 from __future__ import annotations
@@ -42,28 +44,38 @@ from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
 
-#: Where Google posts (the route is webapp.calendars.routes.google_notification).
-WEBHOOK_PATH = "/calendars/google/notifications"
+#: Where each provider posts (webapp.calendars.routes: google_notification,
+#: microsoft_notification).
+WEBHOOK_PATHS = {"google": "/calendars/google/notifications",
+                 "microsoft": "/calendars/microsoft/notifications"}
+WEBHOOK_PATH = WEBHOOK_PATHS["google"]
 #: The job that opens, renews or stops one channel (webapp.calendars.sync.run_channel).
 JOB = "worker.jobs.calendar_channel"
 
 
-def webhook_address() -> str | None:
-    """The public address of the webhook, or None (no PUBLIC_BASE_URL: polling only)."""
+def webhook_address(provider: str = "google") -> str | None:
+    """The public address of a provider's webhook, or None (no PUBLIC_BASE_URL: polling
+    only)."""
     base = (current_app.config.get("PUBLIC_BASE_URL") or "").rstrip("/")
-    return base + WEBHOOK_PATH if base else None
+    return base + WEBHOOK_PATHS[provider] if base else None
 
 
 def wanted_clause():
     """Connections that should have a channel (SQL)."""
-    return sa.and_(CalendarConnection.provider == "google",
+    return sa.and_(CalendarConnection.provider.in_(WEBHOOK_PATHS),
                    CalendarConnection.status == "active", CalendarConnection.sync_on)
 
 
 def wanted(conn: CalendarConnection | None) -> bool:
     """Whether this connection should have a channel now."""
-    return (conn is not None and conn.provider == "google" and conn.status == "active"
+    return (conn is not None and conn.provider in WEBHOOK_PATHS and conn.status == "active"
             and conn.sync_on and webhook_address() is not None)
+
+
+def _same(stored: str | None, given: str | None) -> bool:
+    """Secrets compared in constant time."""
+    return bool(stored) and given is not None and hmac.compare_digest(
+        stored.encode(), given.encode("utf-8", "replace"))
 
 
 # --- request side: the webhook ------------------------------------------------------------
@@ -76,16 +88,35 @@ def notified(channel_id: str | None, token: str | None, resource_id: str | None,
     caller commits)."""
     if not channel_id or not token or not resource_id:
         return False
-    row = db.session.scalar(sa.select(CalendarChannel).where(
-        CalendarChannel.channel_id == channel_id[:64]))
-    if row is None or not row.token or not hmac.compare_digest(
-            row.token.encode(), token.encode("utf-8", "replace")):
-        return False
-    if not hmac.compare_digest((row.resource_id or "").encode(),
-                               resource_id.encode("utf-8", "replace")):
+    row = _channel(channel_id, "google")
+    if row is None or not _same(row.token, token) or not _same(row.resource_id, resource_id):
         return False
     if resource_state == "sync":
         return True  # the channel is open; nothing changed yet
+    _due(row)
+    return True
+
+
+def notified_graph(subscription_id: str | None, client_state: str | None) -> bool:
+    """One change notification Microsoft Graph posted (an item of its "value" list):
+    like notified(), the subscription's clientState stands for the channel's token."""
+    if not subscription_id or not client_state:
+        return False
+    row = _channel(subscription_id, "microsoft")
+    if row is None or not _same(row.token, client_state):
+        return False
+    _due(row)
+    return True
+
+
+def _channel(channel_id: str, provider: str) -> CalendarChannel | None:
+    return db.session.scalar(sa.select(CalendarChannel).join(
+        CalendarConnection, CalendarConnection.id == CalendarChannel.connection_id).where(
+        CalendarChannel.channel_id == channel_id[:64], CalendarConnection.provider == provider))
+
+
+def _due(row: CalendarChannel) -> None:
+    """The channel's connection syncs at the next sweep (flushes on commit)."""
     state = db.session.scalar(sa.select(CalendarSyncState).join(
         CalendarConnection, CalendarConnection.id == CalendarSyncState.connection_id).where(
         CalendarSyncState.connection_id == row.connection_id,
@@ -97,7 +128,6 @@ def notified(channel_id: str | None, token: str | None, resource_id: str | None,
     # No state yet: the sweep makes it, due at once.
     if state is not None and state.status == "pending" and state.next_attempt_at > now:
         state.next_attempt_at = now
-    return True
 
 
 def stop_for(conn: CalendarConnection) -> int:
@@ -111,8 +141,8 @@ def stop_for(conn: CalendarConnection) -> int:
     stopped = 0
     try:
         for row in rows:
-            if row.channel_id and row.resource_id and conn.provider == "google":
-                call(conn, lambda p, r=row: p.stop(r.channel_id, r.resource_id))
+            if row.channel_id and conn.provider in WEBHOOK_PATHS:
+                call(conn, lambda p, r=row: p.close_channel(r.channel_id, r.resource_id))
                 stopped += 1
     except ProviderError as exc:
         log.warning("could not stop the channels of connection %s: %s", conn.id, exc)

@@ -3,7 +3,17 @@
 from __future__ import annotations
 
 from authlib.integrations.base_client.errors import OAuthError
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
@@ -55,10 +65,10 @@ def calendar_sync_trouble(conn) -> dict | None:
 @bp.app_template_global()
 def calendar_push(conn) -> dict:
     """How changes made in the connection's calendar reach Parley (Settings): "push"
-    (a Google channel is open), "starting" (one is being opened) or "poll", with why
-    ("address": no PUBLIC_BASE_URL; "provider": only Google pushes here)."""
+    (a Google channel or Graph subscription is open), "starting" (one is being opened) or
+    "poll", with why ("address": no PUBLIC_BASE_URL; "provider": CalDAV does not push)."""
     minutes = max(1, round(current_app.config["CALENDAR_SYNC_INTERVAL_SECONDS"] / 60))
-    if conn is None or conn.provider != "google":
+    if conn is None or conn.provider not in channels.WEBHOOK_PATHS:
         return {"mode": "poll", "why": "provider", "minutes": minutes}
     if channels.webhook_address() is None:
         return {"mode": "poll", "why": "address", "minutes": minutes}
@@ -106,6 +116,28 @@ def google_notification():
         return "", 404
     db.session.commit()
     return "", 200
+
+
+@bp.post(channels.WEBHOOK_PATHS["microsoft"])
+@csrf.exempt  # Microsoft posts it; each notification's clientState stands in
+def microsoft_notification():
+    """Microsoft Graph (issue 23): a subscription's validation (its validationToken is
+    echoed as plain text), or change notifications; each known subscription with its
+    clientState marks its connection's sync due. No provider call here."""
+    validation = request.args.get("validationToken")
+    if validation is not None:
+        return Response(validation, 200, mimetype="text/plain")
+    body = request.get_json(silent=True)
+    items = body.get("value") if isinstance(body, dict) else None
+    ours = [channels.notified_graph(str(item.get("subscriptionId") or ""),
+                                    str(item.get("clientState") or ""))
+            for item in (items if isinstance(items, list) else [])[:100]
+            if isinstance(item, dict)]
+    if not any(ours):
+        db.session.rollback()
+        return "", 404
+    db.session.commit()
+    return "", 202
 
 
 @bp.post("/calendars/on-remote-delete")

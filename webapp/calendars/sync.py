@@ -227,7 +227,7 @@ def sweep_syncs(_interval: float) -> None:
     relay_syncs()
 
 
-# --- push: Google notification channels (issue 23; webapp.calendars.channels) ----------------
+# --- push: Google channels, Graph subscriptions (issue 23; webapp.calendars.channels) ------
 
 def ensure_channels() -> None:
     """Every connection that should have a channel has its row (due at once); rows whose
@@ -273,18 +273,19 @@ def run_channel(row_id: int) -> str:
     row = db.session.get(CalendarChannel, row_id)
     conn = db.session.get(CalendarConnection, row.connection_id)
     keep = channels.wanted(conn)
-    old = (row.channel_id, row.resource_id) if row.channel_id and row.resource_id else None
+    old = (row.channel_id, row.resource_id) if row.channel_id else None
     fresh = None
     try:
         if keep:
             ttl = int(current_app.config["CALENDAR_CHANNEL_TTL_SECONDS"])
-            channel_id, token = str(uuid.uuid4()), secrets.token_urlsafe(32)
-            resource_id, expires = channels.call(conn, lambda p: p.watch(
-                channel_id, token, channels.webhook_address(), ttl, row.calendar_id))
+            token = secrets.token_urlsafe(32)
+            channel_id, resource_id, expires = channels.call(conn, lambda p: p.open_channel(
+                str(uuid.uuid4()), token, channels.webhook_address(conn.provider), ttl,
+                row.calendar_id))
             fresh = (channel_id, token, resource_id, expires or utcnow() + timedelta(seconds=ttl))
-        if old is not None and conn is not None and conn.provider == "google":
+        if old is not None and conn is not None and conn.provider in channels.WEBHOOK_PATHS:
             try:
-                channels.call(conn, lambda p: p.stop(*old))
+                channels.call(conn, lambda p: p.close_channel(*old))
             except ProviderError as exc:  # it expires by itself; its posts get a 404
                 log.warning("could not stop channel %s: %s", old[0], exc)
     except ProviderError as exc:

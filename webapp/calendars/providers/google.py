@@ -151,6 +151,15 @@ class GoogleCalendar:
         call("POST", f"{self.base}/channels/stop", self.token,
              json={"id": channel_id, "resourceId": resource_id}, ok_missing=True)
 
+    def open_channel(self, channel_id: str, token: str, address: str, ttl: int,
+                     calendar_id: str = "primary") -> tuple[str, str, datetime | None]:
+        """watch() as every push provider answers: (channel id, resource id, expiration)."""
+        resource_id, expires = self.watch(channel_id, token, address, ttl, calendar_id)
+        return channel_id, resource_id, expires
+
+    def close_channel(self, channel_id: str, resource_id: str) -> None:
+        self.stop(channel_id, resource_id)
+
     def fetch(self, external_id: str) -> RemoteEvent:
         found = call("GET", f"{self.base}/calendars/primary/events/{external_id}", self.token,
                      ok_missing=True)

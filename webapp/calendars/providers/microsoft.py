@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from webapp.calendars.providers import Changes, Conflict, ProviderError, RemoteEvent, Written
 from webapp.calendars.providers.http import call
@@ -70,6 +70,29 @@ class MicrosoftCalendar:
         items = (data.get("value") or [{}])[0].get("scheduleItems", [])
         return [(_parse(i["start"]), _parse(i["end"])) for i in items
                 if i.get("status") in ("busy", "tentative", "oof", "workingElsewhere")]
+
+    #: Graph keeps a subscription to events at most 4230 minutes.
+    MAX_SUBSCRIPTION_SECONDS = 4230 * 60
+
+    def open_channel(self, _channel_id: str, token: str, address: str, ttl: int,
+                     _calendar_id: str = "primary") -> tuple[str, str, datetime]:
+        """A subscription to the user's events (created, updated, deleted) posting to
+        address with clientState=token; Graph validates address first (its
+        validationToken must be echoed). Returns (subscription id, resource, expiration)."""
+        expires = datetime.now(UTC) + timedelta(seconds=min(ttl, self.MAX_SUBSCRIPTION_SECONDS))
+        data = call("POST", f"{self.base}/subscriptions", self.token, json={
+            "changeType": "created,updated,deleted", "notificationUrl": address,
+            "resource": "me/events", "clientState": token,
+            "expirationDateTime": expires.isoformat().replace("+00:00", "Z")}) or {}
+        if not data.get("id"):
+            raise ProviderError("Microsoft did not make the subscription.")
+        when = data.get("expirationDateTime")
+        return data["id"], data.get("resource") or "me/events", _parse_utc(when) if when \
+            else expires
+
+    def close_channel(self, channel_id: str, _resource_id: str | None) -> None:
+        """Delete the subscription; one already gone (404) is fine."""
+        call("DELETE", f"{self.base}/subscriptions/{channel_id}", self.token, ok_missing=True)
 
     def changes(self, token: str | None, known: dict) -> Changes:
         """Delta query on calendarView: every @odata.nextLink, then the @odata.deltaLink,
@@ -138,3 +161,13 @@ def as_remote(event: dict) -> RemoteEvent:
 
 #: How far the delta's calendar view reaches (Graph needs a window).
 DELTA_PAST, DELTA_FUTURE = 30, 400
+
+
+def _parse_utc(value: str) -> datetime:
+    """An ISO time of Graph's (Z or an offset, up to 7 decimals) as aware UTC."""
+    text = value.replace("Z", "+00:00")
+    if "." in text:
+        head, _dot, rest = text.partition(".")
+        digits = "".join(c for c in rest if c.isdigit())
+        text = head + "." + digits[:6].ljust(6, "0") + rest[len(digits):]
+    return datetime.fromisoformat(text).astimezone(UTC)
