@@ -207,3 +207,20 @@ def test_graph_subscription_is_validated_notifies_and_is_deleted(app, client, re
     assert client.post("/calendars/disconnect").status_code == 302
     assert ms.stopped == [{"id": subscription["id"]}] and ms.channels == {}
     assert client.post(urlparse(url).path, json=payload).status_code == 404
+
+
+def test_connecting_another_calendar_stops_the_old_channel(app, client, db, pushed, cal):  # noqa: F811
+    from urllib.parse import quote
+    google, _meeting = pushed
+    _google, ms = cal
+    ms.validate = lambda url, token: app.test_client().post(
+        f"{urlparse(url).path}?validationToken={quote(token)}").get_data(as_text=True)
+    old = db.session.scalar(sa.select(CalendarChannel))
+    old_id, old_resource = old.channel_id, old.resource_id
+    oauth_connect(client, "microsoft")  # the user's calendar is now Microsoft 365
+    assert google.stopped == [{"id": old_id, "resourceId": old_resource}]
+    assert google.channels == {}
+    drain(app)
+    db.session.expire_all()
+    row = db.session.scalar(sa.select(CalendarChannel))
+    assert list(ms.channels) == [row.channel_id]

@@ -63,6 +63,8 @@ def configured_providers() -> list[str]:
 
 def _replace(user, provider: str) -> CalendarConnection:
     conn = connection_for(user.id)
+    if conn is not None:
+        _before_replacing(conn)
     if conn is None:
         conn = CalendarConnection(account_id=user.account_id, user_id=user.id, provider=provider)
         db.session.add(conn)
@@ -97,23 +99,29 @@ def connect_caldav(user, url: str, username: str, password: str) -> CalendarConn
     return conn
 
 
-#: What must happen before a connection is deleted, registered by the modules that need
-#: its grant (webapp.calendars.channels stops its push channels).
+#: What must happen before a connection is deleted or replaced by another calendar,
+#: registered by the modules that need its old grant (webapp.calendars.channels stops its
+#: push channels).
 _BEFORE_DISCONNECT: list = []
 
 
 def before_disconnect(step) -> None:
-    """Run step(connection) before a connection is disconnected (registered once)."""
+    """Run step(connection) before a connection is disconnected or replaced (registered
+    once)."""
     if step not in _BEFORE_DISCONNECT:
         _BEFORE_DISCONNECT.append(step)
+
+
+def _before_replacing(conn: CalendarConnection) -> None:
+    for step in _BEFORE_DISCONNECT:
+        step(conn)  # while the connection and its grant exist (channels.stop_for, #23)
 
 
 def disconnect(user) -> bool:
     conn = connection_for(user.id)
     if conn is None:
         return False
-    for step in _BEFORE_DISCONNECT:
-        step(conn)  # while the connection and its grant exist (channels.stop_for, #23)
+    _before_replacing(conn)
     db.session.execute(sa.update(CalendarSync).where(CalendarSync.connection_id == conn.id)
                        .values(connection_id=None))
     db.session.delete(conn)
