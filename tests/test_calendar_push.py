@@ -224,3 +224,16 @@ def test_connecting_another_calendar_stops_the_old_channel(app, client, db, push
     db.session.expire_all()
     row = db.session.scalar(sa.select(CalendarChannel))
     assert list(ms.channels) == [row.channel_id]
+
+
+def test_a_channel_google_refuses_is_tried_again_and_settings_show_why(app, client, rep,  # noqa: F811
+                                                                       cal, db, smtp):
+    google, _ms = cal
+    app.config["PUBLIC_BASE_URL"] = "http://parley.example"  # Google wants https
+    oauth_connect(client, "google")
+    drain(app)
+    assert google.channels == {}
+    row = db.session.scalar(sa.select(CalendarChannel))
+    assert row.channel_id is None and row.status == "pending" and "400" in row.last_error
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
+    assert 'data-mode="starting"' in page and 'id="sync-push-error"' in page

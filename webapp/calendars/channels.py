@@ -161,13 +161,14 @@ def call(conn: CalendarConnection, action):
 
 
 def channel_for(conn: CalendarConnection | None) -> CalendarChannel | None:
-    """The connection's open channel, if any (Settings shows whether pushes arrive)."""
+    """The connection's channel row, open or not yet (Settings shows whether pushes
+    arrive, and why not)."""
     if conn is None:
         return None
     return db.session.scalar(sa.select(CalendarChannel).where(
         CalendarChannel.connection_id == conn.id,
-        CalendarChannel.account_id == conn.account_id,
-        CalendarChannel.channel_id.is_not(None)).limit(1))
+        CalendarChannel.account_id == conn.account_id)
+        .order_by(CalendarChannel.channel_id.is_(None), CalendarChannel.id).limit(1))
 
 
 connections.before_disconnect(stop_for)

@@ -73,8 +73,9 @@ def calendar_push(conn) -> dict:
     if channels.webhook_address() is None:
         return {"mode": "poll", "why": "address", "minutes": minutes}
     channel = channels.channel_for(conn)
-    return {"mode": "push" if channel else "starting", "why": None, "minutes": minutes,
-            "expires_at": channel.expires_at if channel else None}
+    is_open = channel is not None and channel.channel_id is not None
+    return {"mode": "push" if is_open else "starting", "why": None, "minutes": minutes,
+            "error": channel.last_error if channel is not None and not is_open else None}
 
 
 @bp.route("/settings/profile/calendar")
