@@ -226,8 +226,8 @@ def test_connecting_another_calendar_stops_the_old_channel(app, client, db, push
     assert list(ms.channels) == [row.channel_id]
 
 
-def test_a_channel_google_refuses_is_tried_again_and_settings_show_why(app, client, rep,  # noqa: F811
-                                                                       cal, db, smtp):
+def test_a_channel_google_refuses_is_tried_again_and_settings_show_why(  # noqa: F811
+        app, client, rep, cal, db, smtp):  # noqa: F811
     google, _ms = cal
     app.config["PUBLIC_BASE_URL"] = "http://parley.example"  # Google wants https
     oauth_connect(client, "google")
