@@ -28,7 +28,7 @@ from webapp.calendars.models import (
     CalendarSync,
     ConnectionCalendar,
 )
-from webapp.calendars.providers import CalendarInfo, ProviderError, ReconnectNeeded
+from webapp.calendars.providers import AuthExpired, CalendarInfo, ProviderError, ReconnectNeeded
 from webapp.extensions import db
 from webapp.types import utcnow
 
@@ -205,7 +205,7 @@ def refresh_calendars(conn: CalendarConnection) -> list[ConnectionCalendar]:
     such as holidays); gone ones are dropped; the target stays, else the default
     calendar (Google primary, Graph default, CalDAV the first) receives meetings.
     Raises ProviderError (a provider is called: never inside a save)."""
-    found: list[CalendarInfo] = provider_for(conn).calendars()
+    found: list[CalendarInfo] = _call(conn, lambda provider: provider.calendars())
     if not found:
         raise ProviderError("The calendar account lists no calendars.", retryable=False)
     had = {c.external_id: c for c in conn.calendars}
@@ -255,6 +255,16 @@ def set_calendars(conn: CalendarConnection, counting: set[int], target_id: int |
     _follow_target(conn)
     db.session.flush()
     return True
+
+
+def _call(conn: CalendarConnection, action):
+    """action(adapter); a refused access token is refreshed once (as syncs do)."""
+    try:
+        return action(provider_for(conn))
+    except AuthExpired:
+        if conn.provider == "caldav":
+            raise
+        return action(provider_for(conn, force_refresh=True))
 
 
 def target_calendar(conn: CalendarConnection) -> str | None:
@@ -356,7 +366,8 @@ def busy_periods(conn: CalendarConnection, start: datetime,
         return [], list(names.values())
     default = next((c.external_id for c in selected if c.primary), None)
     try:
-        found = provider_for(conn).busy_in(start, end, list(names), default_id=default)
+        found = _call(conn, lambda provider: provider.busy_in(start, end, list(names),
+                                                              default_id=default))
     except ReconnectNeeded as exc:
         if conn.provider == "caldav":  # an OAuth grant was marked by the grant store
             grants.mark_revoked(GRANTS, conn.id, str(exc))
