@@ -234,6 +234,12 @@ def test_two_connections_of_one_user_both_count_and_the_chosen_one_receives(
     schedule(client, contact, title="To Graph", start_time="11:00", end_time="11:30",
              attendees=[f"contact:{contact.id}"])
     assert [e["subject"] for e in ms.events.values()] == ["To Graph"]
+    # The meeting already on Google stays there when edited.
+    to_google = db.session.scalar(sa.select(Meeting).where(Meeting.title == "To Google"))
+    client.post(f"/meetings/{to_google.id}/edit", data=form(
+        title="Still Google", attendees=[f"contact:{contact.id}"]))
+    assert [e["summary"] for e in google.events.values()] == ["Still Google"]
+    assert [e["subject"] for e in ms.events.values()] == ["To Graph"]
     # The same Google account connected again is a reconnection, another one is added.
     oauth_connect(client, "google")
     assert len(calendar_connections.connections_of(user.id)) == 2
@@ -253,17 +259,26 @@ def test_the_target_calendar_receives_the_new_event(client, rep, cal, db, make):
     account, user = rep
     conn = connected(db, user)
     found = rows(conn)
-    save_choice(client, conn, [found[google.email]], target=found["Work"])
     contact = make.contact(account, email="guest@example.org")
     day = future_day(9)
+    schedule(client, contact, title="On primary", start_date=day, start_time="08:00",
+             end_time="08:30", attendees=[f"contact:{contact.id}"])
+    (first,) = google.events
+    save_choice(client, conn, [found[google.email]], target=found["Work"])
     schedule(client, contact, title="On Work", start_date=day,
              attendees=[f"contact:{contact.id}"])
-    (eid,) = google.events
-    assert google.event_calendar[eid] == WORK
-    meeting = db.session.scalar(sa.select(Meeting))
-    client.post(f"/meetings/{meeting.id}/edit", data=form(
+    (eid,) = set(google.events) - {first}
+    assert google.event_calendar[eid] == WORK and google.event_calendar[first] == "primary"
+    on_work, on_primary = (db.session.scalar(sa.select(Meeting).where(Meeting.title == t))
+                           for t in ("On Work", "On primary"))
+    client.post(f"/meetings/{on_work.id}/edit", data=form(
         title="On Work, renamed", start_date=day, attendees=[f"contact:{contact.id}"]))
     assert google.events[eid]["summary"] == "On Work, renamed"
+    # A meeting written before the target changed is updated where it is, not copied.
+    client.post(f"/meetings/{on_primary.id}/edit", data=form(
+        title="Still on primary", start_date=day, start_time="08:00", end_time="08:30",
+        attendees=[f"contact:{contact.id}"]))
+    assert len(google.events) == 2 and google.events[first]["summary"] == "Still on primary"
     # A read-only calendar cannot receive meetings.
     r = client.post(f"/calendars/{conn.id}/calendars",
                     data={"counts": [], "target": str(found["Holidays"].id)})

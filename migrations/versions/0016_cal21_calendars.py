@@ -33,6 +33,8 @@ def upgrade():
         batch_op.create_index('uq_calendar_connections_receiving', ['user_id'], unique=True,
                               postgresql_where=sa.text('receives_events'),
                               sqlite_where=sa.text('receives_events'))
+    with op.batch_alter_table('calendar_syncs', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('calendar_ref', sa.String(length=1024), nullable=True))
     op.create_table('connection_calendars',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('account_id', sa.Integer(), nullable=False),
@@ -56,6 +58,8 @@ def upgrade():
 
 def downgrade():
     op.drop_table('connection_calendars')
+    with op.batch_alter_table('calendar_syncs', schema=None) as batch_op:
+        batch_op.drop_column('calendar_ref')
     # Only the connection receiving meetings is kept: the unique comes back.
     op.execute(sa.text("DELETE FROM calendar_connections WHERE NOT receives_events"))
     with op.batch_alter_table('calendar_connections', schema=None) as batch_op:

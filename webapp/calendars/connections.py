@@ -288,13 +288,16 @@ def access_token(conn: CalendarConnection, force: bool = False) -> str:
         raise ProviderError(str(exc), exc.status, retryable=exc.retryable) from exc
 
 
-def provider_for(conn: CalendarConnection, force_refresh: bool = False):
-    """The adapter for a connection, with a usable credential."""
+def provider_for(conn: CalendarConnection, force_refresh: bool = False,
+                 calendar: str | None = None):
+    """The adapter for a connection, with a usable credential. calendar: the Google
+    calendar an existing event lives in (a new one goes to the target calendar; Graph and
+    CalDAV address an existing event without its calendar)."""
     cfg = current_app.config
     if conn.provider == "google":
         from webapp.calendars.providers.google import GoogleCalendar
         return GoogleCalendar(cfg["GOOGLE_API_BASE"], access_token(conn, force_refresh),
-                              target_calendar(conn))
+                              calendar or target_calendar(conn))
     if conn.provider == "microsoft":
         from webapp.calendars.providers.microsoft import MicrosoftCalendar
         return MicrosoftCalendar(cfg["MICROSOFT_GRAPH_BASE"], access_token(conn, force_refresh),
@@ -331,17 +334,28 @@ def queue_sync(meeting, action: str, new_meeting: bool = False,
         row = CalendarSync(account_id=meeting.account_id, meeting_id=meeting.id,
                            connection_id=conn.id, provider=conn.provider)
         db.session.add(row)
-    elif conn is not None and row.connection_id != conn.id and action == "upsert":
+    elif conn is not None and row.connection_id != conn.id and action == "upsert" \
+            and not _still_syncing(row, meeting.host_id):
         row.connection_id, row.provider, row.external_id = conn.id, conn.provider, None
-        row.etag = row.remote_deleted_at = None  # a new event on another calendar
+        row.etag = row.remote_deleted_at = row.calendar_ref = None  # a new event elsewhere
     elif row.remote_deleted_at is not None:
         return row  # deleted in the calendar: neither recreated nor deleted again
-    elif source == "microsoft" and conn is not None and row.connection_id == conn.id:
+    elif source == "microsoft" and row.provider == "microsoft":
         return row  # Graph has the change, and mails attendees on a PATCH
     row.action, row.status, row.attempts = action, "pending", 0
     row.next_attempt_at, row.last_error, row.claimed_at = utcnow(), None, None
     db.session.flush()
     return row
+
+
+def _still_syncing(row: CalendarSync, host_id: int) -> bool:
+    """The event stays on the connection it was written to while that connection is the
+    host's and syncing (#21: the user chose another connection for new meetings)."""
+    if row.connection_id is None or row.external_id is None:
+        return False
+    old = db.session.get(CalendarConnection, row.connection_id)
+    return old is not None and old.user_id == host_id and old.status == "active" and \
+        old.sync_on
 
 
 def retry_sync(row: CalendarSync) -> bool:

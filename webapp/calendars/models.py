@@ -112,6 +112,9 @@ class CalendarSync(ClaimableRow, db.Model):
     etag: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     #: Set when the event was deleted in the calendar: Parley never recreates it.
     remote_deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: #21: the Google calendar the event was written to ("primary" when NULL, as before
+    #: calendars were chosen): later writes go there even after the target changes.
+    calendar_ref: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
 
 
 #: Sync rows as the task runner reads them (webapp.tasks): claimed "syncing".

@@ -63,8 +63,8 @@ class GoogleCalendar:
     def __init__(self, base_url: str, token: str, calendar_id: str | None = None):
         self.base, self.token = base_url.rstrip("/"), token
         #: The calendar meetings are written to (its id is an address: quoted).
-        calendar = quote(calendar_id or "primary", safe="")
-        self.events_url = f"{self.base}/calendars/{calendar}/events"
+        self.calendar_id = calendar_id or "primary"
+        self.events_url = f"{self.base}/calendars/{quote(self.calendar_id, safe='')}/events"
 
     def upsert(self, meeting, external_id: str | None) -> str:
         return self.upsert_event(meeting, external_id).get("id") or external_id or \
