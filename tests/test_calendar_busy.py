@@ -12,6 +12,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import caldav
+import pytest
 import sqlalchemy as sa
 
 from tests.meeting_helpers import form, future_day, local, schedule
@@ -98,6 +99,17 @@ def test_google_two_calendars_one_selected_only_its_event_makes_the_user_busy(
     assert f'id="counts-{found["Work"].id}"' in page
     assert f'id="counts-{found["Holidays"].id}" checked' in page
     assert f'id="target-{found["Holidays"].id}" disabled' in page  # read only
+
+
+@pytest.mark.committing
+def test_calendars_are_listed_when_connecting(client, rep, cal, db):
+    """Committing: the grant store reads committed rows only, so the list is fetched with
+    the token just granted."""
+    google, _ = cal
+    google_with_calendars(google)
+    oauth_connect(client, "google")
+    _account, user = rep
+    assert set(rows(connected(db, user))) == {google.email, "Work", "Holidays"}
 
 
 def test_overlapping_busy_from_two_calendars(client, rep, cal, db):  # noqa: F811

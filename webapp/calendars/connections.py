@@ -114,13 +114,14 @@ def connect_oauth(user, provider: str, token: dict, email: str | None) -> Calend
     grants.store(conn, token)
     conn.caldav_url = conn.caldav_username = conn.caldav_password_enc = None
     db.session.flush()
-    _try_refresh(conn)
+    # With the token just granted: the grant store reads committed rows only.
+    _try_refresh(conn, token.get("access_token"))
     return conn
 
 
-def _try_refresh(conn: CalendarConnection) -> None:
+def _try_refresh(conn: CalendarConnection, access: str | None = None) -> None:
     try:
-        refresh_calendars(conn)
+        refresh_calendars(conn, access)
     except ProviderError as exc:
         log.warning("listing the calendars of connection %s failed: %s", conn.id, exc)
 
@@ -199,13 +200,18 @@ def calendars_of(conn: CalendarConnection) -> list[ConnectionCalendar]:
                                read_only=False, counts_for_busy=True, is_target=True)]
 
 
-def refresh_calendars(conn: CalendarConnection) -> list[ConnectionCalendar]:
+def refresh_calendars(conn: CalendarConnection,
+                      access: str | None = None) -> list[ConnectionCalendar]:
     """Fetch the account's calendars from the provider and store them: new ones count for
     busy time when the user may write to them (their own calendars, not subscriptions
     such as holidays); gone ones are dropped; the target stays, else the default
     calendar (Google primary, Graph default, CalDAV the first) receives meetings.
-    Raises ProviderError (a provider is called: never inside a save)."""
-    found: list[CalendarInfo] = _call(conn, lambda provider: provider.calendars())
+    Raises ProviderError (a provider is called: never inside a save). access: an access
+    token just granted (the connection is not committed yet)."""
+    if access:
+        found: list[CalendarInfo] = provider_for(conn, access=access).calendars()
+    else:
+        found = _call(conn, lambda provider: provider.calendars())
     if not found:
         raise ProviderError("The calendar account lists no calendars.", retryable=False)
     had = {c.external_id: c for c in conn.calendars}
@@ -289,18 +295,19 @@ def access_token(conn: CalendarConnection, force: bool = False) -> str:
 
 
 def provider_for(conn: CalendarConnection, force_refresh: bool = False,
-                 calendar: str | None = None):
+                 calendar: str | None = None, access: str | None = None):
     """The adapter for a connection, with a usable credential. calendar: the Google
     calendar an existing event lives in (a new one goes to the target calendar; Graph and
     CalDAV address an existing event without its calendar)."""
     cfg = current_app.config
     if conn.provider == "google":
         from webapp.calendars.providers.google import GoogleCalendar
-        return GoogleCalendar(cfg["GOOGLE_API_BASE"], access_token(conn, force_refresh),
+        return GoogleCalendar(cfg["GOOGLE_API_BASE"], access or access_token(conn, force_refresh),
                               calendar or target_calendar(conn))
     if conn.provider == "microsoft":
         from webapp.calendars.providers.microsoft import MicrosoftCalendar
-        return MicrosoftCalendar(cfg["MICROSOFT_GRAPH_BASE"], access_token(conn, force_refresh),
+        return MicrosoftCalendar(cfg["MICROSOFT_GRAPH_BASE"],
+                                 access or access_token(conn, force_refresh),
                                  conn.external_email, target_calendar(conn))
     from webapp.calendars.providers.caldav import CalDAVCalendar
     return CalDAVCalendar(conn.caldav_url, conn.caldav_username,
