@@ -3,7 +3,7 @@ receiving new meetings; each connection's calendars, which count for busy time a
 which one receives the meetings
 
 Revision ID: 0016_cal21_calendars
-Revises: 0015_20b
+Revises: 0016_source
 Create Date: 2026-12-03 16:20:00.000000
 
 """
@@ -15,7 +15,7 @@ import webapp.types
 
 # revision identifiers, used by Alembic.
 revision = '0016_cal21_calendars'
-down_revision = '0015_20b'
+down_revision = '0016_source'
 branch_labels = None
 depends_on = None
 
