@@ -209,21 +209,26 @@ def test_graph_subscription_is_validated_notifies_and_is_deleted(app, client, re
     assert client.post(urlparse(url).path, json=payload).status_code == 404
 
 
-def test_connecting_another_calendar_stops_the_old_channel(app, client, db, pushed, cal):  # noqa: F811
+def test_a_second_calendar_gets_its_own_channel_and_disconnecting_one_stops_only_its(  # noqa: F811
+        app, client, db, pushed, cal):  # noqa: F811
     from urllib.parse import quote
     google, _meeting = pushed
     _google, ms = cal
     ms.validate = lambda url, token: app.test_client().post(
         f"{urlparse(url).path}?validationToken={quote(token)}").get_data(as_text=True)
     old = db.session.scalar(sa.select(CalendarChannel))
-    old_id, old_resource = old.channel_id, old.resource_id
-    oauth_connect(client, "microsoft")  # the user's calendar is now Microsoft 365
-    assert google.stopped == [{"id": old_id, "resourceId": old_resource}]
-    assert google.channels == {}
+    old_id, old_resource, google_conn = old.channel_id, old.resource_id, old.connection_id
+    oauth_connect(client, "microsoft")  # a second calendar (#21): both count
+    assert google.stopped == [] and list(google.channels) == [old_id]
     drain(app)
     db.session.expire_all()
-    row = db.session.scalar(sa.select(CalendarChannel))
-    assert list(ms.channels) == [row.channel_id]
+    rows = db.session.scalars(sa.select(CalendarChannel)).all()
+    graph_row, = [r for r in rows if r.connection_id != google_conn]
+    assert list(ms.channels) == [graph_row.channel_id]
+    assert client.post("/calendars/disconnect",
+                       data={"connection_id": str(google_conn)}).status_code == 302
+    assert google.stopped == [{"id": old_id, "resourceId": old_resource}]
+    assert google.channels == {} and list(ms.channels) == [graph_row.channel_id]
 
 
 def test_a_channel_google_refuses_is_tried_again_and_settings_show_why(  # noqa: F811

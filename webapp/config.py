@@ -128,6 +128,10 @@ def load_config(instance_path: Path) -> dict:
         "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "200")),
         # Calendars. Every external address comes from here so tests use local stand-ins.
         "CALENDAR_ENCRYPTION_KEYS": os.environ.get("CALENDAR_ENCRYPTION_KEYS", ""),
+        # #21: busy time read from connected calendars is kept this many seconds per
+        # (user, range) (in Redis when REDIS_URL is set, else in the process); 0: only
+        # within one transaction (a rotation booking reads it before taking its lock).
+        "BUSY_CACHE_SECONDS": int(os.environ.get("BUSY_CACHE_SECONDS", "60")),
         # Issue 23: how often each connection's calendar is asked what changed there, and
         # after how many failed syncs in a row the user is notified.
         "CALENDAR_SYNC_INTERVAL_SECONDS": int(os.environ.get("CALENDAR_SYNC_INTERVAL_SECONDS",

@@ -76,17 +76,76 @@ def calendar_push(conn) -> dict:
     is_open = channel is not None and channel.channel_id is not None
     return {"mode": "push" if is_open else "starting", "why": None, "minutes": minutes,
             "error": channel.last_error if channel is not None and not is_open else None}
+def _settings_page(caldav_error=None, form=None, status: int = 200):
+    """Settings → Calendars: every connection with its calendars (which count for busy
+    time, which one receives new meetings); sync health of the receiving one."""
+    conn = calendar_connections.connection_for(current_user.id)
+    state = _sync_state(conn)
+    conns = calendar_connections.connections_of(current_user.id)
+    return render_template("calendars/settings.html", conn=conn, conns=conns,
+                           calendars={c.id: calendar_connections.calendars_of(c)
+                                      for c in conns},
+                           providers=calendar_connections.configured_providers(),
+                           names=PROVIDER_NAMES, caldav_error=caldav_error, form=form or {},
+                           state=state, health=inbound.health(state) if conn else None), status
 
 
 @bp.route("/settings/profile/calendar")
 @login_required
 def settings():
-    conn = calendar_connections.connection_for(current_user.id)
-    state = _sync_state(conn)
-    return render_template("calendars/settings.html", conn=conn,
-                           providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
-                           caldav_error=None, form={}, state=state,
-                           health=inbound.health(state) if conn else None), 200
+    return _settings_page()
+
+
+def _own_connection(connection_id: int):
+    conn = calendar_connections.get_connection(current_user, connection_id)
+    if conn is None:
+        abort(404)
+    return conn
+
+
+@bp.post("/calendars/<int:connection_id>/calendars")
+@login_required
+def save_calendars(connection_id: int):
+    """Which of the connection's calendars count for busy time; which one receives new
+    meetings."""
+    conn = _own_connection(connection_id)
+    counting = {int(v) for v in request.form.getlist("counts") if v.isdigit()}
+    target = request.form.get("target", "")
+    if not calendar_connections.set_calendars(conn, counting,
+                                              int(target) if target.isdigit() else None):
+        abort(400)
+    db.session.commit()
+    flash(_("Your calendar choices are saved."), "success")
+    return redirect(url_for("calendars.settings"))
+
+
+@bp.post("/calendars/<int:connection_id>/refresh")
+@login_required
+def refresh_calendars(connection_id: int):
+    """Fetch the connection's list of calendars again from the provider."""
+    conn = _own_connection(connection_id)
+    try:
+        calendar_connections.refresh_calendars(conn)
+    except ProviderError:
+        db.session.rollback()
+        flash(_("%(provider)s could not be reached: the list of calendars was not "
+                "updated. Try again in a moment.", provider=PROVIDER_NAMES[conn.provider]),
+              "error")
+        return redirect(url_for("calendars.settings"))
+    db.session.commit()
+    flash(_("The list of calendars is up to date."), "success")
+    return redirect(url_for("calendars.settings"))
+
+
+@bp.post("/calendars/<int:connection_id>/receive")
+@login_required
+def receive_events(connection_id: int):
+    """New meetings go to this connection's calendar from now on."""
+    _own_connection(connection_id)
+    calendar_connections.set_receiving(current_user, connection_id)
+    db.session.commit()
+    flash(_("New meetings will be added to this calendar."), "success")
+    return redirect(url_for("calendars.settings"))
 
 
 @bp.post("/calendars/sync-now")
@@ -191,10 +250,14 @@ def callback(provider: str):
         return _oauth_failure(_("The calendar service could not be reached. Nothing was "
                                 "saved; try again in a moment."), 502)
     email = info.get("email") or info.get("preferred_username")
-    calendar_connections.connect_oauth(current_user, provider, token, email)
+    conn = calendar_connections.connect_oauth(current_user, provider, token, email)
     db.session.commit()
-    flash(_("%(provider)s is connected. New meetings will appear on it.",
-            provider=PROVIDER_NAMES[provider]), "success")
+    if conn.receives_events:
+        flash(_("%(provider)s is connected. New meetings will appear on it.",
+                provider=PROVIDER_NAMES[provider]), "success")
+    else:
+        flash(_("%(provider)s is connected. Choose which of its calendars count for your "
+                "busy time.", provider=PROVIDER_NAMES[provider]), "success")
     return redirect(_safe_next(session.pop("calendar_next", None)))
 
 
@@ -223,12 +286,7 @@ def connect_caldav():
             error = ("url", _("The CalDAV server could not be reached at this address."))
     if error:
         db.session.rollback()
-        conn = calendar_connections.connection_for(current_user.id)
-        state = _sync_state(conn)
-        return render_template("calendars/settings.html", conn=conn,
-                               providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
-                               caldav_error=error, form=form, state=state,
-                               health=inbound.health(state) if conn else None), 422
+        return _settings_page(error, form, 422)
     db.session.commit()
     flash(_("Your CalDAV calendar is connected."), "success")
     return redirect(_safe_next(request.form.get("next")))
@@ -237,7 +295,8 @@ def connect_caldav():
 @bp.post("/calendars/disconnect")
 @login_required
 def disconnect():
-    if calendar_connections.disconnect(current_user):
+    which = request.form.get("connection_id", "")
+    if calendar_connections.disconnect(current_user, int(which) if which.isdigit() else None):
         db.session.commit()
         flash(_("The calendar was disconnected. Meetings stay on Parley's own calendar."),
               "success")

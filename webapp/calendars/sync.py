@@ -61,7 +61,8 @@ def run_sync(sync_id: int) -> str:
     try:
         for attempt in (0, 1):
             try:
-                provider = provider_for(conn, force_refresh=attempt == 1)
+                provider = provider_for(conn, force_refresh=attempt == 1,
+                                        calendar=_event_calendar(conn, row))
                 if row.remote_deleted_at is not None:
                     pass  # deleted in the calendar: neither recreated nor deleted again
                 elif action == "delete":
@@ -88,6 +89,13 @@ def run_sync(sync_id: int) -> str:
     return row.status
 
 
+def _event_calendar(conn, row: CalendarSync) -> str | None:
+    """The Google calendar the row's event lives in (None: a new event, to the target)."""
+    if conn.provider != "google" or row.external_id is None:
+        return None
+    return row.calendar_ref or "primary"
+
+
 def _write(conn, row: CalendarSync, meeting, provider) -> list:
     """Write the meeting with the stored version; on a 412 take the server's change in
     first, then write again when Parley's version still stands. Returns the save results
@@ -101,6 +109,8 @@ def _write(conn, row: CalendarSync, meeting, provider) -> list:
             row.external_id, row.etag = written.id, written.etag
         return results
     row.external_id, row.etag = written.id, written.etag
+    if conn.provider == "google" and row.calendar_ref is None:
+        row.calendar_ref = provider.calendar_id
     return []
 
 
