@@ -680,3 +680,12 @@ def booking_for_meeting(account_id: int, meeting_id: int) -> Booking | None:
     """The booking that made the meeting (the timeline's "booked through <page>")."""
     return db.session.scalar(sa.select(Booking).where(Booking.account_id == account_id,
                                                       Booking.meeting_id == meeting_id))
+
+
+def manage_url_for(meeting: Meeting, contact_id: int) -> str | None:
+    """The manage link of the booking that made the meeting for this contact, if any (the
+    invitation and reminders carry it)."""
+    booking = db.session.scalar(sa.select(Booking).where(
+        Booking.account_id == meeting.account_id, Booking.meeting_id == meeting.id,
+        Booking.contact_id == contact_id))
+    return manage_url(booking) if booking is not None else None
