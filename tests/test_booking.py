@@ -4,7 +4,6 @@ the manage link (reschedule, cancel), abuse limits, idempotency, DST."""
 from __future__ import annotations
 
 import random
-
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 from zoneinfo import ZoneInfo
@@ -16,8 +15,8 @@ import sqlalchemy as sa
 from tests.meeting_helpers import future_day, local
 from tests.test_delivery import check_imip
 from webapp.api import operations as token_ops
-from webapp.booking.models import Booking, SchedulingPage
-from webapp.meetings.models import Attendee, Meeting
+from webapp.booking.models import Booking
+from webapp.meetings.models import Meeting
 from webapp.records.models import Contact
 
 API = "/api/v1/scheduling-pages"
@@ -136,7 +135,7 @@ def test_unknown_and_paused_slugs_answer_the_same_404(client, host, db):
 
 # --- booking ------------------------------------------------------------------------------
 
-def test_a_booking_is_a_crm_meeting_with_one_valid_request(client, host, db, smtp):
+def test_a_booking_is_a_crm_meeting_with_one_valid_request(client, host, db, smtp, login):
     make_page(client, host, questions={"company": True, "note": True})
     start = local(weekday(), "10:00")
     r = book(client, start, answers={"company": "Verasoft", "note": "About pricing"})
@@ -150,11 +149,11 @@ def test_a_booking_is_a_crm_meeting_with_one_valid_request(client, host, db, smt
     assert ("contact", contact.id) in [(a.record_type, a.record_id)
                                        for a in meeting.associations]
     assert "About pricing" in meeting.internal_note_html
-    # The contact's timeline lists it.
-    from webapp import timeline
-    items = timeline.items_for(contact) if hasattr(timeline, "items_for") else None
-    if items is not None:
-        assert any(getattr(i, "meeting_id", None) == meeting.id for i in items)
+    # The contact's timeline lists it, with the page it was booked through.
+    login(host.ana)
+    html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert f'id="meeting-{meeting.id}"' in html
+    assert "Booked through Intro call" in html
     to_vera = [m for rcpt, m in smtp.messages if "vera@example.org" in rcpt]
     assert len(to_vera) == 1
     event = check_imip(to_vera[0], "REQUEST")

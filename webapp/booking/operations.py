@@ -689,3 +689,12 @@ def manage_url_for(meeting: Meeting, contact_id: int) -> str | None:
         Booking.account_id == meeting.account_id, Booking.meeting_id == meeting.id,
         Booking.contact_id == contact_id))
     return manage_url(booking) if booking is not None else None
+
+
+def page_title_for(meeting: Meeting) -> str | None:
+    """The title of the page the meeting was booked through, or None."""
+    if meeting.source != "scheduling_page":
+        return None
+    return db.session.scalar(sa.select(SchedulingPage.title).join(
+        Booking, Booking.page_id == SchedulingPage.id).where(
+        Booking.account_id == meeting.account_id, Booking.meeting_id == meeting.id))
