@@ -348,3 +348,65 @@ def test_lord_howe_visitor_books_new_york_host_on_a_transition_day(client, host,
         "name": "Lord Howe", "email": "lh2@example.org"})
     assert wrong.status_code == 422
     assert isinstance(icalendar.Calendar, type)
+
+
+# --- group and round robin ----------------------------------------------------------------
+
+def busy_meeting(db, user, start, minutes=60):
+    db.session.add(Meeting(account_id=user.account_id, title="Busy", host_id=user.id,
+                           organizer_id=user.id, start_at=start,
+                           end_at=start + timedelta(minutes=minutes),
+                           timezone="America/New_York", sequence=0, outcome="scheduled"))
+    db.session.commit()
+
+
+def test_a_group_page_needs_every_host_free_and_invites_them(client, host, make, db, smtp):
+    ben = make.user(host.account, name="Ben Cohost", email="ben@acme.example",
+                    timezone="America/New_York", seat_kind_id=host.seat.id)
+    make_page(client, host, slug="team-demo", kind="group", host_ids=[ben.id])
+    day = weekday()
+    busy_meeting(db, ben, local(day, "10:00"))
+    free = [s["start"] for s in slots(client, slug="team-demo", day=day).json["slots"]]
+    assert stamp(local(day, "10:00")) not in free and stamp(local(day, "11:00")) in free
+    assert book(client, local(day, "10:00"), slug="team-demo").status_code == 409
+    r = book(client, local(day, "11:00"), slug="team-demo")
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
+    assert meeting.host_id == host.ana.id
+    assert {a.user_id for a in meeting.attendees if a.user_id} == {ben.id}
+    assert {rcpt[0] for rcpt, _m in smtp.messages} >= {"vera@example.org", "ben@acme.example"}
+
+
+def test_round_robin_reschedule_keeps_a_free_host_else_moves_the_count(client, host, make,
+                                                                       db):
+    from webapp.rotations import operations as rotation_ops
+    from webapp.rotations.models import RotationMember
+    m0, m1 = (make.user(host.account, name=f"Member {i}", timezone="America/New_York",
+                        seat_kind_id=host.seat.id) for i in range(2))
+    rotation, errors = rotation_ops.create_rotation(host.account, "Sales", [m0.id, m1.id])
+    assert not errors
+    db.session.commit()
+    make_page(client, host, slug="sales", kind="round_robin", rotation_id=rotation.id)
+    day = weekday()
+    r = book(client, local(day, "10:00"), slug="sales")
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
+    first = meeting.host_id
+    other = m1.id if first == m0.id else m0.id
+    token = token_of(r.json["manage_url"])
+
+    def move(hhmm):
+        return client.post(f"{API}/sales/bookings/{token}/reschedule", json={
+            "start": local(day, hhmm).isoformat(), "duration": 30,
+            "timezone": "America/New_York"})
+
+    assert move("13:00").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).host_id == first  # free: kept
+    busy_meeting(db, db.session.get(type(host.ana), first), local(day, "15:00"))
+    assert move("15:00").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).host_id == other  # busy: re-picked
+    counts = dict(db.session.execute(sa.select(RotationMember.user_id,
+                                               RotationMember.booked_count)).all())
+    assert counts == {first: 0, other: 1}
