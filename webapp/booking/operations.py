@@ -36,6 +36,7 @@ from webapp.booking.models import (
     BookingLock,
     SchedulingPage,
 )
+from webapp.booking.slots import page_hosts  # noqa: F401  (part of the interface)
 from webapp.extensions import db
 from webapp.meetings import pipeline
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
@@ -85,23 +86,6 @@ def public_page(slug: str) -> SchedulingPage | None:
         return None
     page = db.session.scalar(sa.select(SchedulingPage).where(SchedulingPage.slug == slug))
     return None if page is None or page.paused else page
-
-
-def page_hosts(page: SchedulingPage) -> list[User]:
-    """Who may host: one-on-one the owner; group every host (owner first); round robin
-    the rotation's eligible members in the rotation's pick order."""
-    if page.kind == "round_robin":
-        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
-        if rotation is None:
-            return []
-        members = sorted((m for m in rotation.members
-                          if rotation_ops.is_eligible(m, page.account_id)),
-                         key=rotation_ops._order)
-        return [m.user for m in members]
-    ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
-        User.account_id == page.account_id, User.id.in_(ids)))}
-    return [users[i] for i in ids if i in users]
 
 
 def _int(values: dict, key: str, low: int, high: int, errors: Errors,
