@@ -410,3 +410,21 @@ def test_round_robin_reschedule_keeps_a_free_host_else_moves_the_count(client, h
     counts = dict(db.session.execute(sa.select(RotationMember.user_id,
                                                RotationMember.booked_count)).all())
     assert counts == {first: 0, other: 1}
+
+
+def test_public_operations_need_no_token_and_send_no_cors_headers(client, host, db):
+    make_page(client, host)
+    r = client.get(f"{API}/ana-intro/slots", query_string={
+            "start": weekday().isoformat(), "end": weekday().isoformat(),
+            "timezone": "Asia/Taipei"}, headers={"Origin": "https://elsewhere.example"})
+    assert r.status_code == 200
+    assert "Access-Control-Allow-Origin" not in r.headers
+    doc = client.get("/api/v1/openapi.json").json
+    public = {(path, method) for path, ops in doc["paths"].items()
+              for method, op in ops.items() if op.get("security") == []}
+    assert public == {("/scheduling-pages/{slug}/slots", "get"),
+                      ("/scheduling-pages/{slug}/bookings", "post"),
+                      ("/scheduling-pages/{slug}/bookings/{token}/reschedule", "post"),
+                      ("/scheduling-pages/{slug}/bookings/{token}/cancel", "post")}
+    assert "post" in doc["paths"]["/scheduling-pages"]
+    assert {"SchedulingPage", "Booking", "SchedulingSlots"} <= set(doc["components"]["schemas"])

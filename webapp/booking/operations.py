@@ -559,6 +559,10 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
     external = _external(page, hosts, req.start, end)
     _lock_hosts(u.id for u in hosts)
     db.session.expire_all()
+    if key:  # the same key sent at the same moment: the first one's booking, committed
+        earlier = _earlier(page, key, fingerprint)
+        if earlier is not None:
+            return BookingResult(booking=earlier, meeting=earlier.meeting, replayed=True)
     hosts = page_hosts(page)
     free = slot_rules.slot_hosts(page, hosts, req.start, end, utcnow(), external)
     if not free:
