@@ -64,6 +64,22 @@ TOO_LATE = _l("It is too late to change this booking online: contact the host.")
 CANCELED = _l("This booking was canceled.")
 
 
+# --- abuse --------------------------------------------------------------------------------
+
+#: The form field people never see (and the JSON body's key): filled in, it is a robot.
+HONEYPOT = "website"
+
+
+def over_limit(address: str | None) -> int | None:
+    """Count a public request from the address (the API's one-minute window, in Redis when
+    there is one; BOOKING_RATE_LIMIT a minute): None when allowed, else the seconds to
+    wait (Retry-After)."""
+    from webapp.api import ratelimit
+    allowed, retry_after = ratelimit.hit(f"book:{address}",
+                                         current_app.config["BOOKING_RATE_LIMIT"])
+    return None if allowed else retry_after
+
+
 # --- pages --------------------------------------------------------------------------------
 
 def pages(account_id: int, owner_id: int | None = None) -> list[SchedulingPage]:
