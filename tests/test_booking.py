@@ -410,6 +410,11 @@ def test_round_robin_reschedule_keeps_a_free_host_else_moves_the_count(client, h
     counts = dict(db.session.execute(sa.select(RotationMember.user_id,
                                                RotationMember.booked_count)).all())
     assert counts == {first: 0, other: 1}
+    assert client.post(f"{API}/sales/bookings/{token}/cancel").status_code == 200
+    db.session.expire_all()
+    counts = dict(db.session.execute(sa.select(RotationMember.user_id,
+                                               RotationMember.booked_count)).all())
+    assert counts == {first: 0, other: 0}  # the cancel gave the count back
 
 
 def test_public_operations_need_no_token_and_send_no_cors_headers(client, host, db):
