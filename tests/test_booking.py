@@ -433,3 +433,17 @@ def test_public_operations_need_no_token_and_send_no_cors_headers(client, host, 
                       ("/scheduling-pages/{slug}/bookings/{token}/cancel", "post")}
     assert "post" in doc["paths"]["/scheduling-pages"]
     assert {"SchedulingPage", "Booking", "SchedulingSlots"} <= set(doc["components"]["schemas"])
+
+
+def test_the_manage_page_offers_times_overlapping_the_booking_itself(client, host, db):
+    from webapp.booking import slots as slot_rules
+    from webapp.booking.models import SchedulingPage
+    make_page(client, host)
+    day = weekday()
+    book(client, local(day, "10:00"))
+    page = db.session.scalar(sa.select(SchedulingPage))
+    meeting = db.session.scalar(sa.select(Meeting))
+    plain = slot_rules.free_slots(page, day, day, "America/New_York", 30)
+    own = slot_rules.free_slots(page, day, day, "America/New_York", 30,
+                                exclude_meeting=meeting.id)
+    assert local(day, "10:00") not in plain and local(day, "10:00") in own

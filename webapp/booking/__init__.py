@@ -44,7 +44,9 @@ Abuse (webapp.booking.operations):
 - public_page(slug) None for unknown and paused: answer both with the same 404.
 
 Slots (webapp.booking.slots; read only):
-- free_slots(page, first_day, last_day, zone, duration, now=None) -> list[datetime]
+- free_slots(page, first_day, last_day, zone, duration, now=None, hosts=None,
+  exclude_meeting=None) -> list[datetime]  (exclude_meeting=booking.meeting_id on the
+  manage page: the booking's own time counts as free)
   (UTC instants, sorted; days are the visitor's local days in `zone`)
 - by_day(slots, zone) -> dict[date, list[datetime]]   (for the month calendar / day list)
 - MAX_DAYS: the widest range one call answers.

@@ -86,8 +86,9 @@ class Booking(db.Model):
     page_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("scheduling_pages.id"),
                                                index=True)
     meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
-    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"),
-                                                         index=True)
+    #: The contact matched or made by email (None once that contact is deleted).
+    contact_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     #: SHA-256 hex of the manage token.
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     #: What the visitor typed: {"name", "email", "phone", "company", "note", "custom": {}}.

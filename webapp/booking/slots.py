@@ -137,9 +137,11 @@ def _on_grid(page, hosts: list[User], start: datetime) -> bool:
 
 
 def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
-               now: datetime | None = None, hosts: list[User] | None = None) -> list[datetime]:
+               now: datetime | None = None, hosts: list[User] | None = None,
+               exclude_meeting: int | None = None) -> list[datetime]:
     """The page's free starts (UTC, sorted) on the visitor's days first_day..last_day in
-    zone, for a meeting of `duration` minutes."""
+    zone, for a meeting of `duration` minutes. exclude_meeting: the booking's own meeting
+    when it is being rescheduled (its time counts as free)."""
     now = now or utcnow()
     hosts = page_hosts(page) if hosts is None else hosts
     if not hosts:
@@ -158,7 +160,8 @@ def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
     if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
         default = availability.account_default(page.account_id)
     schedules = [host_schedule(page, u, lo, hi, profile=profiles.get(u.id),
-                               default_hours=default) for u in hosts]
+                               default_hours=default, exclude_meeting=exclude_meeting)
+                 for u in hosts]
     if page.kind == "round_robin":
         out: set[datetime] = set()
         for schedule in schedules:
