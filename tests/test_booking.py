@@ -447,3 +447,12 @@ def test_the_manage_page_offers_times_overlapping_the_booking_itself(client, hos
     own = slot_rules.free_slots(page, day, day, "America/New_York", 30,
                                 exclude_meeting=meeting.id)
     assert local(day, "10:00") not in plain and local(day, "10:00") in own
+
+
+def test_manage_tokens_are_kept_out_of_access_logs():
+    from webapp.logredact import redact
+    line = ('"POST /api/v1/scheduling-pages/intro/bookings/12-0a1b2c/cancel HTTP/1.1" '
+            '"GET /book/manage/12-0a1b2c HTTP/1.1"')
+    assert "0a1b2c" not in redact(line)
+    assert redact("POST /api/v1/scheduling-pages/intro/bookings HTTP/1.1").endswith(
+        "/bookings HTTP/1.1")
