@@ -48,6 +48,9 @@ Slots (webapp.booking.slots; read only):
   exclude_meeting=None) -> list[datetime]  (exclude_meeting=booking.meeting_id on the
   manage page: the booking's own time counts as free)
   (UTC instants, sorted; days are the visitor's local days in `zone`)
+- slot_hosts(page, hosts, start, end, now=None, external=None, exclude_meeting=None)
+  -> the hosts free for [start, end) under the page's rules (round robin: the free ones;
+  else all or none); the check book() repeats under the lock
 - by_day(slots, zone) -> dict[date, list[datetime]]   (for the month calendar / day list)
 - MAX_DAYS: the widest range one call answers.
 
@@ -58,6 +61,9 @@ Booking (webapp.booking.operations):
   / .errors {field: [msg]} / .fake (honeypot: show success, nothing made) / .replayed
   (idempotency) / .booking / .meeting / .manage_url. KeyReused is raised for a key sent
   with another body.
+- lock_hosts(user_ids): take the hosts' booking locks (PG: SELECT ... FOR UPDATE; SQLite:
+  the write lock) before re-checking a slot; held to the commit. Proposed times (prop22)
+  should take it too, so a proposal and a page never book one host's slot twice.
 - booking_by_token(token) -> Booking | None
 - manage_url(booking) -> str   absolute: BASE_URL + "/book/manage/<token>" (page22 serves
   that path: GET shows the booking, reschedule and cancel forms)

@@ -437,7 +437,7 @@ def _check_time(page: SchedulingPage, req: BookingRequest) -> Errors:
     return errors
 
 
-def _lock_hosts(user_ids) -> None:
+def lock_hosts(user_ids) -> None:
     """Take each host's booking lock, in id order (two bookings never wait on each other
     in a circle). The rows are made on first use."""
     ids = sorted(set(user_ids))
@@ -573,7 +573,7 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
     hosts = page_hosts(page)
     end = req.start + timedelta(minutes=req.duration)
     external = _external(page, hosts, req.start, end)
-    _lock_hosts(u.id for u in hosts)
+    lock_hosts(u.id for u in hosts)
     db.session.expire_all()
     if key:  # the same key sent at the same moment: the first one's booking, committed
         earlier = _earlier(page, key, fingerprint)
@@ -642,7 +642,7 @@ def reschedule(booking: Booking, start: datetime | None, duration: int | None,
         current = [u for u in hosts if u.id == meeting.host_id]
         hosts = current + [u for u in hosts if u.id != meeting.host_id]
     external = _external(page, hosts, start, end)
-    _lock_hosts(u.id for u in hosts)
+    lock_hosts(u.id for u in hosts)
     db.session.expire_all()
     free = slot_rules.slot_hosts(page, hosts, start, end, utcnow(), external,
                                  exclude_meeting=meeting.id)
