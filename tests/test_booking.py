@@ -486,3 +486,26 @@ def test_slots_are_kept_until_the_account_changes(client, host, db, monkeypatch)
         app.extensions["parley_redis"].pop(url, None)
         app.extensions.pop("parley_valuecache", None)
         app.extensions.pop("parley_redis_breaker", None)
+
+
+def test_a_phone_page_asks_the_number_and_the_meeting_calls_it(client, host, db):
+    make_page(client, host, location_kind="phone")
+    start = local(weekday(), "10:00")
+    r = book(client, start)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "answers.phone"
+    r = book(client, start, answers={"phone": "+1 212 555 0100"})
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_kind == "phone" and "555" in meeting.location_value
+
+
+def test_an_address_page_needs_the_address_and_the_meeting_is_there(client, host, db):
+    r = client.post(API, json={"title": "Visit", "slug": "visit", "location_kind": "address"},
+                    headers=host.headers)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "location_value"
+    make_page(client, host, slug="visit", location_kind="address",
+              location_value="1 Main St, Springfield")
+    assert book(client, local(weekday(), "10:00"), slug="visit").status_code == 201
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_kind == "in_person"
+    assert meeting.location_value == "1 Main St, Springfield"

@@ -67,8 +67,10 @@ class SchedulingPage(db.Model):
 
     @property
     def asks(self) -> list[str]:
-        """The built-in questions this page asks beside name and email."""
-        return [q for q in BUILTIN_QUESTIONS if (self.questions or {}).get(q)]
+        """The built-in questions this page asks beside name and email (the phone always
+        when the host calls the number the contact gives)."""
+        return [q for q in BUILTIN_QUESTIONS if (self.questions or {}).get(q)
+                or (q == "phone" and self.location_kind == "phone")]
 
     @property
     def custom_questions(self) -> list[dict]:

@@ -158,6 +158,8 @@ def _check_page(account: Account, actor: User, page: SchedulingPage, values: dic
             add_error(errors, "location_value", _l("At most 500 characters."))
         else:
             page.location_value = (value or "").strip() or None
+    if page.location_kind in ("address", "custom") and not page.location_value:
+        add_error(errors, "location_value", _l("Give the address or the place."))
     if "questions" in values:
         page.questions = _questions(values["questions"], errors)
     for key, high in (("buffer_before_minutes", 240), ("buffer_after_minutes", 240),
