@@ -139,7 +139,7 @@ def read_calendars(members: list[RotationMember], start: datetime | None,
 
 
 def pick_free(members: list[RotationMember], start: datetime | None,
-              end: datetime | None, *,
+              end: datetime | None, schedule_of=None, *,
               fetch: bool = True) -> tuple[RotationMember | None, dict[int, list[str]]]:
     """The member pick() chooses among those free for [start, end), and the reason kinds
     (webapp.availability.engine) of each member skipped before it. Free means working
@@ -147,7 +147,10 @@ def pick_free(members: list[RotationMember], start: datetime | None,
     their connected calendars (#21); a member whose calendar cannot be read is skipped
     (CALENDAR_UNREADABLE), not taken as free. Members are checked in the rule's order and
     only until one is free. fetch=False (under the rotation's lock): calendars only from
-    the cache that read_calendars() filled. No times: by counts only."""
+    the cache that read_calendars() filled. No times: by counts only.
+    schedule_of(user, start, end): the member's Schedule, calendars included (a scheduling
+    page gives its rules and the calendars it read before the lock, #22); default: their
+    own hours and rules."""
     candidates = sorted((m for m in members if is_eligible(m)), key=_order)
     if start is None or end is None or not start < end:
         return (candidates[0] if candidates else None), {}
@@ -158,11 +161,14 @@ def pick_free(members: list[RotationMember], start: datetime | None,
     window = external_window(start, end)
     skipped: dict[int, list[str]] = {}
     for m in candidates:
-        external, unreadable = external_busy(m.user, *window, fetch=fetch)
-        schedule = availability.schedule_for(m.user, start, end, external, unreadable)
+        if schedule_of is not None:
+            schedule = schedule_of(m.user, start, end)
+        else:
+            external, unreadable = external_busy(m.user, *window, fetch=fetch)
+            schedule = availability.schedule_for(m.user, start, end, external, unreadable)
         kinds = list(dict.fromkeys(r.kind for r in engine.reasons_in(schedule, start, end,
                                                                      now)))
-        if unreadable:
+        if schedule.unreadable:
             kinds.append(CALENDAR_UNREADABLE)
         if not kinds:
             return m, skipped
@@ -254,7 +260,7 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_AVAILABLE)
         return
-    member, _skipped = pick_free(rotation.members, data.start, data.end)
+    member, _skipped = pick_free(rotation.members, data.start, data.end, data.host_schedule)
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_FREE)
         return
@@ -322,10 +328,12 @@ def book(account: Account, data: MeetingInput) -> RotationMember:
             raise RotationError("host_id", problem)
         member = next(m for m in members if m.user_id == data.host_id)
         # Why the rule would have skipped the members before the chosen one, for the ledger.
-        _pick, skipped = pick_free(members, data.start, data.end, fetch=False)
+        _pick, skipped = pick_free(members, data.start, data.end, data.host_schedule,
+                                   fetch=False)
         kind = "override"
     else:
-        member, skipped = pick_free(members, data.start, data.end, fetch=False)
+        member, skipped = pick_free(members, data.start, data.end, data.host_schedule,
+                                    fetch=False)
         if member is None:
             raise RotationError("rotation_id", NO_ONE_AVAILABLE if pick(members) is None
                                 else NO_ONE_FREE)
