@@ -179,7 +179,7 @@ def test_the_visitors_zone_and_language(client, owner):
     taipei = start.astimezone(ZoneInfo("Asia/Taipei"))
     html = client.get(f"/book/{page.slug}?zone=Asia/Taipei&start={utc(start)}",
                       headers={"Accept-Language": "zh-TW"}).get_data(as_text=True)
-    assert 'lang="zh-Hant"' in html and "你的時區" in html
+    assert 'lang="zh-Hant"' in html and "您的時區" in html
     assert f"{taipei.hour - 12 if taipei.hour > 12 else taipei.hour}:{taipei:%M}" in html
     assert "Asia/Taipei" in html
     # The switch is a link keeping the choices (no session: it works inside a frame).
@@ -401,3 +401,22 @@ def test_public_page_queries_are_few_and_do_not_grow_with_bookings(client, owner
         assert client.get(url).status_code == 200
     assert few.count <= 8, few.statements
     assert many.count == few.count, many.statements
+
+
+def test_too_many_requests_from_one_address_get_429_with_retry_after(client, owner, app):
+    page = make_page(owner)
+    start = first_slots(page)[0]
+    app.config["BOOKING_RATE_LIMIT"] = 2
+    try:
+        token = form_token(client.get(f"/book/{page.slug}?start={utc(start)}&zone={ZONE}")
+                           .get_data(as_text=True))
+        data = {"form_token": token, "start": utc(start), "duration": "30", "zone": ZONE,
+                "name": "V", "email": "bad"}
+        statuses = [client.post(f"/book/{page.slug}", data=data).status_code
+                    for _ in range(3)]
+        assert statuses == [422, 422, 429]
+        response = client.post(f"/book/{page.slug}", data=data)
+        assert response.status_code == 429 and int(response.headers["Retry-After"]) > 0
+        assert "Please wait a minute" in response.get_data(as_text=True)
+    finally:
+        app.config["BOOKING_RATE_LIMIT"] = 60

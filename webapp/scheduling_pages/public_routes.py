@@ -59,6 +59,35 @@ def _render(template: str, status: int = 200, **context):
                            **context), status
 
 
+class TooMany(Exception):
+    """The visitor's address went over the public pages' rate limit."""
+
+    def __init__(self, retry_after: int):
+        super().__init__(retry_after)
+        self.retry_after = retry_after
+
+
+def _limit() -> None:
+    """The per-address limit of the public endpoints (BOOKING_RATE_LIMIT a minute, shared
+    with the JSON API's for what books, reschedules or cancels; pages that only show
+    times may be loaded five times as often)."""
+    from flask import current_app
+
+    from webapp.api import ratelimit
+    limit = current_app.config["BOOKING_RATE_LIMIT"]
+    key, limit = (f"book:{request.remote_addr}", limit) if request.method == "POST" else \
+        (f"book-view:{request.remote_addr}", limit * 5)
+    allowed, retry_after = ratelimit.hit(key, limit)
+    if not allowed:
+        raise TooMany(retry_after)
+
+
+@bp.errorhandler(TooMany)
+def _too_many(exc: TooMany):
+    body, status = _render("scheduling_pages/too_many.html", 429)
+    return body, status, {"Retry-After": str(exc.retry_after)}
+
+
 def not_found():
     """The one answer for an unknown slug, a paused page and an unknown manage link."""
     return _render("scheduling_pages/not_found.html", 404)
@@ -146,6 +175,7 @@ def _page_view(page, values, status: int = 200, **context):
 
 @bp.get("/book/<slug>")
 def public(slug: str):
+    _limit()
     page = booking_ops.public_page(slug[:80])
     if page is None:
         return not_found()
@@ -181,6 +211,7 @@ def _form_errors(errors: dict) -> dict:
 @csrf.exempt
 @bp.post("/book/<slug>")
 def book(slug: str):
+    _limit()
     formtoken.check(request.form.get("form_token"), slug[:80])
     page = booking_ops.public_page(slug[:80])
     if page is None:
@@ -251,6 +282,7 @@ def _manage_view(booking, token: str, status: int = 200, **context):
 
 @bp.get("/book/manage/<token>")
 def manage(token: str):
+    _limit()
     booking = _booking_or_404(token)
     if booking is None:
         return not_found()
@@ -260,6 +292,7 @@ def manage(token: str):
 
 
 def _change(token: str, change):
+    _limit()
     formtoken.check(request.form.get("form_token"), token[:200])
     booking = _booking_or_404(token)
     if booking is None:
@@ -286,6 +319,7 @@ def reschedule(token: str):
     zone = cal.visitor_zone(request.form.get("zone"), "UTC")
     start = cal.parse_instant(request.form.get("start"))
     if start is None:
+        _limit()
         formtoken.check(request.form.get("form_token"), token[:200])
         abort(400)
     duration = request.form.get("duration")
