@@ -19,9 +19,9 @@ from urllib.parse import urlencode, urlsplit
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 
+from webapp import headers
 from webapp.booking import operations as booking_ops
 from webapp.booking import slots as booking_slots
-from webapp import headers
 from webapp.extensions import csrf, db
 from webapp.scheduling_pages import bp, embedding, formtoken
 from webapp.scheduling_pages import calendar as cal
