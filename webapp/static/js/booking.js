@@ -16,7 +16,8 @@
     var known = Array.prototype.some.call(select.options, function (o) { return o.value === zone; });
     if (!known) return;
     select.value = zone;
-    if (window.htmx) { window.htmx.trigger(form, "submit"); } else { form.submit(); }
+    // A real submit event: htmx sends it as its GET (or, without htmx, the browser does).
+    if (form.requestSubmit) { form.requestSubmit(); } else { form.submit(); }
   }
 
   function hideButtons(root) {
