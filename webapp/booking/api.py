@@ -18,7 +18,6 @@ from webapp.booking import operations as ops
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import BUILTIN_QUESTIONS, PAGE_KINDS, PAGE_LOCATIONS
 from webapp.extensions import db
-from webapp.meetings.models import REMINDER_UNITS
 from webapp.validation import is_valid_timezone
 
 NOT_FOUND = "No such scheduling page."
@@ -123,10 +122,9 @@ PAGE_FIELDS = {
     "max_per_day": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
     "slot_interval_minutes": {"type": "integer", "minimum": 5, "maximum": 240},
     "meeting_type_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1},
-    "reminders": {"type": ["array", "null"], "maxItems": 5, "items": {
-        "type": "array", "minItems": 2, "maxItems": 2, "prefixItems": [
-            {"type": "integer", "minimum": 1}, {"type": "string",
-                                                "enum": list(REMINDER_UNITS)}]}},
+    "reminders": {"type": ["array", "null"], "maxItems": 5, "items": S.REMINDER_IN,
+                  "description": "The reminders of its meetings; null: the account's "
+                                 "defaults."},
     "rotation_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
                     "description": "round_robin: the meeting rotation whose free member "
                                    "hosts."},
@@ -152,6 +150,8 @@ PUBLIC_ERRORS = (400, 404, 409, 422, 429)
 
 def page_json(page) -> dict:
     out = {k: getattr(page, k) for k in PAGE_FIELDS}
+    out["reminders"] = [{"amount": a, "unit": u} for a, u in page.reminders] \
+        if page.reminders is not None else None
     out.update(id=page.id, owner_user_id=page.owner_id, created_at=_stamp(page.created_at),
                url=f"{current_app.config['BASE_URL']}/book/{page.slug}")
     return out
@@ -337,6 +337,13 @@ def cancel_booking(slug: str, token: str):
 
 # --- authenticated CRUD -------------------------------------------------------------------
 
+def _page_values(body: dict) -> dict:
+    """The body as operations take it (reminders as [amount, unit] pairs)."""
+    if body.get("reminders") is not None:
+        body["reminders"] = [[r["amount"], r["unit"]] for r in body["reminders"]]
+    return body
+
+
 def _page(page_id: int):
     page = ops.get_page(g.account_id, page_id)
     if page is None:
@@ -357,7 +364,7 @@ def _errors(errors: dict) -> None:
                       body_name="SchedulingPageCreate", status=201, response=PAGE_OUT,
                       response_name="SchedulingPage"))
 def create_scheduling_page():
-    body = _json_body(PAGE_CREATE)
+    body = _page_values(_json_body(PAGE_CREATE))
     account = db.session.get(Account, g.account_id)
     page, errors = ops.create_page(account, g.api_user, body)
     _errors(errors)
@@ -393,7 +400,7 @@ def _may_change(page) -> None:
 def update_scheduling_page(page_id: int):
     page = _page(page_id)
     _may_change(page)
-    body = _json_body(PAGE_PATCH)
+    body = _page_values(_json_body(PAGE_PATCH))
     account = db.session.get(Account, g.account_id)
     _errors(ops.update_page(account, g.api_user, page, body))
     answer = page_json(page)

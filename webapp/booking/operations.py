@@ -36,6 +36,7 @@ from webapp.booking.models import (
     BookingLock,
     SchedulingPage,
 )
+from webapp.booking.slots import page_hosts  # noqa: F401  (part of the interface)
 from webapp.extensions import db
 from webapp.meetings import pipeline
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
@@ -85,23 +86,6 @@ def public_page(slug: str) -> SchedulingPage | None:
         return None
     page = db.session.scalar(sa.select(SchedulingPage).where(SchedulingPage.slug == slug))
     return None if page is None or page.paused else page
-
-
-def page_hosts(page: SchedulingPage) -> list[User]:
-    """Who may host: one-on-one the owner; group every host (owner first); round robin
-    the rotation's eligible members in the rotation's pick order."""
-    if page.kind == "round_robin":
-        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
-        if rotation is None:
-            return []
-        members = sorted((m for m in rotation.members
-                          if rotation_ops.is_eligible(m, page.account_id)),
-                         key=rotation_ops._order)
-        return [m.user for m in members]
-    ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
-        User.account_id == page.account_id, User.id.in_(ids)))}
-    return [users[i] for i in ids if i in users]
 
 
 def _int(values: dict, key: str, low: int, high: int, errors: Errors,
@@ -575,6 +559,10 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
     external = _external(page, hosts, req.start, end)
     _lock_hosts(u.id for u in hosts)
     db.session.expire_all()
+    if key:  # the same key sent at the same moment: the first one's booking, committed
+        earlier = _earlier(page, key, fingerprint)
+        if earlier is not None:
+            return BookingResult(booking=earlier, meeting=earlier.meeting, replayed=True)
     hosts = page_hosts(page)
     free = slot_rules.slot_hosts(page, hosts, req.start, end, utcnow(), external)
     if not free:
@@ -680,3 +668,21 @@ def booking_for_meeting(account_id: int, meeting_id: int) -> Booking | None:
     """The booking that made the meeting (the timeline's "booked through <page>")."""
     return db.session.scalar(sa.select(Booking).where(Booking.account_id == account_id,
                                                       Booking.meeting_id == meeting_id))
+
+
+def manage_url_for(meeting: Meeting, contact_id: int) -> str | None:
+    """The manage link of the booking that made the meeting for this contact, if any (the
+    invitation and reminders carry it)."""
+    booking = db.session.scalar(sa.select(Booking).where(
+        Booking.account_id == meeting.account_id, Booking.meeting_id == meeting.id,
+        Booking.contact_id == contact_id))
+    return manage_url(booking) if booking is not None else None
+
+
+def page_title_for(meeting: Meeting) -> str | None:
+    """The title of the page the meeting was booked through, or None."""
+    if meeting.source != "scheduling_page":
+        return None
+    return db.session.scalar(sa.select(SchedulingPage.title).join(
+        Booking, Booking.page_id == SchedulingPage.id).where(
+        Booking.account_id == meeting.account_id, Booking.meeting_id == meeting.id))

@@ -13,15 +13,36 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from webapp.auth.models import User
 from webapp.availability import engine
 from webapp.availability import settings as availability
 from webapp.availability.busy import external_busy
 from webapp.availability.intervals import Interval
+from webapp.extensions import db
+from webapp.rotations import operations as rotation_ops
 from webapp.types import utcnow
 
 #: The widest range of days one slots request answers.
 MAX_DAYS = 62
+
+
+def page_hosts(page) -> list[User]:
+    """Who may host: one-on-one the owner; group every host (owner first); round robin
+    the rotation's eligible members in the rotation's pick order."""
+    if page.kind == "round_robin":
+        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
+        if rotation is None:
+            return []
+        members = sorted((m for m in rotation.members
+                          if rotation_ops.is_eligible(m, page.account_id)),
+                         key=rotation_ops._order)
+        return [m.user for m in members]
+    ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
+        User.account_id == page.account_id, User.id.in_(ids)))}
+    return [users[i] for i in ids if i in users]
 
 
 def page_rules(page, host_rules: engine.Rules) -> engine.Rules:
@@ -49,7 +70,6 @@ def host_schedule(page, user: User, start: datetime, end: datetime,
         external = external_busy(user, lo, hi)
     schedule = availability.schedule_for(user, lo, hi, *external)
     if exclude_meeting is not None:
-        from webapp.extensions import db
         from webapp.meetings.models import Meeting
         gone = db.session.get(Meeting, exclude_meeting)
         if gone is not None:
@@ -117,7 +137,6 @@ def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
                now: datetime | None = None, hosts: list[User] | None = None) -> list[datetime]:
     """The page's free starts (UTC, sorted) on the visitor's days first_day..last_day in
     zone, for a meeting of `duration` minutes."""
-    from webapp.booking.operations import page_hosts
     now = now or utcnow()
     hosts = page_hosts(page) if hosts is None else hosts
     if not hosts:
