@@ -14,8 +14,6 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from webapp.booking import operations as booking_ops
-from webapp.booking import slots as booking_slots
 from webapp.booking.models import Booking, SchedulingPage
 from webapp.extensions import db as _db
 from webapp.meetings.models import Meeting
@@ -44,6 +42,9 @@ def owner(make, login):
 
 
 def make_page(user, slug="intro-call", **values) -> SchedulingPage:
+    # Imported here: importing the booking domain before the app is built runs into the
+    # meetings / rotations import cycle at collection time.
+    from webapp.booking import operations as booking_ops
     page, errors = booking_ops.create_page(user.account, user, {
         "title": values.pop("title", "Intro call"), "slug": slug, **values})
     assert not errors, errors
@@ -52,6 +53,7 @@ def make_page(user, slug="intro-call", **values) -> SchedulingPage:
 
 
 def first_slots(page, zone=ZONE, duration=30, days=21):
+    from webapp.booking import slots as booking_slots
     today = utcnow().astimezone(ZoneInfo(zone)).date()
     found = booking_slots.free_slots(page, today, today + timedelta(days=days), zone, duration)
     assert found, "the host has free time in the next three weeks"
