@@ -164,3 +164,27 @@ def choose_first_slot_en(page: Page) -> None:
         page.get_by_role("link", name="Next month").click()
     days.first.click()
     page.locator("a.bk-slot").first.click()
+
+
+def test_the_owner_makes_a_page_in_settings_and_shares_it(app, demo, ui: Page, ui_name: str):
+    from e2e.conftest import login, open_menu
+    page = ui
+    login(page)
+    open_menu(page)
+    page.goto("/settings/profile")
+    page.locator("#scheduling-pages-link").click()
+    page.locator("#new-page").click()
+    page.get_by_label("Title").fill("Product demo")
+    page.get_by_label("Link address").fill("Bad Address!")
+    page.locator("#save-page").click()
+    expect(page.locator("#slug-error")).to_be_visible()  # at its field, nothing saved
+    assert_accessible(page, "scheduling page form with an error")
+    page.get_by_label("Link address").fill("product-demo")
+    page.get_by_label("Durations (minutes)").fill("30, 60")
+    page.locator("#save-page").click()
+    expect(page.locator("#public-link")).to_have_value(re.compile(r"/book/product-demo$"))
+    expect(page.locator("#embed-snippet")).to_have_value(re.compile(r"<iframe src=\"[^\"]+/book/product-demo\""))
+    assert_accessible(page, "scheduling page settings")
+    shot(page, f"booking-settings-{ui_name}")
+    page.goto("/book/product-demo")
+    expect(page.locator("#bk-duration")).to_be_visible()  # two durations: the visitor picks

@@ -422,3 +422,8 @@ def test_too_many_requests_from_one_address_get_429_with_retry_after(client, own
         assert "Please wait a minute" in response.get_data(as_text=True)
     finally:
         app.config["BOOKING_RATE_LIMIT"] = 60
+
+
+def test_every_user_finds_their_scheduling_pages_from_their_settings(client, owner):
+    html = client.get("/settings/profile").get_data(as_text=True)
+    assert 'href="/settings/scheduling-pages"' in html
