@@ -15,17 +15,9 @@ from playwright.sync_api import Browser, Page, Playwright, expect
 
 from e2e.a11y import assert_accessible, assert_touch_targets
 from e2e.conftest import shot
+from e2e.test_phone_scheduling import in_db
 
 SLUG = "acme-intro"
-
-
-def in_db(app, fn):
-    from webapp.extensions import db
-    with app.app_context():
-        try:
-            return fn(db)
-        finally:
-            db.session.remove()
 
 
 @pytest.fixture()

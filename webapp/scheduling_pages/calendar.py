@@ -6,7 +6,6 @@ their zone. Pure functions (no database, no request: the caller passes what it r
 from __future__ import annotations
 
 import calendar as _calendar
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -120,15 +119,6 @@ def month_grid(month: date, free_days: set[date], chosen: date | None, today: da
 
 def weekday_order(first_weekday: int) -> list[int]:
     return [(first_weekday + i) % 7 for i in range(7)]
-
-
-def by_local_day(starts: Iterable[datetime], zone: str) -> dict[date, list[datetime]]:
-    """UTC slot starts grouped by their date in zone, each day's in order."""
-    tz = ZoneInfo(zone)
-    out: dict[date, list[datetime]] = {}
-    for start in sorted(starts):
-        out.setdefault(start.astimezone(tz).date(), []).append(start)
-    return out
 
 
 def utc_text(value: datetime) -> str:

@@ -18,6 +18,7 @@ from urllib.parse import urlencode, urlsplit
 
 from flask import abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
+from flask_babel import lazy_gettext as _l
 
 from webapp import headers
 from webapp.booking import operations as booking_ops
@@ -84,13 +85,17 @@ def _limit() -> None:
 
 @bp.errorhandler(TooMany)
 def _too_many(exc: TooMany):
-    body, status = _render("scheduling_pages/too_many.html", 429)
+    body, status = _render("scheduling_pages/notice.html", 429, title=_l("Too many requests"),
+                           message=_l("Too many requests came from your address. Please "
+                                      "wait a minute and try again."))
     return body, status, {"Retry-After": str(exc.retry_after)}
 
 
 def not_found():
     """The one answer for an unknown slug, a paused page and an unknown manage link."""
-    return _render("scheduling_pages/not_found.html", 404)
+    return _render("scheduling_pages/notice.html", 404, title=_l("Page not found"),
+                   message=_l("There is no booking page at this address, or it is not "
+                              "taking bookings now. Check the link you were given."))
 
 
 def _frame(account_id: int) -> None:
