@@ -427,3 +427,30 @@ def test_too_many_requests_from_one_address_get_429_with_retry_after(client, own
 def test_every_user_finds_their_scheduling_pages_from_their_settings(client, owner):
     html = client.get("/settings/profile").get_data(as_text=True)
     assert 'href="/settings/scheduling-pages"' in html
+
+
+def test_a_round_robin_page_reads_each_members_busy_time_and_little_else(
+        client, owner, make, count_queries, db):
+    from webapp.rotations import operations as rotation_ops
+    owner.role = "admin"
+    seat = owner.seat_kind
+    members = [owner] + [make.user(owner.account, timezone=zone, seat_kind_id=seat.id)
+                         for zone in ("Europe/London", "Asia/Taipei", "America/Chicago",
+                                      "America/Los_Angeles")]
+    from webapp.availability.settings import start_new_user
+    for user in members:  # as every user made since #21 has: working hours of their own
+        start_new_user(user)
+    db.session.commit()
+    rotation, errors = rotation_ops.create_rotation(owner.account, "Team",
+                                                    [u.id for u in members])
+    assert not errors
+    page = make_page(owner, slug="team", kind="round_robin", rotation_id=rotation.id)
+    client.post("/logout")
+    url = f"/book/{page.slug}?zone={ZONE}"
+    assert client.get(url).status_code == 200
+    db.session.rollback()
+    with count_queries() as counter:
+        assert client.get(url).status_code == 200
+    # Per member only its busy time (its calendar connection and its Parley meetings);
+    # the members, their hours and the page in a fixed few.
+    assert counter.count <= 8 + 2 * len(members), counter.statements
