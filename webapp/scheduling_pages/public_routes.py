@@ -24,7 +24,7 @@ from webapp import headers
 from webapp.booking import operations as booking_ops
 from webapp.booking import slots as booking_slots
 from webapp.extensions import csrf, db
-from webapp.scheduling_pages import bp, embedding, formtoken
+from webapp.scheduling_pages import bp, embedding, formtoken, slotcache
 from webapp.scheduling_pages import calendar as cal
 from webapp.types import utcnow
 
@@ -142,9 +142,8 @@ class Picker:
         self.window = cal.window(month, today, page.horizon_days)
         first = self.window.month
         last = cal.add_months(first, 1) - timedelta(days=1)
-        found = booking_slots.free_slots(page, max(first, today), last, self.zone,
-                                         self.duration, now=now, hosts=hosts) \
-            if last >= today else []
+        found = slotcache.month_slots(page, max(first, today), last, self.zone,
+                                      self.duration, now, hosts) if last >= today else []
         self.days = booking_slots.by_day(found, self.zone)
         self.day = chosen_day if chosen_day in self.days else None
         self.slots = self.days.get(self.day, []) if self.day else []
