@@ -410,6 +410,11 @@ def test_round_robin_reschedule_keeps_a_free_host_else_moves_the_count(client, h
     counts = dict(db.session.execute(sa.select(RotationMember.user_id,
                                                RotationMember.booked_count)).all())
     assert counts == {first: 0, other: 1}
+    assert client.post(f"{API}/sales/bookings/{token}/cancel").status_code == 200
+    db.session.expire_all()
+    counts = dict(db.session.execute(sa.select(RotationMember.user_id,
+                                               RotationMember.booked_count)).all())
+    assert counts == {first: 0, other: 0}  # the cancel gave the count back
 
 
 def test_public_operations_need_no_token_and_send_no_cors_headers(client, host, db):
@@ -428,3 +433,101 @@ def test_public_operations_need_no_token_and_send_no_cors_headers(client, host, 
                       ("/scheduling-pages/{slug}/bookings/{token}/cancel", "post")}
     assert "post" in doc["paths"]["/scheduling-pages"]
     assert {"SchedulingPage", "Booking", "SchedulingSlots"} <= set(doc["components"]["schemas"])
+
+
+def test_the_manage_page_offers_times_overlapping_the_booking_itself(client, host, db):
+    from webapp.booking import slots as slot_rules
+    from webapp.booking.models import SchedulingPage
+    make_page(client, host)
+    day = weekday()
+    book(client, local(day, "10:00"))
+    page = db.session.scalar(sa.select(SchedulingPage))
+    meeting = db.session.scalar(sa.select(Meeting))
+    plain = slot_rules.free_slots(page, day, day, "America/New_York", 30)
+    own = slot_rules.free_slots(page, day, day, "America/New_York", 30,
+                                exclude_meeting=meeting.id)
+    assert local(day, "10:00") not in plain and local(day, "10:00") in own
+
+
+def test_manage_tokens_are_kept_out_of_access_logs():
+    from webapp.logredact import redact
+    line = ('"POST /api/v1/scheduling-pages/intro/bookings/12-0a1b2c/cancel HTTP/1.1" '
+            '"GET /book/manage/12-0a1b2c HTTP/1.1"')
+    assert "0a1b2c" not in redact(line)
+    assert redact("POST /api/v1/scheduling-pages/intro/bookings HTTP/1.1").endswith(
+        "/bookings HTTP/1.1")
+
+
+def test_slots_are_kept_until_the_account_changes(client, host, db, monkeypatch):
+    from webapp.booking import slots as slot_rules
+    make_page(client, host)
+    app = client.application
+    import fakeredis
+    saved = {k: app.config[k] for k in ("REDIS_URL", "PAGE_CACHE_SECONDS", "JOBS_MODE")}
+    url = "redis://127.0.0.1:1/14"
+    app.config.update(REDIS_URL=url, PAGE_CACHE_SECONDS=60, JOBS_MODE="eager")
+    app.extensions.setdefault("parley_redis", {})[url] = fakeredis.FakeRedis()
+    app.extensions.pop("parley_valuecache", None)
+    app.extensions.pop("parley_redis_breaker", None)
+    calls = []
+    real = slot_rules.free_slots
+    monkeypatch.setattr(slot_rules, "free_slots", lambda *a, **k: calls.append(1) or real(
+        *a, **k))
+    try:
+        day = weekday()
+        first = slots(client, day=day).json["slots"]
+        again = slots(client, day=day).json["slots"]
+        assert first == again and len(calls) == 1  # the second from the cache
+        assert book(client, local(day, "10:00")).status_code == 201  # the account changed
+        after = [s["start"] for s in slots(client, day=day).json["slots"]]
+        assert len(calls) == 2 and stamp(local(day, "10:00")) not in after
+    finally:
+        app.config.update(saved)
+        app.extensions["parley_redis"].pop(url, None)
+        app.extensions.pop("parley_valuecache", None)
+        app.extensions.pop("parley_redis_breaker", None)
+
+
+def test_a_phone_page_asks_the_number_and_the_meeting_calls_it(client, host, db):
+    make_page(client, host, location_kind="phone")
+    start = local(weekday(), "10:00")
+    r = book(client, start)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "answers.phone"
+    r = book(client, start, answers={"phone": "+1 212 555 0100"})
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_kind == "phone" and "555" in meeting.location_value
+
+
+def test_an_address_page_needs_the_address_and_the_meeting_is_there(client, host, db):
+    r = client.post(API, json={"title": "Visit", "slug": "visit", "location_kind": "address"},
+                    headers=host.headers)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "location_value"
+    make_page(client, host, slug="visit", location_kind="address",
+              location_value="1 Main St, Springfield")
+    assert book(client, local(weekday(), "10:00"), slug="visit").status_code == 201
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_kind == "in_person"
+    assert meeting.location_value == "1 Main St, Springfield"
+
+
+def test_the_round_robin_pick_follows_the_pages_rules_not_the_members(client, host, make,
+                                                                       db):
+    """M0 keeps two hours after each meeting; the page keeps none: at 10:00, after M0's
+    9:00 meeting, the page offers M0 and the rotation picks M0 (first in its order)."""
+    from webapp.availability import settings as availability
+    from webapp.rotations import operations as rotation_ops
+    from webapp.rotations.models import RotationPick
+    m0, m1 = (make.user(host.account, name=f"Member {i}", timezone="America/New_York",
+                        seat_kind_id=host.seat.id) for i in range(2))
+    availability.save_profile(m0, {"buffer_after": "120"})
+    rotation, _errors = rotation_ops.create_rotation(host.account, "Sales", [m0.id, m1.id])
+    db.session.commit()
+    make_page(client, host, slug="sales", kind="round_robin", rotation_id=rotation.id)
+    day = weekday()
+    busy_meeting(db, m0, local(day, "09:00"))
+    r = book(client, local(day, "10:00"), slug="sales")
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
+    assert meeting.host_id == m0.id
+    assert db.session.scalar(sa.select(RotationPick.kind)) == "pick"

@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Response, current_app, g, request
 
-from webapp.api import idempotency, ratelimit
+from webapp import pagecache
+from webapp.api import idempotency
 from webapp.api import spec as S
 from webapp.api.auth import _json_body, api_view
 from webapp.api.meetings import _offset_error, _parse_time
@@ -30,9 +31,8 @@ def _stamp(value: datetime) -> str:
 
 def limit_address() -> None:
     """The public endpoints' per-address rate limit (429 with Retry-After)."""
-    allowed, retry_after = ratelimit.hit(f"book:{request.remote_addr}",
-                                         current_app.config["BOOKING_RATE_LIMIT"])
-    if not allowed:
+    retry_after = ops.over_limit(request.remote_addr)
+    if retry_after is not None:
         raise ApiError(429, "Too many requests from your address; slow down.",
                        headers={"Retry-After": str(retry_after)})
 
@@ -207,7 +207,12 @@ def scheduling_page_slots(slug: str):
                                                   "days after it."})
     if errors:
         raise ApiError(422, "Some parameters are invalid.", errors)
-    slots = slot_rules.free_slots(page, first, last, zone, duration)
+    # Kept while nothing in the account changes, a minute at most (pagecache.kept): a
+    # booking always checks again, under the hosts' locks.
+    slots = pagecache.kept(page.account_id, ("slots", page.id, page.updated_at, first, last,
+                                             zone, duration),
+                           lambda: tuple(slot_rules.free_slots(page, first, last, zone,
+                                                               duration)))
     length = timedelta(minutes=duration)
 
     def slot(s):
@@ -274,7 +279,7 @@ def create_booking(slug: str):
     req = ops.BookingRequest(start=start, duration=duration, timezone=zone,
                              name=body["name"], email=body["email"],
                              answers=body.get("answers") or {},
-                             honeypot=body.get("website") or "")
+                             honeypot=body.get(ops.HONEYPOT) or "")
     try:
         result = ops.book(page, req, key=key,
                           fingerprint=idempotency.fingerprint(body) if key else "")

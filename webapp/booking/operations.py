@@ -64,6 +64,22 @@ TOO_LATE = _l("It is too late to change this booking online: contact the host.")
 CANCELED = _l("This booking was canceled.")
 
 
+# --- abuse --------------------------------------------------------------------------------
+
+#: The form field people never see (and the JSON body's key): filled in, it is a robot.
+HONEYPOT = "website"
+
+
+def over_limit(address: str | None) -> int | None:
+    """Count a public request from the address (the API's one-minute window, in Redis when
+    there is one; BOOKING_RATE_LIMIT a minute): None when allowed, else the seconds to
+    wait (Retry-After)."""
+    from webapp.api import ratelimit
+    allowed, retry_after = ratelimit.hit(f"book:{address}",
+                                         current_app.config["BOOKING_RATE_LIMIT"])
+    return None if allowed else retry_after
+
+
 # --- pages --------------------------------------------------------------------------------
 
 def pages(account_id: int, owner_id: int | None = None) -> list[SchedulingPage]:
@@ -142,6 +158,8 @@ def _check_page(account: Account, actor: User, page: SchedulingPage, values: dic
             add_error(errors, "location_value", _l("At most 500 characters."))
         else:
             page.location_value = (value or "").strip() or None
+    if page.location_kind in ("address", "custom") and not page.location_value:
+        add_error(errors, "location_value", _l("Give the address or the place."))
     if "questions" in values:
         page.questions = _questions(values["questions"], errors)
     for key, high in (("buffer_before_minutes", 240), ("buffer_after_minutes", 240),
@@ -421,7 +439,7 @@ def _check_time(page: SchedulingPage, req: BookingRequest) -> Errors:
     return errors
 
 
-def _lock_hosts(user_ids) -> None:
+def lock_hosts(user_ids) -> None:
     """Take each host's booking lock, in id order (two bookings never wait on each other
     in a circle). The rows are made on first use."""
     ids = sorted(set(user_ids))
@@ -505,7 +523,7 @@ def _location(page: SchedulingPage, req: BookingRequest) -> dict:
 
 
 def _meeting_input(account: Account, page: SchedulingPage, req: BookingRequest,
-                   contact: Contact, hosts: list[User]) -> MeetingInput:
+                   contact: Contact, hosts: list[User], external: dict) -> MeetingInput:
     end = req.start + timedelta(minutes=req.duration)
     reminders = page.reminders if page.reminders is not None else (
         account.default_reminders if account.reminders_default_on else [])
@@ -522,6 +540,10 @@ def _meeting_input(account: Account, page: SchedulingPage, req: BookingRequest,
         source="scheduling_page", **_location(page, req))
     if page.kind == "round_robin":
         data.rotation_id = page.rotation_id
+        # The rotation picks among the members free under the page's rules (its ledger
+        # says why), with the calendars read before the lock.
+        data.host_schedule = lambda user, start, end: slot_rules.host_schedule(
+            page, user, start, end, external.get(user.id))
     else:
         data.host_id = hosts[0].id
     return data
@@ -557,7 +579,7 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
     hosts = page_hosts(page)
     end = req.start + timedelta(minutes=req.duration)
     external = _external(page, hosts, req.start, end)
-    _lock_hosts(u.id for u in hosts)
+    lock_hosts(u.id for u in hosts)
     db.session.expire_all()
     if key:  # the same key sent at the same moment: the first one's booking, committed
         earlier = _earlier(page, key, fingerprint)
@@ -569,7 +591,7 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
         db.session.rollback()
         return BookingResult(taken=True, errors={"start": [str(TAKEN)]})
     contact = _contact_for(page, req)
-    data = _meeting_input(account, page, req, contact, hosts)
+    data = _meeting_input(account, page, req, contact, hosts, external)
     saved = pipeline.save(account, page.owner, data)
     if not saved.ok:
         db.session.rollback()
@@ -626,7 +648,7 @@ def reschedule(booking: Booking, start: datetime | None, duration: int | None,
         current = [u for u in hosts if u.id == meeting.host_id]
         hosts = current + [u for u in hosts if u.id != meeting.host_id]
     external = _external(page, hosts, start, end)
-    _lock_hosts(u.id for u in hosts)
+    lock_hosts(u.id for u in hosts)
     db.session.expire_all()
     free = slot_rules.slot_hosts(page, hosts, start, end, utcnow(), external,
                                  exclude_meeting=meeting.id)

@@ -58,24 +58,27 @@ def page_rules(page, host_rules: engine.Rules) -> engine.Rules:
 
 def host_schedule(page, user: User, start: datetime, end: datetime,
                   external: tuple[list, list] | None = None,
-                  exclude_meeting: int | None = None) -> engine.Schedule:
+                  exclude_meeting: int | None = None, profile=False,
+                  default_hours=None) -> engine.Schedule:
     """The engine's view of one host for [start, end) under the page's rules. external:
     (busy, unreadable) already read from their calendar; None reads it now (a provider
-    call, cached by webapp.calendars; never inside a save). exclude_meeting: a meeting
-    that does not count as busy (the one being rescheduled)."""
+    call: never inside a save). exclude_meeting: a meeting that does not count as busy
+    (the one being rescheduled). profile, default_hours: already loaded (a page's hosts
+    are read together)."""
     pad = timedelta(days=1, minutes=max(page.buffer_before_minutes or 0,
                                         page.buffer_after_minutes or 0))
     lo, hi = start - pad, end + pad
     if external is None:
         external = external_busy(user, lo, hi)
-    schedule = availability.schedule_for(user, lo, hi, *external)
+    schedule = availability.schedule_for(user, lo, hi, *external, profile=profile)
     if exclude_meeting is not None:
         from webapp.meetings.models import Meeting
         gone = db.session.get(Meeting, exclude_meeting)
         if gone is not None:
             schedule.busy = [b for b in schedule.busy if not (
                 b.meeting and b.start == gone.start_at and b.end == gone.end_at)]
-    schedule.hours = schedule.hours or availability.account_default(user.account_id)
+    schedule.hours = schedule.hours or default_hours or availability.account_default(
+        user.account_id)
     schedule.rules = page_rules(page, schedule.rules)
     return schedule
 
@@ -134,9 +137,11 @@ def _on_grid(page, hosts: list[User], start: datetime) -> bool:
 
 
 def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
-               now: datetime | None = None, hosts: list[User] | None = None) -> list[datetime]:
+               now: datetime | None = None, hosts: list[User] | None = None,
+               exclude_meeting: int | None = None) -> list[datetime]:
     """The page's free starts (UTC, sorted) on the visitor's days first_day..last_day in
-    zone, for a meeting of `duration` minutes."""
+    zone, for a meeting of `duration` minutes. exclude_meeting: the booking's own meeting
+    when it is being rescheduled (its time counts as free)."""
     now = now or utcnow()
     hosts = page_hosts(page) if hosts is None else hosts
     if not hosts:
@@ -150,7 +155,13 @@ def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
     step = timedelta(minutes=page.slot_interval_minutes or 30)
     length = timedelta(minutes=duration)
     grid_zone = hosts[0].zone
-    schedules = [host_schedule(page, u, lo, hi) for u in hosts]
+    profiles = availability.profiles_of(u.id for u in hosts)
+    default = None
+    if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
+        default = availability.account_default(page.account_id)
+    schedules = [host_schedule(page, u, lo, hi, profile=profiles.get(u.id),
+                               default_hours=default, exclude_meeting=exclude_meeting)
+                 for u in hosts]
     if page.kind == "round_robin":
         out: set[datetime] = set()
         for schedule in schedules:
