@@ -459,8 +459,6 @@ def test_a_round_robin_page_reads_each_members_busy_time_and_little_else(
 
 def test_with_the_page_cache_a_month_is_computed_once_until_the_account_changes(
         client, owner, count_queries, db, cache_on):  # noqa: F811
-    from webapp.scheduling_pages import slotcache
-    slotcache.clear()
     page = make_page(owner)
     client.post("/logout")
     slots = first_slots(page)
@@ -475,4 +473,3 @@ def test_with_the_page_cache_a_month_is_computed_once_until_the_account_changes(
     assert book_form(client, page, slots[0]).status_code == 303
     html = client.get(url).get_data(as_text=True)
     assert f"start={utc(slots[0]).replace(':', '%3A')}" not in html
-    slotcache.clear()

@@ -20,11 +20,11 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
-from webapp import headers
+from webapp import headers, pagecache
 from webapp.booking import operations as booking_ops
 from webapp.booking import slots as booking_slots
 from webapp.extensions import csrf, db
-from webapp.scheduling_pages import bp, embedding, formtoken, slotcache
+from webapp.scheduling_pages import bp, embedding, formtoken
 from webapp.scheduling_pages import calendar as cal
 from webapp.types import utcnow
 
@@ -69,17 +69,19 @@ class TooMany(Exception):
 
 
 def _limit() -> None:
-    """The per-address limit of the public endpoints (BOOKING_RATE_LIMIT a minute, shared
-    with the JSON API's for what books, reschedules or cancels; pages that only show
-    times may be loaded five times as often)."""
+    """The per-address limit of the public endpoints: what books, reschedules or cancels
+    counts with the JSON API's (webapp.booking's over_limit, BOOKING_RATE_LIMIT a minute);
+    pages that only show times may be loaded five times as often."""
     from flask import current_app
 
     from webapp.api import ratelimit
-    limit = current_app.config["BOOKING_RATE_LIMIT"]
-    key, limit = (f"book:{request.remote_addr}", limit) if request.method == "POST" else \
-        (f"book-view:{request.remote_addr}", limit * 5)
-    allowed, retry_after = ratelimit.hit(key, limit)
-    if not allowed:
+    if request.method == "POST":
+        retry_after = booking_ops.over_limit(request.remote_addr)
+    else:
+        allowed, retry_after = ratelimit.hit(f"book-view:{request.remote_addr}",
+                                             current_app.config["BOOKING_RATE_LIMIT"] * 5)
+        retry_after = None if allowed else retry_after
+    if retry_after is not None:
         raise TooMany(retry_after)
 
 
@@ -119,12 +121,27 @@ def _host_zone(page) -> str:
     return owner.zone if owner is not None else "UTC"
 
 
+def month_slots(page, first, last, zone: str, duration: int, now, hosts,
+                exclude_meeting: int | None = None) -> list:
+    """The page's free starts on the visitor's days first..last (webapp.booking's
+    free_slots), kept while nothing in the account changes (pagecache.kept, under the
+    JSON slots endpoint's key: a visitor's page and the API share them). A booking always
+    checks its slot again under the hosts' locks."""
+    key = ("slots", page.id, page.updated_at, first, last, zone, duration)
+    if exclude_meeting is not None:
+        key += (exclude_meeting,)
+    return list(pagecache.kept(page.account_id, key, lambda: tuple(booking_slots.free_slots(
+        page, first, last, zone, duration, now=now, hosts=hosts,
+        exclude_meeting=exclude_meeting))))
+
+
 class Picker:
     """What the month / day / slot picker shows for a page, from the query string (or the
     posted form): the visitor's zone and duration, the month, its free days, the chosen
     day's slots and the chosen slot."""
 
-    def __init__(self, page, values, hosts, now=None, zone_fallback: str | None = None):
+    def __init__(self, page, values, hosts, now=None, zone_fallback: str | None = None,
+                 exclude_meeting: int | None = None):
         now = now or utcnow()
         self.page = page
         self.detect = not values.get("zone")
@@ -142,8 +159,8 @@ class Picker:
         self.window = cal.window(month, today, page.horizon_days)
         first = self.window.month
         last = cal.add_months(first, 1) - timedelta(days=1)
-        found = slotcache.month_slots(page, max(first, today), last, self.zone,
-                                      self.duration, now, hosts) if last >= today else []
+        found = month_slots(page, max(first, today), last, self.zone, self.duration, now,
+                            hosts, exclude_meeting) if last >= today else []
         self.days = booking_slots.by_day(found, self.zone)
         self.day = chosen_day if chosen_day in self.days else None
         self.slots = self.days.get(self.day, []) if self.day else []
@@ -297,8 +314,8 @@ def _manage_view(booking, token: str, status: int = 200, **context):
     live = booking.status != "canceled" and meeting.outcome != "canceled" and \
         meeting.deleted_at is None
     zone = cal.visitor_zone(request.values.get("zone"), booking.timezone)
-    picker = Picker(page, {**request.values.to_dict(), "zone": zone},
-                    _hosts(page)) if live and not _too_late(booking) else None
+    picker = Picker(page, {**request.values.to_dict(), "zone": zone}, _hosts(page),
+                    exclude_meeting=booking.meeting_id) if live and not _too_late(booking) else None
     template = "scheduling_pages/_picker.html" if _partial() and picker else \
         "scheduling_pages/manage.html"
     return _render(template, status, page=page, booking=booking, meeting=booking.meeting,
