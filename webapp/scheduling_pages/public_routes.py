@@ -179,6 +179,10 @@ class Picker:
         out.update(changes)
         return {k: v for k, v in out.items() if v is not None}
 
+    def href(self, target: str, **changes) -> str:
+        """target with the query string of params(**changes)."""
+        return f"{target}?{urlencode(self.params(**changes))}"
+
 
 def _partial() -> bool:
     return request.headers.get("HX-Target") == PICKER
