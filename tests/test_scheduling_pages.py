@@ -183,6 +183,8 @@ def test_the_visitors_zone_and_language(client, owner):
     html = client.get(f"/book/{page.slug}?zone=Asia/Taipei&start={utc(start)}",
                       headers={"Accept-Language": "zh-TW"}).get_data(as_text=True)
     assert 'lang="zh-Hant"' in html and "您的時區" in html
+    vary = ", ".join(client.get(f"/book/{page.slug}").headers.get_all("Vary"))
+    assert "Accept-Language" in vary and "HX-Request" in vary
     assert f"{taipei.hour - 12 if taipei.hour > 12 else taipei.hour}:{taipei:%M}" in html
     assert "Asia/Taipei" in html
     # The switch is a link keeping the choices (no session: it works inside a frame).

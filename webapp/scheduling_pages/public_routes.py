@@ -49,15 +49,19 @@ def _switch_url(path: str) -> str:
 
 
 def _render(template: str, status: int = 200, **context):
-    """Render in the visitor's chosen language (else the browser's)."""
+    """Render in the visitor's chosen language (else the browser's: the answer varies with
+    Accept-Language)."""
     lang = _lang()
     path = context.get("target")
+    # Both named here: the app adds "Vary: HX-Request" as a second header, and the
+    # session's "Cookie" is merged into the first one only, dropping the second.
+    headers = {"Vary": "Accept-Language, HX-Request"}
     if lang:
         with force_locale(lang):
             return render_template(template, lang=lang, switch_url=path and _switch_url(
-                path), **context), status
+                path), **context), status, headers
     return render_template(template, lang=None, switch_url=path and _switch_url(path),
-                           **context), status
+                           **context), status, headers
 
 
 class TooMany(Exception):
@@ -87,10 +91,11 @@ def _limit() -> None:
 
 @bp.errorhandler(TooMany)
 def _too_many(exc: TooMany):
-    body, status = _render("scheduling_pages/notice.html", 429, title=_l("Too many requests"),
-                           message=_l("Too many requests came from your address. Please "
-                                      "wait a minute and try again."))
-    return body, status, {"Retry-After": str(exc.retry_after)}
+    body, status, headers = _render(
+        "scheduling_pages/notice.html", 429, title=_l("Too many requests"),
+        message=_l("Too many requests came from your address. Please wait a minute and try "
+                   "again."))
+    return body, status, {**headers, "Retry-After": str(exc.retry_after)}
 
 
 def not_found():
