@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
+from tests.test_csrf import csrf_app  # noqa: F401  (fixture)
 from tests.test_pagecache import cache_on  # noqa: F401  (fixture)
 from webapp.booking.models import Booking, SchedulingPage
 from webapp.extensions import db as _db
@@ -475,3 +476,55 @@ def test_with_the_page_cache_a_month_is_computed_once_until_the_account_changes(
     assert book_form(client, page, slots[0]).status_code == 303
     html = client.get(url).get_data(as_text=True)
     assert f"start={utc(slots[0]).replace(':', '%3A')}" not in html
+
+
+@pytest.mark.committing
+def test_the_settings_forms_need_their_csrf_token(csrf_app, make):  # noqa: F811
+    account = make.account(timezone=ZONE)
+    make.user(account, email="csrf-owner@example.com", timezone=ZONE)
+    client = csrf_app.test_client()
+
+    def token(path: str) -> str:
+        html = client.get(path).get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    client.post("/login", data={"email": "csrf-owner@example.com", "password": "pw",
+                                "csrf_token": token("/login")})
+    refused = client.post("/settings/scheduling-pages/new", data=SETTINGS_FORM)
+    assert refused.status_code == 400
+    with csrf_app.app_context():
+        assert _db.session.scalar(sa.select(sa.func.count(SchedulingPage.id))) == 0
+    saved = client.post("/settings/scheduling-pages/new", data={
+        **SETTINGS_FORM, "csrf_token": token("/settings/scheduling-pages/new")})
+    assert saved.status_code == 302
+
+
+def test_a_visitor_in_lord_howe_sees_the_dst_day_in_their_own_times(client, owner, db):
+    """Lord Howe's clocks go from 02:00 to 02:30 on the first Sunday of October; the host is
+    in New York and bookable all week: each slot of that day is labelled with its own local
+    time, the skipped half hour has none, and no label repeats."""
+    from datetime import date, datetime
+
+    from webapp.availability import settings as availability
+    hours = {f"day_{d}": "00:00-24:00" for d in range(7)}
+    assert not availability.save_profile(owner, {"use_hours": "1", **hours})
+    db.session.commit()
+    page = make_page(owner, horizon_days=500)
+    zone = ZoneInfo("Australia/Lord_Howe")
+    today = utcnow().astimezone(zone).date()
+    year = today.year if (today.month, today.day) < (9, 25) else today.year + 1
+    day = next(date(year, 10, d) for d in range(1, 8) if date(year, 10, d).weekday() == 6)
+    html = client.get(f"/book/{page.slug}?zone=Australia/Lord_Howe&day={day}&lang=en"
+                      ).get_data(as_text=True)
+    links = re.findall(r'class="bk-slot" href="[^"]*start=([^"&]+)">([^<]+)</a>', html)
+    assert len(links) == 47  # 23 h 30 min of half hours
+    labels = []
+    for start, label in links:
+        local = datetime.fromisoformat(start.replace("%3A", ":").replace("Z", "+00:00")
+                                       ).astimezone(zone)
+        assert local.date() == day
+        assert label.strip().replace("\u202f", " ") == \
+            f"{local.hour % 12 or 12}:{local:%M} {'AM' if local.hour < 12 else 'PM'}"
+        labels.append(label)
+    assert len(set(labels)) == len(labels)
+    assert not any(label.startswith("2:0") and "AM" in label for label in labels)
