@@ -342,6 +342,8 @@ def test_lord_howe_visitor_books_new_york_host_on_a_transition_day(client, host,
     to_visitor = [m for rcpt, m in smtp.messages if "lh@example.org" in rcpt]
     event = check_imip(to_visitor[0], "REQUEST")
     assert event.decoded("DTSTART").astimezone(UTC) == four_ny.astimezone(UTC)
+    text = to_visitor[0].get_body(("plain",)).get_content()
+    assert "Sunday, April 5, 2026, 6:30" in text and "Australia/Lord_Howe" in text
     # A wall time Lord Howe skips does not book (no such offset at that instant).
     wrong = client.post(f"{API}/ana-intro/bookings", json={
         "start": "2026-04-05T06:30:00+11:00", "duration": 30, "timezone": lh,
