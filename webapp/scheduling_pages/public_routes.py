@@ -194,27 +194,20 @@ def _partial() -> bool:
 
 
 def _hosts(page) -> list:
-    """The page's hosts (webapp.booking's page_hosts), with what the slots read of each
-    loaded first in one query a kind: the members of a round-robin page and their working
-    hours would otherwise be read one host at a time (two queries a host of the ~five a
-    host costs; the rest, busy time, is per host by nature)."""
+    """The page's hosts (webapp.booking's page_hosts). A round-robin page's members are
+    loaded first in one query: page_hosts reads each member's user on its own otherwise
+    (webapp.booking's free_slots reads their working hours together itself)."""
     import sqlalchemy as sa
 
     from webapp.auth.models import User
-    from webapp.availability import settings as availability
     from webapp.rotations.models import RotationMember
-    users = []
     if page.kind == "round_robin" and page.rotation_id:
-        users = list(db.session.scalars(sa.select(User).join(
+        # The session's identity map holds rows weakly: keep them for the request, so each
+        # member's look-up by id finds them there instead of asking the database.
+        g.scheduling_page_members = list(db.session.scalars(sa.select(User).join(
             RotationMember, RotationMember.user_id == User.id).where(
             RotationMember.rotation_id == page.rotation_id,
             User.account_id == page.account_id)))
-        ids = [u.id for u in users]
-    else:
-        ids = list(page.host_ids or [page.owner_id])
-    # The session's identity map holds rows weakly: keep them for the request, so each
-    # host's look-up by id finds them there instead of asking the database.
-    g.scheduling_page_rows = (users, availability.profiles_of(ids))
     return booking_ops.page_hosts(page)
 
 
