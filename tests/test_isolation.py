@@ -13,6 +13,7 @@ EXEMPT = {
     "auth.choose_language": "takes a language code, not an id",
     "meetings.rsvp": "a signed per-attendee token, not a tenant id (tests/test_delivery.py)",
     "meetings.feed": "a secret feed token, not a tenant id (tests/test_meetings.py)",
+    "proposals.pick": "a signed per-slot token, not a tenant id (tests/test_proposals.py)",
     "calendars.connect": "takes a provider name (google, microsoft), not an id",
     "calendars.callback": "takes a provider name; the OAuth state binds it to the session",
 }
@@ -84,8 +85,12 @@ def victim(make):
     mail = CapturedMail(account_id=b.id, recipients="guest@example.org", subject="Secret",
                         raw=b"Subject: Secret\r\nTo: guest@example.org\r\n\r\nsecret body")
     _db.session.add(mail)
+    from webapp.proposals import operations as proposal_ops
+    proposal = proposal_ops.propose(b, user, contact, proposal_ops.ProposalInput(
+        title="Secret", duration_minutes=30, timezone="UTC", contact_id=contact.id,
+        starts=[start + timedelta(days=1), start + timedelta(days=2)]))
     _db.session.commit()
-    return {"mail_id": mail.id, "index": 0,
+    return {"mail_id": mail.id, "proposal_id": proposal.id, "index": 0,
             "record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,

@@ -1,5 +1,6 @@
-"""Meeting reports (B8, O1-O2, S4): meetings counted by organizer ("created by"), host
-("assigned to"), outcome, meeting type, week or month, with filters.
+"""Meeting reports (B8, O1-O2, S4, #22): meetings counted by organizer ("created by"), host
+("assigned to"), outcome, meeting type, where they were made (source), week or month,
+with filters.
 
 Counts come from grouped SQL queries; nothing loops over meetings in Python. Deleted
 meetings are left out. A meeting belongs to the day, week or month of its start, in the
@@ -31,8 +32,12 @@ from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
 from webapp.meetings.outcomes import OutcomeCatalog, catalog
 
 DIMENSIONS = {"organizer": _l("Created by (organizer)"), "host": _l("Assigned to (host)"),
-              "outcome": _l("Outcome"), "type": _l("Meeting type"), "week": _l("Week"),
-              "month": _l("Month")}
+              "outcome": _l("Outcome"), "type": _l("Meeting type"),
+              "source": _l("Where it was made"), "week": _l("Week"), "month": _l("Month")}
+#: How the report names Meeting.source (SOURCES), in that order.
+SOURCE_LABELS = {"scheduler": _l("Scheduler (desktop)"), "phone": _l("Phone"),
+                 "api": _l("API"), "scheduling_page": _l("Scheduling page"),
+                 "proposed_times": _l("Proposed times")}
 #: The longest date range: about two years (at most 106 weekly buckets).
 MAX_RANGE_DAYS = 731
 NO_TYPE = "none"
@@ -200,6 +205,13 @@ def counts(f: ReportFilter, outcomes: OutcomeCatalog | None = None) -> Report:
                 if o.active or found.get(o.key)]
         bars += [Bar(key, outcomes.label(key), n) for key, n in sorted(found.items())]
         return Report(bars)
+    if f.group_by == "source":
+        found = dict(db.session.execute(
+            sa.select(Meeting.source, count).where(*conds).group_by(Meeting.source)).all())
+        # Every source shows, at zero too: "no meeting came from the booking pages" is news.
+        return Report([Bar(key, str(label), found.pop(key, 0))
+                       for key, label in SOURCE_LABELS.items()]
+                      + [Bar(key, key, n) for key, n in sorted(found.items())])
     return _period_counts(f, conds)
 
 
@@ -240,6 +252,10 @@ def bucket_condition(f: ReportFilter, bucket: str):
         if not bucket or len(bucket) > 40:
             raise ValueError(bucket)
         return Meeting.outcome == bucket
+    if f.group_by == "source":
+        if bucket not in SOURCE_LABELS:
+            raise ValueError(bucket)
+        return Meeting.source == bucket
     start = date.fromisoformat(bucket)
     if start not in period_starts(f):
         raise ValueError(bucket)
@@ -267,7 +283,8 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
     """
     organizer, host = so.aliased(User), so.aliased(User)
     stmt = (sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
-                      organizer.name, host.name, Meeting.outcome, MeetingType.name)
+                      organizer.name, host.name, Meeting.outcome, MeetingType.name,
+                      Meeting.source)
             .join(organizer, organizer.id == Meeting.organizer_id)
             .join(host, host.id == Meeting.host_id)
             .outerjoin(MeetingType, MeetingType.id == Meeting.meeting_type_id)
@@ -281,7 +298,7 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
     writer.writerow([_("Meeting ID"), _("Title"), _("Start (%(zone)s)", zone=f.zone),
                      _("End (%(zone)s)", zone=f.zone), _("Created by (organizer)"),
                      _("Assigned to (host)"), _("Outcome"), _("Meeting type"),
-                     _("Week"), _("Month")])
+                     _("Week"), _("Month"), _("Where it was made")])
     yield "\ufeff" + buffer.getvalue()  # the byte-order mark lets spreadsheets read UTF-8
     result = db.session.execute(stmt.execution_options(yield_per=500))
     try:
@@ -293,7 +310,8 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
             writer.writerow([row.id, _cell(row.title), start.isoformat(timespec="minutes"),
                              row.end_at.astimezone(tz).isoformat(timespec="minutes"),
                              _cell(row[4]), _cell(row[5]), _cell(outcomes.label(row.outcome)),
-                             _cell(row[7] or ""), week.isoformat(), start.strftime("%Y-%m")])
+                             _cell(row[7] or ""), week.isoformat(), start.strftime("%Y-%m"),
+                             str(SOURCE_LABELS.get(row.source, row.source))])
             yield buffer.getvalue()
     finally:
         # A download cut off midway closes this generator at a yield: the server-side
