@@ -176,6 +176,9 @@ def load_config(instance_path: Path) -> dict:
         # loopback, private, link-local and reserved addresses are refused (webapp/outbound.py).
         "OUTBOUND_ALLOWED_NETWORKS": os.environ.get("OUTBOUND_ALLOWED_NETWORKS", ""),
         "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
+        #: Requests a minute one address may make to the public scheduling-page endpoints
+        #: (the JSON API and /book pages, #22).
+        "BOOKING_RATE_LIMIT": int(os.environ.get("BOOKING_RATE_LIMIT", "60")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,
     }

@@ -4,6 +4,7 @@ from webapp.api import idempotency as api_idempotency  # noqa: F401
 from webapp.api import models as api_models  # noqa: F401
 from webapp.auth import models as auth_models  # noqa: F401
 from webapp.availability import models as availability_models  # noqa: F401
+from webapp.booking import models as booking_models  # noqa: F401
 from webapp.calendars import models as calendar_models  # noqa: F401
 from webapp.conferencing import models as conferencing_models  # noqa: F401
 from webapp.delivery import models as delivery_models  # noqa: F401

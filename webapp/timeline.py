@@ -21,6 +21,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from webapp.auth.models import User
+from webapp.booking.models import Booking, SchedulingPage
 from webapp.extensions import db
 from webapp.filters import join_date_time
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
@@ -42,14 +43,18 @@ class TimelineItem:
     conference_url: str | None
     host_name: str
     organizer_name: str
+    #: The title of the scheduling page the contact booked it through (#22), or None.
+    booked_through: str | None = None
     attendee_names: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, meeting: Meeting) -> TimelineItem:
+        from webapp.booking.operations import page_title_for
         return cls(meeting.id, meeting.title, meeting.start_at, meeting.end_at,
                    meeting.outcome, meeting.location_kind, meeting.location_value,
                    meeting.conference_status, meeting.conference_url, meeting.host.name,
-                   meeting.organizer.name, [a.name for a in meeting.attendees])
+                   meeting.organizer.name, page_title_for(meeting),
+                   [a.name for a in meeting.attendees])
 
 
 @dataclass
@@ -74,7 +79,8 @@ class TimelinePage:
                 "actions_for": _("Actions for %(title)s", title="%(title)s"),
                 "open": _("Open the meeting"), "location": _("Location"),
                 "attendees": _("Attendees"), "host": _("Host"), "organizer": _("Organizer"),
-                "older": _("Older activities")}
+                "older": _("Older activities"),
+                "booked_through": _("Booked through %(page)s", page="%(page)s")}
 
     @cached_property
     def _dates(self):
@@ -153,10 +159,12 @@ def _page_statement(after: bool):
     return (sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
                       Meeting.outcome, Meeting.location_kind, Meeting.location_value,
                       Meeting.conference_status, Meeting.conference_url,
-                      host.name, organizer.name)
+                      host.name, organizer.name, SchedulingPage.title)
             .join(page, page.c.id == Meeting.id)
             .join(host, host.id == Meeting.host_id)
             .join(organizer, organizer.id == Meeting.organizer_id)
+            .outerjoin(Booking, Booking.meeting_id == Meeting.id)
+            .outerjoin(SchedulingPage, SchedulingPage.id == Booking.page_id)
             .order_by(page.c.start_at.desc(), page.c.id.desc()))
 
 
