@@ -1,7 +1,7 @@
 """proposals: times a rep proposes to a contact, one signed link each (issue #22)
 
 Revision ID: 0017_prop22
-Revises: 0016_source
+Revises: 0017_book22
 Create Date: 2026-12-03 16:40:00.000000
 
 """
@@ -13,7 +13,7 @@ from webapp.types import UTCDateTime
 
 # revision identifiers, used by Alembic.
 revision = '0017_prop22'
-down_revision = '0016_source'
+down_revision = '0017_book22'  # after the booking pages' tables (merged from issue22book)
 branch_labels = None
 depends_on = None
 
