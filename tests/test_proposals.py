@@ -267,3 +267,60 @@ def test_two_links_clicked_at_once_book_one_meeting(app, make, db, smtp):
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1
     proposal = db.session.scalar(sa.select(Proposal))
     assert proposal.status == "booked" and proposal.meeting_id is not None
+
+
+def test_pages_are_csp_clean_and_the_link_speaks_the_visitors_language(app, client, rep,
+                                                                       make, db, smtp):
+    from tests.test_csp import inline_code
+    account, _user = rep
+    contact = make.contact(account, timezone="Asia/Taipei")
+    form = client.get(f"/proposals/new?record_type=contact&record_id={contact.id}")
+    assert form.status_code == 200 and not inline_code(form.get_data(as_text=True))
+    assert "'unsafe-inline'" not in form.headers["Content-Security-Policy"].split(
+        "style-src-attr")[0]
+    links = sent_links(client, contact, smtp)
+    visitor = app.test_client()  # the contact's browser: no Parley session
+    from flask_babel import refresh
+    refresh()  # the test's app context outlives the requests, and Babel caches per context
+    page = visitor.get(links[0], headers={"Accept-Language": "zh-TW,zh;q=0.9"})
+    html = page.get_data(as_text=True)
+    assert page.status_code == 200 and not inline_code(html)
+    assert "script-src 'self'" in page.headers["Content-Security-Policy"]
+    assert "預約這個時間" in html and "Asia/Taipei" in html
+    # The button posts the form with its CSRF token; the GET itself changed nothing.
+    assert 'name="csrf_token"' in html
+    assert db.session.scalar(sa.select(Proposal.status)) == "open"
+
+
+def test_a_proposal_goes_with_its_deleted_contact(client, rep, make, db, smtp):
+    account, _user = rep
+    contact, deal = make.contact(account), make.deal(account)
+    from webapp.records import operations as record_ops
+    record_ops.link(account.id, deal, contact)
+    db.session.commit()
+    links = sent_links(client, deal, smtp, contact_id=contact.id)
+    assert 'id="proposals"' in client.get(f"/deals/{deal.id}").get_data(as_text=True)
+    assert client.post(f"/contacts/{contact.id}/delete").status_code == 302
+    if db.engine.dialect.name == "postgresql":  # SQLite enforces no foreign keys here
+        assert db.session.scalar(sa.select(sa.func.count(Proposal.id))) == 0
+    page = client.get(f"/deals/{deal.id}")
+    assert page.status_code == 200 and 'id="proposals"' not in page.get_data(as_text=True)
+    assert client.get(links[0]).status_code == 404
+    assert client.post(links[0]).status_code == 404
+
+
+def test_the_email_is_sent_once_when_its_job_runs_twice(app, client, rep, make, db, smtp):
+    from webapp.proposals import emails
+    account, _user = rep
+    app.config["JOBS_MODE"] = "thread"  # the job does not run by itself here
+    app.extensions["parley_jobs"] = type("Held", (), {"put": lambda *a: None})()
+    try:
+        assert propose(client, make.contact(account)).status_code == 302
+    finally:
+        app.config["JOBS_MODE"] = "eager"
+        app.extensions.pop("parley_jobs")
+    assert smtp.messages == []
+    proposal_id = db.session.scalar(sa.select(Proposal.id))
+    assert emails.send_email(proposal_id) == "sent"
+    assert emails.send_email(proposal_id) == "not-claimed"
+    assert len(smtp.messages) == 1

@@ -44,7 +44,9 @@ class Proposal(db.Model):
     record_id: so.Mapped[int]
     host_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
     organizer_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"))
-    contact_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("contacts.id"), index=True)
+    #: Deleting the contact deletes its proposals (their links then open nothing).
+    contact_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="CASCADE"), index=True)
     title: so.Mapped[str] = so.mapped_column(sa.String(200))
     duration_minutes: so.Mapped[int]
     #: The zone the rep proposed in: the meeting's zone once booked.

@@ -69,6 +69,8 @@ def slot_from_token(token: str) -> ProposedSlot | None:
         so.joinedload(ProposedSlot.proposal)))
     if slot is None or slot.id != data.get("s") or slot.proposal_id != data.get("p"):
         return None
+    if slot.proposal.contact is None:
+        return None  # the contact was deleted (SQLite keeps the row: no cascade there)
     return slot
 
 
@@ -236,7 +238,9 @@ def for_record(account_id: int, record, limit: int = 10) -> list[Proposal]:
         sa.select(Proposal).where(Proposal.account_id == account_id,
                                   Proposal.record_type == record.record_type,
                                   Proposal.record_id == record.id)
-        .options(so.joinedload(Proposal.contact), so.selectinload(Proposal.slots))
+        # Inner: a proposal whose contact was deleted is not shown (SQLite does not cascade).
+        .options(so.joinedload(Proposal.contact, innerjoin=True),
+                 so.selectinload(Proposal.slots))
         .order_by(Proposal.id.desc()).limit(limit)))
 
 
