@@ -118,3 +118,40 @@ def test_propose_at_desktop_and_book_on_a_phone(desktop: Page, phone: Page, demo
     shot(desktop, "proposed-05-timeline")
     problems.check()
     assert not csp, csp
+
+
+@pytest.fixture()
+def rep_phone(browser: Browser, playwright: Playwright, live_server: str) -> Iterator[Page]:
+    context = browser.new_context(base_url=live_server, **context_options(playwright, "phone"))
+    context.set_default_timeout(10_000)
+    yield context.new_page()
+    context.close()
+
+
+def test_propose_from_a_phone_with_next_three_free(rep_phone: Page, demo, live_server: str):
+    page = rep_phone
+    problems = PageProblems()
+    problems.watch(page)
+    login(page)
+    open_contact(page, "Hiro Kumar")
+    page.locator("#more-actions > summary").click()
+    page.locator("#more-propose-times").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Propose times")
+    expect(page.locator("#calendar-panel")).to_be_hidden()  # the week grid is for desktops
+    page.get_by_label("Title").fill("Quick intro")
+    page.locator("#next-free").click()
+    expect(page.get_by_role("status").filter(has_text="free times found")).to_contain_text(
+        "3 free times found in your calendar.")
+    for i in range(3):
+        expect(page.locator(f"#slot_time_{i}")).not_to_have_value("")
+    expect(page.locator("#slot_time_3")).to_have_value("")
+    expect(page.get_by_label("Title")).to_have_value("Quick intro")  # kept across the fill
+    assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    shot(page, "proposed-06-phone-form")
+    page.locator("#send-proposal").click()
+    expect(page.locator("#flash-area .flash-success")).to_contain_text("3 times proposed.")
+    expect(page.locator("#proposals .proposal li")).to_have_count(3)
+    links = _links(page, "Dana Demo proposes times to meet: Quick intro",
+                   "hiro.7@example.org")
+    assert len(links) == 3
+    problems.check()
