@@ -8,9 +8,11 @@ import re
 import threading
 from datetime import timedelta
 from itertools import pairwise
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
+from babel.dates import format_time
 
 from tests.meeting_helpers import future_day, local, schedule
 from webapp.meetings.models import Meeting, MeetingAssociation
@@ -72,9 +74,13 @@ def test_three_times_make_one_email_with_three_links(app, client, rep, make, db,
     links = links_of(msg)
     assert len(links) == 3
     text = msg.get_body(("plain",)).get_content()
-    # In the contact's language and zone: 10:00 in New York is 22:00 in Taipei.
+    # In the contact's language and zone: 10:00 in New York is 22:00 (or 23:00) in Taipei.
     assert "Rita Rep" in str(msg["Subject"]) and "建議" in str(msg["Subject"])
-    assert "Asia/Taipei" in text and "10:00" in text
+    taipei = local(future_day(3), "10:00").astimezone(ZoneInfo("Asia/Taipei"))
+    start = format_time(taipei, "short", locale="zh_Hant")
+    end = format_time(taipei + timedelta(minutes=30), "short", locale="zh_Hant")
+    assert f"{start} – {end} (Asia/Taipei, GMT+08:00)" in text
+    assert "這些連結的有效期限至" in text
     assert str(msg["Reply-To"]).endswith("rita@acme.example>")
     assert meetings(db) == []  # nothing is booked until the contact chooses
     proposal = db.session.scalar(sa.select(Proposal))
@@ -138,6 +144,7 @@ def test_an_expired_link_says_so_and_books_nothing(client, rep, make, db, smtp, 
     assert r.status_code == 410 and "expired" in r.get_data(as_text=True)
     assert meetings(db) == []
     assert smtp.messages == []
+    assert db.session.scalar(sa.select(Proposal.status)) == "expired"
 
 
 def test_a_time_taken_meanwhile_offers_the_remaining_times(client, rep, make, db, smtp):
@@ -149,6 +156,10 @@ def test_a_time_taken_meanwhile_offers_the_remaining_times(client, rep, make, db
                  end_time="10:15")
     assert r.status_code == 302
     smtp.clear()
+    # The link says so when opened, and when its button is pressed anyway.
+    opened = client.get(links[0]).get_data(as_text=True)
+    assert "no longer free" in opened and "Book this time" not in opened
+    assert sorted(re.findall(r'href="(/proposed/[^"]+)"', opened)) == sorted(links[1:])
     r = client.post(links[0])
     body = r.get_data(as_text=True)
     assert r.status_code == 409 and "no longer free" in body

@@ -9,8 +9,9 @@ from datetime import timedelta
 from email.message import Message
 from email.utils import parseaddr
 from types import SimpleNamespace
+from zoneinfo import ZoneInfo
 
-from babel.dates import format_date
+from babel.dates import format_date, format_time
 from flask import current_app, render_template
 from flask_babel import force_locale
 from flask_babel import gettext as _
@@ -18,6 +19,7 @@ from flask_babel import gettext as _
 from webapp import tasks
 from webapp.delivery.messages import address, compose, when_text
 from webapp.extensions import db
+from webapp.filters import join_date_time
 from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
 from webapp.proposals.models import EMAIL_TASKS, Proposal
 from webapp.proposals.operations import slot_token
@@ -35,6 +37,14 @@ def contact_zone_and_locale(proposal: Proposal) -> tuple[str, str]:
     return contact.timezone or proposal.timezone, contact.language or "en"
 
 
+def _expiry_text(proposal: Proposal, zone: str, locale: str) -> str:
+    """When the links stop working, in the contact's zone: "June 17, 2026, 10:30 AM (zone)"."""
+    local = proposal.expires_at.astimezone(ZoneInfo(zone))
+    return "{} ({})".format(join_date_time("long", format_date(local, "long", locale=locale),
+                                           format_time(local, "short", locale=locale), locale),
+                            zone)
+
+
 def build_email(proposal: Proposal) -> Message:
     """One email, one link per proposed time, in the contact's language and zone."""
     zone, locale = contact_zone_and_locale(proposal)
@@ -47,7 +57,7 @@ def build_email(proposal: Proposal) -> Message:
                   "url": f"{base}/proposed/{slot_token(s, proposal)}"}
                  for s in proposal.slots]
         context = {"proposal": proposal, "host": host, "contact": contact, "times": times,
-                   "expires": format_date(proposal.expires_at, "long", locale=locale),
+                   "expires": _expiry_text(proposal, zone, locale),
                    "location": proposal.location_value or ""}
         subject = _("%(name)s proposes times to meet: %(title)s", name=host.name,
                     title=proposal.title)

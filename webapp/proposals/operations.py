@@ -282,6 +282,8 @@ def _claim(proposal_id: int, slot_id: int, now: datetime) -> bool:
 
 
 def _refusal(proposal: Proposal, now: datetime) -> BookResult:
+    """Why the proposal books nothing: booked (and when), withdrawn, or expired (then
+    marked so; the caller commits)."""
     db.session.refresh(proposal)
     if proposal.status == "booked":
         booked = next((s.start_at for s in proposal.slots if s.id == proposal.booked_slot_id),
@@ -289,6 +291,11 @@ def _refusal(proposal: Proposal, now: datetime) -> BookResult:
         return BookResult(ALREADY, booked_at=booked)
     if proposal.status == "withdrawn":
         return BookResult(WITHDRAWN)
+    db.session.execute(sa.update(Proposal).where(Proposal.id == proposal.id,
+                                                 Proposal.status == "open",
+                                                 Proposal.expires_at <= now)
+                       .values(status="expired")
+                       .execution_options(synchronize_session=False))
     return BookResult(EXPIRED)
 
 

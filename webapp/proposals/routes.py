@@ -153,8 +153,11 @@ def pick(token: str):
         booked_at = next((s.start_at for s in proposal.slots
                           if s.id == proposal.booked_slot_id), None)
         remaining = []
-        if state == "open" and slot.start_at <= now:
+        if state == "open" and not ops.still_free(proposal, [slot], now):
+            # Said before the contact presses the button (reading only: a GET books nothing).
             state = "taken"
+            remaining = [(s, ops.slot_token(s, proposal)) for s in ops.still_free(
+                proposal, [s for s in proposal.slots if s.id != slot.id], now)]
         return render_template("proposals/pick.html", state=state, booked_at=booked_at,
                                remaining=remaining, **context)
     outcome = ops.book(slot, now)
@@ -163,6 +166,8 @@ def pick(token: str):
         outcome.result.after_commit()
         return render_template("proposals/pick.html", state="done",
                                booked_at=outcome.booked_at, remaining=[], **context)
+    if outcome.kind == ops.EXPIRED:
+        db.session.commit()  # marked expired
     remaining = [(s, ops.slot_token(s, proposal)) for s in outcome.remaining]
     state = {ops.ALREADY: "booked", ops.EXPIRED: "expired", ops.WITHDRAWN: "withdrawn",
              ops.TAKEN: "taken", ops.REFUSED: "refused"}[outcome.kind]
