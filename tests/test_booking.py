@@ -348,3 +348,164 @@ def test_lord_howe_visitor_books_new_york_host_on_a_transition_day(client, host,
         "name": "Lord Howe", "email": "lh2@example.org"})
     assert wrong.status_code == 422
     assert isinstance(icalendar.Calendar, type)
+
+
+# --- group and round robin ----------------------------------------------------------------
+
+def busy_meeting(db, user, start, minutes=60):
+    db.session.add(Meeting(account_id=user.account_id, title="Busy", host_id=user.id,
+                           organizer_id=user.id, start_at=start,
+                           end_at=start + timedelta(minutes=minutes),
+                           timezone="America/New_York", sequence=0, outcome="scheduled"))
+    db.session.commit()
+
+
+def test_a_group_page_needs_every_host_free_and_invites_them(client, host, make, db, smtp):
+    ben = make.user(host.account, name="Ben Cohost", email="ben@acme.example",
+                    timezone="America/New_York", seat_kind_id=host.seat.id)
+    make_page(client, host, slug="team-demo", kind="group", host_ids=[ben.id])
+    day = weekday()
+    busy_meeting(db, ben, local(day, "10:00"))
+    free = [s["start"] for s in slots(client, slug="team-demo", day=day).json["slots"]]
+    assert stamp(local(day, "10:00")) not in free and stamp(local(day, "11:00")) in free
+    assert book(client, local(day, "10:00"), slug="team-demo").status_code == 409
+    r = book(client, local(day, "11:00"), slug="team-demo")
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
+    assert meeting.host_id == host.ana.id
+    assert {a.user_id for a in meeting.attendees if a.user_id} == {ben.id}
+    assert {rcpt[0] for rcpt, _m in smtp.messages} >= {"vera@example.org", "ben@acme.example"}
+
+
+def test_round_robin_reschedule_keeps_a_free_host_else_moves_the_count(client, host, make,
+                                                                       db):
+    from webapp.rotations import operations as rotation_ops
+    from webapp.rotations.models import RotationMember
+    m0, m1 = (make.user(host.account, name=f"Member {i}", timezone="America/New_York",
+                        seat_kind_id=host.seat.id) for i in range(2))
+    rotation, errors = rotation_ops.create_rotation(host.account, "Sales", [m0.id, m1.id])
+    assert not errors
+    db.session.commit()
+    make_page(client, host, slug="sales", kind="round_robin", rotation_id=rotation.id)
+    day = weekday()
+    r = book(client, local(day, "10:00"), slug="sales")
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
+    first = meeting.host_id
+    other = m1.id if first == m0.id else m0.id
+    token = token_of(r.json["manage_url"])
+
+    def move(hhmm):
+        return client.post(f"{API}/sales/bookings/{token}/reschedule", json={
+            "start": local(day, hhmm).isoformat(), "duration": 30,
+            "timezone": "America/New_York"})
+
+    assert move("13:00").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).host_id == first  # free: kept
+    busy_meeting(db, db.session.get(type(host.ana), first), local(day, "15:00"))
+    assert move("15:00").status_code == 200
+    db.session.expire_all()
+    assert db.session.get(Meeting, meeting.id).host_id == other  # busy: re-picked
+    counts = dict(db.session.execute(sa.select(RotationMember.user_id,
+                                               RotationMember.booked_count)).all())
+    assert counts == {first: 0, other: 1}
+    assert client.post(f"{API}/sales/bookings/{token}/cancel").status_code == 200
+    db.session.expire_all()
+    counts = dict(db.session.execute(sa.select(RotationMember.user_id,
+                                               RotationMember.booked_count)).all())
+    assert counts == {first: 0, other: 0}  # the cancel gave the count back
+
+
+def test_public_operations_need_no_token_and_send_no_cors_headers(client, host, db):
+    make_page(client, host)
+    r = client.get(f"{API}/ana-intro/slots", query_string={
+            "start": weekday().isoformat(), "end": weekday().isoformat(),
+            "timezone": "Asia/Taipei"}, headers={"Origin": "https://elsewhere.example"})
+    assert r.status_code == 200
+    assert "Access-Control-Allow-Origin" not in r.headers
+    doc = client.get("/api/v1/openapi.json").json
+    public = {(path, method) for path, ops in doc["paths"].items()
+              for method, op in ops.items() if op.get("security") == []}
+    assert public == {("/scheduling-pages/{slug}/slots", "get"),
+                      ("/scheduling-pages/{slug}/bookings", "post"),
+                      ("/scheduling-pages/{slug}/bookings/{token}/reschedule", "post"),
+                      ("/scheduling-pages/{slug}/bookings/{token}/cancel", "post")}
+    assert "post" in doc["paths"]["/scheduling-pages"]
+    assert {"SchedulingPage", "Booking", "SchedulingSlots"} <= set(doc["components"]["schemas"])
+
+
+def test_the_manage_page_offers_times_overlapping_the_booking_itself(client, host, db):
+    from webapp.booking import slots as slot_rules
+    from webapp.booking.models import SchedulingPage
+    make_page(client, host)
+    day = weekday()
+    book(client, local(day, "10:00"))
+    page = db.session.scalar(sa.select(SchedulingPage))
+    meeting = db.session.scalar(sa.select(Meeting))
+    plain = slot_rules.free_slots(page, day, day, "America/New_York", 30)
+    own = slot_rules.free_slots(page, day, day, "America/New_York", 30,
+                                exclude_meeting=meeting.id)
+    assert local(day, "10:00") not in plain and local(day, "10:00") in own
+
+
+def test_manage_tokens_are_kept_out_of_access_logs():
+    from webapp.logredact import redact
+    line = ('"POST /api/v1/scheduling-pages/intro/bookings/12-0a1b2c/cancel HTTP/1.1" '
+            '"GET /book/manage/12-0a1b2c HTTP/1.1"')
+    assert "0a1b2c" not in redact(line)
+    assert redact("POST /api/v1/scheduling-pages/intro/bookings HTTP/1.1").endswith(
+        "/bookings HTTP/1.1")
+
+
+def test_slots_are_kept_until_the_account_changes(client, host, db, monkeypatch):
+    from webapp.booking import slots as slot_rules
+    make_page(client, host)
+    app = client.application
+    import fakeredis
+    saved = {k: app.config[k] for k in ("REDIS_URL", "PAGE_CACHE_SECONDS", "JOBS_MODE")}
+    url = "redis://127.0.0.1:1/14"
+    app.config.update(REDIS_URL=url, PAGE_CACHE_SECONDS=60, JOBS_MODE="eager")
+    app.extensions.setdefault("parley_redis", {})[url] = fakeredis.FakeRedis()
+    app.extensions.pop("parley_valuecache", None)
+    app.extensions.pop("parley_redis_breaker", None)
+    calls = []
+    real = slot_rules.free_slots
+    monkeypatch.setattr(slot_rules, "free_slots", lambda *a, **k: calls.append(1) or real(
+        *a, **k))
+    try:
+        day = weekday()
+        first = slots(client, day=day).json["slots"]
+        again = slots(client, day=day).json["slots"]
+        assert first == again and len(calls) == 1  # the second from the cache
+        assert book(client, local(day, "10:00")).status_code == 201  # the account changed
+        after = [s["start"] for s in slots(client, day=day).json["slots"]]
+        assert len(calls) == 2 and stamp(local(day, "10:00")) not in after
+    finally:
+        app.config.update(saved)
+        app.extensions["parley_redis"].pop(url, None)
+        app.extensions.pop("parley_valuecache", None)
+        app.extensions.pop("parley_redis_breaker", None)
+
+
+def test_a_phone_page_asks_the_number_and_the_meeting_calls_it(client, host, db):
+    make_page(client, host, location_kind="phone")
+    start = local(weekday(), "10:00")
+    r = book(client, start)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "answers.phone"
+    r = book(client, start, answers={"phone": "+1 212 555 0100"})
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_kind == "phone" and "555" in meeting.location_value
+
+
+def test_an_address_page_needs_the_address_and_the_meeting_is_there(client, host, db):
+    r = client.post(API, json={"title": "Visit", "slug": "visit", "location_kind": "address"},
+                    headers=host.headers)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "location_value"
+    make_page(client, host, slug="visit", location_kind="address",
+              location_value="1 Main St, Springfield")
+    assert book(client, local(weekday(), "10:00"), slug="visit").status_code == 201
+    meeting = db.session.scalar(sa.select(Meeting))
+    assert meeting.location_kind == "in_person"
+    assert meeting.location_value == "1 Main St, Springfield"

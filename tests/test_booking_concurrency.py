@@ -98,3 +98,35 @@ def test_twenty_submissions_through_a_round_robin_of_two_make_two(app, make, db)
     counts = sorted(db.session.scalars(sa.select(RotationMember.booked_count).where(
         RotationMember.rotation_id == rotation.id)))
     assert counts == [1, 1]
+
+
+@pytest.mark.committing
+def test_one_idempotency_key_sent_five_times_at_once_is_one_booking(app, make, db):
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    ana = make.user(account, name="Ana", timezone="America/New_York", seat_kind_id=seat.id)
+    new_page(app, db, {"title": "Intro", "slug": "race-key", "kind": "one_on_one",
+                       "durations": [30]}, ana)
+    start = local(weekday(), "10:00")
+    barrier = threading.Barrier(5)
+    answers: list = []
+
+    def one(i: int) -> None:
+        client = app.test_client()
+        client.environ_base["REMOTE_ADDR"] = f"10.30.{i}.1"
+        barrier.wait()
+        r = client.post(f"{API}/race-key/bookings", headers={"Idempotency-Key": "k-1"},
+                        json={"start": start.isoformat(), "duration": 30,
+                              "timezone": "America/New_York", "name": "Vera",
+                              "email": "vera@example.org"})
+        answers.append((r.status_code, r.json.get("id")))
+
+    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(answers) == 5 and {code for code, _id in answers} == {201}, answers
+    assert len({booking_id for _code, booking_id in answers}) == 1
+    db.session.expire_all()
+    assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 1

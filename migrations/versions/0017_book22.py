@@ -69,7 +69,7 @@ def upgrade():
         sa.ForeignKeyConstraint(['account_id'], ['accounts.id']),
         sa.ForeignKeyConstraint(['page_id'], ['scheduling_pages.id']),
         sa.ForeignKeyConstraint(['meeting_id'], ['meetings.id']),
-        sa.ForeignKeyConstraint(['contact_id'], ['contacts.id']),
+        sa.ForeignKeyConstraint(['contact_id'], ['contacts.id'], ondelete='SET NULL'),
         sa.PrimaryKeyConstraint('id'),
         sa.UniqueConstraint('token_hash'),
     )

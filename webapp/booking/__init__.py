@@ -28,15 +28,29 @@ Pages (webapp.booking.operations; flush, never commit; every query takes the acc
 - create_page(account, actor, values: dict) -> (page | None, Errors)
 - update_page(account, actor, page, values: dict) -> Errors
 - delete_page(page) -> None
-- page_hosts(page) -> list[User]   (round robin: the rotation's eligible members)
+- page_hosts(page) -> list[User]   (round robin: the rotation's eligible members, in
+  pick order; defined in slots, re-exported here)
   values keys: title, slug, kind, durations, location_kind, location_value, questions,
   buffer_before_minutes, buffer_after_minutes, min_notice_minutes, horizon_days,
   max_per_day, slot_interval_minutes, meeting_type_id, reminders, rotation_id, host_ids,
   paused. Errors: {field: [message]}.
 
+Abuse (webapp.booking.operations):
+- over_limit(request.remote_addr) -> None | retry_after seconds: counts one public request
+  (BOOKING_RATE_LIMIT a minute per address, default 60; answer 429 + Retry-After).
+  Tests: give each test client its own REMOTE_ADDR (tests/test_booking.py `client`), the
+  count is per minute and shared across tests (in Redis with REDIS_URL).
+- HONEYPOT = "website": the hidden form field / JSON key; filled -> book() returns .fake.
+- public_page(slug) None for unknown and paused: answer both with the same 404.
+
 Slots (webapp.booking.slots; read only):
-- free_slots(page, first_day, last_day, zone, duration, now=None) -> list[datetime]
+- free_slots(page, first_day, last_day, zone, duration, now=None, hosts=None,
+  exclude_meeting=None) -> list[datetime]  (exclude_meeting=booking.meeting_id on the
+  manage page: the booking's own time counts as free)
   (UTC instants, sorted; days are the visitor's local days in `zone`)
+- slot_hosts(page, hosts, start, end, now=None, external=None, exclude_meeting=None)
+  -> the hosts free for [start, end) under the page's rules (round robin: the free ones;
+  else all or none); the check book() repeats under the lock
 - by_day(slots, zone) -> dict[date, list[datetime]]   (for the month calendar / day list)
 - MAX_DAYS: the widest range one call answers.
 
@@ -47,13 +61,27 @@ Booking (webapp.booking.operations):
   / .errors {field: [msg]} / .fake (honeypot: show success, nothing made) / .replayed
   (idempotency) / .booking / .meeting / .manage_url. KeyReused is raised for a key sent
   with another body.
+- lock_hosts(user_ids): take the hosts' booking locks (PG: SELECT ... FOR UPDATE; SQLite:
+  the write lock) before re-checking a slot; held to the commit. Proposed times (prop22)
+  should take it too, so a proposal and a page never book one host's slot twice.
 - booking_by_token(token) -> Booking | None
 - manage_url(booking) -> str   absolute: BASE_URL + "/book/manage/<token>" (page22 serves
   that path: GET shows the booking, reschedule and cancel forms)
-- reschedule(booking, request-like start/duration/timezone) -> BookingResult (same UID,
-  SEQUENCE raised; .too_late when inside the page's minimum notice)
+- reschedule(booking, start, duration, timezone) -> BookingResult (same UID, SEQUENCE
+  raised, outcome Rescheduled; .taken; .too_late when the booked start is inside the
+  page's minimum notice; errors["booking"] when it was canceled)
 - cancel(booking) -> BookingResult (.too_late likewise)
-- check_answers(page, name, email, answers) -> Errors (what the form must show)
+- check_answers(page, name, email, answers) -> Errors (what the form must show); answer
+  keys: "phone", "company", "note" (only those the page asks), "custom": {key: text}.
+  Error fields: name, email, start, duration, timezone, answers.<q>, answers.custom.<key>.
+- booking_for_meeting(account_id, meeting_id), page_title_for(meeting),
+  manage_url_for(meeting, contact_id): the meeting side (timeline, emails).
+- Messages: TAKEN, TOO_LATE, CANCELED (lazy strings, translated).
+
+Elsewhere: the contact's invitation/update/reminder emails carry "Reschedule or cancel:
+<manage_url>" (webapp/delivery/messages.py); the record timeline item says "Booked
+through <page title>" (webapp/timeline.py); a canceled meeting no longer counts as busy
+(webapp/availability/settings.py parley_busy).
 
 JSON API (webapp.booking.api, in the API blueprint and the OpenAPI document):
 public GET /api/v1/scheduling-pages/{slug}/slots, POST .../{slug}/bookings,

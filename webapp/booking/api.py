@@ -8,7 +8,8 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Response, current_app, g, request
 
-from webapp.api import idempotency, ratelimit
+from webapp import pagecache
+from webapp.api import idempotency
 from webapp.api import spec as S
 from webapp.api.auth import _json_body, api_view
 from webapp.api.meetings import _offset_error, _parse_time
@@ -18,7 +19,6 @@ from webapp.booking import operations as ops
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import BUILTIN_QUESTIONS, PAGE_KINDS, PAGE_LOCATIONS
 from webapp.extensions import db
-from webapp.meetings.models import REMINDER_UNITS
 from webapp.validation import is_valid_timezone
 
 NOT_FOUND = "No such scheduling page."
@@ -31,9 +31,8 @@ def _stamp(value: datetime) -> str:
 
 def limit_address() -> None:
     """The public endpoints' per-address rate limit (429 with Retry-After)."""
-    allowed, retry_after = ratelimit.hit(f"book:{request.remote_addr}",
-                                         current_app.config["BOOKING_RATE_LIMIT"])
-    if not allowed:
+    retry_after = ops.over_limit(request.remote_addr)
+    if retry_after is not None:
         raise ApiError(429, "Too many requests from your address; slow down.",
                        headers={"Retry-After": str(retry_after)})
 
@@ -123,10 +122,9 @@ PAGE_FIELDS = {
     "max_per_day": {"type": ["integer", "null"], "minimum": 1, "maximum": 50},
     "slot_interval_minutes": {"type": "integer", "minimum": 5, "maximum": 240},
     "meeting_type_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1},
-    "reminders": {"type": ["array", "null"], "maxItems": 5, "items": {
-        "type": "array", "minItems": 2, "maxItems": 2, "prefixItems": [
-            {"type": "integer", "minimum": 1}, {"type": "string",
-                                                "enum": list(REMINDER_UNITS)}]}},
+    "reminders": {"type": ["array", "null"], "maxItems": 5, "items": S.REMINDER_IN,
+                  "description": "The reminders of its meetings; null: the account's "
+                                 "defaults."},
     "rotation_id": {"type": ["integer", "null"], "minimum": 1, "maximum": 2**31 - 1,
                     "description": "round_robin: the meeting rotation whose free member "
                                    "hosts."},
@@ -152,6 +150,8 @@ PUBLIC_ERRORS = (400, 404, 409, 422, 429)
 
 def page_json(page) -> dict:
     out = {k: getattr(page, k) for k in PAGE_FIELDS}
+    out["reminders"] = [{"amount": a, "unit": u} for a, u in page.reminders] \
+        if page.reminders is not None else None
     out.update(id=page.id, owner_user_id=page.owner_id, created_at=_stamp(page.created_at),
                url=f"{current_app.config['BASE_URL']}/book/{page.slug}")
     return out
@@ -207,7 +207,12 @@ def scheduling_page_slots(slug: str):
                                                   "days after it."})
     if errors:
         raise ApiError(422, "Some parameters are invalid.", errors)
-    slots = slot_rules.free_slots(page, first, last, zone, duration)
+    # Kept while nothing in the account changes, a minute at most (pagecache.kept): a
+    # booking always checks again, under the hosts' locks.
+    slots = pagecache.kept(page.account_id, ("slots", page.id, page.updated_at, first, last,
+                                             zone, duration),
+                           lambda: tuple(slot_rules.free_slots(page, first, last, zone,
+                                                               duration)))
     length = timedelta(minutes=duration)
 
     def slot(s):
@@ -274,7 +279,7 @@ def create_booking(slug: str):
     req = ops.BookingRequest(start=start, duration=duration, timezone=zone,
                              name=body["name"], email=body["email"],
                              answers=body.get("answers") or {},
-                             honeypot=body.get("website") or "")
+                             honeypot=body.get(ops.HONEYPOT) or "")
     try:
         result = ops.book(page, req, key=key,
                           fingerprint=idempotency.fingerprint(body) if key else "")
@@ -337,6 +342,13 @@ def cancel_booking(slug: str, token: str):
 
 # --- authenticated CRUD -------------------------------------------------------------------
 
+def _page_values(body: dict) -> dict:
+    """The body as operations take it (reminders as [amount, unit] pairs)."""
+    if body.get("reminders") is not None:
+        body["reminders"] = [[r["amount"], r["unit"]] for r in body["reminders"]]
+    return body
+
+
 def _page(page_id: int):
     page = ops.get_page(g.account_id, page_id)
     if page is None:
@@ -357,7 +369,7 @@ def _errors(errors: dict) -> None:
                       body_name="SchedulingPageCreate", status=201, response=PAGE_OUT,
                       response_name="SchedulingPage"))
 def create_scheduling_page():
-    body = _json_body(PAGE_CREATE)
+    body = _page_values(_json_body(PAGE_CREATE))
     account = db.session.get(Account, g.account_id)
     page, errors = ops.create_page(account, g.api_user, body)
     _errors(errors)
@@ -393,7 +405,7 @@ def _may_change(page) -> None:
 def update_scheduling_page(page_id: int):
     page = _page(page_id)
     _may_change(page)
-    body = _json_body(PAGE_PATCH)
+    body = _page_values(_json_body(PAGE_PATCH))
     account = db.session.get(Account, g.account_id)
     _errors(ops.update_page(account, g.api_user, page, body))
     answer = page_json(page)

@@ -67,8 +67,10 @@ class SchedulingPage(db.Model):
 
     @property
     def asks(self) -> list[str]:
-        """The built-in questions this page asks beside name and email."""
-        return [q for q in BUILTIN_QUESTIONS if (self.questions or {}).get(q)]
+        """The built-in questions this page asks beside name and email (the phone always
+        when the host calls the number the contact gives)."""
+        return [q for q in BUILTIN_QUESTIONS if (self.questions or {}).get(q)
+                or (q == "phone" and self.location_kind == "phone")]
 
     @property
     def custom_questions(self) -> list[dict]:
@@ -86,8 +88,9 @@ class Booking(db.Model):
     page_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("scheduling_pages.id"),
                                                index=True)
     meeting_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("meetings.id"), index=True)
-    contact_id: so.Mapped[int | None] = so.mapped_column(sa.ForeignKey("contacts.id"),
-                                                         index=True)
+    #: The contact matched or made by email (None once that contact is deleted).
+    contact_id: so.Mapped[int | None] = so.mapped_column(
+        sa.ForeignKey("contacts.id", ondelete="SET NULL"), index=True)
     #: SHA-256 hex of the manage token.
     token_hash: so.Mapped[str] = so.mapped_column(sa.String(64), unique=True)
     #: What the visitor typed: {"name", "email", "phone", "company", "note", "custom": {}}.

@@ -36,6 +36,7 @@ from webapp.booking.models import (
     BookingLock,
     SchedulingPage,
 )
+from webapp.booking.slots import page_hosts  # noqa: F401  (part of the interface)
 from webapp.extensions import db
 from webapp.meetings import pipeline
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
@@ -63,6 +64,22 @@ TOO_LATE = _l("It is too late to change this booking online: contact the host.")
 CANCELED = _l("This booking was canceled.")
 
 
+# --- abuse --------------------------------------------------------------------------------
+
+#: The form field people never see (and the JSON body's key): filled in, it is a robot.
+HONEYPOT = "website"
+
+
+def over_limit(address: str | None) -> int | None:
+    """Count a public request from the address (the API's one-minute window, in Redis when
+    there is one; BOOKING_RATE_LIMIT a minute): None when allowed, else the seconds to
+    wait (Retry-After)."""
+    from webapp.api import ratelimit
+    allowed, retry_after = ratelimit.hit(f"book:{address}",
+                                         current_app.config["BOOKING_RATE_LIMIT"])
+    return None if allowed else retry_after
+
+
 # --- pages --------------------------------------------------------------------------------
 
 def pages(account_id: int, owner_id: int | None = None) -> list[SchedulingPage]:
@@ -85,23 +102,6 @@ def public_page(slug: str) -> SchedulingPage | None:
         return None
     page = db.session.scalar(sa.select(SchedulingPage).where(SchedulingPage.slug == slug))
     return None if page is None or page.paused else page
-
-
-def page_hosts(page: SchedulingPage) -> list[User]:
-    """Who may host: one-on-one the owner; group every host (owner first); round robin
-    the rotation's eligible members in the rotation's pick order."""
-    if page.kind == "round_robin":
-        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
-        if rotation is None:
-            return []
-        members = sorted((m for m in rotation.members
-                          if rotation_ops.is_eligible(m, page.account_id)),
-                         key=rotation_ops._order)
-        return [m.user for m in members]
-    ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]
-    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
-        User.account_id == page.account_id, User.id.in_(ids)))}
-    return [users[i] for i in ids if i in users]
 
 
 def _int(values: dict, key: str, low: int, high: int, errors: Errors,
@@ -158,6 +158,8 @@ def _check_page(account: Account, actor: User, page: SchedulingPage, values: dic
             add_error(errors, "location_value", _l("At most 500 characters."))
         else:
             page.location_value = (value or "").strip() or None
+    if page.location_kind in ("address", "custom") and not page.location_value:
+        add_error(errors, "location_value", _l("Give the address or the place."))
     if "questions" in values:
         page.questions = _questions(values["questions"], errors)
     for key, high in (("buffer_before_minutes", 240), ("buffer_after_minutes", 240),
@@ -437,7 +439,7 @@ def _check_time(page: SchedulingPage, req: BookingRequest) -> Errors:
     return errors
 
 
-def _lock_hosts(user_ids) -> None:
+def lock_hosts(user_ids) -> None:
     """Take each host's booking lock, in id order (two bookings never wait on each other
     in a circle). The rows are made on first use."""
     ids = sorted(set(user_ids))
@@ -573,8 +575,12 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
     hosts = page_hosts(page)
     end = req.start + timedelta(minutes=req.duration)
     external = _external(page, hosts, req.start, end)
-    _lock_hosts(u.id for u in hosts)
+    lock_hosts(u.id for u in hosts)
     db.session.expire_all()
+    if key:  # the same key sent at the same moment: the first one's booking, committed
+        earlier = _earlier(page, key, fingerprint)
+        if earlier is not None:
+            return BookingResult(booking=earlier, meeting=earlier.meeting, replayed=True)
     hosts = page_hosts(page)
     free = slot_rules.slot_hosts(page, hosts, req.start, end, utcnow(), external)
     if not free:
@@ -638,7 +644,7 @@ def reschedule(booking: Booking, start: datetime | None, duration: int | None,
         current = [u for u in hosts if u.id == meeting.host_id]
         hosts = current + [u for u in hosts if u.id != meeting.host_id]
     external = _external(page, hosts, start, end)
-    _lock_hosts(u.id for u in hosts)
+    lock_hosts(u.id for u in hosts)
     db.session.expire_all()
     free = slot_rules.slot_hosts(page, hosts, start, end, utcnow(), external,
                                  exclude_meeting=meeting.id)

@@ -13,15 +13,36 @@ from collections.abc import Iterable
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+import sqlalchemy as sa
+
 from webapp.auth.models import User
 from webapp.availability import engine
 from webapp.availability import settings as availability
 from webapp.availability.busy import external_busy
 from webapp.availability.intervals import Interval
+from webapp.extensions import db
+from webapp.rotations import operations as rotation_ops
 from webapp.types import utcnow
 
 #: The widest range of days one slots request answers.
 MAX_DAYS = 62
+
+
+def page_hosts(page) -> list[User]:
+    """Who may host: one-on-one the owner; group every host (owner first); round robin
+    the rotation's eligible members in the rotation's pick order."""
+    if page.kind == "round_robin":
+        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
+        if rotation is None:
+            return []
+        members = sorted((m for m in rotation.members
+                          if rotation_ops.is_eligible(m, page.account_id)),
+                         key=rotation_ops._order)
+        return [m.user for m in members]
+    ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]
+    users = {u.id: u for u in db.session.scalars(sa.select(User).where(
+        User.account_id == page.account_id, User.id.in_(ids)))}
+    return [users[i] for i in ids if i in users]
 
 
 def page_rules(page, host_rules: engine.Rules) -> engine.Rules:
@@ -37,25 +58,27 @@ def page_rules(page, host_rules: engine.Rules) -> engine.Rules:
 
 def host_schedule(page, user: User, start: datetime, end: datetime,
                   external: tuple[list, list] | None = None,
-                  exclude_meeting: int | None = None) -> engine.Schedule:
+                  exclude_meeting: int | None = None, profile=False,
+                  default_hours=None) -> engine.Schedule:
     """The engine's view of one host for [start, end) under the page's rules. external:
     (busy, unreadable) already read from their calendar; None reads it now (a provider
-    call, cached by webapp.calendars; never inside a save). exclude_meeting: a meeting
-    that does not count as busy (the one being rescheduled)."""
+    call: never inside a save). exclude_meeting: a meeting that does not count as busy
+    (the one being rescheduled). profile, default_hours: already loaded (a page's hosts
+    are read together)."""
     pad = timedelta(days=1, minutes=max(page.buffer_before_minutes or 0,
                                         page.buffer_after_minutes or 0))
     lo, hi = start - pad, end + pad
     if external is None:
         external = external_busy(user, lo, hi)
-    schedule = availability.schedule_for(user, lo, hi, *external)
+    schedule = availability.schedule_for(user, lo, hi, *external, profile=profile)
     if exclude_meeting is not None:
-        from webapp.extensions import db
         from webapp.meetings.models import Meeting
         gone = db.session.get(Meeting, exclude_meeting)
         if gone is not None:
             schedule.busy = [b for b in schedule.busy if not (
                 b.meeting and b.start == gone.start_at and b.end == gone.end_at)]
-    schedule.hours = schedule.hours or availability.account_default(user.account_id)
+    schedule.hours = schedule.hours or default_hours or availability.account_default(
+        user.account_id)
     schedule.rules = page_rules(page, schedule.rules)
     return schedule
 
@@ -114,10 +137,11 @@ def _on_grid(page, hosts: list[User], start: datetime) -> bool:
 
 
 def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
-               now: datetime | None = None, hosts: list[User] | None = None) -> list[datetime]:
+               now: datetime | None = None, hosts: list[User] | None = None,
+               exclude_meeting: int | None = None) -> list[datetime]:
     """The page's free starts (UTC, sorted) on the visitor's days first_day..last_day in
-    zone, for a meeting of `duration` minutes."""
-    from webapp.booking.operations import page_hosts
+    zone, for a meeting of `duration` minutes. exclude_meeting: the booking's own meeting
+    when it is being rescheduled (its time counts as free)."""
     now = now or utcnow()
     hosts = page_hosts(page) if hosts is None else hosts
     if not hosts:
@@ -131,7 +155,13 @@ def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
     step = timedelta(minutes=page.slot_interval_minutes or 30)
     length = timedelta(minutes=duration)
     grid_zone = hosts[0].zone
-    schedules = [host_schedule(page, u, lo, hi) for u in hosts]
+    profiles = availability.profiles_of(u.id for u in hosts)
+    default = None
+    if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
+        default = availability.account_default(page.account_id)
+    schedules = [host_schedule(page, u, lo, hi, profile=profiles.get(u.id),
+                               default_hours=default, exclude_meeting=exclude_meeting)
+                 for u in hosts]
     if page.kind == "round_robin":
         out: set[datetime] = set()
         for schedule in schedules:
