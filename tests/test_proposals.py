@@ -344,3 +344,56 @@ def test_the_email_is_sent_once_when_its_job_runs_twice(app, client, rep, make, 
     assert emails.send_email(proposal_id) == "sent"
     assert emails.send_email(proposal_id) == "not-claimed"
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.committing  # threads with connections of their own
+def test_a_proposal_and_a_scheduling_page_never_book_one_time_twice(app, make, db, smtp):
+    """Visitors of the host's scheduling page and clicks on the proposed link, all for
+    the same time at once: one meeting (the host's booking lock, webapp.booking)."""
+    from tests.test_booking_concurrency import weekday
+    from webapp.booking import operations as booking_ops
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    user = make.user(account, name="Rita Rep", email="rita@acme.example",
+                     timezone="America/New_York", seat_kind_id=seat.id)
+    contact = make.contact(account)
+    page, errors = booking_ops.create_page(account, user, {
+        "title": "Intro", "slug": "rita-intro", "location_kind": "custom",
+        "location_value": "Office"})
+    assert not errors, errors
+    db.session.commit()
+    rep_client = app.test_client()
+    rep_client.post("/login", data={"email": user.email, "password": "pw"})
+    day = weekday(10)
+    links = sent_links(rep_client, contact, smtp, day=day, times=("10:00", "14:00"))
+    start, slug = local(day, "10:00"), page.slug
+    n = 12
+    barrier = threading.Barrier(n)
+    codes: list[tuple[str, int]] = []
+
+    def visitor(i: int) -> None:
+        c = app.test_client()
+        c.environ_base["REMOTE_ADDR"] = f"10.30.{i}.1"
+        barrier.wait()
+        if i % 2:
+            codes.append(("link", c.post(links[0]).status_code))
+        else:
+            codes.append(("page", c.post(f"/api/v1/scheduling-pages/{slug}/bookings",
+                                         json={"start": start.isoformat(), "duration": 30,
+                                               "timezone": "America/New_York",
+                                               "name": f"Visitor {i}",
+                                               "email": f"visitor{i}@example.org"}
+                                         ).status_code))
+
+    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(codes) == n
+    made = [c for c in codes if c[1] in (200, 201)]
+    assert len(made) == 1, codes
+    assert all(status == 409 for _kind, status in codes if (_kind, status) not in made)
+    db.session.remove()
+    starts = list(db.session.scalars(sa.select(Meeting.start_at)))
+    assert starts == [start]

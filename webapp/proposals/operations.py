@@ -327,7 +327,12 @@ def book(slot: ProposedSlot, now: datetime) -> BookResult:
     if not _claim(proposal.id, slot.id, now):
         db.session.rollback()
         return _refusal(proposal, now)
-    # Under the lock: the host's Parley meetings as committed now.
+    # The host's booking lock, as a scheduling page's booking takes it (webapp.booking):
+    # a page and a proposal never book one host's time twice. Always after the proposal
+    # row's lock, never before it, so two clicks cannot wait on each other in a circle.
+    from webapp.booking.operations import lock_hosts
+    lock_hosts([proposal.host_id])
+    # Under the locks: the host's Parley meetings as committed now.
     fresh = availability.schedule_for(proposal.host, slot.start_at, slot.start_at + length,
                                       external)
     if not engine.is_free(fresh, slot.start_at, slot.start_at + length, now):
