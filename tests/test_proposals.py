@@ -397,3 +397,9 @@ def test_a_proposal_and_a_scheduling_page_never_book_one_time_twice(app, make, d
     db.session.remove()
     starts = list(db.session.scalars(sa.select(Meeting.start_at)))
     assert starts == [start]
+
+
+def test_proposed_links_are_redacted_from_access_logs():
+    from webapp.logredact import redact
+    assert redact('"POST /proposed/eyJzIjoxfQ.abc-DEF_1 HTTP/1.1" 200') == \
+        '"POST /proposed/[redacted] HTTP/1.1" 200'
