@@ -11,6 +11,7 @@ from collections.abc import Iterator
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
+from e2e.a11y import assert_accessible
 from e2e.conftest import context_options, login, shot
 from e2e.meeting_helpers import PageProblems, open_contact
 
@@ -82,6 +83,7 @@ def test_propose_at_desktop_and_book_on_a_phone(desktop: Page, phone: Page, demo
     expect(desktop.locator("#slot_time_0")).to_have_value(picked[0][1])
     expect(desktop.locator("#slot_time_1")).to_have_value(picked[1][1])
     expect(first).to_have_attribute("aria-pressed", "true")
+    assert_accessible(desktop, "propose times (desktop)")
     shot(desktop, "proposed-01-picked")
     desktop.locator("#send-proposal").click()
     expect(desktop.locator("#flash-area .flash-success")).to_contain_text(
@@ -90,6 +92,7 @@ def test_propose_at_desktop_and_book_on_a_phone(desktop: Page, phone: Page, demo
     expect(proposal).to_have_count(1)
     expect(proposal).to_contain_text("Waiting for the contact")
     expect(proposal.locator("li")).to_have_count(2)
+    assert_accessible(desktop, "record page with proposed times")
     shot(desktop, "proposed-02-record")
 
     links = _links(desktop, f"Dana Demo proposes times to meet: {title}", email)
@@ -102,6 +105,7 @@ def test_propose_at_desktop_and_book_on_a_phone(desktop: Page, phone: Page, demo
     expect(phone.locator("#proposed-time")).to_contain_text("Europe/Dublin")
     phone.set_viewport_size({"width": 360, "height": 740})
     assert phone.evaluate("document.documentElement.scrollWidth") <= 360
+    assert_accessible(phone, "proposed time link (phone, zh-Hant)")
     shot(phone, "proposed-03-phone-link")
     phone.get_by_role("button", name="預約這個時間").click()
     expect(phone.get_by_role("status")).to_contain_text("已預約")
@@ -110,6 +114,7 @@ def test_propose_at_desktop_and_book_on_a_phone(desktop: Page, phone: Page, demo
     phone.goto(links[0])
     expect(phone.get_by_role("status")).to_contain_text("這些時間已被預約")
     expect(phone.get_by_role("button", name="預約這個時間")).to_have_count(0)
+    assert_accessible(phone, "proposed time already booked (phone, zh-Hant)")
 
     # The rep sees the proposal booked and the meeting on the contact's timeline.
     open_contact(desktop, contact)
@@ -147,6 +152,7 @@ def test_propose_from_a_phone_with_next_three_free(rep_phone: Page, demo, live_s
     expect(page.locator("#slot_time_3")).to_have_value("")
     expect(page.get_by_label("Title")).to_have_value("Quick intro")  # kept across the fill
     assert page.evaluate("document.documentElement.scrollWidth") <= page.viewport_size["width"]
+    assert_accessible(page, "propose times (phone)")
     shot(page, "proposed-06-phone-form")
     page.locator("#send-proposal").click()
     expect(page.locator("#flash-area .flash-success")).to_contain_text("3 times proposed.")
