@@ -403,3 +403,18 @@ def test_proposed_links_are_redacted_from_access_logs():
     from webapp.logredact import redact
     assert redact('"POST /proposed/eyJzIjoxfQ.abc-DEF_1 HTTP/1.1" 200') == \
         '"POST /proposed/[redacted] HTTP/1.1" 200'
+
+
+def test_a_video_proposal_books_a_video_meeting(client, rep, make, db, smtp):
+    account, _user = rep
+    contact = make.contact(account)
+    r = propose(client, contact, location_kind="video", location_value="",
+                video_provider="nowhere")
+    assert r.status_code == 422  # not one of the host's providers
+    links = sent_links(client, contact, smtp, location_kind="video", location_value="",
+                       video_provider="jitsi")
+    page = client.get(links[0]).get_data(as_text=True)
+    assert "Video call (Jitsi Meet)" in page
+    assert client.post(links[0]).status_code == 200
+    [meeting] = meetings(db)
+    assert meeting.location_kind == "video" and meeting.conference_provider == "jitsi"

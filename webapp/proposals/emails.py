@@ -22,7 +22,7 @@ from webapp.extensions import db
 from webapp.filters import join_date_time
 from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
 from webapp.proposals.models import EMAIL_TASKS, Proposal
-from webapp.proposals.operations import slot_token
+from webapp.proposals.operations import location_text, slot_token
 from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
@@ -58,7 +58,7 @@ def build_email(proposal: Proposal) -> Message:
                  for s in proposal.slots]
         context = {"proposal": proposal, "host": host, "contact": contact, "times": times,
                    "expires": _expiry_text(proposal, zone, locale),
-                   "location": proposal.location_value or ""}
+                   "location": location_text(proposal)}
         subject = _("%(name)s proposes times to meet: %(title)s", name=host.name,
                     title=proposal.title)
         text = render_template("emails/proposal.txt", **context)

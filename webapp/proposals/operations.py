@@ -31,9 +31,10 @@ from webapp.validation import is_valid_email, is_valid_timezone, normalize_phone
 #: Links book nothing after this many days (PROPOSAL_EXPIRY_DAYS overrides it).
 DEFAULT_EXPIRY_DAYS = 7
 DURATIONS = (15, 30, 45, 60, 90, 120)
-#: Where a proposed meeting takes place: what the rep can type (video needs the host's
-#: provider at booking time, which a public click cannot settle).
-LOCATION_KINDS = ("none", "phone", "in_person", "custom")
+#: Where a proposed meeting takes place. For "video" the proposal keeps the provider's
+#: key (one of the host's: jitsi, zoom, google_meet, app:<id>) as its location_value; the
+#: link is made when the time is booked.
+LOCATION_KINDS = ("none", "phone", "in_person", "custom", "video")
 #: "Next 3 free" looks this far ahead, in steps of the week grid's half hour.
 SEARCH_DAYS, STEP = 14, timedelta(minutes=30)
 
@@ -92,6 +93,8 @@ class ProposalInput:
     starts: list[datetime]
     location_kind: str = "none"
     location_value: str | None = None
+    #: With location_kind "video": the host's provider.
+    video_provider: str | None = None
 
 
 def host_schedule(host: User, start: datetime, end: datetime) -> engine.Schedule:
@@ -154,7 +157,7 @@ def validate(account: Account, host: User, record, data: ProposalInput, now: dat
     elif not is_valid_email(contact.email):
         add_error(errors, "contact_id", _l("This contact has no valid email address: the "
                                            "times cannot be sent."))
-    _check_location(data, errors)
+    _check_location(host, data, errors)
     starts = sorted(set(data.starts))
     data.starts = starts
     if not MIN_SLOTS <= len(starts) <= MAX_SLOTS:
@@ -177,12 +180,18 @@ def validate(account: Account, host: User, record, data: ProposalInput, now: dat
     return errors
 
 
-def _check_location(data: ProposalInput, errors: Errors) -> None:
+def _check_location(host: User, data: ProposalInput, errors: Errors) -> None:
     value = (data.location_value or "").strip() or None
     if data.location_kind not in LOCATION_KINDS:
         add_error(errors, "location_kind", _l("Choose a location type from the list."))
     elif data.location_kind == "none":
         value = None
+    elif data.location_kind == "video":
+        from webapp.conferencing import operations as conferencing
+        value = data.video_provider or None
+        message = conferencing.check_choice(host, value)
+        if message:
+            add_error(errors, "video_provider", message)
     elif not value:
         add_error(errors, "location_value", _l("Enter the location details."))
     elif len(value) > 500:
@@ -214,6 +223,17 @@ def propose(account: Account, actor: User, record, data: ProposalInput) -> Propo
         slot.token_hash = token_hash(slot_token(slot, proposal))
     db.session.flush()
     return proposal
+
+
+def location_text(proposal: Proposal) -> str:
+    """Where, as the contact reads it: the place, the number, or the video provider."""
+    if proposal.location_kind == "video":
+        from webapp.conferencing.operations import NAMES, options_for
+        name = NAMES.get(proposal.location_value or "") or dict(
+            options_for(proposal.host)).get(proposal.location_value or "", "")
+        return str(_l("Video call (%(provider)s): the link comes with the invitation.",
+                      provider=name))
+    return proposal.location_value or ""
 
 
 def withdraw(proposal: Proposal) -> bool:
@@ -346,7 +366,8 @@ def book(slot: ProposedSlot, now: datetime) -> BookResult:
     data = MeetingInput(
         title=proposal.title, start=slot.start_at, end=slot.start_at + length,
         timezone=proposal.timezone, location_kind=proposal.location_kind,
-        location_value=proposal.location_value,
+        location_value=None if proposal.location_kind == "video" else proposal.location_value,
+        video_provider=proposal.location_value if proposal.location_kind == "video" else None,
         attendees=[("contact", proposal.contact_id)],
         associations=[(proposal.record_type, proposal.record_id)]
         if proposal.record_type != "contact" else [],

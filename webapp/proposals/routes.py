@@ -12,6 +12,7 @@ from flask_login import current_user, login_required
 
 from webapp import jobs
 from webapp.auth.models import Account
+from webapp.conferencing import operations as conferencing
 from webapp.extensions import db
 from webapp.meetings import views
 from webapp.meetings.timemath import NonexistentLocalTime, local_to_utc, to_zone
@@ -39,10 +40,11 @@ def _values(record, contacts) -> dict:
     if request.method != "POST":
         return {"title": "", "duration": "30", "timezone": current_user.zone,
                 "contact_id": str(contacts[0].id) if contacts else "",
-                "location_kind": "none", "location_value": "",
+                "location_kind": "none", "location_value": "", "video_provider": "jitsi",
                 "slot_date": [""] * ROWS, "slot_time": [""] * ROWS}
     values = {k: form.get(k, "") for k in ("title", "duration", "timezone", "contact_id",
-                                           "location_kind", "location_value")}
+                                           "location_kind", "location_value",
+                                           "video_provider")}
     for name in ("slot_date", "slot_time"):
         rows = form.getlist(name)[:ROWS]
         values[name] = rows + [""] * (ROWS - len(rows))
@@ -70,7 +72,7 @@ def _parse(values: dict, errors: dict) -> ops.ProposalInput:
         timezone=values["timezone"],
         contact_id=int(values["contact_id"]) if values["contact_id"].isdigit() else None,
         starts=starts, location_kind=values["location_kind"],
-        location_value=values["location_value"])
+        location_value=values["location_value"], video_provider=values["video_provider"])
 
 
 def _fill_next_free(values: dict) -> None:
@@ -110,6 +112,7 @@ def new():
     return render_template("proposals/new.html", record=record, contacts=contacts,
                            values=values, errors=errors, durations=ops.DURATIONS,
                            location_kinds=ops.LOCATION_KINDS, rows=ROWS,
+                           video_options=conferencing.options_for(current_user),
                            record_url=views.record_url(*record.ref),
                            week_args={"host_id": current_user.id,
                                       "week": to_zone(utcnow(), current_user.zone).date()
@@ -147,6 +150,7 @@ def pick(token: str):
     proposal = slot.proposal
     now = utcnow()
     context = {"proposal": proposal, "slot": slot, "zone": _zone(proposal), "token": token,
+               "location": ops.location_text(proposal),
                "length": timedelta(minutes=proposal.duration_minutes), "host": proposal.host}
     if request.method == "GET":
         state = ops.shown_status(proposal, now)
