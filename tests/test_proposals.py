@@ -418,3 +418,26 @@ def test_a_video_proposal_books_a_video_meeting(client, rep, make, db, smtp):
     assert client.post(links[0]).status_code == 200
     [meeting] = meetings(db)
     assert meeting.location_kind == "video" and meeting.conference_provider == "jitsi"
+
+
+def test_the_record_page_reads_its_proposals_in_two_statements(client, rep, make, db, smtp,
+                                                               count_queries):
+    account, _user = rep
+    contact = make.contact(account)
+
+    def record_page_statements() -> tuple[int, str]:
+        db.session.rollback()  # as a fresh request starts
+        with count_queries() as counter:
+            html = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+        return counter.count, html
+
+    none, _html = record_page_statements()
+    sent_links(client, contact, smtp)
+    one, html = record_page_statements()
+    assert html.count('class="timeline-item proposal"') == 1
+    assert one == none + 1  # the proposals, then their slots; nothing per proposal
+    for hour in ("12:00", "15:00", "16:00"):
+        sent_links(client, contact, smtp, times=(hour, hour.replace(":00", ":30")))
+    four, html = record_page_statements()
+    assert html.count('class="timeline-item proposal"') == 4
+    assert four == one
