@@ -342,6 +342,8 @@ def test_lord_howe_visitor_books_new_york_host_on_a_transition_day(client, host,
     to_visitor = [m for rcpt, m in smtp.messages if "lh@example.org" in rcpt]
     event = check_imip(to_visitor[0], "REQUEST")
     assert event.decoded("DTSTART").astimezone(UTC) == four_ny.astimezone(UTC)
+    text = to_visitor[0].get_body(("plain",)).get_content()
+    assert "Sunday, April 5, 2026, 6:30" in text and "Australia/Lord_Howe" in text
     # A wall time Lord Howe skips does not book (no such offset at that instant).
     wrong = client.post(f"{API}/ana-intro/bookings", json={
         "start": "2026-04-05T06:30:00+11:00", "duration": 30, "timezone": lh,
@@ -509,3 +511,25 @@ def test_an_address_page_needs_the_address_and_the_meeting_is_there(client, host
     meeting = db.session.scalar(sa.select(Meeting))
     assert meeting.location_kind == "in_person"
     assert meeting.location_value == "1 Main St, Springfield"
+
+
+def test_the_round_robin_pick_follows_the_pages_rules_not_the_members(client, host, make,
+                                                                       db):
+    """M0 keeps two hours after each meeting; the page keeps none: at 10:00, after M0's
+    9:00 meeting, the page offers M0 and the rotation picks M0 (first in its order)."""
+    from webapp.availability import settings as availability
+    from webapp.rotations import operations as rotation_ops
+    from webapp.rotations.models import RotationPick
+    m0, m1 = (make.user(host.account, name=f"Member {i}", timezone="America/New_York",
+                        seat_kind_id=host.seat.id) for i in range(2))
+    availability.save_profile(m0, {"buffer_after": "120"})
+    rotation, _errors = rotation_ops.create_rotation(host.account, "Sales", [m0.id, m1.id])
+    db.session.commit()
+    make_page(client, host, slug="sales", kind="round_robin", rotation_id=rotation.id)
+    day = weekday()
+    busy_meeting(db, m0, local(day, "09:00"))
+    r = book(client, local(day, "10:00"), slug="sales")
+    assert r.status_code == 201, r.json
+    meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
+    assert meeting.host_id == m0.id
+    assert db.session.scalar(sa.select(RotationPick.kind)) == "pick"

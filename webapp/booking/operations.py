@@ -523,7 +523,7 @@ def _location(page: SchedulingPage, req: BookingRequest) -> dict:
 
 
 def _meeting_input(account: Account, page: SchedulingPage, req: BookingRequest,
-                   contact: Contact, hosts: list[User]) -> MeetingInput:
+                   contact: Contact, hosts: list[User], external: dict) -> MeetingInput:
     end = req.start + timedelta(minutes=req.duration)
     reminders = page.reminders if page.reminders is not None else (
         account.default_reminders if account.reminders_default_on else [])
@@ -540,6 +540,10 @@ def _meeting_input(account: Account, page: SchedulingPage, req: BookingRequest,
         source="scheduling_page", **_location(page, req))
     if page.kind == "round_robin":
         data.rotation_id = page.rotation_id
+        # The rotation picks among the members free under the page's rules (its ledger
+        # says why), with the calendars read before the lock.
+        data.host_schedule = lambda user, start, end: slot_rules.host_schedule(
+            page, user, start, end, external.get(user.id))
     else:
         data.host_id = hosts[0].id
     return data
@@ -587,7 +591,7 @@ def book(page: SchedulingPage, req: BookingRequest, key: str | None = None,
         db.session.rollback()
         return BookingResult(taken=True, errors={"start": [str(TAKEN)]})
     contact = _contact_for(page, req)
-    data = _meeting_input(account, page, req, contact, hosts)
+    data = _meeting_input(account, page, req, contact, hosts, external)
     saved = pipeline.save(account, page.owner, data)
     if not saved.ok:
         db.session.rollback()

@@ -109,11 +109,14 @@ def _order(m: RotationMember):
 
 
 def pick_free(members: list[RotationMember], start: datetime | None,
-              end: datetime | None) -> tuple[RotationMember | None, dict[int, list[str]]]:
+              end: datetime | None, schedule_of=None,
+              ) -> tuple[RotationMember | None, dict[int, list[str]]]:
     """The member pick() chooses among those free for [start, end), and the reason kinds
     (webapp.availability.engine) of each member skipped before it. Members are checked in
     the rule's order and only until one is free: under the rotation's lock a booking
-    reads the calendars of as few members as it can. No times: by counts only."""
+    reads the calendars of as few members as it can. No times: by counts only.
+    schedule_of(user, start, end): the member's Schedule (default: their own hours and
+    rules; a scheduling page gives its rules, #22)."""
     candidates = sorted((m for m in members if is_eligible(m)), key=_order)
     if start is None or end is None or not start < end:
         return (candidates[0] if candidates else None), {}
@@ -122,7 +125,7 @@ def pick_free(members: list[RotationMember], start: datetime | None,
     now = utcnow()
     skipped: dict[int, list[str]] = {}
     for m in candidates:
-        schedule = availability.schedule_for(m.user, start, end)
+        schedule = (schedule_of or availability.schedule_for)(m.user, start, end)
         kinds = list(dict.fromkeys(r.kind for r in engine.reasons_in(schedule, start, end,
                                                                      now)))
         if not kinds:
@@ -213,7 +216,7 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_AVAILABLE)
         return
-    member, _skipped = pick_free(rotation.members, data.start, data.end)
+    member, _skipped = pick_free(rotation.members, data.start, data.end, data.host_schedule)
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_FREE)
         return
@@ -281,10 +284,10 @@ def book(account: Account, data: MeetingInput) -> RotationMember:
             raise RotationError("host_id", problem)
         member = next(m for m in members if m.user_id == data.host_id)
         # Why the rule would have skipped the members before the chosen one, for the ledger.
-        _pick, skipped = pick_free(members, data.start, data.end)
+        _pick, skipped = pick_free(members, data.start, data.end, data.host_schedule)
         kind = "override"
     else:
-        member, skipped = pick_free(members, data.start, data.end)
+        member, skipped = pick_free(members, data.start, data.end, data.host_schedule)
         if member is None:
             raise RotationError("rotation_id", NO_ONE_AVAILABLE if pick(members) is None
                                 else NO_ONE_FREE)
