@@ -119,7 +119,7 @@ def test_meeting_round_trip_reaches_timeline_and_smtp(client, api, make, db, smt
     assert r.status_code == 201, r.json
     m = r.json
     assert m["uid"].endswith("@parley") and m["sequence"] == 0
-    assert db.session.get(Meeting, m["id"]).source == "api"
+    assert db.session.get(Meeting, m["id"]).source == "api" and m["source"] == "api"
     assert m["description_html"] == "<p>Hi </p>"
     assert m["attendees"][0]["delivery"][0]["kind"] == "invite"
     assert [rc for rc, _ in smtp.messages] == [["rt@example.org"]]

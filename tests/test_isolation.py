@@ -13,6 +13,7 @@ EXEMPT = {
     "auth.choose_language": "takes a language code, not an id",
     "meetings.rsvp": "a signed per-attendee token, not a tenant id (tests/test_delivery.py)",
     "meetings.feed": "a secret feed token, not a tenant id (tests/test_meetings.py)",
+    "proposals.pick": "a signed per-slot token, not a tenant id (tests/test_proposals.py)",
     "calendars.connect": "takes a provider name (google, microsoft), not an id",
     "calendars.callback": "takes a provider name; the OAuth state binds it to the session",
     # Public booking pages (#22): a page's public slug and a signed manage token, not tenant
@@ -94,15 +95,25 @@ def victim(make):
     from webapp.booking import operations as booking_ops
     scheduling_page, _errors = booking_ops.create_page(b, user, {
         "title": "Secret page", "slug": "victim-secret-page"})
+    from webapp.calendars.models import CalendarConnection
+    connection = CalendarConnection(account_id=b.id, user_id=user.id, provider="caldav",
+                                    caldav_url="https://cal.victim.example/dav/",
+                                    receives_events=True)
+    _db.session.add(connection)
+    from webapp.proposals import operations as proposal_ops
+    proposal = proposal_ops.propose(b, user, contact, proposal_ops.ProposalInput(
+        title="Secret", duration_minutes=30, timezone="UTC", contact_id=contact.id,
+        starts=[start + timedelta(days=1), start + timedelta(days=2)]))
     _db.session.commit()
-    return {"page_id": scheduling_page.id, "mail_id": mail.id, "index": 0,
+    return {"page_id": scheduling_page.id, "mail_id": mail.id, "proposal_id": proposal.id,
+            "index": 0,
             "record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,
             "token_id": token.id, "type_id": mtype.id, "snippet_id": snippet.id,
             "outcome_id": outcome.id, "notification_id": notification.id,
             "rotation_id": rotation.id, "member_id": rotation.members[0].id,
-            "app_id": video_app.id}
+            "app_id": video_app.id, "connection_id": connection.id}
 
 
 PLURALS = {"contacts": "contact", "companies": "company", "deals": "deal", "tickets": "ticket"}

@@ -84,6 +84,8 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.meetings import bp as meetings_bp
     from webapp.notifications import bp as notifications_bp
     from webapp.notifications import emails  # noqa: F401
+    from webapp.proposals import bp as proposals_bp
+    from webapp.proposals import emails as proposal_emails  # noqa: F401
     from webapp.records import bp as records_bp
     from webapp.reminders import sweep  # noqa: F401
     from webapp.reports import bp as reports_bp
@@ -105,6 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.availability.routes import bp as availability_bp
     app.register_blueprint(availability_bp)
     app.register_blueprint(conferencing_bp)
+    app.register_blueprint(proposals_bp)
     zoom_oauth.init_app(app)
     from webapp.scheduling_pages import bp as scheduling_pages_bp
     app.register_blueprint(scheduling_pages_bp)

@@ -16,6 +16,8 @@ SECRET_PATHS = re.compile(r"(/calendar/)[^/?#\s\"]+(\.ics)|(/rsvp/)[^/?#\s\"]+")
 #: A booking's manage token (#22): the page /book/manage/<token> and the API's
 #: /scheduling-pages/<slug>/bookings/<token>/... .
 MANAGE_PATHS = re.compile(r"(/book/manage/|/bookings/)[^/?#\s\"]+")
+#: A proposed time's link (#22): /proposed/<token> books the time.
+PROPOSAL_PATHS = re.compile(r"(/proposed/)[^/?#\s\"]+")
 
 
 def redact(text):
@@ -25,6 +27,7 @@ def redact(text):
         return text
     text = SECRET_PATHS.sub(lambda m: f"{m.group(1)}[redacted]{m.group(2)}" if m.group(1)
                             else f"{m.group(3)}[redacted]", text)
+    text = PROPOSAL_PATHS.sub(lambda m: f"{m.group(1)}[redacted]", text)
     return MANAGE_PATHS.sub(lambda m: f"{m.group(1)}[redacted]", text)
 
 

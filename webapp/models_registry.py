@@ -11,6 +11,7 @@ from webapp.delivery import models as delivery_models  # noqa: F401
 from webapp.mail import models as mail_models  # noqa: F401
 from webapp.meetings import models as meeting_models  # noqa: F401
 from webapp.notifications import models as notification_models  # noqa: F401
+from webapp.proposals import models as proposal_models  # noqa: F401
 from webapp.records import models as record_models  # noqa: F401
 from webapp.rotations import models as rotation_models  # noqa: F401
 from webapp.scheduling_pages import models as scheduling_page_models  # noqa: F401

@@ -100,3 +100,10 @@ def send_notification_email(notification_id: int) -> str:
     with app_context():
         from webapp.notifications import emails
         return emails.send_email(notification_id)
+
+
+def send_proposal_email(proposal_id: int) -> str:
+    """Email one proposal's links to its contact (claimed first: running twice sends once)."""
+    with app_context():
+        from webapp.proposals import emails
+        return emails.send_email(proposal_id)

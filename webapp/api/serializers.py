@@ -54,7 +54,7 @@ def meeting_json(meeting: Meeting) -> dict:
         "hide_guest_list": meeting.hide_guest_list,
         "host_user_id": meeting.host_id, "organizer_user_id": meeting.organizer_id,
         "rotation_id": meeting.rotation_id, "outcome": meeting.outcome,
-        "log_only": meeting.log_only,
+        "log_only": meeting.log_only, "source": meeting.source,
         "reminders": [{"amount": r.amount, "unit": r.unit, "due_at": _iso(r.due_at),
                        "sent": r.sent_at is not None} for r in meeting.reminders],
         "attendees": [{"id": a.id, "contact_id": a.contact_id, "user_id": a.user_id,

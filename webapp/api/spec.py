@@ -16,7 +16,7 @@ from jsonschema import Draft202012Validator
 from webapp.delivery.models import KINDS as MESSAGE_KINDS
 from webapp.delivery.models import STATUSES as MESSAGE_STATUSES
 from webapp.meetings.inputs import MAX_ATTENDEES
-from webapp.meetings.models import LOCATION_KINDS, REMINDER_UNITS, RESPONSES
+from webapp.meetings.models import LOCATION_KINDS, REMINDER_UNITS, RESPONSES, SOURCES
 from webapp.records.models import (
     CONTACT_LANGUAGES,
     DEAL_STAGES,
@@ -174,6 +174,9 @@ MEETING_OUT = {"type": "object", "required": ["id", "uid", "sequence", "title", 
     "hide_guest_list": {"type": "boolean"},
     "host_user_id": ID, "organizer_user_id": ID, "outcome": {"type": "string"},
     "log_only": {"type": "boolean"},
+    "source": {"type": "string", "enum": list(SOURCES), "description": (
+        "Where the meeting was made: the desktop scheduler, the phone flow, this API, a "
+        "public scheduling page, or a time the contact picked from proposed times.")},
     "rotation_id": {"type": ["integer", "null"]},
     "reminders": {"type": "array", "items": {"type": "object", "properties": {
         "amount": {"type": "integer"}, "unit": {"type": "string"}, "due_at": TIMESTAMP,

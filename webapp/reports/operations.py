@@ -1,5 +1,6 @@
-"""Meeting reports (B8, O1-O2, S4): meetings counted by organizer ("created by"), host
-("assigned to"), outcome, meeting type, week or month, with filters.
+"""Meeting reports (B8, O1-O2, S4, #22): meetings counted by organizer ("created by"), host
+("assigned to"), outcome, meeting type, where they were made (source), week or month,
+with filters.
 
 Counts come from grouped SQL queries; nothing loops over meetings in Python. Deleted
 meetings are left out. A meeting belongs to the day, week or month of its start, in the
@@ -29,10 +30,16 @@ from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
 from webapp.meetings.outcomes import OutcomeCatalog, catalog
+from webapp.types import utcnow
 
 DIMENSIONS = {"organizer": _l("Created by (organizer)"), "host": _l("Assigned to (host)"),
-              "outcome": _l("Outcome"), "type": _l("Meeting type"), "week": _l("Week"),
-              "month": _l("Month")}
+              "outcome": _l("Outcome"), "type": _l("Meeting type"),
+              "source": _l("Where it was made"), "page": _l("Scheduling page"),
+              "week": _l("Week"), "month": _l("Month")}
+#: How the report names Meeting.source (SOURCES), in that order.
+SOURCE_LABELS = {"scheduler": _l("Scheduler (desktop)"), "phone": _l("Phone"),
+                 "api": _l("API"), "scheduling_page": _l("Scheduling page"),
+                 "proposed_times": _l("Proposed times")}
 #: The longest date range: about two years (at most 106 weekly buckets).
 MAX_RANGE_DAYS = 731
 NO_TYPE = "none"
@@ -77,6 +84,15 @@ class Bar:
     key: str
     label: str
     count: int
+    #: By scheduling page: its meetings that have ended (not canceled), and how many of
+    #: those have the outcome No-show.
+    past: int | None = None
+    no_shows: int | None = None
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """No-shows per past meeting (None when none has ended)."""
+        return self.no_shows / self.past if self.past else None
 
 
 @dataclass
@@ -200,7 +216,38 @@ def counts(f: ReportFilter, outcomes: OutcomeCatalog | None = None) -> Report:
                 if o.active or found.get(o.key)]
         bars += [Bar(key, outcomes.label(key), n) for key, n in sorted(found.items())]
         return Report(bars)
+    if f.group_by == "page":
+        return _page_counts(f, conds)
+    if f.group_by == "source":
+        found = dict(db.session.execute(
+            sa.select(Meeting.source, count).where(*conds).group_by(Meeting.source)).all())
+        # Every source shows, at zero too: "no meeting came from the booking pages" is news.
+        return Report([Bar(key, str(label), found.pop(key, 0))
+                       for key, label in SOURCE_LABELS.items()]
+                      + [Bar(key, key, n) for key, n in sorted(found.items())])
     return _period_counts(f, conds)
+
+
+def _page_counts(f: ReportFilter, conds: list) -> Report:
+    """Meetings booked through each scheduling page, and its no-show rate: of its meetings
+    that have ended and were not canceled, those with the outcome No-show. One grouped
+    query; pages without a meeting in the range are not listed."""
+    from webapp.booking.models import Booking, SchedulingPage
+    ended = sa.and_(Meeting.end_at <= utcnow(), Meeting.outcome != "canceled")
+    count = sa.func.count(Meeting.id)
+    past = sa.func.sum(sa.case((ended, 1), else_=0))
+    no_shows = sa.func.sum(sa.case((sa.and_(ended, Meeting.outcome == "no_show"), 1),
+                                   else_=0))
+    rows = db.session.execute(
+        sa.select(SchedulingPage.id, SchedulingPage.title, count, past, no_shows)
+        .select_from(Meeting).join(Booking, Booking.meeting_id == Meeting.id)
+        .join(SchedulingPage, SchedulingPage.id == Booking.page_id)
+        .where(*conds, Booking.account_id == f.account_id,
+               SchedulingPage.account_id == f.account_id)
+        .group_by(SchedulingPage.id, SchedulingPage.title)
+        .order_by(count.desc(), SchedulingPage.title))
+    return Report([Bar(str(pid), title, n, int(p or 0), int(ns or 0))
+                   for pid, title, n, p, ns in rows])
 
 
 def _period_counts(f: ReportFilter, conds: list) -> Report:
@@ -240,6 +287,14 @@ def bucket_condition(f: ReportFilter, bucket: str):
         if not bucket or len(bucket) > 40:
             raise ValueError(bucket)
         return Meeting.outcome == bucket
+    if f.group_by == "page":
+        from webapp.booking.models import Booking
+        return Meeting.id.in_(sa.select(Booking.meeting_id).where(
+            Booking.account_id == f.account_id, Booking.page_id == _row_id(bucket)))
+    if f.group_by == "source":
+        if bucket not in SOURCE_LABELS:
+            raise ValueError(bucket)
+        return Meeting.source == bucket
     start = date.fromisoformat(bucket)
     if start not in period_starts(f):
         raise ValueError(bucket)
@@ -267,7 +322,8 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
     """
     organizer, host = so.aliased(User), so.aliased(User)
     stmt = (sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
-                      organizer.name, host.name, Meeting.outcome, MeetingType.name)
+                      organizer.name, host.name, Meeting.outcome, MeetingType.name,
+                      Meeting.source)
             .join(organizer, organizer.id == Meeting.organizer_id)
             .join(host, host.id == Meeting.host_id)
             .outerjoin(MeetingType, MeetingType.id == Meeting.meeting_type_id)
@@ -281,7 +337,7 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
     writer.writerow([_("Meeting ID"), _("Title"), _("Start (%(zone)s)", zone=f.zone),
                      _("End (%(zone)s)", zone=f.zone), _("Created by (organizer)"),
                      _("Assigned to (host)"), _("Outcome"), _("Meeting type"),
-                     _("Week"), _("Month")])
+                     _("Week"), _("Month"), _("Where it was made")])
     yield "\ufeff" + buffer.getvalue()  # the byte-order mark lets spreadsheets read UTF-8
     result = db.session.execute(stmt.execution_options(yield_per=500))
     try:
@@ -293,7 +349,8 @@ def csv_lines(f: ReportFilter, bucket: str | None = None,
             writer.writerow([row.id, _cell(row.title), start.isoformat(timespec="minutes"),
                              row.end_at.astimezone(tz).isoformat(timespec="minutes"),
                              _cell(row[4]), _cell(row[5]), _cell(outcomes.label(row.outcome)),
-                             _cell(row[7] or ""), week.isoformat(), start.strftime("%Y-%m")])
+                             _cell(row[7] or ""), week.isoformat(), start.strftime("%Y-%m"),
+                             str(SOURCE_LABELS.get(row.source, row.source))])
             yield buffer.getvalue()
     finally:
         # A download cut off midway closes this generator at a yield: the server-side
