@@ -128,7 +128,8 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
         location_choices=LOCATION_CHOICES, return_to=return_to,
         occurrences=forms.occurrence_choices(values),
         logging=logging or bool(meeting is not None and meeting.log_only),
-        offer_log=offer_log, outcomes=outcome_catalog(account.id)), status
+        offer_log=offer_log, outcomes=outcome_catalog(account.id),
+        outcome_hint=views.outcome_hint(meeting)), status
 
 
 def _digest(messages: list[dict]) -> str:
