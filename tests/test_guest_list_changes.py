@@ -4,6 +4,7 @@ ATTENDEE list) naming who joined and who left; a removed attendee gets a CANCEL;
 an invitation. With the guest list hidden, those who stay are sent nothing. A logged
 meeting sends nothing at all (tests/test_log_meetings.py edits its attendees too)."""
 
+import icalendar
 import sqlalchemy as sa
 
 from tests import test_delivery
@@ -89,3 +90,25 @@ def test_a_hidden_guest_list_tells_those_who_stay_nothing(client, rep, make, db,
     test_delivery.check_imip(sent["bob@example.org"], "CANCEL")
     assert _listed(sent["cho@example.org"]) == ["cho@example.org"]
     assert "Bob" not in sent["cho@example.org"].get_body(("plain",)).get_content()
+
+
+def test_the_hosts_own_copy_lists_everyone_so_it_is_told_even_when_hidden(client, rep, make,
+                                                                          db, smtp):
+    """A meeting booked for a colleague: the host's copy (PUBLISH) lists every attendee,
+    hidden list or not, so the host hears who joined and who left; attendees do not."""
+    account, _ = rep
+    people = _people(make, account)
+    host = make.user(account, name="Hana Host", email="hana@acme.example",
+                     timezone="America/New_York", seat_kind_id=make.seat(account, paid=True).id)
+    _schedule_then_edit(client, db, smtp, people, ("Ann", "Bob"), ("Ann",),
+                        hide_guest_list="1", host_id=str(host.id))
+    sent = _by_recipient(smtp)
+    assert sorted(sent) == ["bob@example.org", "hana@acme.example"]
+    test_delivery.check_imip(sent["bob@example.org"], "CANCEL")
+    part = test_delivery.calendar_part(sent["hana@acme.example"])
+    assert part.get_param("method") == "PUBLISH"
+    copy = icalendar.Calendar.from_ical(part.get_content()).walk("VEVENT")[0]
+    assert int(copy["SEQUENCE"]) == 1
+    assert sorted(_listed(sent["hana@acme.example"])) == ["ann@example.org"]
+    assert "No longer invited: Bob Tester" in sent["hana@acme.example"].get_body(
+        ("plain",)).get_content()
