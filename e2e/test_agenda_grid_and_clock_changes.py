@@ -6,6 +6,7 @@ Screenshots under e2e/artifacts/issue20-grid-* and issue20-clock-*."""
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -141,3 +142,35 @@ def test_clock_changes_are_named_at_the_time_fields(device, app, demo):
         "EST to EDT. Choose another time.")
     expect(page.locator("#start-occurrence")).to_have_count(0)
     shot(page, f"issue20-clock-skipped-{profile}")
+
+
+def test_the_phone_edit_form_sets_the_outcome_of_a_past_meeting(device, app, demo):
+    profile, page = device
+    from webapp.auth.models import User
+    from webapp.meetings.models import Meeting
+
+    def seed(db):
+        dana = db.session.scalar(sa.select(User).where(User.email == "demo@example.com"))
+        start = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(days=1)
+        meeting = Meeting(account_id=dana.account_id, title="Held yesterday", start_at=start,
+                          end_at=start + timedelta(minutes=30), timezone="America/New_York",
+                          host_id=dana.id, organizer_id=dana.id)
+        db.session.add(meeting)
+        db.session.commit()
+        return meeting.id
+
+    meeting_id = in_db(app, seed)
+    login(page)
+    prefix = "" if profile == "desktop" else "/m"
+    page.goto(f"{prefix}/meetings/{meeting_id}/edit")
+    outcome = page.get_by_label("Outcome")
+    expect(outcome).to_have_value("scheduled")
+    expect(page.locator("#outcome-hint")).to_have_text(
+        "This meeting has ended: how did it go? Set its outcome.")
+    assert page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    assert_accessible(page, f"edit form with the outcome ({profile})")
+    shot(page, f"issue20-edit-outcome-{profile}")
+    outcome.select_option("no_show")
+    page.get_by_role("button", name="Save").click()
+    expect(page).to_have_url(re.compile(rf"/meetings/{meeting_id}$"))
+    assert in_db(app, lambda db: db.session.get(Meeting, meeting_id).outcome) == "no_show"
