@@ -174,3 +174,34 @@ def test_the_phone_edit_form_sets_the_outcome_of_a_past_meeting(device, app, dem
     page.get_by_role("button", name="Save").click()
     expect(page).to_have_url(re.compile(rf"/meetings/{meeting_id}$"))
     assert in_db(app, lambda db: db.session.get(Meeting, meeting_id).outcome) == "no_show"
+
+
+def test_a_long_unbroken_title_stays_inside_my_meetings(device, app, demo):
+    profile, page = device
+    from e2e.test_everyday_forms import LONG_TITLE, overflow
+    from webapp.auth.models import User
+    from webapp.meetings.models import Meeting
+
+    def seed(db):
+        dana = db.session.scalar(sa.select(User).where(User.email == "demo@example.com"))
+        start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=5)
+        for minutes in (15, 90):
+            db.session.add(Meeting(
+                account_id=dana.account_id, title=f"{LONG_TITLE}{minutes}", start_at=start,
+                end_at=start + timedelta(minutes=minutes), timezone="America/New_York",
+                host_id=dana.id, organizer_id=dana.id))
+        db.session.commit()
+
+    in_db(app, seed)
+    login(page)
+    page.goto("/calendar")
+    shown = page.locator("#agenda-week" if profile == "desktop" else "#agenda-day")
+    expect(shown.get_by_role("link", name=f"{LONG_TITLE}15")).to_be_visible()
+    assert overflow(page) <= 0
+    if profile == "desktop":  # each block stays in its own column of the grid
+        boxes = [shown.locator(".agenda-event", has_text=f"{LONG_TITLE}{m}").bounding_box()
+                 for m in (15, 90)]
+        left, right = sorted(boxes, key=lambda b: b["x"])  # the longer one first
+        assert left["x"] + left["width"] <= right["x"] + 1
+        assert left["height"] > right["height"] * 5
+    shot(page, f"issue20-grid-long-title-{profile}")
