@@ -42,6 +42,8 @@ def base_config(db_url: str, tmp_path) -> dict:
         # Row ids repeat from test to test (rolled back, or emptied): tests that exercise
         # the page cache turn it on themselves.
         "PAGE_CACHE_SECONDS": 0,
+        # Likewise busy time read from calendars (#21): tests of the cache turn it on.
+        "BUSY_CACHE_SECONDS": 0,
         # Radicale and the stand-ins listen on loopback (production allows none).
         "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",
     }

@@ -87,6 +87,7 @@ def test_every_field_is_saved(client, rep, make, db):
     assert r.status_code == 302, r.get_data(as_text=True)
     m = db.session.scalar(sa.select(Meeting))
     assert m.title == "Full meeting" and m.timezone == "Europe/Berlin"
+    assert m.source == "scheduler"
     assert m.start_at == local(future_day(), "09:00", "Europe/Berlin")  # CET or CEST
     assert m.end_at - m.start_at == timedelta(minutes=75)
     assert m.meeting_type_id == mtype.id

@@ -121,7 +121,7 @@ def test_save_asks_continue_and_send_and_sends_nothing_until_confirmed(client, t
     done = client.post(new_url(contact), data={**data, **confirmation(html)})
     assert done.status_code == 302 and done.headers["Location"] == f"/contacts/{contact.id}"
     meeting = db.session.scalar(sa.select(Meeting))
-    assert meeting.title == "Kick-off"
+    assert meeting.title == "Kick-off" and meeting.source == "phone"
     assert meeting.description_html == "<p>Agenda:<br>intro</p><p>next steps</p>"
     assert [r.recipient_email for r in db.session.scalars(sa.select(OutboxMessage))] == [
         "giulia@example.org"]

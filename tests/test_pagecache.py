@@ -29,11 +29,13 @@ def cache_on(app):
     fake = fakeredis.FakeRedis()
     app.extensions.setdefault("parley_redis", {})[FAKE_URL] = fake
     app.extensions["parley_pagecache"].clear()
+    app.extensions.pop("parley_valuecache", None)
     app.extensions.pop("parley_redis_breaker", None)  # a test with Redis away trips it
     yield fake
     app.config.update(saved)
     app.extensions["parley_redis"].pop(FAKE_URL, None)
     app.extensions["parley_pagecache"].clear()
+    app.extensions.pop("parley_valuecache", None)
     app.extensions.pop("parley_redis_breaker", None)
 
 

@@ -106,6 +106,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(availability_bp)
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
+    from webapp.scheduling_pages import bp as scheduling_pages_bp
+    app.register_blueprint(scheduling_pages_bp)
 
     from webapp import cli, errors, filters, formtext, headers, jobs, pagecache, testclock
 

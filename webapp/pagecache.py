@@ -268,3 +268,30 @@ def cached_page(view):
         return response
     wrapper._parley_cached_page = True
     return wrapper
+
+
+# --- values kept the same way (#22: a scheduling page's free slots) -----------------------
+
+def kept(account_id: int, key: tuple, compute):
+    """compute()'s value, kept in this process under key while nothing in the account
+    changes, for at most PAGE_CACHE_SECONDS (busy time read from a connected calendar is
+    never older than that). Without Redis, or when it cannot be read: computed each time."""
+    app = current_app._get_current_object()
+    if not enabled(app):
+        return compute()
+    try:
+        versions = _redis(app, lambda conn: conn.mget(PREFIX + GLOBAL,
+                                                     PREFIX + str(account_id)))
+    except Exception as exc:
+        log.warning("page versions unreadable: %s", exc)
+        return compute()
+    store = app.extensions.setdefault("parley_valuecache", _Bodies(
+        app.config.get("PAGE_CACHE_ENTRIES", 200)))
+    full = (account_id, *(v or b"0" for v in versions),
+            int(time.time() // app.config["PAGE_CACHE_SECONDS"]), *key)
+    hit = store.get(full)
+    if hit is not None:
+        return hit[0]
+    value = compute()
+    store.put(full, (value, ""))
+    return value

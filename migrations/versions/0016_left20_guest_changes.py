@@ -2,7 +2,7 @@
 meeting's guest list (issue #20)
 
 Revision ID: 0016_left20_guest_changes
-Revises: 0015_20b
+Revises: 0017_page22
 Create Date: 2026-12-03 16:15:00.000000
 
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = '0016_left20_guest_changes'
-down_revision = '0015_20b'
+down_revision = '0017_page22'
 branch_labels = None
 depends_on = None
 

@@ -194,7 +194,8 @@ def create_meeting():
         if done is not None:
             return _replayed(done)
     account = db.session.get(Account, g.account_id)
-    data = input_from_json(body, MeetingInput(title="", start=None, end=None, timezone=""))
+    data = input_from_json(body, MeetingInput(title="", start=None, end=None, timezone="",
+                                              source="api"))
     _check_rights(account, data, None)
     result = _save(account, data)
     if key and not idempotency.remember(g.account_id, key, digest, result.meeting.id):

@@ -56,10 +56,17 @@ class MeetingInput:
     #: The outcome to save with (a logged meeting: Completed unless given); None keeps the
     #: meeting's (a new scheduled meeting: Scheduled).
     outcome: str | None = None
+    #: Where the meeting was made (new meetings; an edit keeps the meeting's own): one of
+    #: SOURCES in webapp.meetings.models. Reports count meetings by it.
+    source: str = "scheduler"
     #: Contact rows validate() found for the attendees, reused to write them (one query).
     found_contacts: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
     #: The rotation's ledger row of this booking (set by rotations.operations.book).
     rotation_pick: object = dataclasses.field(default=None, repr=False, compare=False)
+    #: How the rotation's pick reads a member's availability: (user, start, end) ->
+    #: engine.Schedule; None: their own hours and rules (a scheduling page gives its own
+    #: rules, #22).
+    host_schedule: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_meeting(cls, meeting) -> MeetingInput:

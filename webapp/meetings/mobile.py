@@ -84,7 +84,9 @@ def parse_phone_form(form: MultiDict, default_zone: str):
         else:
             html = from_text(text)
         fields.setlist(f"{name}_html", [html])
-    return forms.parse(fields, default_zone)
+    data, errors = forms.parse(fields, default_zone)
+    data.source = "phone"
+    return data, errors
 
 
 def _phone_values(values: dict) -> dict:

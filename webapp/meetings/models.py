@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 LOCATION_KINDS = ("none", "phone", "in_person", "video", "custom")
 REMINDER_UNITS = ("minutes", "hours", "days", "weeks")
 RESPONSES = ("needs_action", "accepted", "declined", "tentative")
+#: Where a meeting was made (Meeting.source): the desktop scheduler, the phone flow, the
+#: JSON API, a public scheduling page, a time the contact picked from proposed times.
+SOURCES = ("scheduler", "phone", "api", "scheduling_page", "proposed_times")
 DEFAULT_OUTCOMES = ("scheduled", "completed", "rescheduled", "no_show", "canceled")
 
 
@@ -129,6 +132,10 @@ class Meeting(db.Model):
     #: the timelines, and nothing is ever sent or synced for it (no invitation, update,
     #: cancellation, reminder, calendar event or video conference), also after an edit.
     log_only: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+    #: Where it was made (SOURCES): the desktop scheduler, the phone, the API, a scheduling
+    #: page, a proposed time the contact picked.
+    source: so.Mapped[str] = so.mapped_column(sa.String(24), default="scheduler",
+                                              server_default="scheduler")
     #: Video (webapp.conferencing): "jitsi", "zoom", "google_meet" or "app:<id>".
     conference_provider: so.Mapped[str | None] = so.mapped_column(sa.String(40))
     conference_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))

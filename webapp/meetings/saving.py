@@ -164,7 +164,7 @@ def schedule_meeting(account: Account, organizer: User, data: MeetingInput, *,
         hide_guest_list=data.hide_guest_list,
         host_id=data.host_id or organizer.id, organizer_id=organizer.id, sequence=0,
         outcome=data.outcome or ("completed" if data.log_only else "scheduled"),
-        rotation_id=data.rotation_id, log_only=data.log_only)
+        rotation_id=data.rotation_id, log_only=data.log_only, source=data.source)
     db.session.add(meeting)
     db.session.flush()
     if data.rotation_id is not None:
