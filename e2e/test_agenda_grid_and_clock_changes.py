@@ -184,7 +184,10 @@ def test_a_long_unbroken_title_stays_inside_my_meetings(device, app, demo):
 
     def seed(db):
         dana = db.session.scalar(sa.select(User).where(User.email == "demo@example.com"))
-        start = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(minutes=5)
+        now = datetime.now(UTC)
+        # On the grid's 5-minute rows, whatever the minute the test runs.
+        start = now.replace(minute=now.minute // 5 * 5, second=0, microsecond=0) + \
+            timedelta(minutes=10)
         for minutes in (15, 90):
             db.session.add(Meeting(
                 account_id=dana.account_id, title=f"{LONG_TITLE}{minutes}", start_at=start,
