@@ -334,7 +334,9 @@ def test_typing_a_repeated_time_asks_which_one(client, rep, db, smtp):
     r = client.post("/meetings/new", data=data)
     html = r.get_data(as_text=True)
     assert r.status_code == 422
-    assert "01:30 happens twice on this day in America/New_York" in html
+    assert ("1:30 AM happens twice on Sun, Nov 7 in America/New_York (EDT, then EST: "
+            "the clocks go back). Choose which one.") in html
+    assert "The start, 1:30 AM on Sun, Nov 7, happens twice" in html
     assert 'name="start_fold" value="0"' in html and 'name="start_fold" value="1"' in html
     assert "Second time, GMT-05:00 (EST)" in html
     assert db.session.scalar(sa.select(sa.func.count(Meeting.id))) == 0 and not smtp.messages
@@ -350,7 +352,9 @@ def test_typing_a_repeated_time_asks_which_one(client, rep, db, smtp):
 
 
 @pytest.mark.parametrize(("start", "end", "message"), [
-    ("2027-03-14T02:30:00-05:00", "2027-03-14T03:30:00-04:00", "does not exist"),
+    ("2027-03-14T02:30:00-05:00", "2027-03-14T03:30:00-04:00",
+     "2027-03-14T02:30 does not exist in America/New_York: the clocks skip it, going from "
+     "EST to EDT."),
     ("2027-07-01T10:00:00-05:00", "2027-07-01T10:30:00-04:00", "does not match"),
 ])
 def test_api_refuses_an_offset_that_does_not_fit_the_zone(client, rep, db, smtp, start, end,

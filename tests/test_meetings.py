@@ -192,7 +192,8 @@ def test_unknown_meeting_type_refused_when_types_enabled(client, make, login, db
 def test_dst_gap_time_is_refused_with_explanation(client, rep, db):
     r = schedule(client, None, start_date="2027-03-14", start_time="02:30", end_time="03:30")
     assert r.status_code == 422
-    assert "daylight saving" in r.get_data(as_text=True)
+    assert "does not exist on Sun, Mar 14 in America/New_York: the clocks skip it, going " \
+        "from EST to EDT." in r.get_data(as_text=True)
     assert counts(db) == (0, 0)
 
 

@@ -21,7 +21,12 @@ from webapp.meetings import ical, pipeline, queries, saving, validation
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.inputs import MeetingInput
 from webapp.meetings.models import Meeting, MeetingAssociation, MeetingType
-from webapp.meetings.timemath import NonexistentLocalTime, occurrences, offset_fits
+from webapp.meetings.timemath import (
+    NonexistentLocalTime,
+    change_names,
+    occurrences,
+    offset_fits,
+)
 from webapp.records.models import RECORD_MODELS
 from webapp.validation import is_valid_timezone
 
@@ -56,8 +61,9 @@ def _offset_error(value: str, zone: str) -> str | None:
     try:
         occurrences(wall.date(), wall.time(), zone)
     except NonexistentLocalTime:
-        return (f"{wall:%Y-%m-%dT%H:%M} does not exist in {zone}: the clocks skip it for "
-                "daylight saving. Choose another time.")
+        before, after = change_names(wall.date(), wall.time(), zone)
+        return (f"{wall:%Y-%m-%dT%H:%M} does not exist in {zone}: the clocks skip it, going "
+                f"from {before} to {after}. Choose another time.")
     actual = parsed.astimezone(ZoneInfo(zone)).strftime("%z")
     return (f"The offset {parsed:%z} does not match {zone} at that time ({actual[:3]}:"
             f"{actual[3:]}). Give the zone's offset, or the time in UTC (Z).")

@@ -237,6 +237,9 @@ def build(row, meeting) -> Message:
             "host_copy": host_copy, "manage_url": manage_url,
             "guests": [name for _email, name, _response in guest_list(row, meeting)]
             if row.kind != "cancel" and not host_copy else [],
+            # Who joined or left the guest list, for an update to someone who sees it.
+            "joined": (row.guest_changes or {}).get("added", []) if row.kind == "update" else [],
+            "left": (row.guest_changes or {}).get("removed", []) if row.kind == "update" else [],
         }
         text = render_template("emails/meeting.txt", **context)
         html = render_template("emails/meeting.html", **context)

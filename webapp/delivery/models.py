@@ -47,6 +47,9 @@ class OutboxMessage(ClaimableRow, db.Model):
     enqueued_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     sent_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
     message_id: so.Mapped[str | None] = so.mapped_column(sa.String(300))
+    #: An update's news about the guest list: {"added": [names], "removed": [names]}, for
+    #: recipients who see the list (issue #20); None otherwise.
+    guest_changes: so.Mapped[dict | None] = so.mapped_column(sa.JSON(none_as_null=True))
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
 
 

@@ -66,13 +66,15 @@ def _existing_keys(keys: list[str]) -> set[str]:
 
 
 def queue_invitations(meeting, kind: str, to: list[Recipient] | None = None,
-                      new_meeting: bool = False) -> int:
+                      new_meeting: bool = False, guest_changes: dict | None = None) -> int:
     """Write outbox rows for kind (invite, update, cancel) at the meeting's sequence.
-    new_meeting: created in this transaction, so none of its rows can exist yet."""
+    new_meeting: created in this transaction, so none of its rows can exist yet.
+    guest_changes: for an update, who was added to and removed from the guest list
+    ({"added": [names], "removed": [names]}), which its email names."""
     if calendar_connections.provider_mails_attendees(meeting.host_id):
         return 0  # Microsoft Graph mails the attendees itself: one invitation each (X6, 8)
     targets = recipients(meeting) if to is None else to
-    return _queue(meeting, kind, targets, None, new_meeting)
+    return _queue(meeting, kind, targets, None, new_meeting, guest_changes)
 
 
 def queue_reminder(meeting, targets: list[Recipient], reminder_id: int) -> int:
@@ -104,7 +106,7 @@ def withdraw_unsent(meeting, emails: list[str], reason: str) -> set[str]:
 
 
 def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None,
-           new_meeting: bool = False) -> int:
+           new_meeting: bool = False, guest_changes: dict | None = None) -> int:
     if meeting.log_only:
         return 0  # a logged meeting already happened: nothing about it is ever sent
     keys = [_dedupe_key(meeting.id, r.email, kind, meeting.sequence, reminder_id)
@@ -115,7 +117,8 @@ def _queue(meeting, kind: str, targets: list[Recipient], reminder_id: int | None
              "attendee_id": recipient.attendee_id, "reminder_id": reminder_id, "kind": kind,
              "recipient_email": recipient.email, "recipient_name": recipient.name,
              "sequence": meeting.sequence, "dedupe_key": key, "status": "pending",
-             "attempts": 0, "next_attempt_at": now, "created_at": now}
+             "attempts": 0, "next_attempt_at": now, "created_at": now,
+             "guest_changes": guest_changes}
             for recipient, key in zip(targets, keys, strict=True) if key not in existing]
     if rows:
         # One INSERT for the rows, without the unit of work: nothing reads them back as

@@ -13,7 +13,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug.datastructures import FileStorage, MultiDict
 
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
-from webapp.meetings.timemath import NonexistentLocalTime, occurrences
+from webapp.meetings.timemath import NonexistentLocalTime, change_names, occurrences
 from webapp.validation import is_valid_timezone
 
 MAX_FILE_BYTES = 10 * 1024 * 1024
@@ -141,18 +141,38 @@ def _instant(value: str | None) -> datetime | None:
     return parsed.astimezone(UTC) if parsed.tzinfo is not None else None
 
 
+def _wall_words(day: date, at: time, zone: str) -> dict[str, str]:
+    """A wall time as the forms name it in the user's language ("1:30 AM", "Sun, Nov 7"),
+    with the zone and its names on either side of the clock change there."""
+    from babel.dates import format_skeleton
+    from babel.dates import format_time as babel_time
+    from flask_babel import get_locale
+
+    locale = str(get_locale() or "en")
+    before, after = change_names(day, at, zone)
+    return {"time": babel_time(at, "short", locale=locale),
+            "day": format_skeleton("MMMEd", day, locale=locale), "zone": zone,
+            "first": before, "second": after}
+
+
+def skipped_message(day: date, at: time, zone: str) -> str:
+    """What the forms say at a time the clocks skip (the spring gap)."""
+    return str(_l("%(time)s does not exist on %(day)s in %(zone)s: the clocks skip it, "
+                  "going from %(first)s to %(second)s. Choose another time.",
+                  **_wall_words(day, at, zone)))
+
+
 def _wall_time(form: MultiDict, field: str, day: date, at: time, zone: str,
                errors: Errors) -> datetime | None:
     """The instant of a wall time typed in the form. In the repeated hour it is the
-    occurrence the user chose (field_fold: 0 first, 1 second), else the one the form was
-    opened with (field_instant, so an edit that does not touch the time keeps it); with
-    neither, the user is asked to choose."""
+    occurrence the user chose (field_fold: 0 first, 1 second; the form's live check,
+    webapp.meetings.mobile.when_check, offers the first), else the one the form was opened
+    with (field_instant, so an edit that does not touch the time keeps it); with neither,
+    the user is asked to choose: never one chosen silently."""
     try:
         options = occurrences(day, at, zone)
     except NonexistentLocalTime:
-        add_error(errors, field, _l(
-            "This time does not exist in %(zone)s: the clocks skip it for daylight "
-            "saving. Choose another time.", zone=zone))
+        add_error(errors, field, skipped_message(day, at, zone))
         return None
     if len(options) == 1:
         return options[0]
@@ -163,15 +183,17 @@ def _wall_time(form: MultiDict, field: str, day: date, at: time, zone: str,
     if kept in options:
         return kept
     add_error(errors, field, _l(
-        "%(time)s happens twice on this day in %(zone)s (the clocks go back): choose "
-        "which one.", time=at.strftime("%H:%M"), zone=zone))
+        "%(time)s happens twice on %(day)s in %(zone)s (%(first)s, then %(second)s: the "
+        "clocks go back). Choose which one.", **_wall_words(day, at, zone)))
     return None
 
 
-def occurrence_choices(values: dict) -> dict[str, dict]:
+def occurrence_choices(values: dict, offer_first: bool = False) -> dict[str, dict]:
     """For the start and the end, when their wall time happens twice: the two occurrences
-    to choose from, with the one in force marked, to show at the field. Desktop and phone
-    forms both render it (meetings/_occurrence.html)."""
+    to choose from, with the one in force marked, to show at the field; when it does not
+    exist (the clocks skip it), the message that says so. Desktop and phone forms both
+    render it (meetings/_occurrence.html). offer_first: the live check as the time is
+    typed marks the first when nothing else is chosen, and says it is used."""
     from babel.dates import get_timezone_gmt
     from flask_babel import get_locale
 
@@ -188,6 +210,7 @@ def occurrence_choices(values: dict) -> dict[str, dict]:
         try:
             options = occurrences(day, at, zone)
         except NonexistentLocalTime:
+            out[field] = {"skipped": skipped_message(day, at, zone)}
             continue
         if len(options) < 2:
             continue
@@ -195,11 +218,15 @@ def occurrence_choices(values: dict) -> dict[str, dict]:
         if chosen not in ("0", "1"):
             kept = _instant(values.get(f"{field}_instant"))
             chosen = str(options.index(kept)) if kept in options else ""
+        # Marked by an earlier check (its hidden field_offered), not chosen: still offered.
+        offered = offer_first and (chosen == "" or (
+            chosen == "0" and values.get(f"{field}_offered") == "1"))
         tz = ZoneInfo(zone)
         labels = (_l("First time, %(offset)s (%(abbr)s)"),
                   _l("Second time, %(offset)s (%(abbr)s)"))
-        out[field] = {"time": at.strftime("%H:%M"), "zone": zone, "options": [
-            {"value": str(i), "checked": chosen == str(i),
+        words = _wall_words(day, at, zone)
+        out[field] = {**words, "offered": offered, "options": [
+            {"value": str(i), "checked": chosen == str(i) or (offered and i == 0),
              "label": str(labels[i]) % {
                  "offset": get_timezone_gmt(o.astimezone(tz), "long", locale=get_locale()),
                  "abbr": o.astimezone(tz).tzname()}}

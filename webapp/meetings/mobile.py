@@ -14,6 +14,8 @@
 - /meetings/mentions: @mention type-ahead over the account's users.
 - /meetings/local-times: each contact attendee's local time for the slot (X8), for the
   phone flow and the desktop scheduler alike.
+- /meetings/when-check: the clock changes at the time fields (a time that happens twice,
+  one the clocks skip) as the rep types, for both forms (meetings/_occurrence.html).
 
 Desktop keeps /meetings/new; the record page and the timeline menu show the phone links
 below 800 px only (CSS), so both flows stay reachable by URL.
@@ -130,7 +132,8 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
         location_choices=LOCATION_CHOICES, return_to=return_to,
         occurrences=forms.occurrence_choices(values),
         logging=logging or bool(meeting is not None and meeting.log_only),
-        offer_log=offer_log, outcomes=outcome_catalog(account.id)), status
+        offer_log=offer_log, outcomes=outcome_catalog(account.id),
+        outcome_hint=views.outcome_hint(meeting)), status
 
 
 def _digest(messages: list[dict]) -> str:
@@ -318,3 +321,17 @@ def attendee_local_times():
     return render_template("meetings/_local_times.html", rows=rows,
                            has_contacts=has_contacts, has_slot=start is not None,
                            work_start=local_times.WORK_START, work_end=local_times.WORK_END)
+
+
+@bp.get("/meetings/when-check")
+@login_required
+def when_check():
+    """The time fields' clock-change block (the contents of meetings/_occurrence.html) for
+    the dates, times and zone as typed: a time that happens twice is named, with the first
+    marked as the one used until the rep chooses; a time the clocks skip is refused at the
+    field."""
+    values = {k: request.args.get(k, "") for k in (
+        "start_date", "start_time", "end_date", "end_time", "timezone", "start_offered",
+        "end_offered", *forms.OCCURRENCE_FIELDS)}
+    return render_template("meetings/_occurrence_fields.html", values=values, errors={},
+                           occurrences=forms.occurrence_choices(values, offer_first=True))

@@ -89,6 +89,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         # Log a meeting (a held one, nothing sent), or the offer to, for a past start.
         "logging": logging or bool(meeting is not None and meeting.log_only),
         "offer_log": offer_log, "outcomes": outcome_catalog(account.id),
+        "outcome_hint": views.outcome_hint(meeting),
     }
     return render_template("meetings/scheduler.html", **context), status
 

@@ -195,7 +195,9 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     """Apply a validated edit. Returns what changed for attendees.
 
     A change of time, place, title or description raises SEQUENCE and sends an update to
-    every recipient; removed attendees get a cancellation, new ones an invitation;
+    every recipient; removed attendees get a cancellation, new ones an invitation; a
+    change of attendees sends those who stay an update naming who joined or left, unless
+    the meeting hides its guest list (the host's own copy lists everyone anyway);
     reminders follow the new time. dry_run: as for schedule_meeting(). source: the
     calendar provider the change came from (inbound sync, issue 23): a new time makes
     the outcome Rescheduled.
@@ -246,7 +248,15 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     removed = [dataclasses.replace(r, attendee_id=None)
                for e, r in old_recipients.items() if e not in new_recipients]
     added = [r for e, r in new_recipients.items() if e not in old_recipients]
-    if changed or removed:
+    # The guest list changed: those who stay and see it (every attendee unless the meeting
+    # hides it; the host's own copy always lists everyone) get an update naming who was
+    # added and who removed, so their calendars list who comes now.
+    news = {"added": [r.name for r in added if r.role != "host"],
+            "removed": [r.name for r in removed if r.role != "host"]}
+    news = news if news["added"] or news["removed"] else None
+    sees_list = [r for e, r in new_recipients.items() if e in old_recipients and news
+                 and (r.role == "host" or not meeting.hide_guest_list)]
+    if changed or removed or sees_list:
         meeting.sequence += 1
         db.session.flush()
     if "start_at" in changed or "end_at" in changed:
@@ -256,16 +266,20 @@ def edit_meeting(account: Account, actor: User, meeting: Meeting, data: MeetingI
     # Whoever has not been sent the meeting yet gets no cancellation, and no "update":
     # their unsent invitation is withdrawn and the latest version goes as an invitation.
     unseen = outbox.withdraw_unsent(
-        meeting, [r.email for r in old_recipients.values()] if changed or removed else
-        [r.email for r in removed], "Not sent: the meeting changed before it went out.")
+        meeting, [r.email for r in old_recipients.values()] if changed or removed or sees_list
+        else [r.email for r in removed], "Not sent: the meeting changed before it went out.")
     removed = [r for r in removed if r.email.lower() not in unseen]
     if removed:
         outbox.queue_invitations(meeting, "cancel", removed)
     first_time = [r for r in new_recipients.values()
                   if r.email not in old_recipients or r.email.lower() in unseen]
-    if changed:
-        outbox.queue_invitations(meeting, "update", [
-            r for r in new_recipients.values() if r not in first_time])
+    told = [r for r in new_recipients.values() if r not in first_time] if changed else \
+        [r for r in sees_list if r.email.lower() not in unseen]
+    # Only those who see the guest list are told who joined or left it.
+    for to, guest_changes in (([r for r in told if r in sees_list], news),
+                              ([r for r in told if r not in sees_list], None)):
+        if to:
+            outbox.queue_invitations(meeting, "update", to, guest_changes=guest_changes)
     if first_time and (changed or removed or added):
         outbox.queue_invitations(meeting, "invite", first_time)
     if changed or removed or added:

@@ -30,6 +30,16 @@ def occurrences(day: date, at: time, zone: str) -> list[datetime]:
     return sorted(out)
 
 
+def change_names(day: date, at: time, zone: str) -> tuple[str, str]:
+    """The zone's names (EST, EDT, or "+03" where it has none) on either side of a clock
+    change at wall time `day at`: before and after a skipped time, or the first and second
+    of a time that happens twice."""
+    tz = ZoneInfo(zone)
+    wall = datetime.combine(day, at)
+    return wall.replace(tzinfo=tz, fold=0).tzname() or "", \
+        wall.replace(tzinfo=tz, fold=1).tzname() or ""
+
+
 def local_to_utc(day: date, at: time, zone: str, fold: int = 0) -> datetime:
     """The UTC instant of wall-clock `day at` in zone.
 

@@ -120,6 +120,16 @@ def log_form_values(record) -> dict:
     return values
 
 
+def outcome_hint(meeting: Meeting | None) -> str | None:
+    """What the Edit forms (desktop and phone) say at the outcome of a meeting that has
+    ended and still has its first outcome: it waits for one (the agenda's "Needs an
+    outcome")."""
+    if meeting is None or meeting.log_only or meeting.outcome != "scheduled" \
+            or meeting.end_at > utcnow():
+        return None
+    return _("This meeting has ended: how did it go? Set its outcome.")
+
+
 def offers_logging(data: MeetingInput, meeting: Meeting | None = None) -> bool:
     """True when a form sent back should offer to log the meeting instead of scheduling
     it: a new meeting whose start has passed (webapp.meetings.validation)."""

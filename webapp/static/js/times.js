@@ -84,6 +84,19 @@
       pressPreset();
     });
   }
+  // The clock-change block checks itself again as the times change (meetings/
+  // _occurrence.html): a check sent before the rep chose the first or second time must not
+  // undo that choice when its answer comes in.
+  var check = $("when-check"), chosenAt = 0, sentAt = 0;
+  if (check) {
+    check.addEventListener("change", function (ev) {
+      if (/_fold$/.test(ev.target.name || "")) chosenAt = Date.now();
+    });
+    check.addEventListener("htmx:beforeRequest", function () { sentAt = Date.now(); });
+    check.addEventListener("htmx:beforeSwap", function (ev) {
+      if (chosenAt >= sentAt) ev.detail.shouldSwap = false;
+    });
+  }
   // The week grid sets start and end itself (scheduler.js): keep what it chose.
   if (form) form.addEventListener("meeting:changed", function () {
     if (!following) { remember(); pressPreset(); }
