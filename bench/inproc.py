@@ -75,6 +75,13 @@ def subjects(make, db, login):  # noqa: F811
     return account, rep, contact
 
 
+def _dump(name: str, html: str) -> None:
+    """PARLEY_DUMP=<folder>: keep the page, to compare two versions' output."""
+    if os.environ.get("PARLEY_DUMP"):
+        with open(os.path.join(os.environ["PARLEY_DUMP"], name), "w") as f:
+            f.write(html)
+
+
 def _get(client, db, url):  # noqa: F811
     def go():
         db.session.rollback()
@@ -88,9 +95,13 @@ def test_record_page(client, db, subjects, count_queries):  # noqa: F811
     url = f"/contacts/{contact.id}"
     db.session.rollback()
     with count_queries() as counter:
-        assert client.get(url).status_code == 200
+        page = client.get(url)
+        assert page.status_code == 200
+    _dump("record.html", page.get_data(as_text=True))
     print(f"\nrecord page rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
           f"{counter.count} statements")
+    if os.environ.get("PARLEY_PROFILE"):
+        profile(_get(client, db, url), n=200)
 
 
 def test_scheduler(client, db, subjects, count_queries):  # noqa: F811
@@ -100,8 +111,11 @@ def test_scheduler(client, db, subjects, count_queries):  # noqa: F811
     db.session.rollback()
     with count_queries() as counter:
         html = client.get(url).get_data(as_text=True)
+    _dump("scheduler.html", html)
     print(f"\nscheduler form rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
           f"{counter.count} statements, {len(html)} B")
+    if os.environ.get("PARLEY_PROFILE"):
+        profile(_get(client, db, url), n=200)
     week = re.search(r'hx-get="(/meetings/calendar\?[^"]+)"', html)
     if week:
         week_url = week.group(1).replace("&amp;", "&")
