@@ -98,6 +98,8 @@ def test_record_page(client, db, subjects, count_queries):  # noqa: F811
         page = client.get(url)
         assert page.status_code == 200
     _dump("record.html", page.get_data(as_text=True))
+    if os.environ.get("PARLEY_SQL"):
+        print("\n".join(" ".join(q.split())[:300] for q in counter.statements))
     print(f"\nrecord page rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
           f"{counter.count} statements")
     if os.environ.get("PARLEY_PROFILE"):
@@ -158,7 +160,19 @@ def profile(fn, n: int = 50, top: int = 40) -> None:
     for _ in range(n):
         fn()
     prof.disable()
-    pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime")).print_stats(top)
+    stats = pstats.Stats(prof).sort_stats(os.environ.get("SORT", "tottime"))
+    stats.print_stats(os.environ.get("PROFILE_FILTER", ""), int(os.environ.get("TOP", top)))
+    if os.environ.get("PARLEY_GROUPS"):
+        groups: dict[str, float] = {}
+        for (path, _line, _name), (_cc, _nc, tt, _ct, _callers) in stats.stats.items():
+            key = path.split("site-packages/")[-1].split("/")[0] if "site-packages" in path \
+                else ("templates" if "templates" in path else path.split("/")[-1])
+            groups[key] = groups.get(key, 0) + tt
+        total = sum(groups.values())
+        for key, tt in sorted(groups.items(), key=lambda kv: -kv[1])[:25]:
+            print(f"{key:40} {tt / n * 1000:6.2f} ms {tt / total:5.1%}")
+    if os.environ.get("CALLERS"):
+        stats.print_callers(os.environ["CALLERS"])
 
 
 def _busy_account(app, db, make, subjects, cache: bool, save_every: int | None,
