@@ -80,7 +80,7 @@ def test_record_page_queries_do_not_grow_with_its_timeline(client, team, make, d
     assert html.count('class="timeline-item"') == 20 and "Older activities" in html
     assert "Colleague" in html and "Grown 0" in html
 
-    # At most 8 statements, page cache off (#24): the session and its user, the account's
+    # At most 8 statements (#24): the session and its user, the account's
     # notifications, the record, its associations, the timeline page, its attendees, the
     # account's outcomes. Nothing counts the whole timeline.
     assert many <= 8, "\n".join(s.split("\n")[0][:120] for s in statements)

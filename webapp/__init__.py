@@ -107,7 +107,7 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, formtext, headers, jobs, pagecache, testclock
+    from webapp import cli, errors, filters, formtext, headers, jobs, testclock
 
     testclock.init_app(app)
     formtext.init_app(app)
@@ -116,7 +116,6 @@ def create_app(config: dict | None = None) -> Flask:
     filters.register(app)
     cli.register(app)
     jobs.init_app(app)
-    pagecache.init_app(app)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
     if app.config.get("PRECOMPILE_TEMPLATES"):
@@ -138,7 +137,7 @@ def create_app(config: dict | None = None) -> Flask:
     def _headers(response):
         response.headers.add("Vary", "HX-Request")
         if response.mimetype == "text/html" and "_user_id" in session \
-                and not pagecache.served_from_cache() and current_user.is_authenticated:
+                and current_user.is_authenticated:
             # A logged-in page must not be shown again from a cache after logout.
             response.headers["Cache-Control"] = "no-store"
 

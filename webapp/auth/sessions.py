@@ -21,9 +21,6 @@ from webapp.extensions import db
 from webapp.types import utcnow
 
 SID = "_parley_sid"
-#: Cookie copies of the session's start and last activity (epoch seconds), so a page
-#: served from the page cache, which loads no user, still honours both lifetimes.
-STARTED, SEEN = "_parley_started", "_parley_seen"
 #: Marks a session whose last_seen_at load() changed, for the loader to commit.
 SEEN_WRITTEN = "parley_session_seen_written"
 #: last_seen_at is written at most this often (not on every request).
@@ -58,7 +55,6 @@ def start(user: User) -> None:
     db.session.add(UserSession(user_id=user.id, token_hash=_hash(token), created_at=now,
                                last_seen_at=now))
     session[SID] = token
-    session[STARTED] = session[SEEN] = int(now.timestamp())
     session.permanent = True
 
 
@@ -84,18 +80,7 @@ def load(user_id: str) -> User | None:
         db.session.execute(sa.update(UserSession).where(UserSession.id == live.id)
                            .values(last_seen_at=now))
         db.session.info[SEEN_WRITTEN] = True
-        session[SEEN] = int(now.timestamp())
     return user
-
-
-def cookie_alive() -> bool:
-    """Whether the cookie's own copies of the lifetimes allow it (page-cache hits)."""
-    started, seen = session.get(STARTED), session.get(SEEN)
-    if not isinstance(started, int) or not isinstance(seen, int) or SID not in session:
-        return False
-    idle, longest = _limits()
-    now = utcnow().timestamp()
-    return now < started + longest.total_seconds() and now < seen + idle.total_seconds()
 
 
 def end_this() -> None:
