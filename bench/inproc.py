@@ -149,6 +149,8 @@ def test_floor(tmp_path, db_url):
     p = cpu_ms(lambda: pc.get("/bench/constant"), n=2000, warm=50)
     b = cpu_ms(lambda: bc.get("/bench/constant"), n=2000, warm=50)
     print(f"\nconstant route: Parley {p:.3f} ms, bare Flask {b:.3f} ms, ratio {b / p:.2f}")
+    if os.environ.get("PARLEY_PROFILE"):
+        profile(lambda: pc.get("/bench/constant"), n=2000)
 
 
 def profile(fn, n: int = 50, top: int = 40) -> None:

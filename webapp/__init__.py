@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from webapp.config import load_config
 from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+from webapp.fastpath import ParleyFlask
 
 SUPPORTED_LOCALES = ("en", "zh_Hant")
 
@@ -43,7 +44,7 @@ def select_timezone() -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory: build a configured Parley app."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = ParleyFlask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(instance))
@@ -63,6 +64,10 @@ def create_app(config: dict | None = None) -> Flask:
                      render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Parley issues no remember-me cookie (login_user() without remember; the user loader
+    # finds users in the session only), so Flask-Login's hook that refreshes or clears
+    # one has nothing to do on any response (#24, the per-request floor).
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -132,15 +137,5 @@ def create_app(config: dict | None = None) -> Flask:
             g.account_id = None
             return
         g.account_id = current_user.account_id if current_user.is_authenticated else None
-
-    @app.after_request
-    def _headers(response):
-        response.headers.add("Vary", "HX-Request")
-        if response.mimetype == "text/html" and "_user_id" in session \
-                and current_user.is_authenticated:
-            # A logged-in page must not be shown again from a cache after logout.
-            response.headers["Cache-Control"] = "no-store"
-
-        return response
 
     return app
