@@ -112,13 +112,14 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
 
-    from webapp import cli, errors, filters, formtext, headers, jobs, testclock
+    from webapp import cli, errors, filters, formtext, fragments, headers, jobs, testclock
 
     testclock.init_app(app)
     formtext.init_app(app)
     errors.register(app)
     headers.init_app(app)
     filters.register(app)
+    fragments.init_app(app)
     cli.register(app)
     jobs.init_app(app)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
