@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -58,16 +59,23 @@ def start(user: User) -> None:
     session.permanent = True
 
 
+@cache
+def _load_statement():
+    """The user loader's SELECT, built once a process (every request runs it, #24)."""
+    return (sa.select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == sa.bindparam("user_id"),
+                   UserSession.token_hash == sa.bindparam("token_hash"))
+            .options(so.joinedload(User.account)))
+
+
 def load(user_id: str) -> User | None:
     """Flask-Login's user loader: the user, when this cookie's session is alive (one
     query, the account joined as before)."""
     token = session.get(SID)
     if not token or not str(user_id).isdigit():
         return None
-    row = db.session.execute(
-        sa.select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == int(user_id), UserSession.token_hash == _hash(token))
-        .options(so.joinedload(User.account))).first()
+    row = db.session.execute(_load_statement(), {"user_id": int(user_id),
+                                                 "token_hash": _hash(token)}).first()
     if row is None:
         return None
     user, live = row
