@@ -116,6 +116,8 @@ def test_scheduler(client, db, subjects, count_queries):  # noqa: F811
     with count_queries() as counter:
         html = client.get(url).get_data(as_text=True)
     _dump("scheduler.html", html)
+    if os.environ.get("PARLEY_SQL"):
+        print("\n".join(" ".join(q.split())[:250] for q in counter.statements))
     print(f"\nscheduler form rendered: {cpu_ms(_get(client, db, url)):.2f} ms app CPU, "
           f"{counter.count} statements, {len(html)} B")
     if os.environ.get("PARLEY_PROFILE"):
