@@ -17,7 +17,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -180,6 +180,19 @@ def demo(app):
 
 
 # --- browser helpers ---------------------------------------------------------------------
+
+def wait_for(check: Callable[[], object], what: str, timeout: float = 20.0):
+    """check()'s first truthy value, polled every 0.2 s (work done by another process: a
+    live server's relay, a stand-in provider); fails naming `what` after `timeout` s."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = check()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.2)
+
 
 def shot(page: Page, name: str) -> Path:
     """Save a full-page screenshot as e2e/artifacts/<name>.png (git-ignored)."""

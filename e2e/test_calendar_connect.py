@@ -3,14 +3,13 @@ scheduler's calendar panel, schedule a meeting and find the event created in the
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
 from playwright.sync_api import expect
 
 from e2e.a11y import assert_accessible
-from e2e.conftest import AppServer, login, shot
+from e2e.conftest import AppServer, login, shot, wait_for
 from tests.meeting_helpers import future_day
 from tests.standins import Provider, Server, configure, google_app
 
@@ -73,28 +72,28 @@ def test_connect_google_and_schedule(browser, playwright, calendar_server, googl
     page.locator("#start_date").fill(future_day(3).isoformat())
     page.locator("#save-meeting").click()
     expect(page.locator(".flash-success").first).to_contain_text("Meeting scheduled")
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and not provider.events:
-        time.sleep(0.2)
+    wait_for(lambda: provider.events, "the event at Google", timeout=15)
     assert [e["summary"] for e in provider.events.values()] == ["Synced from the browser"]
     # Issue 23: moved in Google Calendar, taken in by "Sync now" (on a phone).
     page.set_viewport_size({"width": 360, "height": 780})
     page.goto("/settings/profile/calendar")
     page.locator("#sync-now").click()  # the first sync: versions recorded
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and "Not yet" in page.locator("#sync-health").inner_text():
-        time.sleep(0.2)
+
+    def first_sync_done():
+        if "Not yet" not in page.locator("#sync-health").inner_text():
+            return True
         page.goto("/settings/profile/calendar")
+        return False
+    wait_for(first_sync_done, "the first sync", timeout=15)
     (eid, event), = provider.events.items()
     sequence = event["sequence"]
     moved = datetime.fromisoformat(event["start"]["dateTime"]) + timedelta(hours=2)
     provider.edit(eid, start={"dateTime": moved.isoformat()},
                   end={"dateTime": (moved + timedelta(minutes=30)).isoformat()})
     page.locator("#sync-now").click()
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline and provider.events[eid]["sequence"] == sequence:
-        time.sleep(0.2)  # Parley takes the move in, then writes it back with its SEQUENCE
-    assert provider.events[eid]["sequence"] > sequence
+    # Parley takes the move in, then writes it back with its SEQUENCE.
+    wait_for(lambda: provider.events[eid]["sequence"] > sequence, "the move written back",
+             timeout=15)
     page.goto("/contacts/1")
     page.get_by_role("link", name="Synced from the browser").first.click()
     expect(page.locator("#calendar-changes")).to_contain_text(

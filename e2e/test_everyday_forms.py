@@ -13,8 +13,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from e2e.a11y import assert_accessible
-from e2e.conftest import context_options, login, shot
-from e2e.test_phone_scheduling import in_db, phone_context, wait_for
+from e2e.conftest import context_options, login, shot, wait_for
+from e2e.test_phone_scheduling import in_db, phone_context
 from e2e.test_phone_smtp_sink import mailing_server, sink  # noqa: F401 (fixtures)
 from tests.meeting_helpers import future_day
 from tests.support import drain

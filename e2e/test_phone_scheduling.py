@@ -10,8 +10,7 @@ on every page of the flow. Screenshots under e2e/artifacts/phone-<profile>-*.png
 from __future__ import annotations
 
 import re
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -20,7 +19,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from e2e.a11y import assert_accessible, assert_touch_targets
-from e2e.conftest import login, shot
+from e2e.conftest import login, shot, wait_for
 from tests.meeting_helpers import future_day
 from tests.support import drain
 
@@ -45,17 +44,6 @@ def phone(request, browser: Browser, playwright: Playwright, live_server: str) -
     page = context.new_page()
     yield request.param, page
     context.close()
-
-
-def wait_for(check: Callable[[], object], what: str, timeout: float = 20.0):
-    deadline = time.monotonic() + timeout
-    while True:
-        value = check()
-        if value:
-            return value
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        time.sleep(0.2)
 
 
 def in_db(app, fn):

@@ -8,7 +8,7 @@ import icalendar
 import pytest
 from playwright.sync_api import expect
 
-from e2e.conftest import AppServer, login, shot
+from e2e.conftest import AppServer, login, shot, wait_for
 from e2e.test_phone_scheduling import (
     CONTACT,
     CONTACT_EMAIL,
@@ -17,7 +17,6 @@ from e2e.test_phone_scheduling import (
     open_record,
     phone_context,
     set_times,
-    wait_for,
 )
 from tests.meeting_helpers import future_day
 from tests.support import SMTPSink, drain

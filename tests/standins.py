@@ -1,6 +1,7 @@
 """Local stand-ins for internet services, speaking their documented wire formats:
 an OAuth 2.0 authorization server (RFC 6749 + PKCE RFC 7636), the Google Calendar API v3
-(events, freeBusy) and Microsoft Graph (/me/events, getSchedule). Each runs as a real HTTP
+(events, calendarList, freeBusy) and Microsoft Graph (/me/events, /me/calendars,
+calendarView, getSchedule). Each runs as a real HTTP
 server on loopback; Parley's production adapters talk to them over HTTP."""
 
 from __future__ import annotations
@@ -9,6 +10,7 @@ import base64
 import hashlib
 import secrets
 import threading
+import uuid
 from datetime import UTC, datetime
 from urllib.parse import urlencode
 
@@ -88,6 +90,41 @@ class Provider:
         self.removed: dict[str, dict] = {}
         self.oldest_token = 0
         self.duplicate = False
+        #: Push notifications (Google events.watch): open channels by id, channels.stop
+        #: calls received, and the notifications Google would have posted, in order, as
+        #: (address, headers): a test delivers them to the app (deliver_notifications).
+        self.channels: dict[str, dict] = {}
+        self.stopped: list[dict] = []
+        self.notifications: list[tuple[str, dict]] = []
+        #: Graph subscriptions: validate(url, token) posts the validation request to the
+        #: app and returns the answer's text (a test sets it; None: Graph cannot reach it).
+        self.validate = None
+        #: #21, several calendars: the account's calendar list (Google calendarList
+        #: entries / Graph calendar resources), the other events of each calendar by its
+        #: id (add_event()), the calendar of each event Parley wrote, and calendars whose
+        #: busy time the provider fails to compute.
+        self.calendar_list: list[dict] = []
+        self.calendar_events: dict[str, list[dict]] = {}
+        self.event_calendar: dict[str, str] = {}
+        self.failing_calendars: set[str] = set()
+
+    def add_calendar(self, cid: str, name: str, *, primary: bool = False,
+                     writable: bool = True) -> None:
+        """A calendar on the account's list (both wire formats are kept: the Google
+        stand-in reads summary/primary/accessRole, the Graph one name/isDefaultCalendar/
+        canEdit)."""
+        self.calendar_list.append({
+            "kind": "calendar#calendarListEntry", "id": cid, "summary": name,
+            "primary": primary, "accessRole": "owner" if writable else "reader",
+            "name": name, "isDefaultCalendar": primary, "canEdit": writable})
+        self.calendar_events.setdefault(cid, [])
+
+    def add_event(self, cid: str, start: datetime, end: datetime, title: str = "Busy", *,
+                  free: bool = False, all_day: bool = False) -> None:
+        """Another client's event on calendar cid; free: shown as free (Google
+        transparency "transparent", Graph showAs "free")."""
+        self.calendar_events.setdefault(cid, []).append({
+            "summary": title, "start": start, "end": end, "free": free, "all_day": all_day})
 
     def changed(self, eid: str) -> None:
         """Record a change of event eid and give it a new version (etag / changeKey)."""
@@ -98,6 +135,29 @@ class Provider:
         event["changeKey"] = f"ck{len(self.change_log)}"
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         event["updated"] = event["lastModifiedDateTime"] = now
+        for channel in list(self.channels.values()):
+            self.notify(channel, "exists")
+
+    def notify(self, channel: dict, state: str) -> None:
+        """Record the POST Google makes to a channel's address: no body, the channel and
+        resource in X-Goog-* headers (the "sync" message first, then "exists"); or the one
+        Graph makes to a subscription's: a JSON "value" list of changes with clientState."""
+        if channel.get("kind") == "graph":
+            if state != "sync":
+                self.notifications.append((channel["notificationUrl"], {"value": [{
+                    "subscriptionId": channel["id"], "clientState": channel["clientState"],
+                    "changeType": "updated", "resource": channel["resource"],
+                    "subscriptionExpirationDateTime": channel["expirationDateTime"],
+                    "tenantId": "t1"}]}))
+            return
+        channel["messages"] += 1
+        expires = datetime.fromtimestamp(int(channel["expiration"]) / 1000, UTC)
+        self.notifications.append((channel["address"], {
+            "X-Goog-Channel-ID": channel["id"], "X-Goog-Channel-Token": channel["token"],
+            "X-Goog-Channel-Expiration": expires.strftime("%a, %d %b %Y %H:%M:%S GMT"),
+            "X-Goog-Resource-ID": channel["resourceId"],
+            "X-Goog-Resource-URI": channel["resourceUri"],
+            "X-Goog-Resource-State": state, "X-Goog-Message-Number": str(channel["messages"])}))
 
     def edit(self, eid: str, **fields) -> None:
         """Another client (the provider's own calendar app) changes the event."""
@@ -192,14 +252,20 @@ def google_app(p: Provider) -> Flask:
             return jsonify(error={"code": 401, "message": "Invalid Credentials"}), 401
         return None
 
-    @app.post("/calendar/v3/calendars/primary/events")
-    def insert():
+    def own(cal: str) -> str:
+        """A calendar id as stored: the primary calendar's id is also "primary"."""
+        primary = next((c["id"] for c in p.calendar_list if c.get("primary")), p.email)
+        return "primary" if cal in ("primary", primary) else cal
+
+    @app.post("/calendar/v3/calendars/<cal>/events")
+    def insert(cal):
         if (denied := guard()) is not None:
             return denied
         body = request.get_json()
         if body["id"] in p.events:
             return jsonify(error={"code": 409, "message": "The requested identifier already exists."}), 409
         p.events[body["id"]] = body
+        p.event_calendar[body["id"]] = own(cal)
         conference(body)
         p.changed(body["id"])
         return jsonify({**body, "status": "confirmed", "htmlLink": "https://calendar.example/e"})
@@ -230,11 +296,11 @@ def google_app(p: Provider) -> Flask:
                 "entryPoints": [{"entryPointType": "video", "uri": current["uri"],
                                  "label": current["uri"][8:]}]}
 
-    @app.route("/calendar/v3/calendars/primary/events/<eid>", methods=["GET", "PATCH", "DELETE"])
-    def event(eid):
+    @app.route("/calendar/v3/calendars/<cal>/events/<eid>", methods=["GET", "PATCH", "DELETE"])
+    def event(cal, eid):
         if (denied := guard()) is not None:
             return denied
-        if eid not in p.events:
+        if eid not in p.events or p.event_calendar.get(eid, "primary") != own(cal):
             return jsonify(error={"code": 404, "message": "Not Found"}), 404
         if request.method == "DELETE":
             p.remove(eid)
@@ -253,8 +319,8 @@ def google_app(p: Provider) -> Flask:
         p.changed(eid)
         return jsonify(p.events[eid])
 
-    @app.get("/calendar/v3/calendars/primary/events")
-    def events_list():
+    @app.get("/calendar/v3/calendars/<cal>/events")
+    def events_list(cal):
         """events.list: a full sync (no syncToken) lists every event; an incremental one
         what changed since the token, deletions as status "cancelled"; a page holds
         maxResults (default 250) and the last page carries nextSyncToken. An expired token
@@ -272,6 +338,7 @@ def google_app(p: Provider) -> Flask:
             ids = list(p.events)
         else:
             ids = p.since(int(token))
+        ids = [i for i in ids if p.event_calendar.get(i, "primary") == own(cal)]
         items = [p.events[i] if i in p.events else
                  {"kind": "calendar#event", "id": i, "status": "cancelled",
                   "etag": p.removed[i]["etag"], "iCalUID": p.removed[i].get("iCalUID")}
@@ -286,13 +353,91 @@ def google_app(p: Provider) -> Flask:
             p.duplicate = False
         return jsonify(page)
 
-    @app.post("/calendar/v3/freeBusy")
-    def freebusy():
+    @app.post("/calendar/v3/calendars/<calendar_id>/events/watch")
+    def watch(calendar_id):
+        """events.watch: a web_hook channel (id at most 64 characters, unique; an https
+        address; an optional token; params.ttl in seconds, default a week). Answers the
+        channel with its opaque resourceId and expiration (ms since the epoch, as a
+        string), then posts the "sync" message."""
         if (denied := guard()) is not None:
             return denied
-        busy = list(p.busy) + [{"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}
-                               for e in p.events.values()]
-        return jsonify(kind="calendar#freeBusy", calendars={"primary": {"busy": busy}})
+        body = request.get_json() or {}
+        cid, address = body.get("id") or "", body.get("address") or ""
+        if body.get("type") not in ("web_hook", "webhook") or not cid or len(cid) > 64 \
+                or not address.startswith("https://") or len(body.get("token") or "") > 256:
+            return jsonify(error={"code": 400, "message": "Invalid channel",
+                                  "errors": [{"reason": "invalidArgument"}]}), 400
+        if cid in p.channels:
+            return jsonify(error={"code": 400, "message": "Channel id not unique",
+                                  "errors": [{"reason": "channelIdNotUnique"}]}), 400
+        ttl = int((body.get("params") or {}).get("ttl", 604800))
+        expiration = int(datetime.now(UTC).timestamp() * 1000) + min(ttl, 604800) * 1000
+        resource = "rsc-" + hashlib.sha256(calendar_id.encode()).hexdigest()[:16]
+        channel = {"kind": "api#channel", "id": cid, "resourceId": resource,
+                   "resourceUri": f"{request.host_url}calendar/v3/calendars/{calendar_id}"
+                                  "/events?alt=json",
+                   "token": body.get("token") or "", "expiration": str(expiration)}
+        p.channels[cid] = {**channel, "address": address, "messages": 0}
+        p.notify(p.channels[cid], "sync")
+        return jsonify({k: v for k, v in channel.items() if k != "token" or v})
+
+    @app.post("/calendar/v3/channels/stop")
+    def stop_channel():
+        """channels.stop: {id, resourceId}; an empty answer. Unknown: 404."""
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json() or {}
+        p.stopped.append(body)
+        channel = p.channels.get(body.get("id"))
+        if channel is None or channel["resourceId"] != body.get("resourceId"):
+            return jsonify(error={"code": 404, "message": "Channel not found"}), 404
+        del p.channels[body["id"]]
+        return "", 204
+
+    @app.post("/calendar/v3/freeBusy")
+    def freebusy():
+        """freeBusy.query: for each item, its busy periods within timeMin..timeMax
+        (transparent events left out), or errors (notFound, backendError) and no busy."""
+        if (denied := guard()) is not None:
+            return denied
+        body = request.get_json()
+        lo, hi = stamp(body["timeMin"]), stamp(body["timeMax"])
+        known = {"primary", p.email, *(c["id"] for c in p.calendar_list)}
+        answers = {}
+        for item in body.get("items", []):
+            cid = item["id"]
+            if cid not in known or cid in p.failing_calendars:
+                reason = "notFound" if cid not in known else "backendError"
+                answers[cid] = {"errors": [{"domain": "global", "reason": reason}], "busy": []}
+                continue
+            busy = [{"start": e["start"]["dateTime"], "end": e["end"]["dateTime"]}
+                    for eid, e in p.events.items()
+                    if p.event_calendar.get(eid, "primary") == own(cid)]
+            if own(cid) == "primary":
+                busy += list(p.busy)
+            busy += [{"start": rfc3339(e["start"]), "end": rfc3339(e["end"])}
+                     for e in p.calendar_events.get(cid, []) if not e["free"]]
+            answers[cid] = {"busy": sorted(
+                (b for b in busy if stamp(b["start"]) < hi and stamp(b["end"]) > lo),
+                key=lambda b: stamp(b["start"]))}
+        return jsonify(kind="calendar#freeBusy", timeMin=body["timeMin"],
+                       timeMax=body["timeMax"], calendars=answers)
+
+    @app.get("/calendar/v3/users/me/calendarList")
+    def calendar_list():
+        """calendarList.list: the entries (the primary one first), paged by maxResults."""
+        if (denied := guard()) is not None:
+            return denied
+        entries = [{k: c[k] for k in ("kind", "id", "summary", "primary", "accessRole")}
+                   for c in p.calendar_list] or [
+            {"kind": "calendar#calendarListEntry", "id": p.email, "summary": p.email,
+             "primary": True, "accessRole": "owner"}]
+        size = int(request.args.get("maxResults", 100))
+        start = int(request.args.get("pageToken", 0))
+        page = {"kind": "calendar#calendarList", "items": entries[start:start + size]}
+        if start + size < len(entries):
+            page["nextPageToken"] = str(start + size)
+        return jsonify(page)
 
     return app
 
@@ -389,15 +534,116 @@ def graph_app(p: Provider) -> Flask:
         p.changed(eid)
         return "", 202
 
-    @app.post("/v1.0/me/calendar/getSchedule")
-    def schedule():
+    @app.post("/v1.0/subscriptions")
+    def subscribe():
+        """Create a subscription: an https notificationUrl, an expiration at most 4230
+        minutes ahead for events; Graph first posts ?validationToken= to the URL and needs
+        the token back as plain text within 10 s, else 400."""
         if (denied := guard()) is not None:
             return denied
+        body = request.get_json() or {}
+        url, expires = body.get("notificationUrl") or "", body.get("expirationDateTime") or ""
+        try:
+            until = datetime.fromisoformat(expires.replace("Z", "+00:00"))
+        except ValueError:
+            until = None
+        now = datetime.now(UTC)
+        if not url.startswith("https://") or until is None or until <= now or \
+                (until - now).total_seconds() > 4230 * 60 or body.get("resource") != "me/events":
+            return jsonify(error={"code": "InvalidRequest", "message": "Invalid subscription"}), 400
+        token = secrets.token_urlsafe(12)
+        if p.validate is None or p.validate(url, token) != token:
+            return jsonify(error={"code": "InvalidRequest", "message": "Subscription "
+                                  "validation request failed. Response must exactly match "
+                                  "validationToken query parameter."}), 400
+        sid = str(uuid.uuid4())
+        created = {"id": sid, "resource": body["resource"], "changeType": body.get("changeType"),
+                   "notificationUrl": url, "clientState": body.get("clientState"),
+                   "expirationDateTime": until.isoformat().replace("+00:00", "Z"),
+                   "applicationId": p.client_id}
+        p.channels[sid] = {**created, "kind": "graph"}
+        return jsonify(created), 201
+
+    @app.delete("/v1.0/subscriptions/<sid>")
+    def unsubscribe(sid):
+        if (denied := guard()) is not None:
+            return denied
+        p.stopped.append({"id": sid})
+        if p.channels.pop(sid, None) is None:
+            return jsonify(error={"code": "ResourceNotFound"}), 404
+        return "", 204
+    def shown(e: dict) -> dict:
+        return {"subject": e["summary"], "showAs": "free" if e["free"] else "busy",
+                "isAllDay": e["all_day"], "isCancelled": False,
+                "start": {"dateTime": e["start"].astimezone(UTC).replace(tzinfo=None)
+                          .isoformat(), "timeZone": "UTC"},
+                "end": {"dateTime": e["end"].astimezone(UTC).replace(tzinfo=None)
+                        .isoformat(), "timeZone": "UTC"}}
+
+    def default_id() -> str | None:
+        return next((c["id"] for c in p.calendar_list if c.get("isDefaultCalendar")), None)
+
+    @app.post("/v1.0/me/calendar/getSchedule")
+    def schedule():
+        """getSchedule: the mailbox's default calendar only, as scheduleItems (status is
+        the event's showAs)."""
+        if (denied := guard()) is not None:
+            return denied
+        if default_id() in p.failing_calendars:
+            return jsonify(value=[{"scheduleId": p.email, "error": {
+                "message": "Unable to retrieve the schedule", "responseCode": "Error"}}])
         items = [{"status": "busy", "start": {"dateTime": b["start"], "timeZone": "UTC"},
                   "end": {"dateTime": b["end"], "timeZone": "UTC"}} for b in p.busy]
+        items += [{"status": e["showAs"], "subject": e["subject"], "isPrivate": False,
+                   "start": e["start"], "end": e["end"]}
+                  for e in map(shown, p.calendar_events.get(default_id(), []))]
         return jsonify(value=[{"scheduleId": p.email, "scheduleItems": items}])
 
+    @app.get("/v1.0/me/calendars")
+    def calendars():
+        if (denied := guard()) is not None:
+            return denied
+        found = [{k: c[k] for k in ("id", "name", "isDefaultCalendar", "canEdit")}
+                 for c in p.calendar_list] or [
+            {"id": "AAMkDefault", "name": "Calendar", "isDefaultCalendar": True,
+             "canEdit": True}]
+        return jsonify({"@odata.context": "https://graph.microsoft.com/v1.0/$metadata"
+                        "#users('me')/calendars", "value": found})
+
+    @app.get("/v1.0/me/calendars/<cid>/calendarView")
+    def calendar_view(cid):
+        """calendarView: the calendar's events overlapping startDateTime..endDateTime
+        (required), 2 a page with @odata.nextLink (to exercise paging)."""
+        if (denied := guard()) is not None:
+            return denied
+        if cid not in p.calendar_events or cid in p.failing_calendars:
+            return jsonify(error={"code": "ErrorItemNotFound" if cid not in p.calendar_events
+                                  else "ErrorInternalServerError"}), (
+                404 if cid not in p.calendar_events else 503)
+        args = request.args
+        if not (args.get("startDateTime") and args.get("endDateTime")):
+            return jsonify(error={"code": "ErrorInvalidParameter"}), 400
+        lo, hi = stamp(args["startDateTime"]), stamp(args["endDateTime"])
+        events = [shown(e) for e in p.calendar_events[cid] if e["start"] < hi and e["end"] > lo]
+        events += [p.events[eid] for eid, c in p.event_calendar.items()
+                   if c == cid and eid in p.events]
+        skip = int(args.get("$skip", 0))
+        page = {"value": events[skip:skip + 2]}
+        if skip + 2 < len(events):
+            query = {**args, "$skip": str(skip + 2)}
+            page["@odata.nextLink"] = (request.base_url + "?" + urlencode(query))
+        return jsonify(page)
+
     return app
+
+
+def stamp(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def rfc3339(value: datetime) -> str:
+    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def configure(app_config: dict, google: Provider, google_url: str, ms: Provider,

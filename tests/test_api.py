@@ -240,6 +240,15 @@ def test_every_endpoint_is_isolated(app, client, api, make, db):
     ids = {f"{t}_id": r.id for t, r in rows.items()}
     ids.update(meeting_id=meeting.id, other_type="contact", other_id=rows["contact"].id,
                connection_id=connection.id)
+    # Their scheduling page (#22): its id is not ours; paused, its public address is the
+    # 404 of an unknown page, and a made-up manage token finds no booking.
+    from webapp.booking.models import SchedulingPage
+    page = SchedulingPage(account_id=victim.id, owner_id=vuser.id, title="Theirs",
+                          slug="their-page", durations=[30], questions={}, host_ids=[vuser.id],
+                          paused=True)
+    db.session.add(page)
+    db.session.commit()
+    ids.update(page_id=page.id, slug=page.slug, token="1-" + "0" * 40)
     before = snapshot()
     checked = 0
     bodies = {"PATCH": {"title": "pwned"}, "PUT": {"outcome": "completed"}}

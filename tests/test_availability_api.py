@@ -115,10 +115,14 @@ def test_an_unreadable_calendar_is_reported_not_taken_as_free(client, people, db
     ana, _ben, _outsider, tokens = people
     from webapp.calendars import connections
     from webapp.calendars.models import CalendarConnection
+    from webapp.calendars.providers import ProviderError
     db.session.add(CalendarConnection(account_id=ana.account_id, user_id=ana.id,
                                       provider="google", status="active"))
     db.session.commit()
-    monkeypatch.setattr(connections, "busy_periods", lambda *a, **k: None)
+    def unreachable(*a, **k):
+        raise ProviderError("Google is down")
+
+    monkeypatch.setattr(connections, "provider_for", unreachable)
     day = weekday()
     body = get(client, tokens["Ana"], user_id=ana.id, start=iso(local(day, "00:00")),
                end=iso(local(day, "23:00"))).json

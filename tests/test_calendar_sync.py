@@ -595,3 +595,131 @@ def test_inbound_sync_refreshes_a_refused_token_once(client, rep, cal, db, make)
     refreshes = google.refresh_calls
     assert sync_once(db, conn) == "synced"
     assert google.refresh_calls == refreshes + 1
+
+
+def test_inbound_sync_reads_only_the_rows_of_the_changed_events(client, rep, cal, db,  # noqa: F811
+                                                                 make, smtp, app):
+    """A connection with many meetings on its calendar: a sync that brings one change
+    reads that event's sync row (by its id, then by UID), not every row of the connection."""
+    from datetime import UTC, datetime
+
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    start = datetime(2031, 1, 6, 15, tzinfo=UTC)
+    for i in range(60):
+        other = Meeting(account_id=account.id, title=f"Other {i}", start_at=start,
+                        end_at=start + timedelta(minutes=30), timezone="UTC",
+                        host_id=user.id, organizer_id=user.id)
+        db.session.add(other)
+        db.session.flush()
+        db.session.add(CalendarSync(account_id=account.id, meeting_id=other.id,
+                                    connection_id=conn.id, provider="google",
+                                    external_id=f"other{i}", etag=f'"o{i}"',
+                                    status="synced"))
+    db.session.commit()
+    assert sync_once(db, conn) == "synced"  # the first sync
+    row = db.session.scalar(sa.select(CalendarSync).where(CalendarSync.meeting_id == meeting.id))
+    google.edit(row.external_id, summary="Renamed in Google")
+    google.events["notparley"] = {"id": "notparley", "iCalUID": "x@elsewhere",
+                                  "summary": "Dentist", "start": {"dateTime": start.isoformat()},
+                                  "end": {"dateTime": start.isoformat()}}
+    google.changed("notparley")
+
+    loaded: list[int] = []
+
+    def on_load(target, _context):
+        loaded.append(target.id)
+
+    row_id, conn_id, meeting_id = row.id, conn.id, meeting.id
+    db.session.remove()  # a fresh session, as the job has
+    conn = db.session.get(CalendarConnection, conn_id)
+    sa.event.listen(CalendarSync, "load", on_load)
+    try:
+        assert sync_once(db, conn) == "synced"
+    finally:
+        sa.event.remove(CalendarSync, "load", on_load)
+    assert db.session.get(Meeting, meeting_id).title == "Renamed in Google"
+    # The changed event's row (read again by the save); none of the 60 others.
+    assert set(loaded) == {row_id}, loaded
+
+
+def _change_line(html: str) -> str:
+    import re
+    found = re.findall(r'<p class="timeline-calendar-change">([^<]*)</p>', html)
+    assert len(found) == 1, html
+    return found[0]
+
+
+def test_the_record_timeline_says_the_host_moved_it_in_google(client, rep, cal, db, make,  # noqa: F811
+                                                              smtp, app):
+    from webapp.records.models import Contact
+    google, _ = cal
+    oauth_connect(client, "google")
+    account, user = rep
+    meeting = booked(client, db, make, account)
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email == "guest1@example.org"))
+    assert sync_once(db, conn) == "synced"
+    page = client.get(f"/contacts/{contact.id}").get_data(as_text=True)
+    assert "timeline-calendar-change" not in page
+
+    day, next_day = future_day(12), future_day(13)
+    row = db.session.scalar(sa.select(CalendarSync))
+    google.edit(row.external_id, start={"dateTime": local(next_day, "10:00").isoformat()},
+                end={"dateTime": local(next_day, "11:00").isoformat()})
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    line = _change_line(client.get(f"/contacts/{contact.id}").get_data(as_text=True))
+    # In the viewer's zone (New York), without seconds: "Mon, 9:00 AM → Tue, 10:00 AM".
+    assert line.startswith("Moved in Google Calendar by the host: ")
+    old, new = line.split(": ", 1)[1].split(" → ")
+    assert old.startswith(day.strftime("%a")) and "9:00" in old
+    assert new.startswith(next_day.strftime("%a")) and "10:00" in new
+    assert ":00:00" not in line and "UTC" not in line
+    shown = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
+    assert line in shown  # the meeting page says the same
+
+    # Another viewer's zone and language.
+    user = db.session.get(type(user), user.id)
+    user.locale, user.timezone = "zh_Hant", "Asia/Taipei"
+    db.session.commit()
+    from flask_babel import refresh
+    refresh()  # the requests share the test's app context, where Babel keeps its choice
+    line = _change_line(client.get(f"/contacts/{contact.id}").get_data(as_text=True))
+    assert line.startswith("主持人在 Google Calendar 中移動了時間：")
+    assert "晚上9:00" in line and "晚上10:00" in line  # 9:00 and 10:00 in New York
+
+
+def test_the_timeline_reads_calendar_changes_with_its_page(client, make, db, login,
+                                                           count_queries):
+    """Calendar changes on every meeting of a page cost no statement more (no N+1)."""
+    from datetime import UTC, datetime
+
+    from tests.test_query_counts import add_meeting, count_get
+    account = make.account(timezone="America/New_York")
+    rep_user = login(make.user(account, timezone="America/New_York", name="Rep"))
+    contact = make.contact(account)
+    start = datetime(2031, 3, 3, 14, tzinfo=UTC)
+    meetings = [add_meeting(db, account, rep_user, f"Met {i}", start - timedelta(days=i),
+                            [contact]) for i in range(25)]
+    client.get(f"/contacts/{contact.id}")
+    few, html, _ = count_get(client, count_queries, db, f"/contacts/{contact.id}")
+    assert "timeline-calendar-change" not in html
+    for meeting in meetings:
+        for hours in (1, 2):  # moved twice: the latest move is shown
+            old = meeting.start_at + timedelta(hours=hours - 1)
+            db.session.add(MeetingCalendarChange(
+                account_id=account.id, meeting_id=meeting.id, provider="google",
+                kind="moved", details={"start": [str(old), str(old + timedelta(hours=1))]}))
+        db.session.add(MeetingCalendarChange(  # a conflict stays on the meeting's page
+            account_id=account.id, meeting_id=meeting.id, provider="google",
+            kind="conflict", details={"kept": "parley"}))
+    db.session.commit()
+    many, html, statements = count_get(client, count_queries, db, f"/contacts/{contact.id}")
+    assert many == few, statements
+    assert html.count("Moved in Google Calendar by the host: ") == 20
+    # The newest meeting's latest move (15:00 to 16:00 UTC), in the viewer's zone.
+    assert "by the host: Mon, 10:00\u202fAM → Mon, 11:00\u202fAM</p>" in html

@@ -15,7 +15,7 @@ SCRIPT = re.compile(r"<script\b([^>]*)>", re.I)
 HTMX_EVAL = re.compile(r"""\shx-on[:-]|\shx-va(?:ls|rs)\s*=\s*["']\s*(?:js|javascript):"""
                        r"""|\shx-trigger\s*=\s*["'][^"']*\[""", re.I)
 #: Arguments no row stands for: a token or a name; any value renders a page.
-OTHER_ARGS = {"token": "not-a-token", "code": "en", "provider": "caldav",
+OTHER_ARGS = {"token": "not-a-token", "slug": "not-a-page", "code": "en", "provider": "caldav",
               "filename": "css/app.css"}
 
 

@@ -5,8 +5,10 @@ import pytest
 from tests.support import base_config
 from webapp import create_app
 
-# Machine endpoints authenticated by a bearer secret, never by the session cookie.
-NO_COOKIE_AUTH = {"meetings.itip_reply"}
+# Machine endpoints authenticated by a bearer secret, never by the session cookie (calendar
+# push notifications carry their channel's secret: tests/test_calendar_push.py).
+NO_COOKIE_AUTH = {"meetings.itip_reply", "calendars.google_notification",
+                  "calendars.microsoft_notification"}
 
 # csrf_app is a second app, with an engine of its own: it reads what the tests commit.
 pytestmark = pytest.mark.committing

@@ -15,6 +15,13 @@ EXEMPT = {
     "meetings.feed": "a secret feed token, not a tenant id (tests/test_meetings.py)",
     "calendars.connect": "takes a provider name (google, microsoft), not an id",
     "calendars.callback": "takes a provider name; the OAuth state binds it to the session",
+    # Public booking pages (#22): a page's public slug and a signed manage token, not tenant
+    # ids (tests/test_scheduling_pages.py: unknown, paused and forged answer the same 404).
+    "scheduling_pages.public": "a public slug",
+    "scheduling_pages.book": "a public slug",
+    "scheduling_pages.manage": "a signed per-booking token",
+    "scheduling_pages.reschedule": "a signed per-booking token",
+    "scheduling_pages.cancel": "a signed per-booking token",
 }
 
 
@@ -84,8 +91,11 @@ def victim(make):
     mail = CapturedMail(account_id=b.id, recipients="guest@example.org", subject="Secret",
                         raw=b"Subject: Secret\r\nTo: guest@example.org\r\n\r\nsecret body")
     _db.session.add(mail)
+    from webapp.booking import operations as booking_ops
+    scheduling_page, _errors = booking_ops.create_page(b, user, {
+        "title": "Secret page", "slug": "victim-secret-page"})
     _db.session.commit()
-    return {"mail_id": mail.id, "index": 0,
+    return {"page_id": scheduling_page.id, "mail_id": mail.id, "index": 0,
             "record_id": by_type, "to_type": "company", "to_id": company.id,
             "user_id": user.id, "record_type": "contact", "meeting_id": meeting.id,
             "attachment_id": meeting.attachments[0].id, "message_id": message.id,

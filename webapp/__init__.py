@@ -111,8 +111,20 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(availability_bp)
     app.register_blueprint(conferencing_bp)
     zoom_oauth.init_app(app)
+    from webapp.scheduling_pages import bp as scheduling_pages_bp
+    app.register_blueprint(scheduling_pages_bp)
 
-    from webapp import cli, errors, filters, formtext, fragments, headers, jobs, testclock
+    from webapp import (
+        cli,
+        errors,
+        filters,
+        formtext,
+        fragments,
+        headers,
+        jobs,
+        pagecache,
+        testclock,
+    )
 
     testclock.init_app(app)
     formtext.init_app(app)
@@ -122,6 +134,7 @@ def create_app(config: dict | None = None) -> Flask:
     fragments.init_app(app)
     cli.register(app)
     jobs.init_app(app)
+    pagecache.init_app(app)  # account versions (#22's kept free slots)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
     if app.config.get("PRECOMPILE_TEMPLATES"):

@@ -122,13 +122,32 @@ def load_config(instance_path: Path) -> dict:
         # Set it only behind a proxy that overwrites these headers (docs/SECURITY.md).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PAGE_SIZE": 25,
+        # Values kept while their account is unchanged (a scheduling page's free slots,
+        # webapp/pagecache.py), for at most this many seconds; needs REDIS_URL; 0 turns it
+        # off. (Whole pages are no longer kept: #24 removed the page cache.)
+        "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", "60")),
+        "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "200")),
         # Calendars. Every external address comes from here so tests use local stand-ins.
         "CALENDAR_ENCRYPTION_KEYS": os.environ.get("CALENDAR_ENCRYPTION_KEYS", ""),
+        # #21: busy time read from connected calendars is kept this many seconds per
+        # (user, range) (in Redis when REDIS_URL is set, else in the process); 0: only
+        # within one transaction (a rotation booking reads it before taking its lock).
+        "BUSY_CACHE_SECONDS": int(os.environ.get("BUSY_CACHE_SECONDS", "60")),
         # Issue 23: how often each connection's calendar is asked what changed there, and
         # after how many failed syncs in a row the user is notified.
         "CALENDAR_SYNC_INTERVAL_SECONDS": int(os.environ.get("CALENDAR_SYNC_INTERVAL_SECONDS",
                                                              "120")),
         "CALENDAR_SYNC_NOTIFY_AFTER": int(os.environ.get("CALENDAR_SYNC_NOTIFY_AFTER", "3")),
+        # Issue 23, push: the public https address Google posts change notifications to
+        # (PUBLIC_BASE_URL + /calendars/google/notifications). Unset: no channels are made,
+        # calendars are polled every CALENDAR_SYNC_INTERVAL_SECONDS only.
+        "PUBLIC_BASE_URL": os.environ.get("PUBLIC_BASE_URL", "").strip().rstrip("/"),
+        # How long a channel is asked to live (Google's default and cap is a week), and how
+        # long before its expiration it is replaced by a new one.
+        "CALENDAR_CHANNEL_TTL_SECONDS": int(os.environ.get("CALENDAR_CHANNEL_TTL_SECONDS",
+                                                           "604800")),
+        "CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS": int(os.environ.get(
+            "CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS", "86400")),
         "GOOGLE_CLIENT_ID": os.environ.get("GOOGLE_CLIENT_ID", ""),
         "GOOGLE_CLIENT_SECRET": os.environ.get("GOOGLE_CLIENT_SECRET", ""),
         "GOOGLE_AUTHORIZE_URL": os.environ.get(
@@ -172,6 +191,9 @@ def load_config(instance_path: Path) -> dict:
         # loopback, private, link-local and reserved addresses are refused (webapp/outbound.py).
         "OUTBOUND_ALLOWED_NETWORKS": os.environ.get("OUTBOUND_ALLOWED_NETWORKS", ""),
         "API_RATE_LIMIT": int(os.environ.get("API_RATE_LIMIT", "300")),
+        #: Requests a minute one address may make to the public scheduling-page endpoints
+        #: (the JSON API and /book pages, #22).
+        "BOOKING_RATE_LIMIT": int(os.environ.get("BOOKING_RATE_LIMIT", "60")),
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,
     }

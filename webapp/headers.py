@@ -4,6 +4,11 @@ The policy allows scripts only from this origin: no inline `<script>` and no `on
 attributes (tests/test_csp.py renders every page and checks). `<script type=
 "application/json">` data blocks are not run, so they need no nonce. Style attributes stay
 allowed (the week grid positions its blocks with them); `<style>` elements do not.
+
+Framing: no page may be framed (frame-ancestors 'none', X-Frame-Options DENY), except a
+public booking page whose account lists origins (#22): its view calls `allow_framing()`
+with their source list, which replaces 'none' in its response's policy only (and the
+X-Frame-Options header is left out, which could only say DENY or SAMEORIGIN).
 """
 
 from __future__ import annotations
@@ -28,6 +33,16 @@ POLICY = "; ".join([
 OFFLINE_POLICY = POLICY.replace("style-src 'self'", "style-src 'self' 'unsafe-inline'")
 
 
+#: Where a view leaves this request's frame-ancestors sources (the request's own environ:
+#: nothing carries over to another request, as `g` can when an app context is shared).
+FRAMING_KEY = "parley.frame_ancestors"
+
+
+def allow_framing(sources: str) -> None:
+    """Let this request's response be framed by sources (a CSP source list)."""
+    request.environ[FRAMING_KEY] = sources
+
+
 def init_app(app: Flask) -> None:
     """Add the headers to every response of app (one hook for all of them: each hook
     costs every request, #24)."""
@@ -47,10 +62,15 @@ def init_app(app: Flask) -> None:
             headers["Cache-Control"] = "no-store"
         present = {key.lower() for key in headers.keys()}
         policy = OFFLINE_POLICY if request.endpoint == "core.offline" else POLICY
+        framing = request.environ.get(FRAMING_KEY)
+        deny = fixed
+        if framing and framing != "'none'":
+            policy = policy.replace("frame-ancestors 'none'", f"frame-ancestors {framing}")
+            deny = fixed[:2]
         hsts = app.config.get("HSTS_SECONDS", 0)
         hsts = (("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"),) \
             if hsts else ()
         headers.extend([(key, value) for key, value
-                        in (("Content-Security-Policy", policy), *fixed, *hsts)
+                        in (("Content-Security-Policy", policy), *deny, *hsts)
                         if key.lower() not in present])
         return response

@@ -13,14 +13,19 @@ import logging
 import re
 
 SECRET_PATHS = re.compile(r"(/calendar/)[^/?#\s\"]+(\.ics)|(/rsvp/)[^/?#\s\"]+")
+#: A booking's manage token (#22): the page /book/manage/<token> and the API's
+#: /scheduling-pages/<slug>/bookings/<token>/... .
+MANAGE_PATHS = re.compile(r"(/book/manage/|/bookings/)[^/?#\s\"]+")
 
 
 def redact(text):
-    """text with the secret part of feed and RSVP paths replaced by [redacted]."""
+    """text with the secret part of feed, RSVP and booking manage paths replaced by
+    [redacted]."""
     if not isinstance(text, str):
         return text
-    return SECRET_PATHS.sub(lambda m: f"{m.group(1)}[redacted]{m.group(2)}" if m.group(1)
+    text = SECRET_PATHS.sub(lambda m: f"{m.group(1)}[redacted]{m.group(2)}" if m.group(1)
                             else f"{m.group(3)}[redacted]", text)
+    return MANAGE_PATHS.sub(lambda m: f"{m.group(1)}[redacted]", text)
 
 
 class RedactingFilter(logging.Filter):

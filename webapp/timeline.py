@@ -20,6 +20,7 @@ from flask import url_for
 from flask_babel import gettext as _
 
 from webapp.auth.models import User
+from webapp.booking.models import Booking, SchedulingPage
 from webapp.extensions import db
 from webapp.filters import date_text, join_date_time, time_text
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
@@ -41,14 +42,27 @@ class TimelineItem:
     conference_url: str | None
     host_name: str
     organizer_name: str
+    #: The latest change the host made in the connected calendar (issue 23): when, what
+    #: (webapp.calendars.history.TIMELINE_KINDS), where, and the values taken in.
+    change_at: datetime | None = None
+    change_kind: str | None = None
+    change_provider: str | None = None
+    change_details: dict | None = None
+    #: The title of the scheduling page the contact booked it through (#22), or None.
+    booked_through: str | None = None
     attendee_names: list[str] = field(default_factory=list)
 
     @classmethod
     def of(cls, meeting: Meeting) -> TimelineItem:
+        from webapp.booking.operations import page_title_for
+        change = db.session.execute(_change_statement(), {
+            "account_id": meeting.account_id, "meeting_id": meeting.id}).first()
         return cls(meeting.id, meeting.title, meeting.start_at, meeting.end_at,
                    meeting.outcome, meeting.location_kind, meeting.location_value,
                    meeting.conference_status, meeting.conference_url, meeting.host.name,
-                   meeting.organizer.name, [a.name for a in meeting.attendees])
+                   meeting.organizer.name, *(change or (None,) * 4),
+                   booked_through=page_title_for(meeting),
+                   attendee_names=[a.name for a in meeting.attendees])
 
 
 @dataclass
@@ -73,7 +87,8 @@ class TimelinePage:
                 "actions_for": _("Actions for %(title)s", title="%(title)s"),
                 "open": _("Open the meeting"), "location": _("Location"),
                 "attendees": _("Attendees"), "host": _("Host"), "organizer": _("Organizer"),
-                "older": _("Older activities")}
+                "older": _("Older activities"),
+                "booked_through": _("Booked through %(page)s", page="%(page)s")}
 
     @cached_property
     def _dates(self):
@@ -92,6 +107,16 @@ class TimelinePage:
                                   time_text(value, "short", locale), locale)
         return full(start), (full(end) if end.date() != start.date()
                              else time_text(end, "short", locale))
+
+    def calendar_change(self, item: TimelineItem) -> str | None:
+        """The item's latest change made in the host's calendar, as a line ("Moved in
+        Google Calendar by the host: Tue 9:00 AM → Wed 10:00 AM"), in the viewer's zone."""
+        if item.change_kind is None:
+            return None
+        from webapp.calendars.history import describe_values
+        locale, zone = self._dates
+        return describe_values(item.change_at, item.change_kind, item.change_provider,
+                               item.change_details, (zone, locale)).text
 
     @cached_property
     def urls(self) -> dict[str, tuple[str, str]]:
@@ -149,14 +174,43 @@ def _page_statement(after: bool):
                                          Meeting.id < sa.bindparam("meeting_id"))))
     page = page.subquery("page")
     host, organizer = so.aliased(User), so.aliased(User)
+    change, latest = _latest_change(Meeting.id)
     return (sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
                       Meeting.outcome, Meeting.location_kind, Meeting.location_value,
                       Meeting.conference_status, Meeting.conference_url,
-                      host.name, organizer.name)
+                      host.name, organizer.name,
+                      change.at, change.kind, change.provider, change.details,
+                      SchedulingPage.title)
             .join(page, page.c.id == Meeting.id)
             .join(host, host.id == Meeting.host_id)
             .join(organizer, organizer.id == Meeting.organizer_id)
+            .outerjoin(change, change.id == latest)
+            .outerjoin(Booking, Booking.meeting_id == Meeting.id)
+            .outerjoin(SchedulingPage, SchedulingPage.id == Booking.page_id)
             .order_by(page.c.start_at.desc(), page.c.id.desc()))
+
+
+def _latest_change(meeting_id):
+    """(the calendar change row, the id of the meeting's latest change a timeline shows):
+    read with the page, not once an item (issue 23). Lazily imported: webapp.calendars
+    imports the meetings package, which imports this module."""
+    from webapp.calendars.history import TIMELINE_KINDS
+    from webapp.calendars.models import MeetingCalendarChange
+    change, inner = so.aliased(MeetingCalendarChange), so.aliased(MeetingCalendarChange)
+    latest = (sa.select(sa.func.max(inner.id))
+              .where(inner.meeting_id == meeting_id,
+                     inner.account_id == sa.bindparam("account_id"),
+                     inner.kind.in_(TIMELINE_KINDS))
+              .scalar_subquery())
+    return change, latest
+
+
+@cache
+def _change_statement():
+    """The latest change a timeline shows of one meeting (bind account_id, meeting_id)."""
+    change, latest = _latest_change(sa.bindparam("meeting_id"))
+    return sa.select(change.at, change.kind, change.provider, change.details).where(
+        change.id == latest)
 
 
 @cache

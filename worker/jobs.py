@@ -77,6 +77,13 @@ def sync_calendar_inbound(state_id: int) -> str:
         return sync.run_inbound(state_id)
 
 
+def calendar_channel(channel_id: int) -> str:
+    """Open, renew or stop a Google notification channel (claimed: runs once; issue 23)."""
+    with app_context():
+        from webapp.calendars import sync
+        return sync.run_channel(channel_id)
+
+
 def sweep() -> float:
     """The periodic pass: every sweep step the domains registered (webapp.tasks): due
     reminders into the outbox, the outbox, calendar syncs and conference tasks to the

@@ -12,10 +12,14 @@ from webapp.api.problems import ApiError, problem
 from webapp.extensions import csrf, db
 from webapp.types import utcnow
 
+#: Endpoints anyone may call without a token (api_view with a public Operation): they
+#: are rate limited per address instead (#22's scheduling pages).
+PUBLIC_ENDPOINTS: set[str] = set()
+
 
 def _is_api() -> bool:
     return request.path.startswith("/api/v1/") and request.endpoint not in (
-        "api.openapi", "api.reference")
+        "api.openapi", "api.reference") and request.endpoint not in PUBLIC_ENDPOINTS
 
 
 @bp.before_app_request
@@ -47,6 +51,8 @@ def api_view(op: S.Operation):
 
     def wrap(view):
         csrf.exempt(view)
+        if op.public:
+            PUBLIC_ENDPOINTS.add(f"{bp.name}.{op.endpoint}")
         return S.operation(bp, op)(view)
 
     return wrap

@@ -19,12 +19,31 @@ from webapp.extensions import db
 
 CONNECTION_ID = S.Param("connection_id", "path", S.ID)
 TIME = {"type": ["string", "null"], "format": "date-time"}
-CONNECTION_OUT = {"type": "object", "required": ["id", "provider", "status", "sync"],
+CALENDAR_OUT = {"type": "object", "required": [
+    "id", "external_id", "name", "counts_for_busy", "is_target"], "properties": {
+    "id": {"type": ["integer", "null"], "description": (
+        "Null for a connection whose calendars were never listed: its main calendar is "
+        "used")},
+    "external_id": {"type": "string", "description": (
+        "Google calendar id, Microsoft Graph calendar id, or CalDAV collection URL")},
+    "name": {"type": "string"},
+    "primary": {"type": "boolean", "description": "The account's own default calendar"},
+    "read_only": {"type": "boolean", "description": "Cannot receive new meetings"},
+    "counts_for_busy": {"type": "boolean", "description": (
+        "Its busy time keeps the user from being booked")},
+    "is_target": {"type": "boolean", "description": (
+        "New meetings are written to it (one per connection)")}}}
+CONNECTION_OUT = {"type": "object", "required": ["id", "provider", "status", "sync",
+                                                 "receives_events", "calendars"],
                   "properties": {
     "id": S.ID, "provider": {"type": "string", "enum": list(PROVIDERS)},
     "external_email": S.NULLABLE_STR,
     "status": {"type": "string", "enum": ["active", "reconnect_needed"]},
     "sync_on": {"type": "boolean"}, "caldav_url": S.NULLABLE_STR,
+    "receives_events": {"type": "boolean", "description": (
+        "New meetings go to this connection (one of the user's connections)")},
+    "calendars": {"type": "array", "items": CALENDAR_OUT, "description": (
+        "The account's calendars: which count for busy time, which receives meetings")},
     "sync": {"type": "object", "properties": {
         "last_success_at": TIME, "last_error": S.NULLABLE_STR, "last_error_at": TIME,
         "failures": {"type": "integer"}, "changes_in": {"type": "integer"},
@@ -58,9 +77,15 @@ def connection_json(conn: CalendarConnection) -> dict:
     health = inbound.health(state)
     sync = {k: _iso(v) if k.endswith("_at") else v for k, v in health.items()}
     sync["on_remote_delete"] = state.on_remote_delete if state else "cancel"
+    calendars = [{"id": c.id, "external_id": c.external_id, "name": c.name,
+                  "primary": bool(c.primary), "read_only": bool(c.read_only),
+                  "counts_for_busy": bool(c.counts_for_busy), "is_target": bool(c.is_target)}
+                 for c in calendar_connections.calendars_of(conn)]
     return {"id": conn.id, "provider": conn.provider, "external_email": conn.external_email,
             "status": conn.status, "sync_on": conn.sync_on, "caldav_url": conn.caldav_url,
-            "sync": sync}
+            "receives_events": conn.id == getattr(
+                calendar_connections.connection_for(conn.user_id), "id", None),
+            "calendars": calendars, "sync": sync}
 
 
 def _mine() -> list[CalendarConnection]:
@@ -77,7 +102,9 @@ def _one(connection_id: int) -> CalendarConnection:
 
 
 @api_view(S.Operation("GET", "/calendar-connections", "list_calendar_connections",
-                      "Your calendar connections, each with its sync state", "Calendars",
+                      "Your calendar connections, each with its calendars (which count "
+                      "for busy time, which receives new meetings) and its sync state",
+                      "Calendars",
                       response={"type": "object", "properties": {
                           "items": {"type": "array", "items": CONNECTION_REF}}},
                       errors=(401, 429)))
@@ -86,7 +113,8 @@ def list_connections():
 
 
 @api_view(S.Operation("POST", "/calendar-connections", "create_calendar_connection",
-                      "Connect a CalDAV calendar (replaces your current connection)",
+                      "Connect a CalDAV account (one more connection; the same server "
+                      "and user name again reconnects it)",
                       "Calendars", body=CONNECTION_IN, body_name="CalendarConnectionInput",
                       status=201, response=CONNECTION_OUT,
                       response_name="CalendarConnection"))
@@ -116,7 +144,7 @@ def create_connection():
                       "Calendars", [CONNECTION_ID], status=204))
 def delete_connection(connection_id: int):
     _one(connection_id)
-    calendar_connections.disconnect(g.api_user)
+    calendar_connections.disconnect(g.api_user, connection_id)
     db.session.commit()
     return "", 204
 

@@ -13,9 +13,10 @@ _local: dict[tuple[str, int], int] = {}
 _lock = threading.Lock()
 
 
-def hit(token_key: str) -> tuple[bool, int]:
-    """Count a request; returns (allowed, seconds until the window resets)."""
-    limit = current_app.config["API_RATE_LIMIT"]
+def hit(token_key: str, limit: int | None = None) -> tuple[bool, int]:
+    """Count a request; returns (allowed, seconds until the window resets). limit: the
+    requests allowed a minute (default API_RATE_LIMIT)."""
+    limit = current_app.config["API_RATE_LIMIT"] if limit is None else limit
     now = time.time()
     window = int(now // 60)
     retry_after = 60 - int(now % 60)

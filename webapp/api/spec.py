@@ -255,6 +255,8 @@ class Operation:
     response_name: str | None = None
     media: str = "application/json"
     errors: tuple[int, ...] = (400, 401, 404, 422, 429)
+    #: No token: anyone may call it (the scheduling pages' public endpoints, #22).
+    public: bool = False
 
 
 OPERATIONS: list[Operation] = []
@@ -304,6 +306,8 @@ def document(base_url: str) -> dict:
     for op in OPERATIONS:
         entry: dict = {"operationId": op.endpoint, "summary": op.summary, "tags": [op.tag],
                        "responses": {}}
+        if op.public:
+            entry["security"] = []
         if op.params:
             entry["parameters"] = [{"name": p.name, "in": p.where, "required": p.where == "path",
                                     "schema": p.schema, **({"description": p.description}

@@ -18,6 +18,7 @@ REASONS = {
     engine.DST_GAP: _l("This local time does not exist (the clocks change)"),
     "switched_off": _l("Marked unavailable in the rotation"),
     "no_seat": _l("No paid seat"),
+    "calendar_unreadable": _l("Calendar not reachable: busy time unknown"),
 }
 
 

@@ -55,11 +55,13 @@ def account_default(account_id: int) -> WorkingHours:
 def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
                 show_titles: bool = True) -> list[engine.Busy]:
     """The user's Parley meetings overlapping [start, end), as busy time that counts
-    toward the day cap."""
+    toward the day cap. A canceled meeting (kept on the timelines) frees its time (#22: a
+    booking canceled by its contact can be booked again)."""
     from webapp.meetings import queries
     return [engine.Busy(row.start_at, row.end_at, PARLEY, row.title if show_titles else None,
                         meeting=True)
-            for row in queries.host_meetings(account_id, user_id, start, end)]
+            for row in queries.host_meetings(account_id, user_id, start, end)
+            if row.outcome != "canceled"]
 
 
 def schedule_for(user: User, start: datetime, end: datetime,

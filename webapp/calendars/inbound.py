@@ -203,21 +203,52 @@ def apply_remote(conn: CalendarConnection, state: CalendarSyncState, row: Calend
 # --- matching events to meetings -------------------------------------------------------
 
 def rows_by_href(conn: CalendarConnection) -> dict[str, CalendarSync]:
-    from webapp.calendars.providers.caldav import _path
+    """Every sync row of the connection by its event's id: only for the CalDAV ctag/etag
+    fallback, which compares every event Parley wrote."""
     rows = db.session.scalars(sa.select(CalendarSync).where(
         CalendarSync.connection_id == conn.id, CalendarSync.account_id == conn.account_id,
         CalendarSync.external_id.is_not(None)))
-    return {(_path(r.external_id) if conn.provider == "caldav" else r.external_id): r
-            for r in rows}
+    return {_key(conn, r.external_id): r for r in rows}
 
 
-def row_by_uid(conn: CalendarConnection, uid: str | None) -> CalendarSync | None:
-    if not uid:
-        return None
-    return db.session.scalar(sa.select(CalendarSync).join(
-        Meeting, Meeting.id == CalendarSync.meeting_id).where(
-        Meeting.uid == uid, Meeting.account_id == conn.account_id,
-        CalendarSync.connection_id == conn.id))
+#: Ids per IN list: a full listing (the first sync, a 410) may name thousands of events.
+BATCH = 500
+
+
+def _key(conn: CalendarConnection, external_id: str) -> str:
+    from webapp.calendars.providers.caldav import _path
+    return _path(external_id) if conn.provider == "caldav" else external_id
+
+
+def rows_for(conn: CalendarConnection, events) -> dict[str, CalendarSync]:
+    """The sync rows of the events in a batch of changes, by the event's id (CalDAV: its
+    href path), looked up by id (ix_calendar_syncs_connection_external), then by our UID
+    for those not found: a few statements per BATCH events, never every row of the
+    connection."""
+    from urllib.parse import urljoin
+    found: dict[str, CalendarSync] = {}
+    ids = list(dict.fromkeys(e.id for e in events if e.id))
+    for start in range(0, len(ids), BATCH):
+        chunk = ids[start:start + BATCH]
+        candidates = set(chunk)
+        if conn.provider == "caldav" and conn.caldav_calendar_url:
+            # Rows written by the caldav library hold the full URL.
+            candidates |= {urljoin(conn.caldav_calendar_url, i) for i in chunk}
+        for row in db.session.scalars(sa.select(CalendarSync).where(
+                CalendarSync.connection_id == conn.id,
+                CalendarSync.account_id == conn.account_id,
+                CalendarSync.external_id.in_(candidates))):
+            found[_key(conn, row.external_id)] = row
+    missing = {e.uid: e.id for e in events if e.id not in found and e.uid}
+    uids = list(missing)
+    for start in range(0, len(uids), BATCH):
+        for uid, row in db.session.execute(sa.select(Meeting.uid, CalendarSync).join(
+                Meeting, Meeting.id == CalendarSync.meeting_id).where(
+                Meeting.uid.in_(uids[start:start + BATCH]),
+                Meeting.account_id == conn.account_id,
+                CalendarSync.connection_id == conn.id)):
+            found.setdefault(missing[uid], row)
+    return found
 
 
 def resolve_conflict(conn: CalendarConnection, row: CalendarSync, meeting: Meeting,

@@ -21,8 +21,9 @@ class CalendarConnection(db.Model):
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
-    #: One connected calendar per user.
-    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), unique=True)
+    #: A user may connect several calendar accounts (#21); one of them receives new
+    #: meetings (`receives_events`), the others count for busy time only.
+    user_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("users.id"), index=True)
     provider: so.Mapped[str] = so.mapped_column(sa.String(16))
     #: The calendar account's address (shown to the user; checked for video, S16).
     external_email: so.Mapped[str | None] = so.mapped_column(sa.String(254))
@@ -42,6 +43,49 @@ class CalendarConnection(db.Model):
     caldav_calendar_url: so.Mapped[str | None] = so.mapped_column(sa.String(500))
     last_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    #: The user's connection that receives new meetings (one per user, chosen in
+    #: Settings; the first one connected by default). "The user's connection" everywhere
+    #: a meeting is written means this one.
+    receives_events: so.Mapped[bool] = so.mapped_column(default=False, server_default=sa.false())
+
+    calendars: so.Mapped[list[ConnectionCalendar]] = so.relationship(
+        back_populates="connection", cascade="all, delete-orphan", passive_deletes=True,
+        order_by=lambda: (ConnectionCalendar.primary.desc(), ConnectionCalendar.name,
+                          ConnectionCalendar.id))
+
+    __table_args__ = (
+        sa.Index("uq_calendar_connections_receiving", "user_id", unique=True,
+                 postgresql_where=sa.text("receives_events"),
+                 sqlite_where=sa.text("receives_events")),
+    )
+
+
+class ConnectionCalendar(db.Model):
+    """One calendar of a connection (Google calendarList entry, Graph calendar, CalDAV
+    collection), fetched on connecting and on "refresh" (#21): whether it counts for busy
+    time, and whether new meetings are written to it (one per connection)."""
+
+    __tablename__ = "connection_calendars"
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    connection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"), index=True)
+    #: Google calendar id, Graph calendar id, CalDAV collection URL.
+    external_id: so.Mapped[str] = so.mapped_column(sa.String(1024))
+    name: so.Mapped[str] = so.mapped_column(sa.String(255))
+    #: The account's own default calendar (Google primary, Graph isDefaultCalendar).
+    primary: so.Mapped[bool] = so.mapped_column(default=False)
+    #: The user may only read it (Google reader/freeBusyReader, Graph canEdit false):
+    #: it cannot receive new meetings.
+    read_only: so.Mapped[bool] = so.mapped_column(default=False)
+    counts_for_busy: so.Mapped[bool] = so.mapped_column(default=True)
+    is_target: so.Mapped[bool] = so.mapped_column(default=False)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+    connection: so.Mapped[CalendarConnection] = so.relationship(back_populates="calendars")
+
+    __table_args__ = (sa.UniqueConstraint("connection_id", "external_id"),)
 
 
 class CalendarSync(ClaimableRow, db.Model):
@@ -50,6 +94,9 @@ class CalendarSync(ClaimableRow, db.Model):
     status: pending, syncing (claimed), synced, failed."""
 
     __tablename__ = "calendar_syncs"
+    #: An inbound sync looks up the rows of the events in its batch (issue 23).
+    __table_args__ = (sa.Index("ix_calendar_syncs_connection_external",
+                               "connection_id", "external_id"),)
 
     id: so.Mapped[int] = so.mapped_column(primary_key=True)
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"))
@@ -68,6 +115,9 @@ class CalendarSync(ClaimableRow, db.Model):
     etag: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     #: Set when the event was deleted in the calendar: Parley never recreates it.
     remote_deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    #: #21: the Google calendar the event was written to ("primary" when NULL, as before
+    #: calendars were chosen): later writes go there even after the target changes.
+    calendar_ref: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
 
 
 #: Sync rows as the task runner reads them (webapp.tasks): claimed "syncing".
@@ -132,3 +182,35 @@ class MeetingCalendarChange(db.Model):
     #: The fields taken in: {"start_at": [old, new], "title": [old, new], ...} (ISO times).
     details: so.Mapped[dict] = so.mapped_column(sa.JSON, default=dict)
     at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+class CalendarChannel(ClaimableRow, db.Model):
+    """Issue 23, push: a Google notification channel (events.watch) on one calendar of a
+    connection. Google posts to PUBLIC_BASE_URL's webhook when the calendar changes; the
+    webhook marks the connection's inbound sync due (webapp.calendars.channels).
+
+    As a task (webapp.tasks): pending until next_attempt_at, when a job makes a new channel
+    (the first, or one replacing a channel about to expire) or stops one that is no longer
+    wanted; claimed "watching" meanwhile."""
+
+    __tablename__ = "calendar_channels"
+    __table_args__ = (sa.UniqueConstraint("connection_id", "calendar_id"),)
+
+    id: so.Mapped[int] = so.mapped_column(primary_key=True)
+    account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
+    connection_id: so.Mapped[int] = so.mapped_column(
+        sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"))
+    #: The watched calendar of the connection ("primary" until a connection has several).
+    calendar_id: so.Mapped[str] = so.mapped_column(sa.String(255), default="primary")
+    #: The channel's id (a UUID, echoed as X-Goog-Channel-ID); None until one is made.
+    channel_id: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)
+    #: Google's opaque id of the watched resource (X-Goog-Resource-ID; channels.stop).
+    resource_id: so.Mapped[str | None] = so.mapped_column(sa.String(255))
+    #: A random secret echoed as X-Goog-Channel-Token, compared in constant time.
+    token: so.Mapped[str | None] = so.mapped_column(sa.String(64))
+    expires_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+
+
+#: Channels as the task runner reads them: claimed "watching" while a job renews or stops.
+CHANNEL_TASKS = TaskKind(CalendarChannel, claimed="watching", lease=120, max_attempts=1000000)

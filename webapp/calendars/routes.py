@@ -3,16 +3,26 @@
 from __future__ import annotations
 
 from authlib.integrations.base_client.errors import OAuthError
-from flask import abort, current_app, flash, redirect, render_template, request, session, url_for
+from flask import (
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
 
 from webapp import jobs
-from webapp.calendars import bp, inbound, oauth
+from webapp.calendars import bp, channels, inbound, oauth
 from webapp.calendars import connections as calendar_connections
 from webapp.calendars.models import ON_REMOTE_DELETE, CalendarSync, CalendarSyncState
 from webapp.calendars.providers import ProviderError, ReconnectNeeded, RefusedAddress
-from webapp.extensions import db
+from webapp.extensions import csrf, db
 from webapp.meetings import queries
 from webapp.urls import safe_local_url
 
@@ -52,15 +62,90 @@ def calendar_sync_trouble(conn) -> dict | None:
     return health if health["stale"] else None
 
 
+@bp.app_template_global()
+def calendar_push(conn) -> dict:
+    """How changes made in the connection's calendar reach Parley (Settings): "push"
+    (a Google channel or Graph subscription is open), "starting" (one is being opened) or
+    "poll", with why ("address": no PUBLIC_BASE_URL; "provider": CalDAV does not push)."""
+    minutes = max(1, round(current_app.config["CALENDAR_SYNC_INTERVAL_SECONDS"] / 60))
+    if conn is None or conn.provider not in channels.WEBHOOK_PATHS:
+        return {"mode": "poll", "why": "provider", "minutes": minutes}
+    if channels.webhook_address() is None:
+        return {"mode": "poll", "why": "address", "minutes": minutes}
+    channel = channels.channel_for(conn)
+    is_open = channel is not None and channel.channel_id is not None
+    return {"mode": "push" if is_open else "starting", "why": None, "minutes": minutes,
+            "error": channel.last_error if channel is not None and not is_open else None}
+def _settings_page(caldav_error=None, form=None, status: int = 200):
+    """Settings → Calendars: every connection with its calendars (which count for busy
+    time, which one receives new meetings); sync health of the receiving one."""
+    conn = calendar_connections.connection_for(current_user.id)
+    state = _sync_state(conn)
+    conns = calendar_connections.connections_of(current_user.id)
+    return render_template("calendars/settings.html", conn=conn, conns=conns,
+                           calendars={c.id: calendar_connections.calendars_of(c)
+                                      for c in conns},
+                           providers=calendar_connections.configured_providers(),
+                           names=PROVIDER_NAMES, caldav_error=caldav_error, form=form or {},
+                           state=state, health=inbound.health(state) if conn else None), status
+
+
 @bp.route("/settings/profile/calendar")
 @login_required
 def settings():
-    conn = calendar_connections.connection_for(current_user.id)
-    state = _sync_state(conn)
-    return render_template("calendars/settings.html", conn=conn,
-                           providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
-                           caldav_error=None, form={}, state=state,
-                           health=inbound.health(state) if conn else None), 200
+    return _settings_page()
+
+
+def _own_connection(connection_id: int):
+    conn = calendar_connections.get_connection(current_user, connection_id)
+    if conn is None:
+        abort(404)
+    return conn
+
+
+@bp.post("/calendars/<int:connection_id>/calendars")
+@login_required
+def save_calendars(connection_id: int):
+    """Which of the connection's calendars count for busy time; which one receives new
+    meetings."""
+    conn = _own_connection(connection_id)
+    counting = {int(v) for v in request.form.getlist("counts") if v.isdigit()}
+    target = request.form.get("target", "")
+    if not calendar_connections.set_calendars(conn, counting,
+                                              int(target) if target.isdigit() else None):
+        abort(400)
+    db.session.commit()
+    flash(_("Your calendar choices are saved."), "success")
+    return redirect(url_for("calendars.settings"))
+
+
+@bp.post("/calendars/<int:connection_id>/refresh")
+@login_required
+def refresh_calendars(connection_id: int):
+    """Fetch the connection's list of calendars again from the provider."""
+    conn = _own_connection(connection_id)
+    try:
+        calendar_connections.refresh_calendars(conn)
+    except ProviderError:
+        db.session.rollback()
+        flash(_("%(provider)s could not be reached: the list of calendars was not "
+                "updated. Try again in a moment.", provider=PROVIDER_NAMES[conn.provider]),
+              "error")
+        return redirect(url_for("calendars.settings"))
+    db.session.commit()
+    flash(_("The list of calendars is up to date."), "success")
+    return redirect(url_for("calendars.settings"))
+
+
+@bp.post("/calendars/<int:connection_id>/receive")
+@login_required
+def receive_events(connection_id: int):
+    """New meetings go to this connection's calendar from now on."""
+    _own_connection(connection_id)
+    calendar_connections.set_receiving(current_user, connection_id)
+    db.session.commit()
+    flash(_("New meetings will be added to this calendar."), "success")
+    return redirect(url_for("calendars.settings"))
 
 
 @bp.post("/calendars/sync-now")
@@ -75,6 +160,44 @@ def sync_now():
     jobs.enqueue(inbound.JOB, state.id)
     flash(_("Your calendar is being synced."), "success")
     return redirect(_safe_next(request.form.get("next")))
+
+
+@bp.post(channels.WEBHOOK_PATH)
+@csrf.exempt  # Google posts it; the channel's secret token stands in for the CSRF token
+def google_notification():
+    """Google's push notification (issue 23): the calendar of a channel changed. Only
+    marks the connection's sync due (the sweep runs it): no provider call here."""
+    headers = request.headers
+    if not channels.notified(headers.get("X-Goog-Channel-ID"),
+                             headers.get("X-Goog-Channel-Token"),
+                             headers.get("X-Goog-Resource-ID"),
+                             headers.get("X-Goog-Resource-State")):
+        db.session.rollback()
+        return "", 404
+    db.session.commit()
+    return "", 200
+
+
+@bp.post(channels.WEBHOOK_PATHS["microsoft"])
+@csrf.exempt  # Microsoft posts it; each notification's clientState stands in
+def microsoft_notification():
+    """Microsoft Graph (issue 23): a subscription's validation (its validationToken is
+    echoed as plain text), or change notifications; each known subscription with its
+    clientState marks its connection's sync due. No provider call here."""
+    validation = request.args.get("validationToken")
+    if validation is not None:
+        return Response(validation, 200, mimetype="text/plain")
+    body = request.get_json(silent=True)
+    items = body.get("value") if isinstance(body, dict) else None
+    ours = [channels.notified_graph(str(item.get("subscriptionId") or ""),
+                                    str(item.get("clientState") or ""))
+            for item in (items if isinstance(items, list) else [])[:100]
+            if isinstance(item, dict)]
+    if not any(ours):
+        db.session.rollback()
+        return "", 404
+    db.session.commit()
+    return "", 202
 
 
 @bp.post("/calendars/on-remote-delete")
@@ -127,10 +250,14 @@ def callback(provider: str):
         return _oauth_failure(_("The calendar service could not be reached. Nothing was "
                                 "saved; try again in a moment."), 502)
     email = info.get("email") or info.get("preferred_username")
-    calendar_connections.connect_oauth(current_user, provider, token, email)
+    conn = calendar_connections.connect_oauth(current_user, provider, token, email)
     db.session.commit()
-    flash(_("%(provider)s is connected. New meetings will appear on it.",
-            provider=PROVIDER_NAMES[provider]), "success")
+    if conn.receives_events:
+        flash(_("%(provider)s is connected. New meetings will appear on it.",
+                provider=PROVIDER_NAMES[provider]), "success")
+    else:
+        flash(_("%(provider)s is connected. Choose which of its calendars count for your "
+                "busy time.", provider=PROVIDER_NAMES[provider]), "success")
     return redirect(_safe_next(session.pop("calendar_next", None)))
 
 
@@ -159,12 +286,7 @@ def connect_caldav():
             error = ("url", _("The CalDAV server could not be reached at this address."))
     if error:
         db.session.rollback()
-        conn = calendar_connections.connection_for(current_user.id)
-        state = _sync_state(conn)
-        return render_template("calendars/settings.html", conn=conn,
-                               providers=calendar_connections.configured_providers(), names=PROVIDER_NAMES,
-                               caldav_error=error, form=form, state=state,
-                               health=inbound.health(state) if conn else None), 422
+        return _settings_page(error, form, 422)
     db.session.commit()
     flash(_("Your CalDAV calendar is connected."), "success")
     return redirect(_safe_next(request.form.get("next")))
@@ -173,7 +295,8 @@ def connect_caldav():
 @bp.post("/calendars/disconnect")
 @login_required
 def disconnect():
-    if calendar_connections.disconnect(current_user):
+    which = request.form.get("connection_id", "")
+    if calendar_connections.disconnect(current_user, int(which) if which.isdigit() else None):
         db.session.commit()
         flash(_("The calendar was disconnected. Meetings stay on Parley's own calendar."),
               "success")

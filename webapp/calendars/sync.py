@@ -16,16 +16,21 @@ when it is the later change. An event deleted in the calendar is never recreated
 from __future__ import annotations
 
 import logging
+import secrets
+import uuid
+from datetime import timedelta
 
 import sqlalchemy as sa
 from flask import current_app
 
 from webapp import jobs, tasks
-from webapp.calendars import inbound
+from webapp.calendars import channels, inbound
 from webapp.calendars.connections import provider_for
 from webapp.calendars.models import (
+    CHANNEL_TASKS,
     INBOUND_TASKS,
     SYNC_TASKS,
+    CalendarChannel,
     CalendarConnection,
     CalendarSync,
     CalendarSyncState,
@@ -56,7 +61,8 @@ def run_sync(sync_id: int) -> str:
     try:
         for attempt in (0, 1):
             try:
-                provider = provider_for(conn, force_refresh=attempt == 1)
+                provider = provider_for(conn, force_refresh=attempt == 1,
+                                        calendar=_event_calendar(conn, row))
                 if row.remote_deleted_at is not None:
                     pass  # deleted in the calendar: neither recreated nor deleted again
                 elif action == "delete":
@@ -83,6 +89,13 @@ def run_sync(sync_id: int) -> str:
     return row.status
 
 
+def _event_calendar(conn, row: CalendarSync) -> str | None:
+    """The Google calendar the row's event lives in (None: a new event, to the target)."""
+    if conn.provider != "google" or row.external_id is None:
+        return None
+    return row.calendar_ref or "primary"
+
+
 def _write(conn, row: CalendarSync, meeting, provider) -> list:
     """Write the meeting with the stored version; on a 412 take the server's change in
     first, then write again when Parley's version still stands. Returns the save results
@@ -96,6 +109,8 @@ def _write(conn, row: CalendarSync, meeting, provider) -> list:
             row.external_id, row.etag = written.id, written.etag
         return results
     row.external_id, row.etag = written.id, written.etag
+    if conn.provider == "google" and row.calendar_ref is None:
+        row.calendar_ref = provider.calendar_id
     return []
 
 
@@ -117,9 +132,12 @@ def run_inbound(state_id: int) -> str:
         db.session.commit()
         return "skipped"
     initial = state.last_success_at is None
-    rows = inbound.rows_by_href(conn)
     try:
-        known = {href: r.etag for href, r in rows.items() if r.remote_deleted_at is None}
+        # Only the ctag/etag fallback compares every event Parley wrote; the others name
+        # what changed, and only those rows are read (below).
+        def known() -> dict:
+            return {href: r.etag for href, r in inbound.rows_by_href(conn).items()
+                    if r.remote_deleted_at is None}
         try:
             provider = provider_for(conn)
             changes = provider.changes(state.sync_token, known)
@@ -130,11 +148,12 @@ def run_inbound(state_id: int) -> str:
             changes = provider.changes(state.sync_token, known)
         taken, results = 0, []
         seen: set[str] = set()
+        rows = inbound.rows_for(conn, changes.events)
         for remote in changes.events:
             if remote.id in seen:
                 continue  # the same change delivered twice in one answer: applied once
             seen.add(remote.id)
-            row = rows.get(remote.id) or inbound.row_by_uid(conn, remote.uid)
+            row = rows.get(remote.id)
             if row is None:
                 continue  # not Parley's event: busy time only
             what, done = inbound.apply_remote(conn, state, row, remote, initial=initial)
@@ -218,6 +237,88 @@ def sweep_syncs(_interval: float) -> None:
     relay_syncs()
 
 
+# --- push: Google channels, Graph subscriptions (issue 23; webapp.calendars.channels) ------
+
+def ensure_channels() -> None:
+    """Every connection that should have a channel has its row (due at once); rows whose
+    connection should not have one any more and still hold a channel are due, to be
+    stopped (the sweep; commits)."""
+    now = utcnow()
+    if channels.webhook_address() is not None:
+        missing = db.session.scalars(sa.select(CalendarConnection).outerjoin(
+            CalendarChannel, CalendarChannel.connection_id == CalendarConnection.id).where(
+            CalendarChannel.id.is_(None), channels.wanted_clause()))
+        for conn in missing:
+            db.session.add(CalendarChannel(account_id=conn.account_id, connection_id=conn.id,
+                                           calendar_id="primary", next_attempt_at=now))
+    unwanted = sa.true() if channels.webhook_address() is None else sa.not_(channels.wanted_clause())
+    for row in db.session.scalars(sa.select(CalendarChannel).join(
+            CalendarConnection, CalendarConnection.id == CalendarChannel.connection_id).where(
+            unwanted, CalendarChannel.status == "pending", CalendarChannel.next_attempt_at > now,
+            CalendarChannel.channel_id.is_not(None))):
+        row.next_attempt_at = now
+    db.session.commit()
+
+
+def sweep_channels(_interval: float | None = None) -> None:
+    """The sweep's channel step: rows made or made due, due ones queued. Returns nothing
+    (a count is not a wait; renewals are days apart)."""
+    ensure_channels()
+    tasks.enqueue_due(CHANNEL_TASKS, channels.JOB)
+
+
+def _renew_at(expires):
+    """When a channel expiring at `expires` is replaced: RENEW_BEFORE ahead of it, or half
+    way there for a channel that lives less than that."""
+    now = utcnow()
+    before = timedelta(seconds=int(current_app.config["CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS"]))
+    return expires - before if expires - before > now else now + (expires - now) / 2
+
+
+def run_channel(row_id: int) -> str:
+    """Open, renew or stop one channel. Returns "watching", "stopped", "pending" (failed,
+    tried again after backoff) or "not-claimed"."""
+    if not tasks.claim(CHANNEL_TASKS, row_id):
+        return "not-claimed"
+    row = db.session.get(CalendarChannel, row_id)
+    conn = db.session.get(CalendarConnection, row.connection_id)
+    keep = channels.wanted(conn)
+    old = (row.channel_id, row.resource_id) if row.channel_id else None
+    fresh = None
+    try:
+        if keep:
+            ttl = int(current_app.config["CALENDAR_CHANNEL_TTL_SECONDS"])
+            token = secrets.token_urlsafe(32)
+            channel_id, resource_id, expires = channels.call(conn, lambda p: p.open_channel(
+                str(uuid.uuid4()), token, channels.webhook_address(conn.provider), ttl,
+                row.calendar_id))
+            fresh = (channel_id, token, resource_id, expires or utcnow() + timedelta(seconds=ttl))
+        if old is not None and conn is not None and conn.provider in channels.WEBHOOK_PATHS:
+            try:
+                channels.call(conn, lambda p: p.close_channel(*old))
+            except ProviderError as exc:  # it expires by itself; its posts get a 404
+                log.warning("could not stop channel %s: %s", old[0], exc)
+    except ProviderError as exc:
+        if not keep:
+            db.session.delete(row)
+            db.session.commit()
+            return "stopped"
+        tasks.schedule_retry(CHANNEL_TASKS, row, str(exc)[:1000], retryable=True,
+                             retry_after=exc.retry_after)
+        db.session.commit()
+        return row.status
+    if fresh is None:
+        db.session.delete(row)
+        db.session.commit()
+        return "stopped"
+    row.channel_id, row.token, row.resource_id, row.expires_at = fresh
+    row.status, row.claimed_at, row.attempts, row.last_error = "pending", None, 0, None
+    row.next_attempt_at = _renew_at(row.expires_at)
+    db.session.commit()
+    return "watching"
+
+
 tasks.register_relay(30, "calendar syncs", relay_syncs)
 tasks.register_sweep(30, "calendar syncs", sweep_syncs)
 tasks.register_sweep(35, "calendar inbound syncs", sweep_inbound)
+tasks.register_sweep(36, "calendar push channels", sweep_channels)

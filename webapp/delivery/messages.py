@@ -198,6 +198,17 @@ def _calendar_part(ics: bytes, method: str, attachment: bool) -> MIMEText:
     return part
 
 
+def _manage_url(row, meeting) -> str | None:
+    """A booking's manage link, for its contact's messages (#22), else None."""
+    if meeting.source != "scheduling_page" or row.kind == "cancel":
+        return None
+    attendee = _attendee(row, meeting)
+    if attendee is None or not attendee.contact_id:
+        return None
+    from webapp.booking.operations import manage_url_for
+    return manage_url_for(meeting, attendee.contact_id)
+
+
 def build(row, meeting) -> Message:
     """The email for row, rendered in the recipient's language and time zone."""
     zone, locale = recipient_zone_and_locale(row, meeting)
@@ -205,6 +216,7 @@ def build(row, meeting) -> Message:
     host_copy = is_host_copy(row, meeting)
     rsvp_url = f"{base}/rsvp/{rsvp_token(row.attendee_id, meeting)}" if row.attendee_id and \
         row.kind in ("invite", "update") else None
+    manage_url = _manage_url(row, meeting)
     with force_locale(locale):
         subjects = {
             "invite": _("Invitation: %(title)s", title=meeting.title),
@@ -222,7 +234,7 @@ def build(row, meeting) -> Message:
             "description_text": to_text(meeting.description_html) if show_description else "",
             "description_html": meeting.description_html if show_description else "",
             "rsvp_url": rsvp_url, "host": meeting.host, "organizer": meeting.organizer,
-            "host_copy": host_copy,
+            "host_copy": host_copy, "manage_url": manage_url,
             "guests": [name for _email, name, _response in guest_list(row, meeting)]
             if row.kind != "cancel" and not host_copy else [],
         }

@@ -63,6 +63,10 @@ class MeetingInput:
     found_contacts: dict = dataclasses.field(default_factory=dict, repr=False, compare=False)
     #: The rotation's ledger row of this booking (set by rotations.operations.book).
     rotation_pick: object = dataclasses.field(default=None, repr=False, compare=False)
+    #: How the rotation's pick reads a member's availability: (user, start, end) ->
+    #: engine.Schedule; None: their own hours and rules (a scheduling page gives its own
+    #: rules, #22).
+    host_schedule: object = dataclasses.field(default=None, repr=False, compare=False)
 
     @classmethod
     def from_meeting(cls, meeting) -> MeetingInput:

@@ -25,7 +25,8 @@ def get_meeting(account_id: int, meeting_id: int, include_deleted: bool = False)
 
 def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime) -> list:
     """The host's meetings overlapping [start, end), hosting or attending, as rows of
-    (id, title, start_at, end_at): what a calendar draws, without loading whole meetings.
+    (id, title, start_at, end_at, outcome): what a calendar draws, without loading whole
+    meetings.
 
     No meeting lasts more than MAX_DURATION, so its start is bounded on both sides and
     each branch is an index range (ix_meetings_host_start, ix_attendees_user_id): the
@@ -38,7 +39,8 @@ def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime)
     attending = sa.select(Attendee.meeting_id).join(Meeting, Meeting.id == Attendee.meeting_id) \
         .where(Attendee.user_id == host_id, Meeting.account_id == account_id,
                Meeting.start_at > since, Meeting.start_at < end)
-    stmt = sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at).where(
+    stmt = sa.select(Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at,
+                     Meeting.outcome).where(
         Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
         Meeting.start_at < end, Meeting.end_at > start,
         Meeting.id.in_(sa.union(hosting, attending))).order_by(Meeting.start_at)

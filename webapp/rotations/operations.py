@@ -114,23 +114,68 @@ def _order(m: RotationMember):
     return (m.load, m.last_booked_at or NEVER, m.id)
 
 
+#: A rotation member whose connected calendar could not be read (or, under the booking's
+#: lock, was not read just before): not taken as free.
+CALENDAR_UNREADABLE = "calendar_unreadable"
+
+
+def external_window(start: datetime, end: datetime) -> tuple[datetime, datetime]:
+    """The range of calendar busy time a pick for [start, end) reads: the slot widened by
+    the longest buffer a member may have (the same for every member, so one cache key
+    serves the check before the save and the pick under the lock)."""
+    from datetime import timedelta
+
+    from webapp.availability.settings import MAX_BUFFER
+    margin = timedelta(minutes=MAX_BUFFER)
+    return start - margin, end + margin
+
+
+def read_calendars(members: list[RotationMember], start: datetime | None,
+                   end: datetime | None) -> None:
+    """Read the eligible members' calendar busy time for [start, end) now (providers are
+    called on a cache miss), before a booking takes the rotation's lock: the pick under
+    the lock then reads it from the cache and calls no provider (webapp.availability.busy).
+    """
+    if start is None or end is None or not start < end:
+        return
+    from webapp.availability.busy import external_busy_many
+    users = [m.user for m in members if is_eligible(m)]
+    if users:
+        external_busy_many(users, *external_window(start, end))
+
+
 def pick_free(members: list[RotationMember], start: datetime | None,
-              end: datetime | None) -> tuple[RotationMember | None, dict[int, list[str]]]:
+              end: datetime | None, schedule_of=None, *,
+              fetch: bool = True) -> tuple[RotationMember | None, dict[int, list[str]]]:
     """The member pick() chooses among those free for [start, end), and the reason kinds
-    (webapp.availability.engine) of each member skipped before it. Members are checked in
-    the rule's order and only until one is free: under the rotation's lock a booking
-    reads the calendars of as few members as it can. No times: by counts only."""
+    (webapp.availability.engine) of each member skipped before it. Free means working
+    hours, Parley meetings, buffers, the day cap, notice and horizon, and the busy time of
+    their connected calendars (#21); a member whose calendar cannot be read is skipped
+    (CALENDAR_UNREADABLE), not taken as free. Members are checked in the rule's order and
+    only until one is free. fetch=False (under the rotation's lock): calendars only from
+    the cache that read_calendars() filled. No times: by counts only.
+    schedule_of(user, start, end): the member's Schedule, calendars included (a scheduling
+    page gives its rules and the calendars it read before the lock, #22); default: their
+    own hours and rules."""
     candidates = sorted((m for m in members if is_eligible(m)), key=_order)
     if start is None or end is None or not start < end:
         return (candidates[0] if candidates else None), {}
     from webapp.availability import engine
     from webapp.availability import settings as availability
+    from webapp.availability.busy import external_busy
     now = utcnow()
+    window = external_window(start, end)
     skipped: dict[int, list[str]] = {}
     for m in candidates:
-        schedule = availability.schedule_for(m.user, start, end)
+        if schedule_of is not None:
+            schedule = schedule_of(m.user, start, end)
+        else:
+            external, unreadable = external_busy(m.user, *window, fetch=fetch)
+            schedule = availability.schedule_for(m.user, start, end, external, unreadable)
         kinds = list(dict.fromkeys(r.kind for r in engine.reasons_in(schedule, start, end,
                                                                      now)))
+        if schedule.unreadable:
+            kinds.append(CALENDAR_UNREADABLE)
         if not kinds:
             return m, skipped
         skipped[m.id] = kinds
@@ -210,6 +255,8 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     if rotation.is_deleted:
         add_error(errors, "rotation_id", DELETED)
         return
+    # Before the save: the pick under the lock reads these from the cache.
+    read_calendars(rotation.members, data.start, data.end)
     if wants_override(data):
         problem = _override_error(rotation.members, account.id, data.host_id)
         if problem is not None:
@@ -219,7 +266,7 @@ def check_booking(account: Account, actor: User, data: MeetingInput, errors: Err
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_AVAILABLE)
         return
-    member, _skipped = pick_free(rotation.members, data.start, data.end)
+    member, _skipped = pick_free(rotation.members, data.start, data.end, data.host_schedule)
     if member is None:
         add_error(errors, "rotation_id", NO_ONE_FREE)
         return
@@ -287,10 +334,12 @@ def book(account: Account, data: MeetingInput) -> RotationMember:
             raise RotationError("host_id", problem)
         member = next(m for m in members if m.user_id == data.host_id)
         # Why the rule would have skipped the members before the chosen one, for the ledger.
-        _pick, skipped = pick_free(members, data.start, data.end)
+        _pick, skipped = pick_free(members, data.start, data.end, data.host_schedule,
+                                   fetch=False)
         kind = "override"
     else:
-        member, skipped = pick_free(members, data.start, data.end)
+        member, skipped = pick_free(members, data.start, data.end, data.host_schedule,
+                                    fetch=False)
         if member is None:
             raise RotationError("rotation_id", NO_ONE_AVAILABLE if pick(members) is None
                                 else NO_ONE_FREE)

@@ -87,6 +87,20 @@ class Changes:
     ctag: str | None = None
 
 
+@dataclass
+class CalendarInfo:
+    """One calendar of a connected account, as its provider lists it (#21)."""
+
+    id: str
+    name: str
+    primary: bool = False
+    read_only: bool = False
+
+
+#: A busy period of one calendar: (start, end, title or None), UTC.
+Period = tuple[datetime, datetime, str | None]
+
+
 class Provider(Protocol):
     #: True when the provider itself emails the attendees (Microsoft Graph).
     mails_attendees: bool
@@ -97,8 +111,19 @@ class Provider(Protocol):
 
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]: ...
 
+    def busy_in(self, start: datetime, end: datetime, calendar_ids: list[str],
+                default_id: str | None = None) -> dict[str, list[Period] | None]:
+        """Busy periods of each calendar; None for a calendar that could not be read.
+        Raises ProviderError when none could. default_id: the account's default calendar
+        (Graph reads it with getSchedule)."""
+        ...
+
+    def calendars(self) -> list[CalendarInfo]: ...
+
     def write(self, meeting, external_id: str | None, etag: str | None) -> Written: ...
 
-    def changes(self, token: str | None, known: dict[str, str | None]) -> Changes: ...
+    #: known: a function returning {event id: stored version} of every event Parley wrote,
+    #: called only by a fallback that must compare them all (CalDAV without sync-collection).
+    def changes(self, token: str | None, known) -> Changes: ...
 
     def fetch(self, external_id: str) -> RemoteEvent: ...

@@ -10,7 +10,7 @@ getetag of every member compared with the ones Parley stored)."""
 from __future__ import annotations
 
 import posixpath
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from urllib.parse import quote, unquote, urljoin, urlparse
 from xml.etree import ElementTree as ET
 
@@ -21,6 +21,7 @@ from caldav.lib import error as dav_error
 
 from webapp import outbound
 from webapp.calendars.providers import (
+    CalendarInfo,
     Changes,
     Conflict,
     ProviderError,
@@ -94,7 +95,7 @@ class CalDAVCalendar:
         status = response.status_code
         if status in ok:
             return response
-        if status in (401, 403) and method != "REPORT":
+        if status == 401 or (status == 403 and method != "REPORT"):
             raise ReconnectNeeded("The CalDAV server refused the user name or app password.")
         if status == 412:
             raise Conflict()
@@ -150,9 +151,9 @@ class CalDAVCalendar:
             raise
         return parse_event(_path(href), response.headers.get("ETag"), response.text)
 
-    def changes(self, token: str | None, known: dict[str, str | None]) -> Changes:
+    def changes(self, token: str | None, known) -> Changes:
         """What changed since `token` (sync-collection); `known` ({href path: etag} of the
-        events Parley wrote) serves the ctag/etag fallback."""
+        events Parley wrote, or a function returning it) serves the ctag/etag fallback."""
         body = (f'<?xml version="1.0" encoding="utf-8"?><D:sync-collection xmlns:D="DAV:" '
                 f'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:sync-token>'
                 f'{_xml_text(token or "")}</D:sync-token><D:sync-level>1</D:sync-level>'
@@ -186,10 +187,11 @@ class CalDAVCalendar:
                     events.append(parse_event(_path(href), etag, data))
         return Changes(events, root.findtext(f"{_D}sync-token"), full=not token)
 
-    def _changes_by_etags(self, known: dict[str, str | None]) -> Changes:
+    def _changes_by_etags(self, known) -> Changes:
         """The fallback: the collection's getctag, then every member's getetag; members
         whose etag differs from the stored one are fetched, stored ones missing are
-        deleted."""
+        deleted. known: {href path: etag}, or a function returning it (read only here)."""
+        known = known() if callable(known) else known
         body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
                 'xmlns:CS="http://calendarserver.org/ns/"><D:prop><D:getetag/><CS:getctag/>'
                 '</D:prop></D:propfind>')
@@ -214,9 +216,6 @@ class CalDAVCalendar:
                 events.append(self.fetch(href))
         return Changes(events, None, ctag=ctag)
 
-    def _calendar(self):
-        return self.client.calendar(url=self.calendar_url)
-
     def upsert(self, meeting, external_id: str | None) -> str:
         return self.write(meeting, external_id, None).id
 
@@ -225,25 +224,103 @@ class CalDAVCalendar:
         self._dav("DELETE", self._href(external_id, meeting.uid), ok=(200, 204, 404))
 
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        try:
-            calendar = self._calendar()
+        return [(s, e) for s, e, _title in self._busy_of(self.calendar_url, start, end)]
+
+    def busy_in(self, start: datetime, end: datetime, calendar_ids: list[str],
+                default_id: str | None = None) -> dict[str, list | None]:
+        """A calendar-query with a time-range per selected calendar (its events,
+        recurrences expanded by the server), so that Parley decides what is busy: not a
+        cancelled event, not a transparent one, and an all-day event only when it is
+        marked busy (TRANSP:OPAQUE), as the other providers show all-day events as free
+        unless marked busy. (The free-busy REPORT would count every all-day event.)"""
+        out: dict[str, list | None] = {}
+        for url in calendar_ids:
             try:
-                response = calendar.freebusy_request(start, end)
-                return _periods(response.data if hasattr(response, "data") else str(response))
-            except dav_error.DAVError:
-                # Servers without the free-busy REPORT: derive busy time from the events.
-                busy = []
-                for event in calendar.search(start=start, end=end, event=True, expand=True):
-                    for component in icalendar.Calendar.from_ical(event.data).walk("VEVENT"):
-                        if str(component.get("TRANSP", "OPAQUE")) == "TRANSPARENT":
-                            continue
-                        busy.append((_utc(component.decoded("DTSTART")),
-                                     _utc(component.decoded("DTEND"))))
-                return busy
-        except ProviderError:
-            raise
+                out[url] = self._busy_of(url, start, end)
+            except ReconnectNeeded:
+                raise
+            except ProviderError:
+                if len(calendar_ids) == 1:
+                    raise
+                out[url] = None
+        if calendar_ids and all(v is None for v in out.values()):
+            raise ProviderError("The CalDAV server did not answer for any calendar.")
+        return out
+
+    def _busy_of(self, url: str, start: datetime, end: datetime) -> list:
+        lo, hi = _dav_time(start), _dav_time(end)
+        body = (f'<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="DAV:" '
+                f'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><C:calendar-data>'
+                f'<C:expand start="{lo}" end="{hi}"/></C:calendar-data></D:prop>'
+                f'<C:filter><C:comp-filter name="VCALENDAR"><C:comp-filter name="VEVENT">'
+                f'<C:time-range start="{lo}" end="{hi}"/></C:comp-filter></C:comp-filter>'
+                f'</C:filter></C:calendar-query>')
+        response = self._dav("REPORT", url, body,
+                             {"Depth": "1", "Content-Type": "application/xml"}, ok=(207,))
+        out = []
+        for data in _xml(response.content).iter(f"{_C}calendar-data"):
+            if data.text:
+                out += busy_periods_of(data.text, start, end)
+        return out
+
+    def calendars(self) -> list[CalendarInfo]:
+        """PROPFIND (Depth 1) of the user's calendar home: its collections that are
+        calendars holding events, with their display names."""
+        try:
+            home = str(self.client.principal().calendar_home_set.url)
         except Exception as exc:
             raise _wrap(exc) from exc
+        body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
+                'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:resourcetype/>'
+                '<D:displayname/><C:supported-calendar-component-set/></D:prop>'
+                '</D:propfind>')
+        response = self._dav("PROPFIND", home, body,
+                             {"Depth": "1", "Content-Type": "application/xml"}, ok=(207,))
+        out = []
+        for item in _xml(response.content).findall(f"{_D}response"):
+            prop = item.find(f"{_D}propstat/{_D}prop")
+            if prop is None or prop.find(f"{_D}resourcetype/{_C}calendar") is None:
+                continue
+            components = prop.find(f"{_C}supported-calendar-component-set")
+            if components is not None and len(components) and not any(
+                    c.get("name") == "VEVENT" for c in components):
+                continue  # a task list
+            url = urljoin(home, item.findtext(f"{_D}href") or "")
+            name = (prop.findtext(f"{_D}displayname") or "").strip() or \
+                posixpath.basename(urlparse(url).path.rstrip("/"))
+            out.append(CalendarInfo(url, name[:255]))
+        return out
+
+
+def _dav_time(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y%m%dT%H%M%SZ")
+
+
+def busy_periods_of(data: str, start: datetime, end: datetime) -> list:
+    """The busy periods of one calendar object's events within [start, end)."""
+    try:
+        cal = icalendar.Calendar.from_ical(data)
+    except ValueError:
+        return []
+    out = []
+    for component in cal.walk("VEVENT"):
+        if str(component.get("STATUS", "")).upper() == "CANCELLED":
+            continue
+        transp = str(component.get("TRANSP", "")).upper()
+        dtstart = component.decoded("DTSTART")
+        all_day = not isinstance(dtstart, datetime)
+        if transp == "TRANSPARENT" or (all_day and transp != "OPAQUE"):
+            continue
+        lo = _utc(dtstart)
+        if component.get("DTEND") is not None:
+            hi = _utc(component.decoded("DTEND"))
+        elif component.get("DURATION") is not None:
+            hi = lo + component.decoded("DURATION")
+        else:
+            hi = lo + (timedelta(days=1) if all_day else timedelta(0))
+        if lo < end and hi > start and lo < hi:
+            out.append((lo, hi, str(component.get("SUMMARY", "")) or None))
+    return out
 
 
 _D = "{DAV:}"
@@ -305,18 +382,3 @@ def _utc(value) -> datetime:
     if isinstance(value, datetime):
         return value.astimezone(UTC) if value.tzinfo else value.replace(tzinfo=UTC)
     return datetime(value.year, value.month, value.day, tzinfo=UTC)
-
-
-def _periods(data: str) -> list[tuple[datetime, datetime]]:
-    out = []
-    for component in icalendar.Calendar.from_ical(data).walk("VFREEBUSY"):
-        values = component.get("FREEBUSY") or []
-        for prop in values if isinstance(values, list) else [values]:
-            if str(prop.params.get("FBTYPE", "BUSY")).upper() == "FREE":
-                continue
-            for period in prop.dts if hasattr(prop, "dts") else [prop]:
-                start, end = period.dt if hasattr(period, "dt") else period
-                if not isinstance(end, datetime):
-                    end = start + end
-                out.append((_utc(start), _utc(end)))
-    return out

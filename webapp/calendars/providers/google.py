@@ -1,12 +1,22 @@
-"""Google Calendar API v3 adapter (events insert/patch/delete, freeBusy)."""
+"""Google Calendar API v3 adapter (events insert/patch/delete, calendarList, freeBusy).
+Events are written to the connection's target calendar ("primary" unless the user chose
+another one, #21)."""
 
 from __future__ import annotations
 
 import base64
 import hashlib
 from datetime import UTC, datetime
+from urllib.parse import quote
 
-from webapp.calendars.providers import Changes, Conflict, ProviderError, RemoteEvent, Written
+from webapp.calendars.providers import (
+    CalendarInfo,
+    Changes,
+    Conflict,
+    ProviderError,
+    RemoteEvent,
+    Written,
+)
 from webapp.calendars.providers.http import call
 from webapp.meetings.ical import location_text
 from webapp.richtext import to_text
@@ -50,8 +60,11 @@ class GoogleCalendar:
     #: each attendee gets one invitation in total.
     mails_attendees = False
 
-    def __init__(self, base_url: str, token: str):
+    def __init__(self, base_url: str, token: str, calendar_id: str | None = None):
         self.base, self.token = base_url.rstrip("/"), token
+        #: The calendar meetings are written to (its id is an address: quoted).
+        self.calendar_id = calendar_id or "primary"
+        self.events_url = f"{self.base}/calendars/{quote(self.calendar_id, safe='')}/events"
 
     def upsert(self, meeting, external_id: str | None) -> str:
         return self.upsert_event(meeting, external_id).get("id") or external_id or \
@@ -61,7 +74,7 @@ class GoogleCalendar:
         """upsert with the stored etag (If-Match): a 412 raises Conflict, and so does an
         event Parley had written that is gone (deleted in the calendar: not recreated)."""
         if external_id and etag:
-            found = call("PATCH", f"{self.base}/calendars/primary/events/{external_id}",
+            found = call("PATCH", f"{self.events_url}/{external_id}",
                          self.token, json=event_body(meeting),
                          params=_params(event_body(meeting)), ok_missing=True,
                          headers={"If-Match": etag})
@@ -78,7 +91,7 @@ class GoogleCalendar:
         body = event_body(meeting)
         eid = external_id or body["id"]
         params = _params(body)
-        url = f"{self.base}/calendars/primary/events"
+        url = self.events_url
         if external_id:
             found = call("PATCH", f"{url}/{eid}", self.token, json=body, params=params,
                          ok_missing=True, timeout=timeout,
@@ -98,25 +111,64 @@ class GoogleCalendar:
 
     def get(self, meeting, timeout: float = 10) -> dict | None:
         """The meeting's event (None when it does not exist yet)."""
-        return call("GET", f"{self.base}/calendars/primary/events/{event_id(meeting.uid)}",
+        return call("GET", f"{self.events_url}/{event_id(meeting.uid)}",
                     self.token, params={"conferenceDataVersion": "1"}, ok_missing=True,
                     timeout=timeout)
 
     def delete(self, meeting, external_id: str | None) -> None:
         eid = external_id or event_id(meeting.uid)
-        call("DELETE", f"{self.base}/calendars/primary/events/{eid}", self.token,
+        call("DELETE", f"{self.events_url}/{eid}", self.token,
              params={"sendUpdates": "none"}, ok_missing=True)
 
     def busy(self, start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-        body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end), "items": [{"id": "primary"}]}
+        found = self.busy_in(start, end, ["primary"])["primary"]
+        if found is None:
+            raise ProviderError("Google could not read the calendar's busy time.")
+        return [(s, e) for s, e, _title in found]
+
+    def busy_in(self, start: datetime, end: datetime, calendar_ids: list[str],
+                default_id: str | None = None) -> dict[str, list | None]:
+        """Every selected calendar in one freeBusy call (items=[...]): {calendar id:
+        [(start, end, None)], or None when Google reports an error for that calendar}.
+        freeBusy leaves out transparent events ("show as available"), which is what
+        Google's all-day events are unless marked busy; it gives no titles."""
+        body = {"timeMin": _rfc3339(start), "timeMax": _rfc3339(end),
+                "items": [{"id": i} for i in calendar_ids]}
         data = call("POST", f"{self.base}/freeBusy", self.token, json=body) or {}
-        periods = data.get("calendars", {}).get("primary", {}).get("busy", [])
-        return [(_parse(p["start"]), _parse(p["end"])) for p in periods]
+        answers = data.get("calendars") or {}
+        out: dict[str, list | None] = {}
+        for cid in calendar_ids:
+            answer = answers.get(cid)
+            if answer is None or answer.get("errors"):
+                out[cid] = None
+                continue
+            out[cid] = [(_parse(p["start"]), _parse(p["end"]), None)
+                        for p in answer.get("busy", [])]
+        return out
+
+    def calendars(self) -> list[CalendarInfo]:
+        """calendarList.list, every page: the calendars on the user's list (hidden ones
+        too, deleted ones not)."""
+        out, page = [], None
+        while True:
+            params = {"maxResults": "250", **({"pageToken": page} if page else {})}
+            data = call("GET", f"{self.base}/users/me/calendarList", self.token,
+                        params=params) or {}
+            for item in data.get("items", []):
+                if item.get("deleted"):
+                    continue
+                out.append(CalendarInfo(
+                    item["id"], item.get("summaryOverride") or item.get("summary") or item["id"],
+                    primary=bool(item.get("primary")),
+                    read_only=item.get("accessRole") not in ("owner", "writer")))
+            page = data.get("nextPageToken")
+            if not page:
+                return out
 
     def changes(self, token: str | None, known: dict) -> Changes:
         """Incremental sync (events.list with syncToken): every page, then nextSyncToken. A
         410 (the token expired) starts a full sync, which lists every event."""
-        url = f"{self.base}/calendars/primary/events"
+        url = self.events_url
         events, page, full = [], None, token is None
         while True:
             params = {"syncToken": token} if token else {"showDeleted": "true"}
@@ -133,9 +185,35 @@ class GoogleCalendar:
             if not page:
                 return Changes(events, data.get("nextSyncToken"), full=full)
 
+    def watch(self, channel_id: str, token: str, address: str, ttl: int,
+              calendar_id: str = "primary") -> tuple[str, datetime | None]:
+        """events.watch: a web_hook channel posting to address when the calendar's events
+        change. Returns (resourceId, expiration)."""
+        data = call("POST", f"{self.base}/calendars/{calendar_id}/events/watch", self.token,
+                    json={"id": channel_id, "type": "web_hook", "address": address,
+                          "token": token, "params": {"ttl": str(ttl)}}) or {}
+        if not data.get("resourceId"):
+            raise ProviderError("Google did not open the notification channel.")
+        expiration = data.get("expiration")
+        when = datetime.fromtimestamp(int(expiration) / 1000, UTC) if expiration else None
+        return data["resourceId"], when
+
+    def stop(self, channel_id: str, resource_id: str) -> None:
+        """channels.stop; a channel already gone (404) is fine."""
+        call("POST", f"{self.base}/channels/stop", self.token,
+             json={"id": channel_id, "resourceId": resource_id}, ok_missing=True)
+
+    def open_channel(self, channel_id: str, token: str, address: str, ttl: int,
+                     calendar_id: str = "primary") -> tuple[str, str, datetime | None]:
+        """watch() as every push provider answers: (channel id, resource id, expiration)."""
+        resource_id, expires = self.watch(channel_id, token, address, ttl, calendar_id)
+        return channel_id, resource_id, expires
+
+    def close_channel(self, channel_id: str, resource_id: str) -> None:
+        self.stop(channel_id, resource_id)
 
     def fetch(self, external_id: str) -> RemoteEvent:
-        found = call("GET", f"{self.base}/calendars/primary/events/{external_id}", self.token,
+        found = call("GET", f"{self.events_url}/{external_id}", self.token,
                      ok_missing=True)
         if found is None:
             return RemoteEvent(external_id, None, deleted=True)
