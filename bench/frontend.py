@@ -146,7 +146,7 @@ def run(db_url: str = SMALL_DB, samples: int = 10, cpu_rates=(1, 4), log=print) 
         browser = p.chromium.launch(executable_path=shutil.which("chromium"),
                                     args=CHROMIUM_ARGS)
         # Each gunicorn worker's first view pays one-off costs (SQLAlchemy and psycopg set
-        # up each statement and connection, the page cache is empty): served before the
+        # up each statement and connection): served before the
         # samples, as a running server would have, and reported apart.
         # Concurrent, so that every worker (not the one that happens to be free) serves one.
         with ThreadPoolExecutor(max_workers=8) as pool:

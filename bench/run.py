@@ -70,8 +70,6 @@ def smoke() -> int:
         if any(errors) or any(st["captured_mails"] or set(st["outbox"]) - {"pending"}
                               for st in states):
             problems.append(f"save at {conns} connections: {errors} {states}")
-    if w["pages"]["page_cache_repeat_view"] != {"record": "hit", "scheduler": "hit"}:
-        problems.append(f"page cache: repeat views {w['pages']['page_cache_repeat_view']}")
     save = w["scenarios"]["save"]["errors"][0]["state"]
     if save["captured_mails"] or set(save["outbox"]) - {"pending"}:
         problems.append(f"the save request sent something: {save}")
@@ -105,14 +103,9 @@ def full(parts: list[str], rounds: int, seconds: float) -> int:
         ensure_database(SMALL_DB)
         summary["small_data"] = generate(SMALL_DB, "small")
     if "web" in parts:
-        # As deployed (page cache on), then with every page rendered (a first view, or a
-        # view after any change in the account).
+        # Every page is rendered for each view (#24 removed the page cache).
         summary["parts"]["web"] = web.run(SMALL_DB, rounds, seconds, label="small")
         Report("web-small", summary["parts"]["web"]).save()
-        summary["parts"]["web_rendered"] = web.run(SMALL_DB, rounds, seconds,
-                                                   label="small-rendered", page_cache=False,
-                                                   save_sweep=())
-        Report("web-small-rendered", summary["parts"]["web_rendered"]).save()
         summary["parts"]["explain_small"] = explain.run(SMALL_DB)["total_sql_ms"]
     if "delivery" in parts:
         delivery.main([])
@@ -125,19 +118,13 @@ def full(parts: list[str], rounds: int, seconds: float) -> int:
             summary["big_data"] = generate(BIG_DB, "big")
         big = web.run(BIG_DB, rounds, seconds, label="big", save=False)
         Report("web-big", big).save()
-        big_rendered = web.run(BIG_DB, rounds, seconds, label="big-rendered", save=False,
-                               page_cache=False)
-        Report("web-big-rendered", big_rendered).save()
         small = summary["parts"].get("web") or _load("web-small")
-        small_rendered = summary["parts"].get("web_rendered") or _load("web-small-rendered")
         summary["parts"]["scale"] = scale_verdict(small, big)
-        summary["parts"]["scale_rendered"] = scale_verdict(small_rendered, big_rendered)
         ex = explain.run(BIG_DB)
         explain.write_text(ex, RESULTS / "explain-big.txt")
         Report("explain-big", ex).save()
-        for key in ("scale", "scale_rendered"):
-            summary["parts"][key]["seq_scans"] = ex["seq_scans"]
-            summary["parts"][key]["sql_ms"] = ex["total_sql_ms"]
+        summary["parts"]["scale"]["seq_scans"] = ex["seq_scans"]
+        summary["parts"]["scale"]["sql_ms"] = ex["total_sql_ms"]
     Report("summary", summary).save()
     (RESULTS / "summary.md").write_text(markdown(summary))
     print((RESULTS / "summary.md").read_text())
@@ -168,10 +155,7 @@ def markdown(summary: dict) -> str:
              f"Machine: {m['nproc']} cores, {m['cpu_model']}; load average at start "
              f"{' '.join(m['loadavg_start'])}; PostgreSQL {m['postgres']}, Redis {m['redis']}, "
              f"{m['wrk']}.", ""]
-    for key, title in (("web", "Web (small database, 8 connections, page cache on)"),
-                       ("web_rendered", "Web (small database, 8 connections, every page "
-                                        "rendered)")):
-        lines += _web_lines(summary["parts"].get(key), title)
+    lines += _web_lines(summary["parts"].get("web"), "Web (small database, 8 connections)")
     d = summary["parts"].get("delivery")
     if d:
         lines += ["## Delivery", ""]
@@ -195,14 +179,13 @@ def markdown(summary: dict) -> str:
                          f"{t['cold']['dcl']['median']} ms, p95 {t['cold']['dcl']['p95']} ms; "
                          f"warm median {t['warm']['dcl']['median']} ms")
         lines += [f"- budgets: {fe['budgets']}", ""]
-    for key, how in (("scale", "page cache on"), ("scale_rendered", "every page rendered")):
-        sc = summary["parts"].get(key)
-        if sc:
-            lines += [f"## Scale (1,000,000 meetings, 100,000 contacts; {how})", "",
-                      f"- big: {sc['big']}", f"- small: {sc.get('small')}",
-                      f"- p95 big/small: {sc.get('p95_ratio')}; within 1.5x: "
-                      f"{sc.get('within_1_5x')}",
-                      f"- sequential scans on big tables: {sc.get('seq_scans')}", ""]
+    sc = summary["parts"].get("scale")
+    if sc:
+        lines += ["## Scale (1,000,000 meetings, 100,000 contacts)", "",
+                  f"- big: {sc['big']}", f"- small: {sc.get('small')}",
+                  f"- p95 big/small: {sc.get('p95_ratio')}; within 1.5x: "
+                  f"{sc.get('within_1_5x')}",
+                  f"- sequential scans on big tables: {sc.get('seq_scans')}", ""]
     return "\n".join(lines)
 
 
@@ -231,8 +214,7 @@ def _web_lines(web: dict | None, title: str) -> list[str]:
         lines += ["", f"Record/constant throughput, per round: "
                       f"{web['record_over_constant']['runs']} (median "
                       f"{web['record_over_constant']['median']})."]
-    lines += ["", f"Repeat views from the page cache: {web['pages'].get('page_cache_repeat_view')}",
-              "", f"Budgets: {web['budgets']}", ""]
+    lines += ["", f"Budgets: {web['budgets']}", ""]
     return lines
 
 

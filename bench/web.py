@@ -7,15 +7,15 @@ Scenarios, each at 8 concurrent connections (and a 1-connection run for service 
             week grid comes after it, by htmx);
 - scheduler_week: GET /meetings/calendar?..., the host's week with 300 events;
 - record_busy, scheduler_busy: the same pages read by 8 reps of the account in turn (one
-            session each) while a colleague saves a meeting in the account every second:
-            what the page cache is worth when the account is busy (#24);
+            session each) while a colleague saves a meeting in the account every second
+            (#24: what decided the page cache's removal);
 - save:     POST /meetings/new, 3 attendees, 3 reminders, 3 associations (+ the attendees'
             contact associations); outbox rows written, nothing sent (no worker runs);
             also at 1, 2 and 4 connections (the budget names no concurrency).
 
 Rounds run the scenarios back to back, so each scenario's ratio to the constant route is
-taken per round (`over_constant`). bench/run.py runs everything with the page cache on and
-again with every page rendered (PAGE_CACHE_SECONDS=0).
+taken per round (`over_constant`). Every page is rendered for each view (#24 removed the
+page cache).
 """
 
 from __future__ import annotations
@@ -125,18 +125,10 @@ def check_pages(url: str, cookie: str) -> dict:
     status, _, week = request(url, "GET", week_path(sched), cookie=cookie)
     events = len(re.findall(rb'class="event[" ]', week))
     assert status == 200 and events, (status, events)
-    # Whether repeat views come from the page cache ("hit" once each gunicorn worker has
-    # the page: every worker keeps its own bodies), or are rendered ("miss", or None when
-    # the cache is off).
-    cache = {}
-    for name, path in (("record", RECORD_PATH), ("scheduler", SCHEDULER_PATH)):
-        states = [request(url, "GET", path, cookie=cookie)[1].get("x-parley-page-cache")
-                  for _ in range(12)]
-        cache[name] = "hit" if "hit" in states else states[-1]
     status, _, const = request(url, "GET", "/bench/constant")
     assert status == 200 and const == b"ok"
     code = request(url, "GET", "/bench/code")[2].decode()
-    return {"code": code, "page_cache_repeat_view": cache, "record_bytes": len(html),
+    return {"code": code, "record_bytes": len(html),
             "record_items": items, "scheduler_bytes": len(sched),
             "scheduler_week_bytes": len(week), "scheduler_event_blocks": events}
 
@@ -186,9 +178,7 @@ class Saver:
 def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connections: int = 8,
         workers: int | None = None, worker_class: str = "sync", threads: int = 1,
         service_rounds: int = 3, label: str = "small", save: bool = True, log=print,
-        page_cache: bool = True, save_sweep: tuple[int, ...] = (1, 2, 4)) -> dict:
-    """page_cache=False serves every page by rendering it (PAGE_CACHE_SECONDS=0): what a
-    first view, or any view after a change in the account, costs."""
+        save_sweep: tuple[int, ...] = (1, 2, 4)) -> dict:
     week_events = datagen.align_busy_week(db_url)
     subjects = datagen.subjects(db_url)
     delete_saved(db_url)
@@ -197,9 +187,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
     results: dict[str, list[WrkResult]] = {}
     service: dict[str, list[WrkResult]] = {}
     sweep: dict[int, list[WrkResult]] = {}
-    env = {} if page_cache else {"PAGE_CACHE_SECONDS": "0"}
-    with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads,
-                  env=env) as g:
+    with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads) as g:
         cookie, token = login(g.url, datagen.BENCH_EMAIL, datagen.BENCH_PASSWORD)
         pages = check_pages(g.url, cookie)
         body = "&".join(f"{k}={v}" for k, v in _encode(save_body(subjects, token)))
@@ -273,7 +261,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                 log(f"[{label}] service {i + 1} {name:9s} 1 conn: p50 {r.p50_ms:6.1f}"
                     f"  p95 {r.p95_ms:6.1f} ms")
     rconn.flushdb()
-    out = {"label": label, "page_cache": page_cache, "db": db_url.rsplit("/", 1)[-1],
+    out = {"label": label, "db": db_url.rsplit("/", 1)[-1],
            "rounds": rounds,
            "seconds": seconds, "connections": connections, "week_events": week_events,
            "gunicorn": {"workers": workers or "nproc+1", "worker_class": worker_class,
@@ -357,15 +345,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--worker-class", default="sync")
     parser.add_argument("--threads", type=int, default=1)
     parser.add_argument("--no-save", action="store_true")
-    parser.add_argument("--no-page-cache", action="store_true",
-                        help="render every page (PAGE_CACHE_SECONDS=0)")
     parser.add_argument("--out", default=None, help="results file name (bench/results/)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     out = run(args.db, args.rounds, args.seconds, workers=args.workers,
               worker_class=args.worker_class, threads=args.threads,
-              service_rounds=args.service_rounds, label=args.label, save=not args.no_save,
-              page_cache=not args.no_page_cache)
+              service_rounds=args.service_rounds, label=args.label, save=not args.no_save)
     out["wall_seconds"] = round(time.monotonic() - started, 1)
     path = Report(args.out or f"web-{args.label}", out).save()
     print(json.dumps({k: out[k] for k in ("budgets",)}, indent=2))

@@ -40,7 +40,7 @@ def base_config(db_url: str, tmp_path) -> dict:
         "START_JOB_THREAD": False,
         "SERVER_NAME": None,
         # Row ids repeat from test to test (rolled back, or emptied): tests that exercise
-        # the page cache turn it on themselves.
+        # the values kept by account version (webapp/pagecache.py) turn them on themselves.
         "PAGE_CACHE_SECONDS": 0,
         # Likewise busy time read from calendars (#21): tests of the cache turn it on.
         "BUSY_CACHE_SECONDS": 0,

@@ -96,3 +96,26 @@ def test_dates_follow_the_viewers_locale_and_zone(client, make, login, db):
     refresh()  # the test's app context outlives the request, and Babel caches per context
     html = client.get(f"/meetings/{meeting.id}").get_data(as_text=True)
     assert "January 14, 2030" in html and "9:00" in html  # 21:00 the day before in New York
+
+
+def test_dates_formatted_once_a_process_read_as_babel_writes_them():
+    """webapp.filters keeps a date's and a short time's text per locale (#24): the texts
+    must be Babel's own, in both languages, around noon and midnight and the clocks'
+    changes."""
+    from datetime import datetime, timedelta
+    from zoneinfo import ZoneInfo
+
+    from babel import dates as babel_dates
+
+    from webapp.filters import date_text, time_text
+
+    start = datetime(2026, 3, 28, 22, 0, tzinfo=ZoneInfo("Europe/Berlin"))
+    for locale in ("en", "zh_Hant"):
+        for step in range(0, 60 * 60, 37):
+            value = (start + timedelta(minutes=step)).astimezone(ZoneInfo("Europe/Berlin"))
+            for fmt in ("short", "medium", "long", "full"):
+                assert date_text(value, fmt, locale) == babel_dates.format_date(
+                    value, fmt, locale=locale)
+            for fmt in ("short", "medium"):
+                assert time_text(value, fmt, locale) == babel_dates.format_time(
+                    value, fmt, locale=locale)

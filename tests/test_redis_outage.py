@@ -62,12 +62,11 @@ def frozen():
 
 @pytest.fixture()
 def redis_config(app):
-    keys = ("REDIS_URL", "JOBS_MODE", "PAGE_CACHE_SECONDS")
+    keys = ("REDIS_URL", "JOBS_MODE")
     saved = {k: app.config[k] for k in keys}
     yield
     app.config.update(saved)
     app.extensions.pop("parley_redis_breaker", None)
-    app.extensions["parley_pagecache"].clear()
 
 
 def timed(client, method: str, *args, **kw) -> float:
@@ -83,8 +82,7 @@ def timed(client, method: str, *args, **kw) -> float:
 
 def measure(app, client, url: str, contact, redis_url: str) -> tuple[float, float, float]:
     """(first page, median page, median save) with Redis at redis_url."""
-    app.config.update(REDIS_URL=redis_url, JOBS_MODE="rq", PAGE_CACHE_SECONDS=60)
-    app.extensions["parley_pagecache"].clear()
+    app.config.update(REDIS_URL=redis_url, JOBS_MODE="rq")
     first = timed(client, "get", url)
     pages = [timed(client, "get", url) for _ in range(5)]
     saves = [timed(client, "save", contact, attendees=[]) for _ in range(3)]

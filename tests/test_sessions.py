@@ -9,7 +9,6 @@ import pytest
 import sqlalchemy as sa
 from flask import g
 
-from tests.test_pagecache import cache_on, cache_state  # noqa: F401  (fixture)
 from webapp.auth.models import UserSession
 from webapp.types import utcnow
 
@@ -135,20 +134,6 @@ def test_lifetimes_come_from_config(monkeypatch, tmp_path):
     monkeypatch.setenv("SESSION_MAX_SECONDS", "3600")
     config = load_config(tmp_path)
     assert config["SESSION_IDLE_SECONDS"] == 900 and config["SESSION_MAX_SECONDS"] == 3600
-
-
-def test_a_cached_page_is_not_served_to_an_ended_session(app, db, make, cache_on):  # noqa: F811
-    account = make.account()
-    user = make.user(account)
-    contact = make.contact(account)
-    victim = log_in(app, user)
-    thief = copy_of(app, victim)
-    path = f"/contacts/{contact.id}"
-    open_(victim, path)
-    assert cache_state(open_(thief, path)) == "hit"
-    victim.post("/logout")
-    r = open_(thief, path)
-    assert r.status_code == 302 and "/login" in r.headers["Location"]
 
 
 def test_a_request_that_changes_nothing_leaves_the_cookie_alone(app, db, user):

@@ -10,6 +10,7 @@ from flask_login import current_user
 
 from webapp.config import load_config
 from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
+from webapp.fastpath import ParleyFlask
 
 SUPPORTED_LOCALES = ("en", "zh_Hant")
 
@@ -43,7 +44,7 @@ def select_timezone() -> str:
 
 def create_app(config: dict | None = None) -> Flask:
     """Application factory: build a configured Parley app."""
-    app = Flask(__name__, instance_relative_config=True)
+    app = ParleyFlask(__name__, instance_relative_config=True)
     instance = Path(app.instance_path)
     instance.mkdir(parents=True, exist_ok=True)
     app.config.update(load_config(instance))
@@ -63,6 +64,10 @@ def create_app(config: dict | None = None) -> Flask:
                      render_as_batch=True)
     login_manager.init_app(app)
     login_manager.login_view = "auth.login"
+    # Parley issues no remember-me cookie (login_user() without remember; the user loader
+    # finds users in the session only), so Flask-Login's hook that refreshes or clears
+    # one has nothing to do on any response (#24, the per-request floor).
+    app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     csrf.init_app(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
@@ -112,16 +117,27 @@ def create_app(config: dict | None = None) -> Flask:
     from webapp.scheduling_pages import bp as scheduling_pages_bp
     app.register_blueprint(scheduling_pages_bp)
 
-    from webapp import cli, errors, filters, formtext, headers, jobs, pagecache, testclock
+    from webapp import (
+        cli,
+        errors,
+        filters,
+        formtext,
+        fragments,
+        headers,
+        jobs,
+        pagecache,
+        testclock,
+    )
 
     testclock.init_app(app)
     formtext.init_app(app)
     errors.register(app)
     headers.init_app(app)
     filters.register(app)
+    fragments.init_app(app)
     cli.register(app)
     jobs.init_app(app)
-    pagecache.init_app(app)
+    pagecache.init_app(app)  # account versions (#22's kept free slots)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
     if app.config.get("PRECOMPILE_TEMPLATES"):
@@ -138,15 +154,5 @@ def create_app(config: dict | None = None) -> Flask:
             g.account_id = None
             return
         g.account_id = current_user.account_id if current_user.is_authenticated else None
-
-    @app.after_request
-    def _headers(response):
-        response.headers.add("Vary", "HX-Request")
-        if response.mimetype == "text/html" and "_user_id" in session \
-                and not pagecache.served_from_cache() and current_user.is_authenticated:
-            # A logged-in page must not be shown again from a cache after logout.
-            response.headers["Cache-Control"] = "no-store"
-
-        return response
 
     return app

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime
+from datetime import date, datetime
+from functools import lru_cache
 from zoneinfo import ZoneInfo
 
 from babel import dates as babel_dates
@@ -49,17 +50,57 @@ def _local(value: datetime, zone: str | None) -> tuple[datetime, str]:
     return value.astimezone(tz), str(get_locale())
 
 
+@lru_cache(maxsize=64)
+def _datetime_pattern(fmt: str, locale: str) -> str:
+    return babel_dates.get_datetime_format(fmt, locale=locale)
+
+
 def join_date_time(fmt: str, day: str, at: str, locale: str) -> str:
     """A date and a time joined as the locale joins them ("{1}, {0}" in English)."""
-    pattern = babel_dates.get_datetime_format(fmt, locale=locale)
-    return pattern.replace("{1}", day).replace("{0}", at)
+    return _datetime_pattern(fmt, locale).replace("{1}", day).replace("{0}", at)
+
+
+# Babel parses the locale and looks its pattern up on every call (a third of a record
+# page's 20 timeline items, #24). A date's text depends on the day alone and a short
+# time's on its hour and minute (checked: no zone field in the pattern), so each text is
+# formatted once a process and locale.
+
+@lru_cache(maxsize=8192)
+def _date_text(day: date, fmt: str, locale: str) -> str:
+    return babel_dates.format_date(day, fmt, locale=locale)
+
+
+@lru_cache(maxsize=16)
+def _time_by_clock(fmt: str, locale: str) -> bool:
+    """Whether the locale's fmt time shows nothing but the clock time (no zone, no
+    seconds' fractions): then its text depends on the hour and minute alone."""
+    pattern = babel_dates.get_time_format(fmt, locale=locale).pattern
+    fields = set(re.sub(r"'[^']*'", "", pattern))
+    return not fields & set("zZvVOXxsSA")
+
+
+@lru_cache(maxsize=8192)
+def _clock_text(hour: int, minute: int, fmt: str, locale: str) -> str:
+    return babel_dates.format_time(datetime(2000, 1, 1, hour, minute), fmt, locale=locale)
+
+
+def date_text(value: date, fmt: str, locale: str) -> str:
+    """babel.dates.format_date(value, fmt, locale=locale), formatted once a day."""
+    return _date_text(value if type(value) is date else value.date(), fmt, locale)
+
+
+def time_text(value: datetime, fmt: str, locale: str) -> str:
+    """babel.dates.format_time(value, fmt, locale=locale) of a zone-aware local time."""
+    if _time_by_clock(fmt, locale):
+        return _clock_text(value.hour, value.minute, fmt, locale)
+    return babel_dates.format_time(value, fmt, locale=locale)
 
 
 def datetime_text(value: datetime, fmt: str = "medium", zone: str | None = None) -> str:
     """The date in fmt and the time without seconds, in zone (else the viewer's)."""
     local, locale = _local(value, zone)
-    return join_date_time(fmt, babel_dates.format_date(local, fmt, locale=locale),
-                 babel_dates.format_time(local, "short", locale=locale), locale)
+    return join_date_time(fmt, date_text(local, fmt, locale),
+                          time_text(local, "short", locale), locale)
 
 
 def span_text(start: datetime, end: datetime, zone: str | None = None,
@@ -68,8 +109,7 @@ def span_text(start: datetime, end: datetime, zone: str | None = None,
     local_end, locale = _local(end, zone)
     if _local(start, zone)[0].date() != local_end.date():
         return f"{datetime_text(start, fmt, zone)} – {datetime_text(end, fmt, zone)}"
-    return f"{datetime_text(start, fmt, zone)} – " \
-        f"{babel_dates.format_time(local_end, 'short', locale=locale)}"
+    return f"{datetime_text(start, fmt, zone)} – {time_text(local_end, 'short', locale)}"
 
 
 def register(app: Flask) -> None:

@@ -4,8 +4,9 @@ language.
 Flask-WTF loads WTForms' catalogue for Flask-Babel's locale by its name, and gettext
 shortens a name it has no catalogue for: "zh_Hant" became "zh", WTForms' Simplified
 Chinese. Its Traditional Chinese catalogue is called "zh_TW". Flask-WTF takes the
-catalogue from `request.wtforms_translations` when a request has one: every request gets
-a lazy one here, which maps Parley's locales to WTForms' names when a message is needed.
+catalogue from `request.wtforms_translations` when a request has one: every request has
+a lazy one here (an attribute of the app's request class, no per-request hook), which
+maps Parley's locales to WTForms' names when a message is needed.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ from __future__ import annotations
 from functools import cache
 
 from babel import support
-from flask import Flask, request
+from flask import Flask
 from flask_babel import get_locale
 from wtforms.i18n import messages_path
 
@@ -41,6 +42,5 @@ _PAGE_TRANSLATIONS = _PageTranslations()
 
 
 def init_app(app: Flask) -> None:
-    @app.before_request
-    def _wtforms_translations():
-        request.wtforms_translations = _PAGE_TRANSLATIONS
+    app.request_class = type("Request", (app.request_class,),
+                             {"wtforms_translations": _PAGE_TRANSLATIONS})

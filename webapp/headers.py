@@ -13,7 +13,8 @@ X-Frame-Options header is left out, which could only say DENY or SAMEORIGIN).
 
 from __future__ import annotations
 
-from flask import Flask, request
+from flask import Flask, request, session
+from flask_login import current_user
 
 POLICY = "; ".join([
     "default-src 'self'",
@@ -43,7 +44,8 @@ def allow_framing(sources: str) -> None:
 
 
 def init_app(app: Flask) -> None:
-    """Add the headers to every response of app."""
+    """Add the headers to every response of app (one hook for all of them: each hook
+    costs every request, #24)."""
 
     fixed = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
              ("X-Frame-Options", "DENY"))
@@ -53,6 +55,11 @@ def init_app(app: Flask) -> None:
         # One pass over the response's headers, then one extend: setdefault() looked each
         # header up (and raised KeyError inside werkzeug) on every response (#24).
         headers = response.headers
+        headers.add("Vary", "HX-Request")
+        if response.mimetype == "text/html" and "_user_id" in session \
+                and current_user.is_authenticated:
+            # A logged-in page must not be shown again from a cache after logout.
+            headers["Cache-Control"] = "no-store"
         present = {key.lower() for key in headers.keys()}
         policy = OFFLINE_POLICY if request.endpoint == "core.offline" else POLICY
         framing = request.environ.get(FRAMING_KEY)

@@ -16,14 +16,13 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from babel import dates as babel_dates
 from flask import url_for
 from flask_babel import gettext as _
 
 from webapp.auth.models import User
 from webapp.booking.models import Booking, SchedulingPage
 from webapp.extensions import db
-from webapp.filters import join_date_time
+from webapp.filters import date_text, join_date_time, time_text
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
 
 PER_PAGE = 20
@@ -104,10 +103,10 @@ class TimelinePage:
         start, end = item.start_at.astimezone(zone), item.end_at.astimezone(zone)
 
         def full(value):
-            return join_date_time("medium", babel_dates.format_date(value, "medium", locale=locale),
-                                  babel_dates.format_time(value, "short", locale=locale), locale)
+            return join_date_time("medium", date_text(value, "medium", locale),
+                                  time_text(value, "short", locale), locale)
         return full(start), (full(end) if end.date() != start.date()
-                             else babel_dates.format_time(end, "short", locale=locale))
+                             else time_text(end, "short", locale))
 
     def calendar_change(self, item: TimelineItem) -> str | None:
         """The item's latest change made in the host's calendar, as a line ("Moved in

@@ -12,7 +12,6 @@ from webapp.auth import operations as ops
 from webapp.auth.forms import LoginForm, PasswordForm, ProfileForm
 from webapp.auth.models import User
 from webapp.extensions import db, login_manager
-from webapp.pagecache import account_changed
 from webapp.urls import safe_local_url
 
 
@@ -68,7 +67,6 @@ def _too_many(wait: float):
 @login_required
 def logout():
     sessions.end_this()
-    account_changed(current_user.account_id)
     db.session.commit()
     logout_user()
     session.clear()
@@ -80,7 +78,6 @@ def logout():
 @login_required
 def logout_everywhere():
     sessions.end_all(current_user)
-    account_changed(current_user.account_id)
     db.session.commit()
     logout_user()
     session.clear()
@@ -98,7 +95,6 @@ def change_password():
         else:
             current_user.set_password(form.new.data)
             ended = sessions.end_others(current_user)
-            account_changed(current_user.account_id)
             db.session.commit()
             flash(_("Your password is changed."), "success")
             if ended:

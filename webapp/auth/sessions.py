@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -21,9 +22,6 @@ from webapp.extensions import db
 from webapp.types import utcnow
 
 SID = "_parley_sid"
-#: Cookie copies of the session's start and last activity (epoch seconds), so a page
-#: served from the page cache, which loads no user, still honours both lifetimes.
-STARTED, SEEN = "_parley_started", "_parley_seen"
 #: Marks a session whose last_seen_at load() changed, for the loader to commit.
 SEEN_WRITTEN = "parley_session_seen_written"
 #: last_seen_at is written at most this often (not on every request).
@@ -58,8 +56,16 @@ def start(user: User) -> None:
     db.session.add(UserSession(user_id=user.id, token_hash=_hash(token), created_at=now,
                                last_seen_at=now))
     session[SID] = token
-    session[STARTED] = session[SEEN] = int(now.timestamp())
     session.permanent = True
+
+
+@cache
+def _load_statement():
+    """The user loader's SELECT, built once a process (every request runs it, #24)."""
+    return (sa.select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
+            .where(User.id == sa.bindparam("user_id"),
+                   UserSession.token_hash == sa.bindparam("token_hash"))
+            .options(so.joinedload(User.account)))
 
 
 def load(user_id: str) -> User | None:
@@ -68,10 +74,8 @@ def load(user_id: str) -> User | None:
     token = session.get(SID)
     if not token or not str(user_id).isdigit():
         return None
-    row = db.session.execute(
-        sa.select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
-        .where(User.id == int(user_id), UserSession.token_hash == _hash(token))
-        .options(so.joinedload(User.account))).first()
+    row = db.session.execute(_load_statement(), {"user_id": int(user_id),
+                                                 "token_hash": _hash(token)}).first()
     if row is None:
         return None
     user, live = row
@@ -84,18 +88,7 @@ def load(user_id: str) -> User | None:
         db.session.execute(sa.update(UserSession).where(UserSession.id == live.id)
                            .values(last_seen_at=now))
         db.session.info[SEEN_WRITTEN] = True
-        session[SEEN] = int(now.timestamp())
     return user
-
-
-def cookie_alive() -> bool:
-    """Whether the cookie's own copies of the lifetimes allow it (page-cache hits)."""
-    started, seen = session.get(STARTED), session.get(SEEN)
-    if not isinstance(started, int) or not isinstance(seen, int) or SID not in session:
-        return False
-    idle, longest = _limits()
-    now = utcnow().timestamp()
-    return now < started + longest.total_seconds() and now < seen + idle.total_seconds()
 
 
 def end_this() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -81,11 +82,17 @@ def hosts_for(account: Account, actor: User) -> list[User]:
     the account (B1). Parley's own calendar counts as connected."""
     if not actor.has_paid_seat:
         return [actor]
-    from webapp.auth.models import SeatKind
-    users = list(db.session.scalars(
-        sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
-        .where(User.account_id == account.id, SeatKind.is_paid).order_by(User.name)))
+    users = list(db.session.scalars(_hosts_statement(), {"account_id": account.id}))
     return users if actor in users else [actor, *users]
+
+
+@cache
+def _hosts_statement():
+    """hosts_for()'s SELECT, built once a process (every scheduler view runs it, #24)."""
+    from webapp.auth.models import SeatKind
+    return (sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
+            .where(User.account_id == sa.bindparam("account_id"), SeatKind.is_paid)
+            .order_by(User.name))
 
 
 def agenda_meetings(account_id: int, user_id: int, viewer_id: int, start: datetime,

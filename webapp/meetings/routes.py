@@ -46,7 +46,6 @@ from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
 from webapp.meetings.outcomes import catalog as outcome_catalog
 from webapp.meetings.timemath import to_zone
-from webapp.pagecache import cached_page
 from webapp.records import operations as record_ops
 from webapp.records.models import RECORD_MODELS
 from webapp.rotations import scheduler as rotation_fields
@@ -96,7 +95,6 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
 
 @bp.route("/meetings/new", methods=["GET", "POST"])
 @login_required
-@cached_page
 def new():
     account = views.account()
     if request.method == "GET":

@@ -89,9 +89,7 @@ def _insert_children(meeting: Meeting, model, rows: list[dict]) -> list:
     if missing:
         raise ValueError(f"{table.name}: no value for {sorted(missing)}")
     # Ids are matched by key, not by position: asking for RETURNING in the rows' order
-    # costs SQLite one INSERT per row. The connection, not session.execute(): rows of a
-    # new meeting are no reason to drop every cached page (webapp.pagecache); the
-    # meeting's own row already marks its account changed.
+    # costs SQLite one INSERT per row.
     returned = db.session.connection().execute(
         sa.insert(table).returning(table.c.id, *(table.c[k] for k in keys)), rows)
     ids = {tuple(found[1:]): found[0] for found in returned}

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import ngettext
@@ -129,10 +130,18 @@ def _mine(user: User):
                                          Notification.user_id == user.id)
 
 
+@cache
+def _unread_statement():
+    """Built once a process (every page's bell runs it, #24); bind parameters account_id
+    and user_id."""
+    return sa.select(sa.func.count(Notification.id)).where(
+        Notification.account_id == sa.bindparam("account_id"),
+        Notification.user_id == sa.bindparam("user_id"), Notification.read_at.is_(None))
+
+
 def unread_count(user: User) -> int:
-    return db.session.scalar(sa.select(sa.func.count(Notification.id)).where(
-        Notification.account_id == user.account_id, Notification.user_id == user.id,
-        Notification.read_at.is_(None)))
+    return db.session.scalar(_unread_statement(),
+                             {"account_id": user.account_id, "user_id": user.id})
 
 
 def for_user(user: User, limit: int = 50) -> list[Notification]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from functools import cache
 
 import sqlalchemy as sa
 
@@ -53,8 +54,25 @@ def get_record(account_id: int, record_type: str, record_id: int):
     model = RECORD_MODELS.get(record_type)
     if model is None:
         return None
-    return db.session.scalar(sa.select(model).where(model.id == record_id,
-                                                    model.account_id == account_id))
+    return db.session.scalar(_record_statement(record_type),
+                             {"record_id": record_id, "account_id": account_id})
+
+
+@cache
+def _record_statement(record_type: str):
+    """get_record()'s SELECT for one type, built once a process (#24)."""
+    model = RECORD_MODELS[record_type]
+    return sa.select(model).where(model.id == sa.bindparam("record_id"),
+                                  model.account_id == sa.bindparam("account_id"))
+
+
+@cache
+def _links_statement():
+    """associations()' links SELECT, built once a process (#24)."""
+    return sa.select(RecordLink.to_type, RecordLink.to_id).where(
+        RecordLink.account_id == sa.bindparam("account_id"),
+        RecordLink.from_type == sa.bindparam("from_type"),
+        RecordLink.from_id == sa.bindparam("from_id"))
 
 
 def ids_by_type(refs: list[tuple[str, int]]) -> dict[str, set[int]]:
@@ -154,9 +172,9 @@ def unlink(account_id: int, a, b) -> None:
 
 def associations(account_id: int, record) -> dict[str, list]:
     """Records linked to record, grouped by type: one query for links, one per linked type."""
-    rows = db.session.execute(sa.select(RecordLink.to_type, RecordLink.to_id).where(
-        RecordLink.account_id == account_id, RecordLink.from_type == record.record_type,
-        RecordLink.from_id == record.id)).all()
+    rows = db.session.execute(_links_statement(), {
+        "account_id": account_id, "from_type": record.record_type,
+        "from_id": record.id}).all()
     ids: dict[str, list[int]] = defaultdict(list)
     for to_type, to_id in rows:
         ids[to_type].append(to_id)

@@ -8,7 +8,6 @@ from flask_babel import lazy_gettext as _l
 from flask_login import login_required
 
 from webapp.extensions import db
-from webapp.pagecache import cached_page
 from webapp.records import bp
 from webapp.records import operations as ops
 from webapp.records.forms import (
@@ -139,7 +138,6 @@ def _timeline_urls(plural: str, record) -> dict:
 
 
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>")
-@cached_page
 def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
     return render_template("records/show.html", record=record, plural=plural,

@@ -17,6 +17,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -51,11 +52,16 @@ class RotationError(Exception):
 
 def rotations(account_id: int) -> list[Rotation]:
     """The account's rotations that are not deleted, by name, members and users loaded."""
-    return list(db.session.scalars(
-        sa.select(Rotation).where(Rotation.account_id == account_id,
-                                  Rotation.deleted_at.is_(None))
-        .options(so.selectinload(Rotation.members).joinedload(RotationMember.user))
-        .order_by(Rotation.name, Rotation.id)))
+    return list(db.session.scalars(_rotations_statement(), {"account_id": account_id}))
+
+
+@cache
+def _rotations_statement():
+    """rotations()' SELECT, built once a process (every scheduler view runs it, #24)."""
+    return (sa.select(Rotation).where(Rotation.account_id == sa.bindparam("account_id"),
+                                      Rotation.deleted_at.is_(None))
+            .options(so.selectinload(Rotation.members).joinedload(RotationMember.user))
+            .order_by(Rotation.name, Rotation.id))
 
 
 def get_rotation(account_id: int, rotation_id: int,
