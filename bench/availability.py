@@ -66,7 +66,7 @@ def cached(runs: int, start: datetime, end: datetime, now: datetime) -> dict:
     folder = tempfile.mkdtemp(prefix="parley-bench-")
     app = create_app({"SQLALCHEMY_DATABASE_URI": f"sqlite:///{folder}/bench.db",
                       "SECRET_KEY": "bench", "TESTING": True, "JOBS_MODE": "eager",
-                      "START_JOB_THREAD": False, "REDIS_URL": None, "PAGE_CACHE_SECONDS": 0,
+                      "START_JOB_THREAD": False, "REDIS_URL": None,
                       "BUSY_CACHE_SECONDS": 3600, "UPLOAD_DIR": folder})
     schedules = members(start)
     with app.app_context():

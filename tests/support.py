@@ -39,10 +39,8 @@ def base_config(db_url: str, tmp_path) -> dict:
         "UPLOAD_DIR": str(tmp_path / "uploads"),
         "START_JOB_THREAD": False,
         "SERVER_NAME": None,
-        # Row ids repeat from test to test (rolled back, or emptied): tests that exercise
-        # the values kept by account version (webapp/pagecache.py) turn them on themselves.
-        "PAGE_CACHE_SECONDS": 0,
-        # Likewise busy time read from calendars (#21): tests of the cache turn it on.
+        # Row ids repeat from test to test (rolled back, or emptied): busy time read from
+        # calendars is not kept (#21); tests of its cache turn it on.
         "BUSY_CACHE_SECONDS": 0,
         # Radicale and the stand-ins listen on loopback (production allows none).
         "OUTBOUND_ALLOWED_NETWORKS": "127.0.0.1/32",

@@ -125,7 +125,6 @@ def create_app(config: dict | None = None) -> Flask:
         fragments,
         headers,
         jobs,
-        pagecache,
         testclock,
     )
 
@@ -137,7 +136,6 @@ def create_app(config: dict | None = None) -> Flask:
     fragments.init_app(app)
     cli.register(app)
     jobs.init_app(app)
-    pagecache.init_app(app)  # account versions (#22's kept free slots)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
     if app.config.get("PRECOMPILE_TEMPLATES"):

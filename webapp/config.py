@@ -122,11 +122,6 @@ def load_config(instance_path: Path) -> dict:
         # Set it only behind a proxy that overwrites these headers (docs/SECURITY.md).
         "TRUSTED_PROXIES": int(os.environ.get("TRUSTED_PROXIES", "0")),
         "PAGE_SIZE": 25,
-        # Values kept while their account is unchanged (a scheduling page's free slots,
-        # webapp/pagecache.py), for at most this many seconds; needs REDIS_URL; 0 turns it
-        # off. (Whole pages are no longer kept: #24 removed the page cache.)
-        "PAGE_CACHE_SECONDS": int(os.environ.get("PAGE_CACHE_SECONDS", "60")),
-        "PAGE_CACHE_ENTRIES": int(os.environ.get("PAGE_CACHE_ENTRIES", "200")),
         # Calendars. Every external address comes from here so tests use local stand-ins.
         "CALENDAR_ENCRYPTION_KEYS": os.environ.get("CALENDAR_ENCRYPTION_KEYS", ""),
         # #21: busy time read from connected calendars is kept this many seconds per

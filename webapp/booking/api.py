@@ -8,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 from flask import Response, current_app, g, request
 
-from webapp import pagecache
 from webapp.api import idempotency
 from webapp.api import spec as S
 from webapp.api.auth import _json_body, api_view
@@ -207,12 +206,9 @@ def scheduling_page_slots(slug: str):
                                                   "days after it."})
     if errors:
         raise ApiError(422, "Some parameters are invalid.", errors)
-    # Kept while nothing in the account changes, a minute at most (pagecache.kept): a
-    # booking always checks again, under the hosts' locks.
-    slots = pagecache.kept(page.account_id, ("slots", page.id, page.updated_at, first, last,
-                                             zone, duration),
-                           lambda: tuple(slot_rules.free_slots(page, first, last, zone,
-                                                               duration)))
+    # Computed at every request (calendars' busy time from the busy cache, #21); a booking
+    # checks its slot again anyway, under the hosts' locks.
+    slots = slot_rules.free_slots(page, first, last, zone, duration)
     length = timedelta(minutes=duration)
 
     def slot(s):

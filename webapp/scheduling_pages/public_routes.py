@@ -20,7 +20,7 @@ from flask import abort, g, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
-from webapp import headers, pagecache
+from webapp import headers
 from webapp.booking import operations as booking_ops
 from webapp.booking import slots as booking_slots
 from webapp.extensions import csrf, db
@@ -129,15 +129,10 @@ def _host_zone(page) -> str:
 def month_slots(page, first, last, zone: str, duration: int, now, hosts,
                 exclude_meeting: int | None = None) -> list:
     """The page's free starts on the visitor's days first..last (webapp.booking's
-    free_slots), kept while nothing in the account changes (pagecache.kept, under the
-    JSON slots endpoint's key: a visitor's page and the API share them). A booking always
-    checks its slot again under the hosts' locks."""
-    key = ("slots", page.id, page.updated_at, first, last, zone, duration)
-    if exclude_meeting is not None:
-        key += (exclude_meeting,)
-    return list(pagecache.kept(page.account_id, key, lambda: tuple(booking_slots.free_slots(
-        page, first, last, zone, duration, now=now, hosts=hosts,
-        exclude_meeting=exclude_meeting))))
+    free_slots), computed at every view: the calendars' busy time comes from the busy
+    cache (#21). A booking checks its slot again under the hosts' locks."""
+    return list(booking_slots.free_slots(page, first, last, zone, duration, now=now,
+                                         hosts=hosts, exclude_meeting=exclude_meeting))
 
 
 class Picker:
