@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from tests.meeting_helpers import future_day, local
 from tests.test_delivery import check_imip
 from webapp.api import operations as token_ops
-from webapp.booking.models import Booking
+from webapp.booking.models import Booking, SchedulingPage
 from webapp.meetings.models import Meeting
 from webapp.records.models import Contact
 
@@ -39,7 +39,7 @@ def client(app, db):
 def host(make, db):
     account = make.account(timezone="America/New_York")
     seat = make.seat(account, paid=True)
-    ana = make.user(account, name="Ana Host", email="ana@acme.example",
+    ana = make.user(account, name="Ana Host", email="ana@acme.example", role="admin",
                     timezone="America/New_York", seat_kind_id=seat.id)
     _row, token = token_ops.create_token(ana, "tests")
     db.session.commit()
@@ -512,3 +512,25 @@ def test_the_round_robin_pick_follows_the_pages_rules_not_the_members(client, ho
     meeting = db.session.scalar(sa.select(Meeting).where(Meeting.source == "scheduling_page"))
     assert meeting.host_id == m0.id
     assert db.session.scalar(sa.select(RotationPick.kind)) == "pick"
+
+
+def test_only_an_admin_makes_team_pages_through_the_api(client, host, make, db):
+    member = make.user(host.account, name="Mo Member", role="member",
+                       seat_kind_id=host.seat.id)
+    _row, token = token_ops.create_token(member, "t")
+    db.session.commit()
+    headers = {"Authorization": f"Bearer {token}"}
+    for kind, extra in (("round_robin", {"rotation_id": 1}),
+                        ("group", {"host_ids": [host.ana.id]})):
+        r = client.post(API, json={"title": "Team", "slug": f"team-{kind.replace('_', '-')}",
+                                   "kind": kind, "durations": [30], **extra},
+                        headers=headers)
+        assert r.status_code == 422 and r.json["errors"][0]["field"] == "kind", r.json
+    mine = client.post(API, json={"title": "Mine", "slug": "mo-mine", "durations": [30]},
+                       headers=headers)
+    assert mine.status_code == 201
+    r = client.patch(f"{API}/{mine.json['id']}", json={"kind": "group",
+                                                      "host_ids": [host.ana.id]},
+                     headers=headers)
+    assert r.status_code == 422 and r.json["errors"][0]["field"] == "kind"
+    assert db.session.scalar(sa.select(sa.func.count(SchedulingPage.id))) == 1

@@ -80,7 +80,7 @@ def test_twenty_submissions_through_a_round_robin_of_two_make_two(app, make, db)
     """Two members free at the slot: two meetings (one each), 18 taken; the counts add up."""
     account = make.account(timezone="America/New_York")
     seat = make.seat(account, paid=True)
-    owner = make.user(account, name="Owner", timezone="America/New_York",
+    owner = make.user(account, name="Owner", timezone="America/New_York", role="admin",
                       seat_kind_id=seat.id)
     members = [make.user(account, name=f"M{i}", timezone="America/New_York",
                          seat_kind_id=seat.id) for i in range(2)]

@@ -423,3 +423,27 @@ def test_pick_under_the_lock_calls_no_provider(team, cal, db):  # noqa: F811
     ops.read_calendars(team.rotation.members, start, end)
     member, _ = ops.pick_free(team.rotation.members, start, end, fetch=False)
     assert member.user_id == team.ana.id
+
+
+def test_the_week_overlays_an_attendee_colleagues_calendar_busy_time(
+        client, rep, cal, db, make, login):  # noqa: F811
+    from tests.test_week_availability import monday_after, slot
+    google, _ = cal
+    google_with_calendars(google)
+    account, user = rep
+    colleague = make.user(account, name="Cal Colleague", timezone="America/New_York")
+    monday = monday_after()
+    tuesday = monday + timedelta(days=1)
+    google.add_event(WORK, *span(tuesday, "10:00", "11:00"), "Dentist")
+    client.post("/logout")
+    login(colleague)
+    oauth_connect(client, "google")  # the colleague's own Google calendar
+    client.post("/logout")
+    login(user)
+    url = (f"/meetings/calendar?host_id={user.id}&week={monday.isoformat()}"
+           f"&timezone=America/New_York&with={colleague.id}")
+    html = client.get(url).get_data(as_text=True)
+    assert "Busy on Work" not in html  # the host's own week: the calendar is the colleague's
+    assert "Cal Colleague is not free" in slot(html, tuesday, "10:00")
+    assert "Cal Colleague is not free" not in slot(html, tuesday, "11:00")
+    assert "Dentist" not in html  # the rep sees that the colleague is busy, not why

@@ -53,29 +53,34 @@ def account_default(account_id: int) -> WorkingHours:
 
 
 def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
-                show_titles: bool = True) -> list[engine.Busy]:
+                show_titles: bool = True, rows: list | None = None) -> list[engine.Busy]:
     """The user's Parley meetings overlapping [start, end), as busy time that counts
     toward the day cap. A canceled meeting (kept on the timelines) frees its time (#22: a
-    booking canceled by its contact can be booked again)."""
+    booking canceled by its contact can be booked again). rows: a list that receives the
+    meetings read (queries.host_meetings rows, canceled ones too), for a caller that draws
+    them (the week grid reads them once)."""
     from webapp.meetings import queries
+    read = queries.host_meetings(account_id, user_id, start, end)
+    if rows is not None:
+        rows.extend(read)
     return [engine.Busy(row.start_at, row.end_at, PARLEY, row.title if show_titles else None,
-                        meeting=True)
-            for row in queries.host_meetings(account_id, user_id, start, end)
-            if row.outcome != "canceled"]
+                        meeting=True) for row in read if row.outcome != "canceled"]
 
 
 def schedule_for(user: User, start: datetime, end: datetime,
                  external: Iterable[engine.Busy] = (), unreadable: Iterable[str] = (),
-                 profile: AvailabilityProfile | None | bool = False) -> engine.Schedule:
+                 profile: AvailabilityProfile | None | bool = False,
+                 rows: list | None = None) -> engine.Schedule:
     """The engine's view of user for answering [start, end): their hours, rules, Parley
     meetings over the whole local days around it (the cap counts per day) and the
-    external busy time given. profile: already loaded (None: the user has none)."""
+    external busy time given. profile: already loaded (None: the user has none). rows:
+    receives the Parley meetings read (parley_busy)."""
     if profile is False:
         profile = profile_of(user.id)
     bare = engine.Schedule(user.zone, profile.hours if profile else None,
                            profile.rules if profile else engine.Rules(), user_id=user.id)
     lo, hi = engine.busy_span(bare, start, end)
-    bare.busy = [*parley_busy(user.account_id, user.id, lo, hi), *external]
+    bare.busy = [*parley_busy(user.account_id, user.id, lo, hi, rows=rows), *external]
     bare.unreadable = list(unreadable)
     return bare
 

@@ -116,6 +116,10 @@ def _int(values: dict, key: str, low: int, high: int, errors: Errors,
     return value
 
 
+#: Pages only an account admin makes: they book other users' time.
+TEAM_KINDS = ("round_robin", "group")
+
+
 def _check_page(account: Account, actor: User, page: SchedulingPage, values: dict,
                 errors: Errors) -> None:
     """Apply values to page, adding errors for the invalid ones."""
@@ -136,6 +140,10 @@ def _check_page(account: Account, actor: User, page: SchedulingPage, values: dic
     if "kind" in values:
         if values["kind"] not in PAGE_KINDS:
             add_error(errors, "kind", _l("Choose one-on-one, round robin or group."))
+        elif values["kind"] in TEAM_KINDS and values["kind"] != page.kind \
+                and not actor.is_admin:
+            add_error(errors, "kind", _l("Only account admins can make team pages (round "
+                                         "robin or group)."))
         else:
             page.kind = values["kind"]
     if "durations" in values:

@@ -48,29 +48,37 @@ def _px(minutes: float) -> int:
 
 def _availability(host, viewer, start: datetime, end: datetime, with_users) -> dict:
     """The host's (and attendee users') availability over the week: bands by reason, the
-    external busy periods, and whether a calendar could not be read."""
+    external busy periods, whether a calendar could not be read, and the host's meetings
+    overlapping the week (read once, with the wider span the engine needs)."""
     from webapp.availability import engine
     from webapp.availability import settings as availability
-    from webapp.availability.busy import external_busy
+    from webapp.availability.busy import external_busy, external_busy_many
     from webapp.types import utcnow
     utc_start, utc_end = start.astimezone(UTC), end.astimezone(UTC)
     profiles = availability.profiles_of([host.id, *(u.id for u in with_users)])
-    bare = availability.schedule_for(host, utc_start, utc_end, profile=profiles.get(host.id))
+    rows: list = []
+    bare = availability.schedule_for(host, utc_start, utc_end, profile=profiles.get(host.id),
+                                     rows=rows)
     lo, hi = engine.busy_span(bare, utc_start, utc_end)
     external, unreadable = external_busy(host, lo, hi)
     bare.busy = [*bare.busy, *external]
     bare.unreadable = unreadable
     now = utcnow()
     others = []
+    # Attendee colleagues' connected calendars count too (#21), read together.
+    theirs = external_busy_many(with_users, lo, hi) if with_users else {}
     for user in with_users:
-        schedule = availability.schedule_for(user, utc_start, utc_end,
+        busy, failed = theirs.get(user.id, ([], []))
+        schedule = availability.schedule_for(user, utc_start, utc_end, busy, failed,
                                              profile=profiles.get(user.id))
         spans = [(s, e) for s, e, kind in engine.bands(schedule, utc_start, utc_end, now)
                  if kind in (engine.BUSY, engine.BUFFER, engine.DAY_CAP, engine.OUTSIDE_HOURS)]
         others.append((user, spans))
+        unreadable = [*unreadable, *(f"{user.name}: {name}" for name in failed)]
+    meetings = [r for r in rows if r.start_at < utc_end and r.end_at > utc_start]
     return {"schedule": bare, "bands": engine.bands(bare, utc_start, utc_end, now),
             "external": [(b.start, b.end) for b in external], "unreadable": unreadable,
-            "others": others, "show_titles": viewer.id == host.id}
+            "others": others, "show_titles": viewer.id == host.id, "meetings": meetings}
 
 
 def _at(spans: list, starts: list, instant: datetime):
@@ -107,9 +115,9 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
     tz = ZoneInfo(zone)
     start = datetime.combine(monday, time(0), tzinfo=tz)
     end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
-    meetings = queries.host_meetings(account_id, host.id, start, end)
     busy_only = viewer.id != host.id
     avail = _availability(host, viewer, start, end, list(with_users))
+    meetings = avail["meetings"]
     external = None if avail["unreadable"] else avail["external"]
     own = {(m.start_at, m.end_at) for m in meetings}
     external_busy = [p for p in (avail["external"]) if p not in own]

@@ -2,8 +2,9 @@
 turned into the values webapp.booking.operations.create_page / update_page take, and a
 page turned back into what the form shows.
 
-Only the form's own wording is checked here (a number that is not a number, a team page
-asked for by someone who is not an admin); every rule about the values is the domain's.
+Only the form's own wording is checked here (a number that is not a number); every rule
+about the values is the domain's (a team page asked for by someone who is not an admin
+too).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Mapping
 
 from flask_babel import lazy_gettext as _l
 
+from webapp.booking.operations import TEAM_KINDS  # noqa: F401  (the settings routes read it here)
 from webapp.meetings.models import REMINDER_UNITS
 
 #: Custom question rows the form shows (the domain allows ten).
@@ -19,7 +21,6 @@ CUSTOM_ROWS = 5
 REMINDER_ROWS = 3
 NUMBERS = ("buffer_before_minutes", "buffer_after_minutes", "min_notice_minutes",
            "horizon_days", "slot_interval_minutes")
-TEAM_KINDS = ("round_robin", "group")
 
 Errors = dict[str, list[str]]
 
@@ -33,7 +34,7 @@ def _whole(text: str | None) -> int | None:
     return int(text) if text.isdigit() and len(text) < 7 else None
 
 
-def parse(form: Mapping, is_admin: bool, existing: list[dict] | None = None
+def parse(form: Mapping, existing: list[dict] | None = None
           ) -> tuple[dict, Errors]:
     """(values, errors) from the posted form. `existing`: the page's custom questions, whose
     keys the rows keep (answers already given stay matched to their question)."""
@@ -41,9 +42,6 @@ def parse(form: Mapping, is_admin: bool, existing: list[dict] | None = None
     values: dict = {"title": (form.get("title") or "").strip()[:300],
                     "slug": (form.get("slug") or "").strip().lower()[:120]}
     kind = form.get("kind") or "one_on_one"
-    if kind in TEAM_KINDS and not is_admin:
-        _add(errors, "kind", _l("Only account admins can make team pages (round robin or "
-                                "group)."))
     values["kind"] = kind
 
     durations = []

@@ -87,7 +87,7 @@ def _form_page(page, values: dict, errors: dict, status: int = 200):
 def new():
     if request.method == "GET":
         return _form_page(None, pageform.form_values(None), {})
-    values, errors = pageform.parse(request.form, current_user.is_admin)
+    values, errors = pageform.parse(request.form)
     page = None
     if not errors:
         page, errors = booking_ops.create_page(_account(), current_user, values)
@@ -106,8 +106,7 @@ def edit(page_id: int):
     page = _own_page_or_404(page_id)
     if request.method == "GET":
         return _form_page(page, pageform.form_values(page), {})
-    values, errors = pageform.parse(request.form, current_user.is_admin,
-                                    page.custom_questions)
+    values, errors = pageform.parse(request.form, page.custom_questions)
     if page.kind in pageform.TEAM_KINDS and not current_user.is_admin:
         errors.setdefault("kind", []).append(str(_l(
             "Only account admins can change team pages.")))
