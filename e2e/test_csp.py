@@ -24,7 +24,8 @@ def test_pages_run_under_the_policy(ui: Page, ui_name: str, demo, live_server):
     page.on("pageerror", lambda exc: problems.append(f"{page.url}: {exc}"))
     login(page)
     seen: set[str] = set()
-    queue = ["/contacts", "/meetings/new", "/m/meetings/new", "/offline"]
+    queue = ["/contacts", "/meetings/new", "/m/meetings/new", "/offline", "/calendar",
+             "/settings/scheduling-pages", "/book/dana-intro"]
     for _depth in range(2):
         following: list[str] = []
         for path in queue:

@@ -522,3 +522,16 @@ def test_a_visitor_in_lord_howe_sees_the_dst_day_in_their_own_times(client, owne
         labels.append(label)
     assert len(set(labels)) == len(labels)
     assert not any(label.startswith("2:0") and "AM" in label for label in labels)
+
+
+def test_the_demo_data_has_a_scheduling_page_with_free_days(client, db):
+    from webapp.cli import seed_demo
+    assert seed_demo(contacts=3)
+    db.session.commit()
+    page = db.session.scalar(sa.select(SchedulingPage).where(
+        SchedulingPage.slug == "dana-intro"))
+    start = first_slots(page)[0]  # the account's default hours: Dana has none of her own
+    day = start.astimezone(ZoneInfo("America/New_York")).date()
+    html = client.get(f"/book/dana-intro?zone=America/New_York&month={day:%Y-%m}").get_data(
+        as_text=True)
+    assert "Intro call with Dana" in html and f"day={day.isoformat()}" in html

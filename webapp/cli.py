@@ -90,6 +90,7 @@ def seed_demo(contacts: int = 50) -> bool:
 
     _seed_meeting_settings(acme)
     _seed_meetings(acme)
+    _seed_scheduling_page(acme)
 
     globex = Account(name="Globex", timezone="Europe/Paris")
     db.session.add(globex)
@@ -124,6 +125,18 @@ def _seed_meeting_settings(account: Account) -> None:
                 body_html="<p>Call us at +1 212 555 0100 if the link does not work.</p>"),
     ])
     db.session.flush()
+
+
+def _seed_scheduling_page(account: Account) -> None:
+    """Dana's one-on-one scheduling page (排程頁面), /book/dana-intro: what a contact sees
+    (Dana has no working hours of her own, so the page offers the account's default)."""
+    from webapp.booking import operations as booking_ops
+
+    demo = db.session.scalar(sa.select(User).where(User.email == "demo@example.com"))
+    _page, errors = booking_ops.create_page(account, demo, {
+        "title": "Intro call with Dana", "slug": "dana-intro", "durations": [30, 60],
+        "questions": {"phone": True, "company": True, "note": True}})
+    assert not errors, errors
 
 
 def _seed_meetings(account: Account) -> None:
