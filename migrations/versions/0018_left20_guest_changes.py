@@ -1,7 +1,7 @@
 """outbox_messages.guest_changes: who an update says was added to or removed from the
 meeting's guest list (issue #20)
 
-Revision ID: 0016_left20_guest_changes
+Revision ID: 0018_left20_guest_changes
 Revises: 0017_prop22
 Create Date: 2026-12-03 16:15:00.000000
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 
 # revision identifiers, used by Alembic.
-revision = '0016_left20_guest_changes'
+revision = '0018_left20_guest_changes'
 down_revision = '0017_prop22'
 branch_labels = None
 depends_on = None
