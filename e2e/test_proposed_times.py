@@ -5,14 +5,13 @@ contact's timeline, and another link of the same email says the times are booked
 from __future__ import annotations
 
 import re
-import time
 from collections.abc import Iterator
 
 import pytest
 from playwright.sync_api import Browser, Page, Playwright, expect
 
 from e2e.a11y import assert_accessible
-from e2e.conftest import context_options, login, shot
+from e2e.conftest import context_options, login, shot, wait_for
 from e2e.meeting_helpers import PageProblems, open_contact
 
 MAIL_TIMEOUT = 10.0
@@ -41,14 +40,8 @@ def _links(page: Page, subject: str, to: str) -> list[str]:
     """The /proposed/ links of the mail `subject` to `to` in the dev mailbox."""
     row = page.locator("table tbody tr").filter(has_text=to).filter(
         has=page.get_by_role("link", name=subject, exact=True))
-    deadline = time.monotonic() + MAIL_TIMEOUT
-    while True:
-        page.goto("/dev/mail")
-        if row.count():
-            break
-        if time.monotonic() > deadline:
-            raise AssertionError(f"no mail {subject!r} to {to} after {MAIL_TIMEOUT:.0f} s")
-        page.wait_for_timeout(250)
+    wait_for(lambda: page.goto("/dev/mail") and row.count(), f"mail {subject!r} to {to}",
+             timeout=MAIL_TIMEOUT)
     row.get_by_role("link", name=subject, exact=True).click()
     plain = page.locator("section.mail-part").filter(
         has=page.get_by_role("heading", name="text/plain", exact=True))

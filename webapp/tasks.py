@@ -221,3 +221,23 @@ def sweep(interval: float) -> float:
         if isinstance(sooner, int | float) and not isinstance(sooner, bool):
             wait = min(wait, max(0.0, float(sooner)))
     return wait
+
+
+class OwedEmail:
+    """Columns of a row that owes one email (a mention notification, a proposal to a
+    contact), worked on by the task runner under email_kind(model) (a mixin for models)."""
+
+    #: pending, sending (claimed by a worker), sent, failed (gave up), skipped.
+    email_status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
+    email_attempts: so.Mapped[int] = so.mapped_column(default=0)
+    email_next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
+    email_claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    emailed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
+    email_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
+
+
+def email_kind(model: type) -> TaskKind:
+    """The task kind of an OwedEmail model: sent like the outbox's messages."""
+    return TaskKind(model, claimed="sending", lease="SEND_LEASE_SECONDS",
+                    max_attempts="SEND_MAX_ATTEMPTS", prefix="email_",
+                    names=(("last_error", "email_error"),))

@@ -17,10 +17,9 @@ from flask_babel import gettext as _
 from webapp import tasks
 from webapp.delivery.messages import address, compose, when_text
 from webapp.extensions import db
-from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
+from webapp.mail.sending import send_owed
 from webapp.notifications.models import EMAIL_TASKS, Notification
 from webapp.richtext import to_text
-from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -52,25 +51,9 @@ def build_email(notification: Notification) -> Message:
 
 
 def send_email(notification_id: int) -> str:
-    """Send one notification's email if it can be claimed. Returns its final status, or
-    "not-claimed" when another worker has it, it is done, or the row is gone."""
-    if not tasks.claim(EMAIL_TASKS, notification_id):
-        return "not-claimed"
-    row = db.session.get(Notification, notification_id)
-    if row.meeting.deleted_at is not None:
-        row.email_status, row.email_error = "skipped", "The meeting was deleted."
-        db.session.commit()
-        return row.email_status
-    try:
-        send(build_email(row), row.account_id)
-    except PermanentMailError as exc:
-        row.email_status, row.email_error = "failed", f"Refused: {exc}"[:2000]
-    except TemporaryMailError as exc:
-        tasks.schedule_retry(EMAIL_TASKS, row, f"Mail server unavailable: {exc}")
-    else:
-        row.email_status, row.emailed_at, row.email_error = "sent", utcnow(), None
-    db.session.commit()
-    return row.email_status
+    """Send one notification's email if it can be claimed (webapp.mail.sending)."""
+    return send_owed(EMAIL_TASKS, notification_id, build_email, lambda row: (
+        "The meeting was deleted." if row.meeting.deleted_at is not None else None))
 
 
 def due_email_ids(limit: int = 500) -> list[int]:

@@ -11,14 +11,14 @@ import sqlalchemy.orm as so
 from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.meetings.models import Meeting
-from webapp.tasks import TaskKind
+from webapp.tasks import OwedEmail, email_kind
 from webapp.types import UTCDateTime, utcnow
 
 KINDS = ("mention", "calendar_sync")
 EMAIL_STATUSES = ("pending", "sending", "sent", "failed", "skipped")
 
 
-class Notification(db.Model):
+class Notification(OwedEmail, db.Model):
     """Something a user should see: shown under the bell and emailed once."""
 
     __tablename__ = "notifications"
@@ -45,13 +45,6 @@ class Notification(db.Model):
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     #: None while unread.
     read_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    #: pending, sending (claimed by a worker), sent, failed (gave up), skipped.
-    email_status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
-    email_attempts: so.Mapped[int] = so.mapped_column(default=0)
-    email_next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    email_claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    emailed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    email_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     user: so.Mapped[User] = so.relationship(foreign_keys=[user_id])
     actor: so.Mapped[User | None] = so.relationship(foreign_keys=[actor_id])
@@ -59,6 +52,4 @@ class Notification(db.Model):
 
 
 #: Notification emails as the task runner reads them (webapp.tasks): email_* columns.
-EMAIL_TASKS = TaskKind(Notification, claimed="sending", lease="SEND_LEASE_SECONDS",
-                       max_attempts="SEND_MAX_ATTEMPTS", prefix="email_",
-                       names=(("last_error", "email_error"),))
+EMAIL_TASKS = email_kind(Notification)

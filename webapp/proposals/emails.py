@@ -18,12 +18,10 @@ from flask_babel import gettext as _
 
 from webapp import tasks
 from webapp.delivery.messages import address, compose, when_text
-from webapp.extensions import db
 from webapp.filters import join_date_time
-from webapp.mail.transport import PermanentMailError, TemporaryMailError, send
+from webapp.mail.sending import send_owed
 from webapp.proposals.models import EMAIL_TASKS, Proposal
 from webapp.proposals.operations import location_text, slot_token
-from webapp.types import utcnow
 
 log = logging.getLogger(__name__)
 
@@ -73,25 +71,9 @@ def build_email(proposal: Proposal) -> Message:
 
 
 def send_email(proposal_id: int) -> str:
-    """Send one proposal's email if it can be claimed. Returns its final status, or
-    "not-claimed" when another worker has it, it is done, or the row is gone."""
-    if not tasks.claim(EMAIL_TASKS, proposal_id):
-        return "not-claimed"
-    row = db.session.get(Proposal, proposal_id)
-    if row.status == "withdrawn":
-        row.email_status, row.email_error = "skipped", "Withdrawn before it went out."
-        db.session.commit()
-        return row.email_status
-    try:
-        send(build_email(row), row.account_id)
-    except PermanentMailError as exc:
-        row.email_status, row.email_error = "failed", f"Refused: {exc}"[:2000]
-    except TemporaryMailError as exc:
-        tasks.schedule_retry(EMAIL_TASKS, row, f"Mail server unavailable: {exc}")
-    else:
-        row.email_status, row.emailed_at, row.email_error = "sent", utcnow(), None
-    db.session.commit()
-    return row.email_status
+    """Send one proposal's email if it can be claimed (webapp.mail.sending)."""
+    return send_owed(EMAIL_TASKS, proposal_id, build_email, lambda row: (
+        "Withdrawn before it went out." if row.status == "withdrawn" else None))
 
 
 def relay(limit: int = 200) -> int:

@@ -12,7 +12,7 @@ from webapp.auth.models import User
 from webapp.extensions import db
 from webapp.meetings.models import Meeting
 from webapp.records.models import Contact
-from webapp.tasks import TaskKind
+from webapp.tasks import OwedEmail, email_kind
 from webapp.types import UTCDateTime, utcnow
 
 #: open: the links book; booked: one did (meeting_id); expired: none did in time
@@ -21,7 +21,7 @@ STATUSES = ("open", "booked", "expired", "withdrawn")
 MIN_SLOTS, MAX_SLOTS = 2, 5
 
 
-class Proposal(db.Model):
+class Proposal(OwedEmail, db.Model):
     """Times a rep proposed to one contact from a record, and the email that carries them.
 
     The row is also the lock of its booking: the first click claims it with one
@@ -64,14 +64,6 @@ class Proposal(db.Model):
     booked_slot_id: so.Mapped[int | None] = so.mapped_column()
     created_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
     booked_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    #: The email to the contact (webapp.proposals.emails): pending, sending, sent,
-    #: failed, skipped.
-    email_status: so.Mapped[str] = so.mapped_column(sa.String(16), default="pending")
-    email_attempts: so.Mapped[int] = so.mapped_column(default=0)
-    email_next_attempt_at: so.Mapped[datetime] = so.mapped_column(UTCDateTime, default=utcnow)
-    email_claimed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    emailed_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    email_error: so.Mapped[str | None] = so.mapped_column(sa.Text)
 
     host: so.Mapped[User] = so.relationship(foreign_keys=[host_id])
     organizer: so.Mapped[User] = so.relationship(foreign_keys=[organizer_id])
@@ -98,6 +90,4 @@ class ProposedSlot(db.Model):
 
 
 #: Proposal emails as the task runner reads them (webapp.tasks): email_* columns.
-EMAIL_TASKS = TaskKind(Proposal, claimed="sending", lease="SEND_LEASE_SECONDS",
-                       max_attempts="SEND_MAX_ATTEMPTS", prefix="email_",
-                       names=(("last_error", "email_error"),))
+EMAIL_TASKS = email_kind(Proposal)
