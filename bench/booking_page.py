@@ -19,6 +19,7 @@ import argparse
 import json
 import os
 import random
+import statistics
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -121,9 +122,12 @@ def main(seconds: float, rounds: int) -> dict:
                              database=DB)
                 out["runs"].append(result.__dict__)
     for name in ("page", "slots"):
-        p95 = [r["p95_ms"] for r in out["runs"] if r["name"] == name]
-        out[f"{name}_p95_ms"] = max(p95)
-        out[f"{name}_within_budget"] = max(p95) < BUDGET_P95_MS
+        p95 = sorted(r["p95_ms"] for r in out["runs"] if r["name"] == name)
+        # The median of the rounds' p95s, as bench/web.py reports (one round: that round).
+        out[f"{name}_p95_ms"] = statistics.median(p95)
+        out[f"{name}_p95_runs_ms"] = p95
+        out[f"{name}_cpu_ms"] = [r["cpu_ms"] for r in out["runs"] if r["name"] == name]
+        out[f"{name}_within_budget"] = statistics.median(p95) < BUDGET_P95_MS
     Report("booking_page", out).save()
     return {k: v for k, v in out.items() if k != "runs"}
 

@@ -19,7 +19,7 @@ import psycopg
 from bench import datagen
 from bench.harness import BIG_DB, PG, RESULTS, SMALL_DB, Report, machine
 
-PARTS = ("web", "delivery", "frontend", "scale")
+PARTS = ("web", "booking", "delivery", "frontend", "scale")
 
 
 def ensure_database(url: str) -> None:
@@ -107,6 +107,10 @@ def full(parts: list[str], rounds: int, seconds: float) -> int:
         summary["parts"]["web"] = web.run(SMALL_DB, rounds, seconds, label="small")
         Report("web-small", summary["parts"]["web"]).save()
         summary["parts"]["explain_small"] = explain.run(SMALL_DB)["total_sql_ms"]
+    if "booking" in parts:
+        # The public scheduling page and its slots endpoint (#22): a database of its own.
+        from bench import booking_page
+        summary["parts"]["booking"] = booking_page.main(seconds, rounds)
     if "delivery" in parts:
         delivery.main([])
         summary["parts"]["delivery"] = json.loads((RESULTS / "delivery.json").read_text())
@@ -156,6 +160,15 @@ def markdown(summary: dict) -> str:
              f"{' '.join(m['loadavg_start'])}; PostgreSQL {m['postgres']}, Redis {m['redis']}, "
              f"{m['wrk']}.", ""]
     lines += _web_lines(summary["parts"].get("web"), "Web (small database, 8 connections)")
+    b = summary["parts"].get("booking")
+    if b:
+        lines += ["## Scheduling page (5-member round robin, a month, 8 connections)", "",
+                  f"- public page p95 (median of rounds) {b['page_p95_ms']} ms, rounds "
+                  f"{b['page_p95_runs_ms']}, CPU ms/request {b['page_cpu_ms']}",
+                  f"- slots endpoint p95 {b['slots_p95_ms']} ms, rounds "
+                  f"{b['slots_p95_runs_ms']}, CPU ms/request {b['slots_cpu_ms']}",
+                  f"- within 50 ms: page {b['page_within_budget']}, slots "
+                  f"{b['slots_within_budget']}", ""]
     d = summary["parts"].get("delivery")
     if d:
         lines += ["## Delivery", ""]
@@ -210,6 +223,11 @@ def _web_lines(web: dict | None, title: str) -> list[str]:
                   "| connections | req/s | p50 ms | p95 ms | the p95s | CPU ms/request app + db |",
                   "|---|---|---|---|---|---|"]
         lines += [_table_row(c, f) for c, f in web["save_by_connections"].items()]
+    for name, s in web["scenarios"].items():
+        if "over_bare" in s:
+            lines.append(f"- {name}: throughput over bare Flask per round {s['over_bare']['runs']}"
+                         f" (median {s['over_bare']['median']}), over the constant route "
+                         f"{s['over_constant']['runs']} (median {s['over_constant']['median']})")
     if "record_over_constant" in web:
         lines += ["", f"Record/constant throughput, per round: "
                       f"{web['record_over_constant']['runs']} (median "

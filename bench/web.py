@@ -1,7 +1,10 @@
 """Web benchmarks under gunicorn with production settings, wrk on loopback.
 
 Scenarios, each at 8 concurrent connections (and a 1-connection run for service time):
-- constant: GET /bench/constant (bench-only route, no session), the throughput yardstick;
+- bare:     GET /bench/constant on a bare Flask app (bench/bare.py: one route, no extension,
+            no hook) under the same gunicorn configuration: the floor (#24);
+- constant: GET /bench/constant (bench-only route of the product app, no session: its
+            hooks and nothing else), the throughput yardstick;
 - record:   GET /contacts/1, a contact with 500 meetings (timeline page 1, 20 items);
 - scheduler: GET /meetings/new?record_type=contact&record_id=1 (the form; since #24 the
             week grid comes after it, by htmx);
@@ -46,7 +49,9 @@ from bench.harness import (
 SAVE_TITLE = "Bench save"
 RECORD_PATH = "/contacts/1"
 SCHEDULER_PATH = "/meetings/new?record_type=contact&record_id=1"
-BUDGETS = {"record_p95_ms": 30, "record_ratio": 0.40, "scheduler_p95_ms": 50, "save_p95_ms": 60}
+BUDGETS = {"record_p95_ms": 30, "record_ratio": 0.40, "scheduler_p95_ms": 50, "save_p95_ms": 60,
+           "constant_over_bare": 0.8, "record_p95_ms_rendered": 40, "record_app_cpu_ms": 6,
+           "record_db_cpu_ms": 2, "scheduler_app_cpu_ms": 8}
 
 
 def save_body(subjects: dict, token: str) -> list[tuple[str, str]]:
@@ -187,7 +192,9 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
     results: dict[str, list[WrkResult]] = {}
     service: dict[str, list[WrkResult]] = {}
     sweep: dict[int, list[WrkResult]] = {}
-    with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads) as g:
+    with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads) as g, \
+            Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads,
+                     app="bench.bare:app") as bare:
         cookie, token = login(g.url, datagen.BENCH_EMAIL, datagen.BENCH_PASSWORD)
         pages = check_pages(g.url, cookie)
         body = "&".join(f"{k}={v}" for k, v in _encode(save_body(subjects, token)))
@@ -198,7 +205,9 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         week = week_path(request(g.url, "GET", SCHEDULER_PATH, cookie=cookie)[2])
         readers = [login(g.url, email, datagen.BENCH_PASSWORD)[0]
                    for email in busy_readers(db_url)]
-        scenarios = [("constant", "/bench/constant", None, None),
+        assert request(bare.url, "GET", "/bench/constant")[2] == b"ok"
+        scenarios = [("bare", "/bench/constant", None, None),
+                     ("constant", "/bench/constant", None, None),
                      ("record", RECORD_PATH, cookie, None),
                      ("scheduler", SCHEDULER_PATH, cookie, None),
                      ("scheduler_week", week, cookie, None)]
@@ -211,6 +220,10 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
             """wrk on one scenario; a busy one with its saver running (and its meetings
             deleted after)."""
             many = ck if isinstance(ck, list) else None
+            if name == "bare":
+                if "server" in kw:
+                    kw = {**kw, "server": bare, "database": None}
+                return wrk(name, bare.url + path, secs, conns, **kw)
             if not name.endswith("_busy"):
                 return wrk(name, g.url + path, secs, conns, cookie=None if many else ck,
                            body=bd, cookies=many, **kw)
@@ -252,7 +265,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                     f"{r.p50_ms:6.1f}  p95 {r.p95_ms:6.1f} ms  errors {_errs(r)}"
                     f"  cpu ms/req {r.cpu_ms}")
         for i in range(service_rounds):
-            for name, path, ck, bd in scenarios[1:]:
+            for name, path, ck, bd in scenarios[2:]:
                 r = one(name, path, ck, bd, max(3, seconds / 2), 1, threads=1)
                 if name == "save":
                     delete_saved(db_url)
@@ -279,10 +292,14 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         ratios = [r.rps / c.rps for r, c in zip(results["record"], results["constant"],
                                                 strict=True)]
         out["record_over_constant"] = summary(ratios)
-    # Every scenario's throughput over the constant route's, round by round (#24).
+    # Every scenario's throughput over the constant route's, and over bare Flask's, round
+    # by round (#24).
     for name, runs in results.items():
         out["scenarios"][name]["over_constant"] = summary(
             [r.rps / c.rps for r, c in zip(runs, results["constant"], strict=True)])
+        if "bare" in results:
+            out["scenarios"][name]["over_bare"] = summary(
+                [r.rps / b.rps for r, b in zip(runs, results["bare"], strict=True)])
     for name, runs in service.items():
         out["service"][name] = {"p50_ms": summary([r.p50_ms for r in runs]),
                                 "p95_ms": summary([r.p95_ms for r in runs]),
@@ -319,11 +336,23 @@ def _encode(pairs):
 def verdicts(out: dict) -> dict:
     s = out["scenarios"]
     v = {}
+    if "bare" in s:
+        v["constant_rps_at_least_80pct_of_bare_flask"] = (
+            s["constant"]["over_bare"]["median"] >= BUDGETS["constant_over_bare"])
     if "record" in s:
         v["record_p95_under_30ms"] = s["record"]["p95_ms"]["median"] < BUDGETS["record_p95_ms"]
         v["record_rps_at_least_40pct_of_constant"] = (
             out["record_over_constant"]["median"] >= BUDGETS["record_ratio"])
+        cpu = s["record"]["cpu_ms_per_request"]
+        v["record_p95_under_40ms_rendered"] = (s["record"]["p95_ms"]["median"]
+                                               < BUDGETS["record_p95_ms_rendered"])
+        v["record_app_cpu_at_most_6ms"] = cpu["app"]["median"] <= BUDGETS["record_app_cpu_ms"]
+        if "db" in cpu:
+            v["record_db_cpu_at_most_2ms"] = cpu["db"]["median"] <= BUDGETS["record_db_cpu_ms"]
     if "scheduler" in s:
+        v["scheduler_app_cpu_at_most_8ms"] = (
+            s["scheduler"]["cpu_ms_per_request"]["app"]["median"]
+            <= BUDGETS["scheduler_app_cpu_ms"])
         v["scheduler_p95_under_50ms"] = (s["scheduler"]["p95_ms"]["median"]
                                          < BUDGETS["scheduler_p95_ms"])
     if "save" in s:

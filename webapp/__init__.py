@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from webapp.config import load_config
 from webapp.extensions import babel, csrf, db, htmx, login_manager, migrate
-from webapp.fastpath import ParleyFlask
+from webapp.fastpath import ParleyFlask, csrf_checks_the_method_first
 
 SUPPORTED_LOCALES = ("en", "zh_Hant")
 
@@ -69,6 +69,7 @@ def create_app(config: dict | None = None) -> Flask:
     # one has nothing to do on any response (#24, the per-request floor).
     app.after_request_funcs[None].remove(login_manager._update_remember_cookie)
     csrf.init_app(app)
+    csrf_checks_the_method_first(app)
     htmx.init_app(app)
     babel.init_app(app, locale_selector=select_locale, timezone_selector=select_timezone)
 

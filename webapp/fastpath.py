@@ -28,6 +28,14 @@ class CookieSessions(SecureCookieSessionInterface):
             found = self._serializers[key] = super().get_signing_serializer(app)
         return found
 
+    def open_session(self, app: Flask, request):
+        # A request that carries no cookie at all (a first visit, a health check, an API
+        # client) gets Flask's answer for a missing session cookie without parsing an empty
+        # Cookie header into a dict first.
+        if not request.environ.get("HTTP_COOKIE") and app.secret_key:
+            return self.session_class()
+        return super().open_session(app, request)
+
     def save_session(self, app: Flask, session, response) -> None:
         # Flask's own answer for a session that writes nothing (empty and unchanged, or not
         # modified and not refreshed on each request), without its seven settings lookups.
@@ -54,3 +62,23 @@ class ParleyFlask(Flask):
             return found
         except TypeError:  # an unhashable callable
             return super().ensure_sync(func)
+
+
+def csrf_checks_the_method_first(app: Flask) -> None:
+    """Flask-WTF's before-request hook looks the view's exemptions up (two dict lookups and
+    an f-string of the view's name) before it looks at the method, so every GET paid for a
+    check that then found nothing to do. The same hook behind a test of the method: what
+    it does on a POST (or any method of WTF_CSRF_METHODS) is unchanged."""
+    from flask import request
+
+    hooks = app.before_request_funcs[None]
+    index = next(i for i, f in enumerate(hooks) if f.__name__ == "csrf_protect")
+    protect = hooks[index]
+    methods = frozenset(app.config["WTF_CSRF_METHODS"])
+
+    def csrf_protect():
+        if request.method in methods:
+            return protect()
+        return None
+
+    hooks[index] = csrf_protect

@@ -49,28 +49,43 @@ def init_app(app: Flask) -> None:
 
     fixed = (("X-Content-Type-Options", "nosniff"), ("Referrer-Policy", "same-origin"),
              ("X-Frame-Options", "DENY"))
+    ours = frozenset(("content-security-policy", "strict-transport-security",
+                      *(key.lower() for key, _ in fixed)))
+    #: What nearly every response gets, built once per HSTS setting: werkzeug's
+    #: Headers.extend() checked each of these constant values for newlines on every
+    #: response (#24, the floor).
+    usual: dict[int, list] = {}
+
+    def hsts_header(seconds: int) -> tuple:
+        return (("Strict-Transport-Security", f"max-age={seconds}; includeSubDomains"),) \
+            if seconds else ()
 
     @app.after_request
     def _security_headers(response):
-        # One pass over the response's headers, then one extend: setdefault() looked each
-        # header up (and raised KeyError inside werkzeug) on every response (#24).
         headers = response.headers
         headers.add("Vary", "HX-Request")
         if response.mimetype == "text/html" and "_user_id" in session \
                 and current_user.is_authenticated:
             # A logged-in page must not be shown again from a cache after logout.
             headers["Cache-Control"] = "no-store"
-        present = {key.lower() for key in headers.keys()}
-        policy = OFFLINE_POLICY if request.endpoint == "core.offline" else POLICY
+        present = {key.lower() for key in headers.keys()} & ours
         framing = request.environ.get(FRAMING_KEY)
+        offline = request.endpoint == "core.offline"
+        seconds = app.config.get("HSTS_SECONDS", 0)
+        if not present and not offline and not (framing and framing != "'none'"):
+            found = usual.get(seconds)
+            if found is None:
+                found = usual[seconds] = [("Content-Security-Policy", POLICY), *fixed,
+                                          *hsts_header(seconds)]
+            headers._list.extend(found)  # constants, checked when built
+            return response
+        policy = OFFLINE_POLICY if offline else POLICY
         deny = fixed
         if framing and framing != "'none'":
             policy = policy.replace("frame-ancestors 'none'", f"frame-ancestors {framing}")
             deny = fixed[:2]
-        hsts = app.config.get("HSTS_SECONDS", 0)
-        hsts = (("Strict-Transport-Security", f"max-age={hsts}; includeSubDomains"),) \
-            if hsts else ()
         headers.extend([(key, value) for key, value
-                        in (("Content-Security-Policy", policy), *deny, *hsts)
+                        in (("Content-Security-Policy", policy), *deny,
+                            *hsts_header(seconds))
                         if key.lower() not in present])
         return response
