@@ -85,8 +85,10 @@ class Gunicorn:
     """`gunicorn -c bench/gunicorn_conf.py bench.wsgi:app` on a free loopback port."""
 
     def __init__(self, db_url: str, workers: int | None = None, worker_class: str = "sync",
-                 threads: int = 1, app: str = "bench.wsgi:app", env: dict | None = None):
+                 threads: int = 1, app: str = "bench.wsgi:app", env: dict | None = None,
+                 python: str = PY, health: str = "/healthz"):
         self.port = free_port()
+        self.python, self.health = python, health
         self.url = f"http://127.0.0.1:{self.port}"
         self.db_url = db_url
         self.app = app
@@ -102,7 +104,7 @@ class Gunicorn:
         RESULTS.mkdir(exist_ok=True)
         env = production_env(self.db_url, self.url, **self.extra)
         self.proc = subprocess.Popen(
-            [PY, "-m", "gunicorn", "-c", str(BENCH / "gunicorn_conf.py"), self.app],
+            [self.python, "-m", "gunicorn", "-c", str(BENCH / "gunicorn_conf.py"), self.app],
             cwd=app_root(), env=env, stdout=open(self.log, "ab"), stderr=subprocess.STDOUT,  # noqa: SIM115
             stdin=subprocess.DEVNULL, start_new_session=True)
         deadline = time.monotonic() + 30
@@ -110,13 +112,13 @@ class Gunicorn:
             if self.proc.poll() is not None:
                 raise RuntimeError("gunicorn exited: " + self.log.read_text()[-3000:])
             try:
-                if request(self.url, "GET", "/healthz")[0] == 200:
+                if request(self.url, "GET", self.health)[0] == 200:
                     return self
             except OSError:
                 pass
             time.sleep(0.2)
         self.__exit__()
-        raise RuntimeError("gunicorn did not answer /healthz in 30 s")
+        raise RuntimeError(f"gunicorn did not answer {self.health} in 30 s")
 
     def pids(self) -> list[int]:
         """The master and its workers (for py-spy)."""

@@ -120,7 +120,7 @@ def full(parts: list[str], rounds: int, seconds: float) -> int:
     if "scale" in parts:
         if not big_is_ready(BIG_DB):
             summary["big_data"] = generate(BIG_DB, "big")
-        big = web.run(BIG_DB, rounds, seconds, label="big", save=False)
+        big = web.run(BIG_DB, rounds, seconds, label="big", save=False, peer=False)
         Report("web-big", big).save()
         small = summary["parts"].get("web") or _load("web-small")
         summary["parts"]["scale"] = scale_verdict(small, big)

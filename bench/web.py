@@ -33,7 +33,7 @@ from zoneinfo import ZoneInfo
 import psycopg
 import redis
 
-from bench import datagen
+from bench import datagen, indico_peer
 from bench.harness import (
     REDIS_URL,
     SMALL_DB,
@@ -183,7 +183,7 @@ class Saver:
 def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connections: int = 8,
         workers: int | None = None, worker_class: str = "sync", threads: int = 1,
         service_rounds: int = 3, label: str = "small", save: bool = True, log=print,
-        save_sweep: tuple[int, ...] = (1, 2, 4)) -> dict:
+        save_sweep: tuple[int, ...] = (1, 2, 4), peer: bool = True) -> dict:
     week_events = datagen.align_busy_week(db_url)
     subjects = datagen.subjects(db_url)
     delete_saved(db_url)
@@ -194,7 +194,8 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
     sweep: dict[int, list[WrkResult]] = {}
     with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads) as g, \
             Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads,
-                     app="bench.bare:app") as bare:
+                     app="bench.bare:app") as bare, \
+            indico_peer.server(workers, enabled=peer) as (indico, indico_path):
         cookie, token = login(g.url, datagen.BENCH_EMAIL, datagen.BENCH_PASSWORD)
         pages = check_pages(g.url, cookie)
         body = "&".join(f"{k}={v}" for k, v in _encode(save_body(subjects, token)))
@@ -211,6 +212,8 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                      ("record", RECORD_PATH, cookie, None),
                      ("scheduler", SCHEDULER_PATH, cookie, None),
                      ("scheduler_week", week, cookie, None)]
+        if indico is not None:
+            scenarios.append(("indico_event", indico_path, None, None))
         if save:
             scenarios.append(("save", SCHEDULER_PATH, cookie, body))
             scenarios += [("record_busy", RECORD_PATH, readers, None),
@@ -220,10 +223,12 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
             """wrk on one scenario; a busy one with its saver running (and its meetings
             deleted after)."""
             many = ck if isinstance(ck, list) else None
-            if name == "bare":
+            if name in ("bare", "indico_event"):  # the peers: servers of their own
+                other = bare if name == "bare" else indico
                 if "server" in kw:
-                    kw = {**kw, "server": bare, "database": None}
-                return wrk(name, bare.url + path, secs, conns, **kw)
+                    kw = {**kw, "server": other,
+                          "database": indico_peer.DB_NAME if other is indico else None}
+                return wrk(name, other.url + path, secs, conns, **kw)
             if not name.endswith("_busy"):
                 return wrk(name, g.url + path, secs, conns, cookie=None if many else ck,
                            body=bd, cookies=many, **kw)
