@@ -209,3 +209,29 @@ class SMTPSink:
         with self.lock:
             self.messages.clear()
             self.peers.clear()
+
+
+def at_once(n: int, fn, timeout: float = 180) -> list:
+    """Call fn(0) … fn(n - 1) in n threads released together by a barrier, as concurrent
+    requests arrive; return what they returned (in the order they finished). The first
+    error a thread met is raised here, and a thread that never finished fails the test."""
+    barrier = threading.Barrier(n)
+    results: list = []
+    failures: list[BaseException] = []
+
+    def run(i: int) -> None:
+        try:
+            barrier.wait()
+            results.append(fn(i))
+        except BaseException as exc:  # raised below, in the test's own thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(n)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=timeout)
+    assert not any(t.is_alive() for t in threads), "a concurrent call never finished"
+    if failures:
+        raise failures[0]
+    return results

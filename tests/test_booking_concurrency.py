@@ -4,13 +4,13 @@ meeting is made, the 19 others are told the time was just taken (409). Run on SQ
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 import sqlalchemy as sa
 
 from tests.meeting_helpers import future_day, local
+from tests.support import at_once
 from webapp.api import operations as token_ops
 from webapp.booking.models import Booking
 from webapp.meetings.models import Meeting
@@ -28,29 +28,15 @@ def weekday(days: int = 10):
 
 
 def submit_at_once(app, slug: str, start, n: int = 20) -> list[int]:
-    barrier = threading.Barrier(n)
-    codes: list[int] = []
-    failures: list[BaseException] = []
-
-    def one(i: int) -> None:
+    def one(i: int) -> int:
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = f"10.20.{i}.1"
-        try:
-            barrier.wait()
-            r = client.post(f"{API}/{slug}/bookings", json={
-                "start": start.isoformat(), "duration": 30, "timezone": "America/New_York",
-                "name": f"Visitor {i}", "email": f"visitor{i}@example.org"})
-            codes.append(r.status_code)
-        except BaseException as exc:  # reported below
-            failures.append(exc)
+        r = client.post(f"{API}/{slug}/bookings", json={
+            "start": start.isoformat(), "duration": 30, "timezone": "America/New_York",
+            "name": f"Visitor {i}", "email": f"visitor{i}@example.org"})
+        return r.status_code
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=180)
-    assert not failures, failures[:3]
-    return codes
+    return at_once(n, one)
 
 
 def new_page(app, db, body: dict, user) -> None:
@@ -108,24 +94,16 @@ def test_one_idempotency_key_sent_five_times_at_once_is_one_booking(app, make, d
     new_page(app, db, {"title": "Intro", "slug": "race-key", "kind": "one_on_one",
                        "durations": [30]}, ana)
     start = local(weekday(), "10:00")
-    barrier = threading.Barrier(5)
-    answers: list = []
-
-    def one(i: int) -> None:
+    def one(i: int) -> tuple:
         client = app.test_client()
         client.environ_base["REMOTE_ADDR"] = f"10.30.{i}.1"
-        barrier.wait()
         r = client.post(f"{API}/race-key/bookings", headers={"Idempotency-Key": "k-1"},
                         json={"start": start.isoformat(), "duration": 30,
                               "timezone": "America/New_York", "name": "Vera",
                               "email": "vera@example.org"})
-        answers.append((r.status_code, r.json.get("id")))
+        return r.status_code, r.json.get("id")
 
-    threads = [threading.Thread(target=one, args=(i,)) for i in range(5)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    answers = at_once(5, one)
     assert len(answers) == 5 and {code for code, _id in answers} == {201}, answers
     assert len({booking_id for _code, booking_id in answers}) == 1
     db.session.expire_all()

@@ -3,7 +3,6 @@ ledger, and concurrency when members are busy."""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, datetime, timedelta
 
@@ -11,6 +10,7 @@ import pytest
 import sqlalchemy as sa
 
 from tests.meeting_helpers import future_day, local
+from tests.support import at_once
 from tests.test_rotations import PAID, T0, book, counts, member, team  # noqa: F401
 from webapp.auth.models import Account, User
 from webapp.availability import settings as availability
@@ -151,41 +151,31 @@ def test_concurrent_bookings_at_one_time_give_each_member_one_and_refuse_the_res
     db.session.commit()
     ids = (account.id, organizer.id, rotation.id)
     start = datetime.now(UTC).replace(microsecond=0, second=0) + timedelta(days=4)
-    barrier = threading.Barrier(20)
-    outcomes: list[str] = []
-    failures: list[BaseException] = []
 
-    def book_one(n: int) -> None:
+    def book_one(n: int) -> str:
         with app.app_context():
             from webapp.extensions import db as session_db
             try:
-                barrier.wait()
                 acc = session_db.session.get(Account, ids[0])
                 actor = session_db.session.get(User, ids[1])
                 data = inputs.MeetingInput(title=f"Call {n}", start=start,
                                            end=start + timedelta(minutes=30), timezone="UTC",
                                            rotation_id=ids[2])
                 if validation.validate(acc, actor, data):
-                    outcomes.append("refused early")
-                    return
+                    return "refused early"
                 saving.schedule_meeting(acc, actor, data)
                 session_db.session.commit()
-                outcomes.append("booked")
+                return "booked"
             except ops.RotationError as exc:
-                outcomes.append("refused at the lock" if "free" in exc.message else exc.message)
                 session_db.session.rollback()
-            except BaseException as exc:
-                failures.append(exc)
+                return "refused at the lock" if "free" in exc.message else exc.message
+            except BaseException:
                 session_db.session.rollback()
+                raise
             finally:
                 session_db.session.remove()
 
-    threads = [threading.Thread(target=book_one, args=(n,)) for n in range(20)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    assert not failures, failures[:3]
+    outcomes = at_once(20, book_one, timeout=120)
     assert outcomes.count("booked") == 5
     assert len(outcomes) == 20 and set(outcomes) <= {"booked", "refused early",
                                                      "refused at the lock"}
