@@ -36,6 +36,17 @@ def login(client):
 
 
 @pytest.fixture()
+def rep(make, login, db):
+    """Rita, a logged-in rep with a paid seat in an account in New York: (account, user).
+    Test modules that need another rep define their own `rep`."""
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    user = login(make.user(account, name="Rita Rep", email="rita@acme.example",
+                           timezone="America/New_York", seat_kind_id=seat.id))
+    return account, user
+
+
+@pytest.fixture()
 def count_queries(app):
     """with count_queries() as counter: ...; counter.count is the number of SQL statements."""
 

@@ -21,15 +21,6 @@ from webapp.reminders import sweep as reminder_sweep
 from webapp.types import utcnow
 
 
-@pytest.fixture()
-def rep(make, login, db):
-    account = make.account(timezone="America/New_York")
-    seat = make.seat(account, paid=True)
-    user = login(make.user(account, name="Rita Rep", email="rita@acme.example",
-                           timezone="America/New_York", seat_kind_id=seat.id))
-    return account, user
-
-
 def parts(msg: EmailMessage) -> list[str]:
     return [p.get_content_type() for p in msg.walk()]
 

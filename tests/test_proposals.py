@@ -5,7 +5,6 @@ released; expired links and times taken meanwhile say so; two clicks at once boo
 from __future__ import annotations
 
 import re
-import threading
 from datetime import timedelta
 from itertools import pairwise
 from zoneinfo import ZoneInfo
@@ -15,19 +14,11 @@ import sqlalchemy as sa
 from babel.dates import format_time
 
 from tests.meeting_helpers import future_day, local, schedule
+from tests.support import at_once
 from webapp.meetings.models import Meeting, MeetingAssociation
 from webapp.proposals.models import Proposal
 
 LINK = re.compile(r"http://parley\.test(/proposed/[A-Za-z0-9_.\-]+)")
-
-
-@pytest.fixture()
-def rep(make, login, db):
-    account = make.account(timezone="America/New_York")
-    seat = make.seat(account, paid=True)
-    user = login(make.user(account, name="Rita Rep", email="rita@acme.example",
-                           timezone="America/New_York", seat_kind_id=seat.id))
-    return account, user
 
 
 def propose(client, record, times=("10:00", "11:00", "14:00"), day=None, **overrides):
@@ -265,20 +256,12 @@ def test_links_clicked_at_once_book_one_meeting(app, make, db, smtp):
     links = sent_links(rep_client, contact, smtp,
                        times=("09:00", "10:00", "11:00", "13:00", "15:00"))
     clicks = links * 2
-    barrier = threading.Barrier(len(clicks))
-    answers: list[tuple[int, str]] = []
 
-    def click(link: str) -> None:
-        c = app.test_client()
-        barrier.wait()
-        r = c.post(link)
-        answers.append((r.status_code, r.get_data(as_text=True)))
+    def click(i: int) -> tuple[int, str]:
+        r = app.test_client().post(clicks[i])
+        return r.status_code, r.get_data(as_text=True)
 
-    threads = [threading.Thread(target=click, args=(link,)) for link in clicks]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
+    answers = at_once(len(clicks), click, timeout=60)
     assert sorted(status for status, _body in answers) == [200] + [409] * 9
     assert all("already booked" in body for status, body in answers if status == 409)
     db.session.remove()
@@ -368,28 +351,18 @@ def test_a_proposal_and_a_scheduling_page_never_book_one_time_twice(app, make, d
     links = sent_links(rep_client, contact, smtp, day=day, times=("10:00", "14:00"))
     start, slug = local(day, "10:00"), page.slug
     n = 12
-    barrier = threading.Barrier(n)
-    codes: list[tuple[str, int]] = []
 
-    def visitor(i: int) -> None:
+    def visitor(i: int) -> tuple[str, int]:
         c = app.test_client()
         c.environ_base["REMOTE_ADDR"] = f"10.30.{i}.1"
-        barrier.wait()
         if i % 2:
-            codes.append(("link", c.post(links[0]).status_code))
-        else:
-            codes.append(("page", c.post(f"/api/v1/scheduling-pages/{slug}/bookings",
-                                         json={"start": start.isoformat(), "duration": 30,
-                                               "timezone": "America/New_York",
-                                               "name": f"Visitor {i}",
-                                               "email": f"visitor{i}@example.org"}
-                                         ).status_code))
+            return "link", c.post(links[0]).status_code
+        return "page", c.post(f"/api/v1/scheduling-pages/{slug}/bookings",
+                              json={"start": start.isoformat(), "duration": 30,
+                                    "timezone": "America/New_York", "name": f"Visitor {i}",
+                                    "email": f"visitor{i}@example.org"}).status_code
 
-    threads = [threading.Thread(target=visitor, args=(i,)) for i in range(n)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
+    codes = at_once(n, visitor, timeout=120)
     assert len(codes) == n
     made = [c for c in codes if c[1] in (200, 201)]
     assert len(made) == 1, codes
