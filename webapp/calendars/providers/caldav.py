@@ -82,6 +82,11 @@ class CalDAVCalendar:
         self.calendar_url = calendar_url
         self.auth = requests.auth.HTTPBasicAuth(username, password)
 
+    @property
+    def calendar_id(self) -> str:
+        """The collection as sync rows keep it (#21)."""
+        return self.calendar_url
+
     # --- plain WebDAV: writes with If-Match, sync-collection ----------------------------
 
     def _dav(self, method: str, url: str, body: str | bytes = b"", headers=None,
