@@ -109,13 +109,15 @@ class Provider:
         self.failing_calendars: set[str] = set()
 
     def add_calendar(self, cid: str, name: str, *, primary: bool = False,
-                     writable: bool = True) -> None:
+                     writable: bool = True, role: str | None = None) -> None:
         """A calendar on the account's list (both wire formats are kept: the Google
         stand-in reads summary/primary/accessRole, the Graph one name/isDefaultCalendar/
-        canEdit)."""
+        canEdit). role: Google's accessRole (owner, writer, reader, freeBusyReader)."""
+        role = role or ("owner" if writable else "reader")
+        writable = role in ("owner", "writer")
         self.calendar_list.append({
             "kind": "calendar#calendarListEntry", "id": cid, "summary": name,
-            "primary": primary, "accessRole": "owner" if writable else "reader",
+            "primary": primary, "accessRole": role,
             "name": name, "isDefaultCalendar": primary, "canEdit": writable})
         self.calendar_events.setdefault(cid, [])
 

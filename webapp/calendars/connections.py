@@ -270,13 +270,26 @@ def _follow_target(conn: CalendarConnection) -> None:
             conn.caldav_calendar_url = target.external_id
 
 
+class ReadOnlyTarget(ValueError):
+    """The calendar chosen for new meetings is one the user may only read."""
+
+    def __init__(self, calendar: ConnectionCalendar):
+        super().__init__(calendar.name)
+        self.calendar = calendar
+
+
 def set_calendars(conn: CalendarConnection, counting: set[int], target_id: int | None) -> bool:
     """Which of the connection's calendars count for busy time (ids), and which one
     receives new meetings (it must be writable). False when target_id is not one of its
-    writable calendars (nothing changed)."""
+    calendars; raises ReadOnlyTarget when it is one the user may only read (nothing
+    changed either way)."""
     rows = list(conn.calendars)
-    if target_id is not None and not any(r.id == target_id and not r.read_only for r in rows):
-        return False
+    if target_id is not None:
+        chosen = next((r for r in rows if r.id == target_id), None)
+        if chosen is None:
+            return False
+        if chosen.read_only:
+            raise ReadOnlyTarget(chosen)
     for row in rows:
         row.counts_for_busy = row.id in counting
         if target_id is not None:
