@@ -294,7 +294,7 @@ def test_the_target_calendar_receives_the_new_event(client, rep, cal, db, make):
     # A read-only calendar cannot receive meetings.
     r = client.post(f"/calendars/{conn.id}/calendars",
                     data={"counts": [], "target": str(found["Holidays"].id)})
-    assert r.status_code == 400
+    assert r.status_code == 422  # refused with its reason (see the read-only tests below)
     # The API lists the connection with its calendars and flags.
     from webapp.api import operations as token_ops
     _row, token = token_ops.create_token(user, "tests")

@@ -875,3 +875,36 @@ def test_radicale_events_on_a_previous_target_collection_still_sync(client, rep,
     assert sync_once(db, conn) == "synced"
     drain(app)
     assert db.session.get(Meeting, old.id).outcome == "canceled"
+
+
+def test_events_on_a_previous_connection_still_sync_after_choosing_another(  # noqa: F811
+        client, rep, cal, db, make, smtp, app):
+    """The user moves new meetings from Google to Microsoft 365: a meeting already on
+    Google is still moved by a change made in Google ("sync now" reads every connection)
+    and Parley's edits still go to Google; the new meeting goes to Microsoft 365."""
+    google, ms = cal
+    oauth_connect(client, "google")
+    account, user = rep
+    old = booked(client, db, make, account)
+    google_conn = db.session.scalar(sa.select(CalendarConnection))
+    old_row = db.session.scalar(sa.select(CalendarSync))
+    assert sync_once(db, google_conn) == "synced"
+    oauth_connect(client, "microsoft")
+    ms_conn = db.session.scalar(sa.select(CalendarConnection).where(
+        CalendarConnection.provider == "microsoft"))
+    assert client.post(f"/calendars/{ms_conn.id}/receive").status_code == 302
+    schedule(client, None, title="On Outlook", start_date=future_day(12), start_time="13:00",
+             end_time="13:30")
+    assert len(ms.events) == 1 and len(google.events) == 1
+    next_day = future_day(13)
+    google.edit(old_row.external_id, start={"dateTime": local(next_day, "10:00").isoformat()},
+                end={"dateTime": local(next_day, "11:00").isoformat()})
+    assert client.post("/calendars/sync-now").status_code == 302
+    drain(app)
+    db.session.expire_all()
+    assert db.session.get(Meeting, old.id).start_at == local(next_day, "10:00")
+    client.post(f"/meetings/{old.id}/edit", data=form(
+        title="Edited in Parley", start_date=next_day, start_time="10:00", end_time="11:00",
+        attendees=[f"contact:{a.contact_id}" for a in db.session.get(Meeting, old.id).attendees]))
+    assert google.events[old_row.external_id]["summary"] == "Edited in Parley"
+    assert len(ms.events) == 1

@@ -160,13 +160,17 @@ def receive_events(connection_id: int):
 @bp.post("/calendars/sync-now")
 @login_required
 def sync_now():
-    """Take in what changed in the calendar now (issue 23)."""
-    conn = calendar_connections.connection_for(current_user.id)
-    if conn is None:
+    """Take in what changed in the calendars now (issue 23): every connection of the
+    user's, as meetings written before another one was chosen for new meetings stay on
+    theirs (#21)."""
+    conns = [c for c in calendar_connections.connections_of(current_user.id)
+             if c.account_id == current_user.account_id and c.status == "active"]
+    if not conns:
         abort(404)
-    state = inbound.sync_now(conn)
+    states = [inbound.sync_now(conn) for conn in conns]
     db.session.commit()
-    jobs.enqueue(inbound.JOB, state.id)
+    for state in states:
+        jobs.enqueue(inbound.JOB, state.id)
     flash(_("Your calendar is being synced."), "success")
     return redirect(_safe_next(request.form.get("next")))
 
