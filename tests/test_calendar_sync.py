@@ -831,7 +831,7 @@ def test_google_events_on_a_previous_target_still_sync_both_ways(client, rep, ca
 
 
 def test_radicale_events_on_a_previous_target_collection_still_sync(client, rep, db, make,  # noqa: F811
-                                                                    radicale, smtp, app):
+                                                                    radicale, smtp, app):  # noqa: F811
     """CalDAV with two collections: a meeting written to Home before the user chose Work
     for new meetings is still moved by a change made in Home, and written back to Home."""
     import uuid
@@ -878,7 +878,7 @@ def test_radicale_events_on_a_previous_target_collection_still_sync(client, rep,
 
 
 def test_events_on_a_previous_connection_still_sync_after_choosing_another(  # noqa: F811
-        client, rep, cal, db, make, smtp, app):
+        client, rep, cal, db, make, smtp, app):  # noqa: F811
     """The user moves new meetings from Google to Microsoft 365: a meeting already on
     Google is still moved by a change made in Google ("sync now" reads every connection)
     and Parley's edits still go to Google; the new meeting goes to Microsoft 365."""
@@ -908,3 +908,38 @@ def test_events_on_a_previous_connection_still_sync_after_choosing_another(  # n
         attendees=[f"contact:{a.contact_id}" for a in db.session.get(Meeting, old.id).attendees]))
     assert google.events[old_row.external_id]["summary"] == "Edited in Parley"
     assert len(ms.events) == 1
+
+
+def test_migration_keeps_the_calendar_of_events_written_before_it(tmp_path):
+    """Sync rows written before each event's calendar was kept get the calendar they were
+    written to (Google primary, Graph default, the CalDAV connection's collection), so
+    choosing another calendar for new meetings does not lose them."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.extensions import db as _db
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "JOBS_MODE": "eager",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "UPLOAD_DIR": str(tmp_path)})
+    now = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision="0018_left20_guest_changes")
+        with _db.engine.begin() as conn:
+            for cid, provider, url in ((1, "google", None), (2, "microsoft", None),
+                                       (3, "caldav", "https://dav.example/alice/home/")):
+                conn.execute(sa.text(
+                    "INSERT INTO calendar_connections (id, account_id, user_id, provider, "
+                    "status, sync_on, token_version, created_at, receives_events, "
+                    "caldav_calendar_url) VALUES (:id, 1, 1, :p, 'active', 1, 0, :now, 0, "
+                    ":url)"), {"id": cid, "p": provider, "now": now, "url": url})
+                for n, eid in ((cid * 10, f"e{cid}"), (cid * 10 + 1, None)):
+                    conn.execute(sa.text(
+                        "INSERT INTO calendar_syncs (id, account_id, meeting_id, "
+                        "connection_id, provider, external_id, action, status, attempts, "
+                        "next_attempt_at) VALUES (:n, 1, :n, :c, :p, :e, 'upsert', 'synced', "
+                        "0, :now)"), {"n": n, "c": cid, "p": provider, "e": eid, "now": now})
+        upgrade()
+        refs = dict(_db.session.execute(sa.text("SELECT id, calendar_ref FROM calendar_syncs")).all())
+        _db.session.remove()
+    assert refs == {10: "primary", 11: None, 20: "default", 21: None,
+                    30: "https://dav.example/alice/home/", 31: None}
