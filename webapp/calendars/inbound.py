@@ -4,8 +4,11 @@ flushes, never commits): the job that runs it is webapp.calendars.sync.run_inbou
 Each connection has one CalendarSyncState row, claimed by a periodic job through the task
 runner (webapp.tasks) every CALENDAR_SYNC_INTERVAL_SECONDS, or at once by "sync now". The
 job asks the provider what changed since the stored token (CalDAV sync-collection with a
-ctag/etag fallback, Google syncToken, Graph delta) and applies each change to an event
-Parley created, matched by its stored href / event id or by our UID. Events Parley did not
+ctag/etag fallback, Google syncToken, Graph delta), in the calendar receiving new meetings
+and in every other calendar of the connection that holds Parley's events (#21: each sync
+row keeps its event's calendar, and each calendar has its own token), and applies each
+change to an event Parley created on that calendar, matched by its stored href / event id
+or by our UID. Events Parley did not
 create are busy time only, never imported.
 
 What a change means, always saved through the one save pipeline with the provider as
