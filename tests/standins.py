@@ -329,6 +329,10 @@ def google_app(p: Provider) -> Flask:
         answers 410 (fullSyncRequired)."""
         if (denied := guard()) is not None:
             return denied
+        if own(cal) != "primary" and p.calendar_list and \
+                cal not in {c["id"] for c in p.calendar_list}:
+            return jsonify(error={"code": 404, "message": "Not Found",
+                                  "errors": [{"domain": "global", "reason": "notFound"}]}), 404
         token = request.args.get("syncToken")
         if token is not None and (not token.isdigit() or int(token) < p.oldest_token):
             return jsonify(error={"code": 410, "message": "Sync token is no longer valid, "

@@ -943,3 +943,30 @@ def test_migration_keeps_the_calendar_of_events_written_before_it(tmp_path):
         _db.session.remove()
     assert refs == {10: "primary", 11: None, 20: "default", 21: None,
                     30: "https://dav.example/alice/home/", 31: None}
+
+
+def test_a_previous_target_calendar_deleted_in_google_does_not_stop_the_sync(  # noqa: F811
+        client, rep, cal, db, make, smtp, app):  # noqa: F811
+    """The calendar that held a meeting's event is deleted in Google after the user chose
+    another one: the sync goes on (nothing of it can change any more), and changes on the
+    calendar receiving new meetings are still taken in."""
+    google, _ = cal
+    google.add_calendar(google.email, google.email, primary=True)
+    google.add_calendar("work-cal@group.calendar.example", "Work")
+    oauth_connect(client, "google")
+    account, _user = rep
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    _choose_target(client, conn, _calendar_rows(db, conn)["Work"])
+    booked(client, db, make, account)
+    assert sync_once(db, conn) == "synced"
+    _choose_target(client, conn, _calendar_rows(db, conn)[google.email])
+    schedule(client, None, title="On primary", start_date=future_day(12), start_time="13:00",
+             end_time="13:30")
+    new = db.session.scalar(sa.select(Meeting).where(Meeting.title == "On primary"))
+    new_row = db.session.scalar(sa.select(CalendarSync).where(CalendarSync.meeting_id == new.id))
+    google.calendar_list = [c for c in google.calendar_list if c["id"] != "work-cal@group.calendar.example"]
+    google.edit(new_row.external_id, summary="Renamed on primary")
+    assert sync_once(db, conn) == "synced"
+    assert db.session.get(Meeting, new.id).title == "Renamed on primary"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.failures == 0 and state.last_error is None
