@@ -109,13 +109,15 @@ class Provider:
         self.failing_calendars: set[str] = set()
 
     def add_calendar(self, cid: str, name: str, *, primary: bool = False,
-                     writable: bool = True) -> None:
+                     writable: bool = True, role: str | None = None) -> None:
         """A calendar on the account's list (both wire formats are kept: the Google
         stand-in reads summary/primary/accessRole, the Graph one name/isDefaultCalendar/
-        canEdit)."""
+        canEdit). role: Google's accessRole (owner, writer, reader, freeBusyReader)."""
+        role = role or ("owner" if writable else "reader")
+        writable = role in ("owner", "writer")
         self.calendar_list.append({
             "kind": "calendar#calendarListEntry", "id": cid, "summary": name,
-            "primary": primary, "accessRole": "owner" if writable else "reader",
+            "primary": primary, "accessRole": role,
             "name": name, "isDefaultCalendar": primary, "canEdit": writable})
         self.calendar_events.setdefault(cid, [])
 
@@ -327,6 +329,10 @@ def google_app(p: Provider) -> Flask:
         answers 410 (fullSyncRequired)."""
         if (denied := guard()) is not None:
             return denied
+        if own(cal) != "primary" and p.calendar_list and \
+                cal not in {c["id"] for c in p.calendar_list}:
+            return jsonify(error={"code": 404, "message": "Not Found",
+                                  "errors": [{"domain": "global", "reason": "notFound"}]}), 404
         token = request.args.get("syncToken")
         if token is not None and (not token.isdigit() or int(token) < p.oldest_token):
             return jsonify(error={"code": 410, "message": "Sync token is no longer valid, "
@@ -456,16 +462,42 @@ def graph_app(p: Provider) -> Flask:
             return jsonify(error={"code": "InvalidAuthenticationToken"}), 401
         return None
 
+    def default_calendar() -> str:
+        return next((c["id"] for c in p.calendar_list if c.get("isDefaultCalendar")),
+                    "AAMkDefault")
+
+    def calendar_of(eid: str) -> str:
+        """The calendar an event lives in (one made with POST /me/events: the default)."""
+        return p.event_calendar.get(eid) or default_calendar()
+
+    def known_calendar(cid: str) -> dict | None:
+        listed = p.calendar_list or [{"id": "AAMkDefault", "canEdit": True}]
+        return next((c for c in listed if c["id"] == cid), None)
+
     @app.post("/v1.0/me/events")
-    def create():
+    @app.post("/v1.0/me/calendars/<cid>/events")
+    def create(cid: str | None = None):
+        """Create an event in the default calendar (/me/events) or in the given one
+        (/me/calendars/{id}/events): 201 with the event; 404 ErrorItemNotFound for an
+        unknown calendar, 403 ErrorAccessDenied for one the user may not edit."""
         if (denied := guard()) is not None:
             return denied
+        if cid is not None:
+            found = known_calendar(cid)
+            if found is None:
+                return jsonify(error={"code": "ErrorItemNotFound", "message": "The "
+                                      "specified object was not found in the store."}), 404
+            if found.get("canEdit") is False:
+                return jsonify(error={"code": "ErrorAccessDenied", "message": "Access is "
+                                      "denied. Check credentials and try again."}), 403
         body = request.get_json()
         tid = body.get("transactionId")
         if tid and tid in transactions:
             return jsonify(p.events[transactions[tid]]), 201
         eid = "AAMk" + secrets.token_hex(8)
         p.events[eid] = {**body, "id": eid, "iCalUId": "040000008200E0" + secrets.token_hex(8)}
+        if cid is not None:
+            p.event_calendar[eid] = cid
         p.changed(eid)
         if tid:
             transactions[tid] = eid
@@ -489,15 +521,22 @@ def graph_app(p: Provider) -> Flask:
         return jsonify(p.events[eid])
 
     @app.get("/v1.0/me/calendarView/delta")
-    def delta():
-        """Delta on calendarView: the first round (startDateTime, endDateTime) lists every
-        event; each page ends with @odata.nextLink or, last, @odata.deltaLink, whose
+    @app.get("/v1.0/me/calendars/<cid>/calendarView/delta")
+    def delta(cid: str | None = None):
+        """Delta on calendarView, of the default calendar (/me/calendarView/delta) or of
+        the given one (/me/calendars/{id}/calendarView/delta): the first round
+        (startDateTime, endDateTime) lists every event of that calendar; each page ends
+        with @odata.nextLink or, last, @odata.deltaLink (on the same path), whose
         $deltatoken gives what changed since (removals as "@removed"). An expired token
-        answers 410 (SyncStateNotFound)."""
+        answers 410 (SyncStateNotFound); an unknown calendar 404 (ErrorItemNotFound)."""
         if (denied := guard()) is not None:
             return denied
+        if cid is not None and known_calendar(cid) is None:
+            return jsonify(error={"code": "ErrorItemNotFound", "message": "The specified "
+                                  "object was not found in the store."}), 404
+        calendar = cid or default_calendar()
         token = request.args.get("$deltatoken")
-        base = request.host_url.rstrip("/") + "/v1.0/me/calendarView/delta"
+        base = request.base_url
         if token is not None and (not token.isdigit() or int(token) < p.oldest_token):
             return jsonify(error={"code": "SyncStateNotFound", "message": "The sync state "
                                   "generation is not found. Start a new round."}), 410
@@ -510,7 +549,8 @@ def graph_app(p: Provider) -> Flask:
         items = [p.events[i] if i in p.events else
                  {"@odata.type": "#microsoft.graph.event", "id": i,
                   "@removed": {"reason": "deleted"}}
-                 for i in ids if i in p.events or i in p.removed]
+                 for i in ids if (i in p.events or i in p.removed)
+                 and calendar_of(i) == calendar]
         size = 100
         skip = int(request.args.get("$skiptoken", 0))
         page = {"value": items[skip:skip + size]}

@@ -294,7 +294,7 @@ def test_the_target_calendar_receives_the_new_event(client, rep, cal, db, make):
     # A read-only calendar cannot receive meetings.
     r = client.post(f"/calendars/{conn.id}/calendars",
                     data={"counts": [], "target": str(found["Holidays"].id)})
-    assert r.status_code == 400
+    assert r.status_code == 422  # refused with its reason (see the read-only tests below)
     # The API lists the connection with its calendars and flags.
     from webapp.api import operations as token_ops
     _row, token = token_ops.create_token(user, "tests")
@@ -447,3 +447,119 @@ def test_the_week_overlays_an_attendee_colleagues_calendar_busy_time(
     assert "Cal Colleague is not free" in slot(html, tuesday, "10:00")
     assert "Cal Colleague is not free" not in slot(html, tuesday, "11:00")
     assert "Dentist" not in html  # the rep sees that the colleague is busy, not why
+
+
+# --- read-only calendars: busy time yes, new meetings no (Google, Graph, CalDAV) ----------
+
+READ_ONLY_WHY = "Read only: you may see this calendar but not add events to it"
+
+
+def refused_as_target(client, db, conn, read_only: ConnectionCalendar,
+                      writable: ConnectionCalendar) -> None:
+    """The settings page offers read_only for busy time but not for new meetings, with the
+    reason at the field; choosing it anyway is refused with a clear message and nothing
+    is saved (not even the busy-time ticks sent with it)."""
+    page = client.get("/settings/profile/calendar").get_data(as_text=True)
+    radio = page.split(f'id="target-{read_only.id}"', 1)[1].split(">", 1)[0]
+    assert "disabled" in radio and f'aria-describedby="target-{read_only.id}-why"' in radio
+    assert f'<small class="help" id="target-{read_only.id}-why">{READ_ONLY_WHY}' in page
+    assert f'id="target-{writable.id}-why"' not in page
+    before = {c.id: (c.counts_for_busy, c.is_target) for c in conn.calendars}
+    r = client.post(f"/calendars/{conn.id}/calendars", data={
+        "counts": [str(c.id) for c in conn.calendars], "target": str(read_only.id)})
+    assert r.status_code == 422
+    shown = r.get_data(as_text=True)
+    assert f'id="target-{read_only.id}-error"' in shown
+    assert f"New meetings cannot go to “{read_only.name}”: you may only read this " \
+           "calendar. Nothing was saved." in shown.replace("&#8220;", "“").replace(
+               "&#8221;", "”")
+    db.session.expire_all()
+    assert {c.id: (c.counts_for_busy, c.is_target) for c in
+            db.session.get(CalendarConnection, conn.id).calendars} == before
+    # It may count for busy time.
+    save_choice(client, conn, [read_only, writable])
+    db.session.expire_all()
+    counted = db.session.get(ConnectionCalendar, read_only.id)
+    assert counted.counts_for_busy and not counted.is_target
+    assert db.session.get(ConnectionCalendar, writable.id).is_target
+
+
+def test_google_reader_and_free_busy_reader_calendars_cannot_receive_meetings(
+        client, rep, cal, db):  # noqa: F811
+    google, _ = cal
+    google_with_calendars(google)
+    google.add_calendar("boss@example.org", "Boss", role="freeBusyReader")
+    google.add_calendar("team@group.calendar.example", "Team", role="writer")
+    oauth_connect(client, "google")
+    _account, user = rep
+    conn = connected(db, user)
+    found = rows(conn)
+    assert found["Holidays"].read_only and found["Boss"].read_only
+    assert not found["Team"].read_only and not found["Work"].read_only
+    refused_as_target(client, db, conn, found["Holidays"], found[google.email])
+    refused_as_target(client, db, conn, found["Boss"], found[google.email])
+
+
+def test_graph_calendar_without_can_edit_cannot_receive_meetings(client, rep, cal, db):  # noqa: F811
+    _, ms = cal
+    ms.add_calendar("AAMkDefault", "Calendar", primary=True)
+    ms.add_calendar("AAMkShared", "Shared with me", writable=False)
+    oauth_connect(client, "microsoft")
+    _account, user = rep
+    conn = connected(db, user)
+    found = rows(conn)
+    assert found["Shared with me"].read_only and not found["Calendar"].read_only
+    refused_as_target(client, db, conn, found["Shared with me"], found["Calendar"])
+
+
+@pytest.fixture(scope="module")
+def radicale_shared(tmp_path_factory):
+    """Radicale with a rights file: alice owns her calendars, and may only read the
+    collections named shared-* in her home (made by admin)."""
+    from tests.test_calendars import run_radicale
+    folder = tmp_path_factory.mktemp("radicale-rights")
+    (folder / "rights").write_text(
+        "[root]\nuser: .+\ncollection:\npermissions: R\n\n"
+        "[admin]\nuser: admin\ncollection: .*\npermissions: RrWw\n\n"
+        "[principal]\nuser: .+\ncollection: {user}\npermissions: RW\n\n"
+        "[shared]\nuser: alice\ncollection: alice/shared-[^/]+(/.*)?\npermissions: r\n\n"
+        "[calendars]\nuser: .+\ncollection: {user}/[^/]+(/.*)?\npermissions: rw\n")
+    yield from run_radicale(folder, "alice:wonderland\nadmin:root\n", "--rights-type",
+                            "from_file", "--rights-file", str(folder / "rights"))
+
+
+def test_caldav_collection_without_write_privilege_cannot_receive_meetings(
+        client, rep, db, radicale_shared):
+    import requests
+    base = radicale_shared
+    alice = caldav.DAVClient(url=base, username="alice", password="wonderland")
+    alice.principal().make_calendar(name="Mine")
+    shared = f"{base}alice/shared-team/"
+    made = requests.request("MKCALENDAR", shared, auth=("admin", "root"), timeout=5, data=(
+        '<?xml version="1.0" encoding="utf-8"?><C:mkcalendar xmlns:D="DAV:" '
+        'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:set><D:prop><D:displayname>Team'
+        '</D:displayname></D:prop></D:set></C:mkcalendar>'))
+    assert made.status_code == 201, made.text
+    day = future_day(9)
+    put = requests.put(f"{shared}standup.ics", auth=("admin", "root"), timeout=5,
+                       data=vevent("standup-1", *span(day, "10:00", "11:00"), "Standup"),
+                       headers={"Content-Type": "text/calendar"})
+    assert put.status_code == 201, put.text
+    # alice may read it but not write to it (Radicale's rights, not just our flag).
+    denied = requests.put(f"{shared}mine.ics", auth=("alice", "wonderland"), timeout=5,
+                          data=vevent("mine-1", *span(day, "12:00", "13:00"), "Mine"),
+                          headers={"Content-Type": "text/calendar"})
+    assert denied.status_code == 403
+    r = client.post("/calendars/caldav", data={"url": base, "username": "alice",
+                                               "password": "wonderland"})
+    assert r.status_code == 302
+    _account, user = rep
+    conn = connected(db, user)
+    found = rows(conn)
+    assert found["Team"].read_only and not found["Mine"].read_only
+    assert found["Mine"].is_target and conn.caldav_calendar_url.rstrip("/").endswith(
+        found["Mine"].external_id.rstrip("/").rsplit("/", 1)[1])
+    refused_as_target(client, db, conn, found["Team"], found["Mine"])
+    busy, unreadable = availability_busy.external_busy(
+        user, local(day, "00:00").astimezone(UTC), local(day, "23:59").astimezone(UTC))
+    assert unreadable == [] and [b.title for b in busy] == ["Standup"]

@@ -723,3 +723,250 @@ def test_the_timeline_reads_calendar_changes_with_its_page(client, make, db, log
     assert html.count("Moved in Google Calendar by the host: ") == 20
     # The newest meeting's latest move (15:00 to 16:00 UTC), in the viewer's zone.
     assert "by the host: Mon, 10:00\u202fAM → Mon, 11:00\u202fAM</p>" in html
+
+
+# --- #21: a target calendar that is not the default; events left on a previous target -----
+
+def _calendar_rows(db, conn) -> dict:
+    from webapp.calendars.models import ConnectionCalendar
+    return {c.name: c for c in db.session.scalars(sa.select(ConnectionCalendar).where(
+        ConnectionCalendar.connection_id == conn.id))}
+
+
+def _choose_target(client, conn, target) -> None:
+    r = client.post(f"/calendars/{conn.id}/calendars", data={"target": str(target.id)})
+    assert r.status_code == 302, r.get_data(as_text=True)[-300:]
+
+
+def test_graph_target_calendar_not_the_default_takes_changes_in(client, rep, cal, db, make,  # noqa: F811
+                                                                smtp, app):
+    """New meetings go to a Graph calendar that is not the mailbox's default: the event is
+    created with POST /me/calendars/{id}/events, its changes are read with
+    /me/calendars/{id}/calendarView/delta, and a move made there moves the meeting."""
+    from webapp.records.models import Contact
+    _, ms = cal
+    ms.add_calendar("AAMkDefault", "Calendar", primary=True)
+    ms.add_calendar("AAMkTeam", "Team")
+    oauth_connect(client, "microsoft")
+    account, _user = rep
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    _choose_target(client, conn, _calendar_rows(db, conn)["Team"])
+    meeting = booked(client, db, make, account)
+    row = db.session.scalar(sa.select(CalendarSync))
+    assert row.status == "synced", row.last_error
+    assert ms.event_calendar[row.external_id] == "AAMkTeam"
+    assert ("POST", "/v1.0/me/calendars/AAMkTeam/events") in [c[:2] for c in ms.calls]
+    assert sync_once(db, conn) == "synced"  # the first sync: versions recorded
+    ms.edit(row.external_id, start={"dateTime": "2031-05-06T15:00:00", "timeZone": "UTC"},
+            end={"dateTime": "2031-05-06T16:00:00", "timeZone": "UTC"})
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    deltas = [(path, args) for method, path, args in ms.calls if path.endswith("/delta")]
+    assert {path for path, _ in deltas} == {"/v1.0/me/calendars/AAMkTeam/calendarView/delta"}
+    assert "$deltatoken" in deltas[-1][1] and "startDateTime" in deltas[0][1]
+    meeting = db.session.get(Meeting, meeting.id)
+    assert meeting.start_at.isoformat() == "2031-05-06T15:00:00+00:00"
+    assert meeting.outcome == "rescheduled"
+    contact = db.session.scalar(sa.select(Contact).where(Contact.email == "guest1@example.org"))
+    line = _change_line(client.get(f"/contacts/{contact.id}").get_data(as_text=True))
+    assert line.startswith("Moved in Microsoft 365 by the host: ")
+    # Cancelled in Outlook: the meeting is canceled.
+    ms.remove(row.external_id)
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, meeting.id).outcome == "canceled"
+
+
+def test_google_events_on_a_previous_target_still_sync_both_ways(client, rep, cal, db, make,  # noqa: F811
+                                                                 smtp, app):
+    """A meeting written to primary before the user chose "Work" for new meetings: a move
+    made on primary in Google still comes back, and Parley's edits still go to primary;
+    the new meeting on Work syncs too, each calendar with its own sync token."""
+    google, _ = cal
+    google.add_calendar(google.email, google.email, primary=True)
+    google.add_calendar("work-cal@group.calendar.example", "Work")
+    oauth_connect(client, "google")
+    account, _user = rep
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    old = booked(client, db, make, account)
+    old_row = db.session.scalar(sa.select(CalendarSync))
+    assert google.event_calendar[old_row.external_id] == "primary"
+    assert sync_once(db, conn) == "synced"
+    _choose_target(client, conn, _calendar_rows(db, conn)["Work"])
+    contact = make.contact(account, email="guest3@example.org")
+    day, next_day = future_day(12), future_day(13)
+    schedule(client, contact, title="On Work", start_date=day, start_time="13:00",
+             end_time="13:30", attendees=[f"contact:{contact.id}"])
+    new = db.session.scalar(sa.select(Meeting).where(Meeting.title == "On Work"))
+    new_row = db.session.scalar(sa.select(CalendarSync).where(CalendarSync.meeting_id == new.id))
+    assert google.event_calendar[new_row.external_id] == "work-cal@group.calendar.example"
+    assert sync_once(db, conn) == "synced"
+    # Moved on primary in Google: the meeting moves.
+    google.edit(old_row.external_id, start={"dateTime": local(next_day, "10:00").isoformat()},
+                end={"dateTime": local(next_day, "11:00").isoformat()})
+    google.edit(new_row.external_id, summary="Renamed on Work")
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, old.id).start_at == local(next_day, "10:00")
+    assert db.session.get(Meeting, new.id).title == "Renamed on Work"
+    # Each calendar was read with its own token (incremental), never the other's.
+    lists = [(path, args) for method, path, args in google.calls
+             if method == "GET" and path.endswith("/events")]
+    assert {path for path, _ in lists[-2:]} == {
+        "/calendar/v3/calendars/primary/events",
+        "/calendar/v3/calendars/work-cal@group.calendar.example/events"}
+    assert all("syncToken" in args for _, args in lists[-2:])
+    # Parley's edit of the old meeting goes to primary, where its event is.
+    client.post(f"/meetings/{old.id}/edit", data=form(
+        title="Edited in Parley", start_date=next_day, start_time="10:00", end_time="11:00",
+        attendees=[f"contact:{a.contact_id}" for a in db.session.get(Meeting, old.id).attendees]))
+    assert google.events[old_row.external_id]["summary"] == "Edited in Parley"
+    assert google.event_calendar[old_row.external_id] == "primary"
+    # Deleted on primary in Google: the meeting is canceled.
+    google.remove(old_row.external_id)
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, old.id).outcome == "canceled"
+    assert db.session.get(Meeting, new.id).outcome != "canceled"
+
+
+def test_radicale_events_on_a_previous_target_collection_still_sync(client, rep, db, make,  # noqa: F811
+                                                                    radicale, smtp, app):  # noqa: F811
+    """CalDAV with two collections: a meeting written to Home before the user chose Work
+    for new meetings is still moved by a change made in Home, and written back to Home."""
+    import uuid
+    tag = uuid.uuid4().hex[:6]
+    other = caldav.DAVClient(url=radicale, username="alice", password="wonderland")
+    home = other.principal().make_calendar(name=f"Home {tag}")
+    work = other.principal().make_calendar(name=f"Work {tag}")
+    assert client.post("/calendars/caldav", data={
+        "url": radicale, "username": "alice", "password": "wonderland"}).status_code == 302
+    account, _user = rep
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    _choose_target(client, conn, _calendar_rows(db, conn)[f"Home {tag}"])
+    old = booked(client, db, make, account)
+    home.event_by_uid(old.uid)  # written to Home
+    assert sync_once(db, conn) == "synced"
+    _choose_target(client, conn, _calendar_rows(db, conn)[f"Work {tag}"])
+    day, next_day = future_day(12), future_day(13)
+    schedule(client, None, title="On Work", start_date=day, start_time="13:00",
+             end_time="13:30")
+    new = db.session.scalar(sa.select(Meeting).where(Meeting.title == "On Work"))
+    work.event_by_uid(new.uid)
+    assert sync_once(db, conn) == "synced"
+    stored = home.event_by_uid(old.uid)
+    stored.icalendar_component["DTSTART"].dt = local(next_day, "11:00")
+    stored.icalendar_component["DTEND"].dt = local(next_day, "12:00")
+    stored.save()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    moved = db.session.get(Meeting, old.id)
+    assert moved.start_at == local(next_day, "11:00") and moved.outcome == "rescheduled"
+    assert "Moved in CalDAV by the host" in client.get(f"/meetings/{old.id}").get_data(
+        as_text=True)
+    # Parley's edit goes to Home, where the event is; Work never gets a copy.
+    client.post(f"/meetings/{old.id}/edit", data=form(
+        title="Edited in Parley", start_date=next_day, start_time="11:00", end_time="12:00",
+        attendees=[f"contact:{a.contact_id}" for a in moved.attendees]))
+    assert str(home.event_by_uid(old.uid).icalendar_component["SUMMARY"]) == "Edited in Parley"
+    assert [str(e.icalendar_component["SUMMARY"]) for e in work.events()] == ["On Work"]
+    # Deleted in Home: the meeting is canceled.
+    home.event_by_uid(old.uid).delete()
+    assert sync_once(db, conn) == "synced"
+    drain(app)
+    assert db.session.get(Meeting, old.id).outcome == "canceled"
+
+
+def test_events_on_a_previous_connection_still_sync_after_choosing_another(  # noqa: F811
+        client, rep, cal, db, make, smtp, app):  # noqa: F811
+    """The user moves new meetings from Google to Microsoft 365: a meeting already on
+    Google is still moved by a change made in Google ("sync now" reads every connection)
+    and Parley's edits still go to Google; the new meeting goes to Microsoft 365."""
+    google, ms = cal
+    oauth_connect(client, "google")
+    account, user = rep
+    old = booked(client, db, make, account)
+    google_conn = db.session.scalar(sa.select(CalendarConnection))
+    old_row = db.session.scalar(sa.select(CalendarSync))
+    assert sync_once(db, google_conn) == "synced"
+    oauth_connect(client, "microsoft")
+    ms_conn = db.session.scalar(sa.select(CalendarConnection).where(
+        CalendarConnection.provider == "microsoft"))
+    assert client.post(f"/calendars/{ms_conn.id}/receive").status_code == 302
+    schedule(client, None, title="On Outlook", start_date=future_day(12), start_time="13:00",
+             end_time="13:30")
+    assert len(ms.events) == 1 and len(google.events) == 1
+    next_day = future_day(13)
+    google.edit(old_row.external_id, start={"dateTime": local(next_day, "10:00").isoformat()},
+                end={"dateTime": local(next_day, "11:00").isoformat()})
+    assert client.post("/calendars/sync-now").status_code == 302
+    drain(app)
+    db.session.expire_all()
+    assert db.session.get(Meeting, old.id).start_at == local(next_day, "10:00")
+    client.post(f"/meetings/{old.id}/edit", data=form(
+        title="Edited in Parley", start_date=next_day, start_time="10:00", end_time="11:00",
+        attendees=[f"contact:{a.contact_id}" for a in db.session.get(Meeting, old.id).attendees]))
+    assert google.events[old_row.external_id]["summary"] == "Edited in Parley"
+    assert len(ms.events) == 1
+
+
+def test_migration_keeps_the_calendar_of_events_written_before_it(tmp_path):
+    """Sync rows written before each event's calendar was kept get the calendar they were
+    written to (Google primary, Graph default, the CalDAV connection's collection), so
+    choosing another calendar for new meetings does not lose them."""
+    from flask_migrate import upgrade
+
+    from webapp import create_app
+    from webapp.extensions import db as _db
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "JOBS_MODE": "eager",
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'old.db'}",
+                      "UPLOAD_DIR": str(tmp_path)})
+    now = "2026-01-01 00:00:00"
+    with app.app_context():
+        upgrade(revision="0018_left20_guest_changes")
+        with _db.engine.begin() as conn:
+            for cid, provider, url in ((1, "google", None), (2, "microsoft", None),
+                                       (3, "caldav", "https://dav.example/alice/home/")):
+                conn.execute(sa.text(
+                    "INSERT INTO calendar_connections (id, account_id, user_id, provider, "
+                    "status, sync_on, token_version, created_at, receives_events, "
+                    "caldav_calendar_url) VALUES (:id, 1, 1, :p, 'active', 1, 0, :now, 0, "
+                    ":url)"), {"id": cid, "p": provider, "now": now, "url": url})
+                for n, eid in ((cid * 10, f"e{cid}"), (cid * 10 + 1, None)):
+                    conn.execute(sa.text(
+                        "INSERT INTO calendar_syncs (id, account_id, meeting_id, "
+                        "connection_id, provider, external_id, action, status, attempts, "
+                        "next_attempt_at) VALUES (:n, 1, :n, :c, :p, :e, 'upsert', 'synced', "
+                        "0, :now)"), {"n": n, "c": cid, "p": provider, "e": eid, "now": now})
+        upgrade()
+        refs = dict(_db.session.execute(sa.text("SELECT id, calendar_ref FROM calendar_syncs")).all())
+        _db.session.remove()
+    assert refs == {10: "primary", 11: None, 20: "default", 21: None,
+                    30: "https://dav.example/alice/home/", 31: None}
+
+
+def test_a_previous_target_calendar_deleted_in_google_does_not_stop_the_sync(  # noqa: F811
+        client, rep, cal, db, make, smtp, app):  # noqa: F811
+    """The calendar that held a meeting's event is deleted in Google after the user chose
+    another one: the sync goes on (nothing of it can change any more), and changes on the
+    calendar receiving new meetings are still taken in."""
+    google, _ = cal
+    google.add_calendar(google.email, google.email, primary=True)
+    google.add_calendar("work-cal@group.calendar.example", "Work")
+    oauth_connect(client, "google")
+    account, _user = rep
+    conn = db.session.scalar(sa.select(CalendarConnection))
+    _choose_target(client, conn, _calendar_rows(db, conn)["Work"])
+    booked(client, db, make, account)
+    assert sync_once(db, conn) == "synced"
+    _choose_target(client, conn, _calendar_rows(db, conn)[google.email])
+    schedule(client, None, title="On primary", start_date=future_day(12), start_time="13:00",
+             end_time="13:30")
+    new = db.session.scalar(sa.select(Meeting).where(Meeting.title == "On primary"))
+    new_row = db.session.scalar(sa.select(CalendarSync).where(CalendarSync.meeting_id == new.id))
+    google.calendar_list = [c for c in google.calendar_list if c["id"] != "work-cal@group.calendar.example"]
+    google.edit(new_row.external_id, summary="Renamed on primary")
+    assert sync_once(db, conn) == "synced"
+    assert db.session.get(Meeting, new.id).title == "Renamed on primary"
+    state = db.session.scalar(sa.select(CalendarSyncState))
+    assert state.failures == 0 and state.last_error is None

@@ -288,16 +288,15 @@ def test_microsoft_host_invitations_are_sent_by_graph(client, rep, cal, make, db
 
 # --- CalDAV against a real Radicale server ----------------------------------------------
 
-@pytest.fixture(scope="session")
-def radicale(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("radicale")
-    users = folder / "users"
-    users.write_text("alice:wonderland\n")
+def run_radicale(folder, users: str, *rights: str):
+    """A Radicale server on a free port with the given users (htpasswd, plain) and rights
+    options; yields its URL, stops it afterwards."""
+    (folder / "users").write_text(users)
     port = free_port()
     proc = subprocess.Popen([
         sys.executable, "-m", "radicale", "--config", "", "--server-hosts", f"127.0.0.1:{port}",
-        "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(users),
-        "--auth-htpasswd-encryption", "plain", "--rights-type", "owner_only",
+        "--auth-type", "htpasswd", "--auth-htpasswd-filename", str(folder / "users"),
+        "--auth-htpasswd-encryption", "plain", *rights,
         "--storage-filesystem-folder", str(folder / "collections")],
         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     url = f"http://127.0.0.1:{port}/"
@@ -311,6 +310,12 @@ def radicale(tmp_path_factory):
     yield url
     proc.terminate()
     proc.wait(10)
+
+
+@pytest.fixture(scope="session")
+def radicale(tmp_path_factory):
+    yield from run_radicale(tmp_path_factory.mktemp("radicale"), "alice:wonderland\n",
+                            "--rights-type", "owner_only")
 
 
 def test_caldav_connect_sync_and_free_busy(client, rep, make, db, radicale, smtp):

@@ -252,7 +252,8 @@ def refresh_calendars(conn: CalendarConnection,
     rows = conn.calendars
     if not any(r.is_target for r in rows):
         legacy = conn.caldav_calendar_url if first and conn.provider == "caldav" else None
-        target = (next((r for r in rows if legacy and r.external_id == legacy), None)
+        target = (next((r for r in rows if legacy and r.external_id == legacy
+                        and not r.read_only), None)
                   or next((r for r in rows if r.primary and not r.read_only), None)
                   or next((r for r in rows if not r.read_only), None))
         if target is not None:
@@ -269,13 +270,26 @@ def _follow_target(conn: CalendarConnection) -> None:
             conn.caldav_calendar_url = target.external_id
 
 
+class ReadOnlyTarget(ValueError):
+    """The calendar chosen for new meetings is one the user may only read."""
+
+    def __init__(self, calendar: ConnectionCalendar):
+        super().__init__(calendar.name)
+        self.calendar = calendar
+
+
 def set_calendars(conn: CalendarConnection, counting: set[int], target_id: int | None) -> bool:
     """Which of the connection's calendars count for busy time (ids), and which one
     receives new meetings (it must be writable). False when target_id is not one of its
-    writable calendars (nothing changed)."""
+    calendars; raises ReadOnlyTarget when it is one the user may only read (nothing
+    changed either way)."""
     rows = list(conn.calendars)
-    if target_id is not None and not any(r.id == target_id and not r.read_only for r in rows):
-        return False
+    if target_id is not None:
+        chosen = next((r for r in rows if r.id == target_id), None)
+        if chosen is None:
+            return False
+        if chosen.read_only:
+            raise ReadOnlyTarget(chosen)
     for row in rows:
         row.counts_for_busy = row.id in counting
         if target_id is not None:
@@ -316,11 +330,42 @@ def access_token(conn: CalendarConnection, force: bool = False) -> str:
         raise ProviderError(str(exc), exc.status, retryable=exc.retryable) from exc
 
 
+def target_ref(conn: CalendarConnection) -> str:
+    """The calendar new events of the connection go to, as sync rows keep it
+    (CalendarSync.calendar_ref): Google "primary" or a calendar id, Graph "default" or a
+    calendar id, CalDAV the collection URL."""
+    return target_calendar(conn) or _default_calendar(conn)
+
+
+def event_calendar(conn: CalendarConnection, row: CalendarSync) -> str:
+    """The calendar row's event lives in (#21: it stays there when the user chooses
+    another calendar for new meetings)."""
+    if row.calendar_ref:
+        return row.calendar_ref
+    if conn.provider == "caldav" and row.external_id:
+        import posixpath
+        from urllib.parse import urljoin
+
+        from webapp.calendars.providers.caldav import _path
+        parent = posixpath.dirname(_path(row.external_id).rstrip("/")) + "/"
+        return urljoin(conn.caldav_calendar_url or conn.caldav_url or "", parent)
+    return _default_calendar(conn)
+
+
+def calendar_key(conn: CalendarConnection, ref: str) -> str:
+    """One calendar's key whatever form its reference takes (a CalDAV collection's path,
+    with or without its host and final slash)."""
+    if conn.provider == "caldav":
+        from webapp.calendars.providers.caldav import _path
+        return _path(ref).rstrip("/")
+    return ref
+
+
 def provider_for(conn: CalendarConnection, force_refresh: bool = False,
                  calendar: str | None = None, access: str | None = None):
-    """The adapter for a connection, with a usable credential. calendar: the Google
-    calendar an existing event lives in (a new one goes to the target calendar; Graph and
-    CalDAV address an existing event without its calendar)."""
+    """The adapter for a connection, with a usable credential. calendar: the calendar an
+    existing event lives in, or whose changes are read (event_calendar, target_ref; None:
+    the target calendar, where a new event goes)."""
     cfg = current_app.config
     if conn.provider == "google":
         from webapp.calendars.providers.google import GoogleCalendar
@@ -330,10 +375,11 @@ def provider_for(conn: CalendarConnection, force_refresh: bool = False,
         from webapp.calendars.providers.microsoft import MicrosoftCalendar
         return MicrosoftCalendar(cfg["MICROSOFT_GRAPH_BASE"],
                                  access or access_token(conn, force_refresh),
-                                 conn.external_email, target_calendar(conn))
+                                 conn.external_email, calendar or target_calendar(conn))
     from webapp.calendars.providers.caldav import CalDAVCalendar
     return CalDAVCalendar(conn.caldav_url, conn.caldav_username,
-                          crypto.decrypt(conn.caldav_password_enc), conn.caldav_calendar_url)
+                          crypto.decrypt(conn.caldav_password_enc),
+                          calendar or conn.caldav_calendar_url)
 
 
 def syncing_connection(user_id: int) -> CalendarConnection | None:

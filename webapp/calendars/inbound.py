@@ -4,8 +4,11 @@ flushes, never commits): the job that runs it is webapp.calendars.sync.run_inbou
 Each connection has one CalendarSyncState row, claimed by a periodic job through the task
 runner (webapp.tasks) every CALENDAR_SYNC_INTERVAL_SECONDS, or at once by "sync now". The
 job asks the provider what changed since the stored token (CalDAV sync-collection with a
-ctag/etag fallback, Google syncToken, Graph delta) and applies each change to an event
-Parley created, matched by its stored href / event id or by our UID. Events Parley did not
+ctag/etag fallback, Google syncToken, Graph delta), in the calendar receiving new meetings
+and in every other calendar of the connection that holds Parley's events (#21: each sync
+row keeps its event's calendar, and each calendar has its own token), and applies each
+change to an event Parley created on that calendar, matched by its stored href / event id
+or by our UID. Events Parley did not
 create are busy time only, never imported.
 
 What a change means, always saved through the one save pipeline with the provider as
@@ -202,13 +205,49 @@ def apply_remote(conn: CalendarConnection, state: CalendarSyncState, row: Calend
 
 # --- matching events to meetings -------------------------------------------------------
 
-def rows_by_href(conn: CalendarConnection) -> dict[str, CalendarSync]:
-    """Every sync row of the connection by its event's id: only for the CalDAV ctag/etag
-    fallback, which compares every event Parley wrote."""
+def rows_by_href(conn: CalendarConnection, calendar: str | None = None
+                 ) -> dict[str, CalendarSync]:
+    """Every sync row of the connection (of its events on `calendar`, when given) by its
+    event's id: only for the CalDAV ctag/etag fallback, which compares every event Parley
+    wrote on the calendar it reads."""
+    from webapp.calendars.connections import calendar_key, event_calendar
     rows = db.session.scalars(sa.select(CalendarSync).where(
         CalendarSync.connection_id == conn.id, CalendarSync.account_id == conn.account_id,
         CalendarSync.external_id.is_not(None)))
-    return {_key(conn, r.external_id): r for r in rows}
+    key = calendar_key(conn, calendar) if calendar is not None else None
+    return {_key(conn, r.external_id): r for r in rows
+            if key is None or calendar_key(conn, event_calendar(conn, r)) == key}
+
+
+def calendars_to_read(conn: CalendarConnection) -> list[str]:
+    """The calendars whose changes the inbound sync reads (#21): the one receiving new
+    meetings, then every other one of the connection that holds Parley's events (a
+    previous target: those events still move or get cancelled there)."""
+    from webapp.calendars.connections import calendar_key, event_calendar, target_ref
+    out = {calendar_key(conn, target_ref(conn)): target_ref(conn)}
+    live = (CalendarSync.connection_id == conn.id, CalendarSync.account_id == conn.account_id,
+            CalendarSync.external_id.is_not(None), CalendarSync.remote_deleted_at.is_(None))
+    for ref in db.session.scalars(sa.select(CalendarSync.calendar_ref).where(
+            *live, CalendarSync.calendar_ref.is_not(None)).distinct()):
+        out.setdefault(calendar_key(conn, ref), ref)
+    # Rows written before the calendar was kept (migration 0019 filled it): the
+    # connection's default calendar, a CalDAV event's own collection.
+    for href in db.session.scalars(sa.select(CalendarSync.external_id).where(
+            *live, CalendarSync.calendar_ref.is_(None)).limit(
+            BATCH if conn.provider == "caldav" else 1)):
+        ref = event_calendar(conn, CalendarSync(external_id=href))
+        out.setdefault(calendar_key(conn, ref), ref)
+    return list(out.values())
+
+
+def tokens_of(state: CalendarSyncState, conn: CalendarConnection) -> dict[str, str]:
+    """The sync token of each calendar read before, by calendar_key: sync_token is
+    token_calendar's (the target's when it was read; NULL: as before #21, the target)."""
+    from webapp.calendars.connections import calendar_key, target_ref
+    tokens = dict(state.calendar_tokens or {})
+    if state.sync_token:
+        tokens[state.token_calendar or calendar_key(conn, target_ref(conn))] = state.sync_token
+    return tokens
 
 
 #: Ids per IN list: a full listing (the first sync, a 410) may name thousands of events.

@@ -115,8 +115,10 @@ class CalendarSync(ClaimableRow, db.Model):
     etag: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     #: Set when the event was deleted in the calendar: Parley never recreates it.
     remote_deleted_at: so.Mapped[datetime | None] = so.mapped_column(UTCDateTime)
-    #: #21: the Google calendar the event was written to ("primary" when NULL, as before
-    #: calendars were chosen): later writes go there even after the target changes.
+    #: #21: the calendar the event was written to (Google calendar id or "primary", Graph
+    #: calendar id or "default", CalDAV collection URL; NULL: the connection's default, as
+    #: before calendars were chosen): later writes, and the inbound sync, read it there
+    #: even after the user chose another calendar for new meetings.
     calendar_ref: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
 
 
@@ -142,8 +144,13 @@ class CalendarSyncState(ClaimableRow, db.Model):
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
     connection_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"), unique=True)
-    #: CalDAV sync-collection token, Google nextSyncToken, Graph deltaLink.
+    #: CalDAV sync-collection token, Google nextSyncToken, Graph deltaLink: of the
+    #: calendar token_calendar names (the one receiving new meetings; NULL: as before #21).
     sync_token: so.Mapped[str | None] = so.mapped_column(sa.Text)
+    token_calendar: so.Mapped[str | None] = so.mapped_column(sa.String(1024))
+    #: #21: the tokens of the connection's other calendars that hold Parley's events (a
+    #: previous target), by calendar: their events still change in the calendar.
+    calendar_tokens: so.Mapped[dict | None] = so.mapped_column(sa.JSON)
     #: CalDAV getctag (the fallback when sync-collection is not offered).
     ctag: so.Mapped[str | None] = so.mapped_column(sa.String(255))
     #: "cancel" (the meeting is canceled) or "flag" (only flagged for the rep).

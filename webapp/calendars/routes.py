@@ -76,9 +76,10 @@ def calendar_push(conn) -> dict:
     is_open = channel is not None and channel.channel_id is not None
     return {"mode": "push" if is_open else "starting", "why": None, "minutes": minutes,
             "error": channel.last_error if channel is not None and not is_open else None}
-def _settings_page(caldav_error=None, form=None, status: int = 200):
+def _settings_page(caldav_error=None, form=None, status: int = 200, calendar_error=None):
     """Settings → Calendars: every connection with its calendars (which count for busy
-    time, which one receives new meetings); sync health of the receiving one."""
+    time, which one receives new meetings); sync health of the receiving one.
+    calendar_error: (calendar id, message) shown at that calendar's choice."""
     conn = calendar_connections.connection_for(current_user.id)
     state = _sync_state(conn)
     conns = calendar_connections.connections_of(current_user.id)
@@ -87,6 +88,7 @@ def _settings_page(caldav_error=None, form=None, status: int = 200):
                                       for c in conns},
                            providers=calendar_connections.configured_providers(),
                            names=PROVIDER_NAMES, caldav_error=caldav_error, form=form or {},
+                           calendar_error=calendar_error,
                            state=state, health=inbound.health(state) if conn else None), status
 
 
@@ -111,8 +113,15 @@ def save_calendars(connection_id: int):
     conn = _own_connection(connection_id)
     counting = {int(v) for v in request.form.getlist("counts") if v.isdigit()}
     target = request.form.get("target", "")
-    if not calendar_connections.set_calendars(conn, counting,
-                                              int(target) if target.isdigit() else None):
+    try:
+        chosen = calendar_connections.set_calendars(conn, counting,
+                                                    int(target) if target.isdigit() else None)
+    except calendar_connections.ReadOnlyTarget as exc:
+        db.session.rollback()
+        return _settings_page(status=422, calendar_error=(exc.calendar.id, _(
+            "New meetings cannot go to “%(calendar)s”: you may only read this calendar. "
+            "Nothing was saved.", calendar=exc.calendar.name)))
+    if not chosen:
         abort(400)
     db.session.commit()
     flash(_("Your calendar choices are saved."), "success")
@@ -151,13 +160,17 @@ def receive_events(connection_id: int):
 @bp.post("/calendars/sync-now")
 @login_required
 def sync_now():
-    """Take in what changed in the calendar now (issue 23)."""
-    conn = calendar_connections.connection_for(current_user.id)
-    if conn is None:
+    """Take in what changed in the calendars now (issue 23): every connection of the
+    user's, as meetings written before another one was chosen for new meetings stay on
+    theirs (#21)."""
+    conns = [c for c in calendar_connections.connections_of(current_user.id)
+             if c.account_id == current_user.account_id and c.status == "active"]
+    if not conns:
         abort(404)
-    state = inbound.sync_now(conn)
+    states = [inbound.sync_now(conn) for conn in conns]
     db.session.commit()
-    jobs.enqueue(inbound.JOB, state.id)
+    for state in states:
+        jobs.enqueue(inbound.JOB, state.id)
     flash(_("Your calendar is being synced."), "success")
     return redirect(_safe_next(request.form.get("next")))
 

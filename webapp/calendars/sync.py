@@ -25,7 +25,12 @@ from flask import current_app
 
 from webapp import jobs, tasks
 from webapp.calendars import channels, inbound
-from webapp.calendars.connections import provider_for
+from webapp.calendars.connections import (
+    calendar_key,
+    event_calendar,
+    provider_for,
+    target_ref,
+)
 from webapp.calendars.models import (
     CHANNEL_TASKS,
     INBOUND_TASKS,
@@ -90,10 +95,10 @@ def run_sync(sync_id: int) -> str:
 
 
 def _event_calendar(conn, row: CalendarSync) -> str | None:
-    """The Google calendar the row's event lives in (None: a new event, to the target)."""
-    if conn.provider != "google" or row.external_id is None:
+    """The calendar the row's event lives in (None: a new event, to the target)."""
+    if row.external_id is None:
         return None
-    return row.calendar_ref or "primary"
+    return event_calendar(conn, row)
 
 
 def _write(conn, row: CalendarSync, meeting, provider) -> list:
@@ -109,7 +114,7 @@ def _write(conn, row: CalendarSync, meeting, provider) -> list:
             row.external_id, row.etag = written.id, written.etag
         return results
     row.external_id, row.etag = written.id, written.etag
-    if conn.provider == "google" and row.calendar_ref is None:
+    if row.calendar_ref is None:  # where the event lives, for later writes and reads
         row.calendar_ref = provider.calendar_id
     return []
 
@@ -132,39 +137,21 @@ def run_inbound(state_id: int) -> str:
         db.session.commit()
         return "skipped"
     initial = state.last_success_at is None
+    tokens = inbound.tokens_of(state, conn)
+    read: dict[str, object] = {}  # calendar key: what its changes() answered
     try:
-        # Only the ctag/etag fallback compares every event Parley wrote; the others name
-        # what changed, and only those rows are read (below).
-        def known() -> dict:
-            return {href: r.etag for href, r in inbound.rows_by_href(conn).items()
-                    if r.remote_deleted_at is None}
-        try:
-            provider = provider_for(conn)
-            changes = provider.changes(state.sync_token, known)
-        except AuthExpired:
-            if conn.provider == "caldav":
-                raise
-            provider = provider_for(conn, force_refresh=True)  # refreshed once, as writes are
-            changes = provider.changes(state.sync_token, known)
         taken, results = 0, []
-        seen: set[str] = set()
-        rows = inbound.rows_for(conn, changes.events)
-        for remote in changes.events:
-            if remote.id in seen:
-                continue  # the same change delivered twice in one answer: applied once
-            seen.add(remote.id)
-            row = rows.get(remote.id)
-            if row is None:
-                continue  # not Parley's event: busy time only
-            what, done = inbound.apply_remote(conn, state, row, remote, initial=initial)
-            if sa.inspect(state).expired_attributes:
-                # The save refused after writing and rolled the transaction back (see
-                # pipeline.save): what this sync took in so far is gone, so its token
-                # must not be kept either.
-                raise ProviderError("A change from the calendar could not be saved; the "
-                                    "next sync tries again.")
+        # #21: the target calendar, and every other calendar that holds Parley's events
+        # (a previous target): their events still change in the calendar.
+        for ref in inbound.calendars_to_read(conn):
+            key = calendar_key(conn, ref)
+            changes = _changes_of(conn, ref, tokens.get(key))
+            if changes is None:
+                continue  # a previous target that is gone: nothing of it can change
+            read[key] = changes
+            what, done = _apply_changes(conn, state, ref, changes, initial)
+            taken += what
             results += done
-            taken += what in ("moved", "updated", "canceled", "flagged")
     except ProviderError as exc:
         db.session.rollback()  # nothing of this sync is kept: the next one catches up
         return _failed(state_id, exc)
@@ -173,8 +160,13 @@ def run_inbound(state_id: int) -> str:
         log.exception("inbound sync of connection state %s failed", state_id)
         return _failed(state_id, ProviderError(f"Sync failed: {exc.__class__.__name__}"))
     now = utcnow()
-    state.sync_token = changes.token
-    state.ctag = changes.ctag
+    target = calendar_key(conn, target_ref(conn))
+    first = read.get(target)
+    state.sync_token = first.token if first is not None else None
+    state.ctag = first.ctag if first is not None else None
+    state.token_calendar = target
+    state.calendar_tokens = {k: c.token for k, c in read.items()
+                             if k != target and c.token} or None
     state.last_success_at, state.last_error, state.last_error_at = now, None, None
     state.failures, state.notified_at = 0, None
     state.changes_in += taken
@@ -186,6 +178,55 @@ def run_inbound(state_id: int) -> str:
     if results:
         jobs.request_relay()
     return "synced"
+
+
+def _changes_of(conn, ref: str, token: str | None):
+    """What changed in one calendar of the connection since token (a refused access token
+    is refreshed once, as writes are). None: a calendar other than the target that the
+    provider no longer has (404)."""
+    def known() -> dict:
+        # Only the ctag/etag fallback compares every event Parley wrote on this calendar;
+        # the others name what changed, and only those rows are read (below).
+        return {href: r.etag for href, r in inbound.rows_by_href(conn, ref).items()
+                if r.remote_deleted_at is None}
+    try:
+        try:
+            return provider_for(conn, calendar=ref).changes(token, known)
+        except AuthExpired:
+            if conn.provider == "caldav":
+                raise
+            return provider_for(conn, force_refresh=True, calendar=ref).changes(token, known)
+    except ProviderError as exc:
+        if exc.status == 404 and calendar_key(conn, ref) != calendar_key(conn, target_ref(conn)):
+            log.warning("calendar %s of connection %s is gone: %s", ref, conn.id, exc)
+            return None
+        raise
+
+
+def _apply_changes(conn, state, ref: str, changes, initial: bool) -> tuple[int, list]:
+    """Apply one calendar's changes to the meetings whose events live on it. Returns
+    (changes taken in, save results whose messages go after the commit)."""
+    taken, results = 0, []
+    seen: set[str] = set()
+    rows = inbound.rows_for(conn, changes.events)
+    key = calendar_key(conn, ref)
+    for remote in changes.events:
+        if remote.id in seen:
+            continue  # the same change delivered twice in one answer: applied once
+        seen.add(remote.id)
+        row = rows.get(remote.id)
+        if row is None or calendar_key(conn, event_calendar(conn, row)) != key:
+            continue  # not Parley's event (busy time only), or a copy of it elsewhere
+        what, done = inbound.apply_remote(conn, state, row, remote, initial=initial)
+        if sa.inspect(state).expired_attributes:
+            # The save refused after writing and rolled the transaction back (see
+            # pipeline.save): what this sync took in so far is gone, so its token
+            # must not be kept either.
+            raise ProviderError("A change from the calendar could not be saved; the "
+                                "next sync tries again.")
+        results += done
+        taken += what in ("moved", "updated", "canceled", "flagged")
+    return taken, results
 
 
 def _failed(state_id: int, exc: ProviderError) -> str:

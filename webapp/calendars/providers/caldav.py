@@ -82,6 +82,11 @@ class CalDAVCalendar:
         self.calendar_url = calendar_url
         self.auth = requests.auth.HTTPBasicAuth(username, password)
 
+    @property
+    def calendar_id(self) -> str:
+        """The collection as sync rows keep it (#21)."""
+        return self.calendar_url
+
     # --- plain WebDAV: writes with If-Match, sync-collection ----------------------------
 
     def _dav(self, method: str, url: str, body: str | bytes = b"", headers=None,
@@ -265,20 +270,23 @@ class CalDAVCalendar:
 
     def calendars(self) -> list[CalendarInfo]:
         """PROPFIND (Depth 1) of the user's calendar home: its collections that are
-        calendars holding events, with their display names."""
+        calendars holding events, with their display names, and whether the user may
+        write to them (RFC 3744 DAV:current-user-privilege-set: a collection granting
+        neither DAV:all, DAV:write nor DAV:write-content is read-only; a server that does
+        not report the set is taken at its word that the calendar is the user's)."""
         try:
             home = str(self.client.principal().calendar_home_set.url)
         except Exception as exc:
             raise _wrap(exc) from exc
         body = ('<?xml version="1.0" encoding="utf-8"?><D:propfind xmlns:D="DAV:" '
                 'xmlns:C="urn:ietf:params:xml:ns:caldav"><D:prop><D:resourcetype/>'
-                '<D:displayname/><C:supported-calendar-component-set/></D:prop>'
-                '</D:propfind>')
+                '<D:displayname/><C:supported-calendar-component-set/>'
+                '<D:current-user-privilege-set/></D:prop></D:propfind>')
         response = self._dav("PROPFIND", home, body,
                              {"Depth": "1", "Content-Type": "application/xml"}, ok=(207,))
         out = []
         for item in _xml(response.content).findall(f"{_D}response"):
-            prop = item.find(f"{_D}propstat/{_D}prop")
+            prop = _found_props(item)
             if prop is None or prop.find(f"{_D}resourcetype/{_C}calendar") is None:
                 continue
             components = prop.find(f"{_C}supported-calendar-component-set")
@@ -288,8 +296,32 @@ class CalDAVCalendar:
             url = urljoin(home, item.findtext(f"{_D}href") or "")
             name = (prop.findtext(f"{_D}displayname") or "").strip() or \
                 posixpath.basename(urlparse(url).path.rstrip("/"))
-            out.append(CalendarInfo(url, name[:255]))
+            privileges = prop.find(f"{_D}current-user-privilege-set")
+            granted = set() if privileges is None else {
+                child.tag for held in privileges.findall(f"{_D}privilege") for child in held}
+            read_only = privileges is not None and not granted & WRITE_PRIVILEGES
+            out.append(CalendarInfo(url, name[:255], read_only=read_only))
         return out
+
+
+#: Privileges that let the user add events to a collection (RFC 3744 section 3).
+WRITE_PRIVILEGES = frozenset({"{DAV:}all", "{DAV:}write", "{DAV:}write-content"})
+
+
+def _found_props(item: ET.Element) -> ET.Element | None:
+    """The properties a PROPFIND response found (its 200 propstats, merged): the others
+    (404, 403) are properties the server does not have or show."""
+    merged = None
+    for propstat in item.findall(f"{_D}propstat"):
+        status = propstat.findtext(f"{_D}status") or " 200 "
+        prop = propstat.find(f"{_D}prop")
+        if " 200 " not in status or prop is None:
+            continue
+        if merged is None:
+            merged = prop
+        else:
+            merged.extend(list(prop))
+    return merged
 
 
 def _dav_time(value: datetime) -> str:

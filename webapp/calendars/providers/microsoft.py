@@ -44,10 +44,13 @@ class MicrosoftCalendar:
     def __init__(self, base_url: str, token: str, email: str | None = None,
                  calendar_id: str | None = None):
         self.base, self.token, self.email = base_url.rstrip("/"), token, email
-        #: Where new events are created and read back (an event, once made, is
-        #: addressed by its id under /me/events wherever it lives).
+        #: The calendar as sync rows keep it (DEFAULT: the mailbox's default calendar).
+        self.calendar_id = calendar_id if calendar_id and calendar_id != DEFAULT else DEFAULT
+        #: Where new events are created and changes are read (POST
+        #: /me/calendars/{id}/events, /me/calendars/{id}/calendarView/delta; an event, once
+        #: made, is addressed by its id under /me/events wherever it lives).
         self.calendar_base = (f"{self.base}/me/calendars/{quote(calendar_id, safe='')}"
-                              if calendar_id else f"{self.base}/me")
+                              if self.calendar_id != DEFAULT else f"{self.base}/me")
 
     def upsert(self, meeting, external_id: str | None) -> str:
         return self.write(meeting, external_id, None).id
