@@ -10,6 +10,7 @@ Friday in their zone (the account's default hours) on a page.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -18,7 +19,7 @@ import sqlalchemy as sa
 from webapp.auth.models import User
 from webapp.availability import engine
 from webapp.availability import settings as availability
-from webapp.availability.busy import external_busy
+from webapp.availability.busy import LocalCache, external_busy, external_busy_many
 from webapp.availability.intervals import Interval
 from webapp.extensions import db
 from webapp.rotations import operations as rotation_ops
@@ -65,8 +66,7 @@ def host_schedule(page, user: User, start: datetime, end: datetime,
     call: never inside a save). exclude_meeting: a meeting that does not count as busy
     (the one being rescheduled). profile, default_hours: already loaded (a page's hosts
     are read together)."""
-    pad = timedelta(days=1, minutes=max(page.buffer_before_minutes or 0,
-                                        page.buffer_after_minutes or 0))
+    pad = _pad(page)
     lo, hi = start - pad, end + pad
     if external is None:
         external = external_busy(user, lo, hi)
@@ -136,39 +136,93 @@ def _on_grid(page, hosts: list[User], start: datetime) -> bool:
             and (local.hour * 60 + local.minute) % minutes == 0)
 
 
+#: Computed months of free starts, in this process, by everything they depend on (_key):
+#: nothing to invalidate, a change makes another key. Not in Redis: a hit costs no round
+#: trip nor decoding, a Redis outage cannot touch the pages, and each worker computes a
+#: changed month once. Bounded (an entry is a few hundred instants).
+KEPT = LocalCache(256)
+KEPT_SECONDS = 3600
+
+
 def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
                now: datetime | None = None, hosts: list[User] | None = None,
                exclude_meeting: int | None = None) -> list[datetime]:
     """The page's free starts (UTC, sorted) on the visitor's days first_day..last_day in
     zone, for a meeting of `duration` minutes. exclude_meeting: the booking's own meeting
-    when it is being rescheduled (its time counts as free)."""
+    when it is being rescheduled (its time counts as free).
+
+    The starts of the whole range are kept (KEPT) without the page's minimum notice and
+    horizon, which are applied here to the kept starts: "now" is never part of what is
+    kept, so a kept month cannot offer a time that has come too close."""
     now = now or utcnow()
     hosts = page_hosts(page) if hosts is None else hosts
     if not hosts:
         return []
     lo, hi = window(first_day, last_day, zone)
-    lo = max(lo, now + timedelta(minutes=page.min_notice_minutes or 0))
-    if page.horizon_days:
-        hi = min(hi, now + timedelta(days=page.horizon_days))
-    if not lo < hi:
-        return []
-    step = timedelta(minutes=page.slot_interval_minutes or 30)
     length = timedelta(minutes=duration)
-    grid_zone = hosts[0].zone
+    earliest = now + timedelta(minutes=page.min_notice_minutes or 0)
+    latest = now + timedelta(days=page.horizon_days) if page.horizon_days else hi
+    if not max(lo, earliest) < min(hi, latest):
+        return []
+    return [s for s in _starts(page, hosts, lo, hi, duration, exclude_meeting)
+            if s >= earliest and s + length <= latest]
+
+
+def _starts(page, hosts: list[User], lo: datetime, hi: datetime, duration: int,
+            exclude_meeting: int | None) -> tuple[datetime, ...]:
+    """Every free start in [lo, hi), the page's notice and horizon aside: kept by what
+    it depends on (the page's settings, the hosts, their zones and hours, their Parley
+    meetings around the range, their calendars' cached busy time), else computed."""
+    from webapp.meetings.queries import hosts_meetings_stamp
     profiles = availability.profiles_of(u.id for u in hosts)
     default = None
     if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
         default = availability.account_default(page.account_id)
-    schedules = [host_schedule(page, u, lo, hi, profile=profiles.get(u.id),
-                               default_hours=default, exclude_meeting=exclude_meeting)
-                 for u in hosts]
+    pad = _pad(page)
+    stamps: dict = {}
+    external = external_busy_many(hosts, lo - pad, hi + pad, stamps=stamps)
+    # Two days beyond the pad: the busy time read covers the hosts' whole local days.
+    around = pad + timedelta(days=2)
+    key = repr((
+        page.id, page.updated_at, page.kind, page.buffer_before_minutes,
+        page.buffer_after_minutes, page.slot_interval_minutes, page.max_per_day,
+        lo, hi, duration, exclude_meeting,
+        [(u.id, u.zone, _hours_stamp(profiles.get(u.id))) for u in hosts],
+        default and default.to_json(), sorted(stamps.items()),
+        hosts_meetings_stamp(page.account_id, [u.id for u in hosts], lo - around,
+                             hi + around)))
+    found = KEPT.get(key)
+    if found is not None:
+        return found
+    schedules = [host_schedule(page, u, lo, hi, external=external[u.id],
+                               profile=profiles.get(u.id), default_hours=default,
+                               exclude_meeting=exclude_meeting) for u in hosts]
+    for schedule in schedules:  # notice and horizon: applied to the kept starts
+        schedule.rules = replace(schedule.rules, min_notice=timedelta(0), horizon=None)
+    step = timedelta(minutes=page.slot_interval_minutes or 30)
+    length = timedelta(minutes=duration)
+    grid_zone = hosts[0].zone
     if page.kind == "round_robin":
         out: set[datetime] = set()
         for schedule in schedules:
-            out |= _grid(engine.free_intervals(schedule, lo, hi, now), grid_zone, step, length)
-        return sorted(out)
-    free = engine.common_free(schedules, lo, hi, now)
-    return sorted(_grid(free, grid_zone, step, length))
+            out |= _grid(engine.free_intervals(schedule, lo, hi, lo), grid_zone, step, length)
+    else:
+        out = _grid(engine.common_free(schedules, lo, hi, lo), grid_zone, step, length)
+    found = tuple(sorted(out))
+    KEPT.put(key, found, KEPT_SECONDS)
+    return found
+
+
+def _hours_stamp(profile) -> tuple | None:
+    """What of a host's own settings a page's slots follow: their hours and daily cap
+    (the page's buffers, notice and horizon replace the host's)."""
+    return None if profile is None else (repr(profile.working_hours), profile.max_per_day)
+
+
+def _pad(page) -> timedelta:
+    """Busy time is read this much around a range (host_schedule)."""
+    return timedelta(days=1, minutes=max(page.buffer_before_minutes or 0,
+                                         page.buffer_after_minutes or 0))
 
 
 def by_day(slots: Iterable[datetime], zone: str) -> dict[date, list[datetime]]:
