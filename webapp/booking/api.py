@@ -5,6 +5,7 @@ rules are in webapp.booking.operations and webapp.booking.slots."""
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 
 from flask import Response, current_app, g, request
 
@@ -24,7 +25,10 @@ NOT_FOUND = "No such scheduling page."
 TAKEN = "This time was just taken. Choose another time."
 
 
+@lru_cache(maxsize=8192)
 def _stamp(value: datetime) -> str:
+    # Kept: a month's slots repeat at every request of the slots endpoint (a few
+    # thousand instants each).
     return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 

@@ -15,6 +15,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from webapp.auth.models import User
 from webapp.availability import engine
@@ -33,11 +34,14 @@ def page_hosts(page) -> list[User]:
     """Who may host: one-on-one the owner; group every host (owner first); round robin
     the rotation's eligible members in the rotation's pick order."""
     if page.kind == "round_robin":
-        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
-        if rotation is None:
-            return []
-        members = sorted((m for m in rotation.members
-                          if rotation_ops.is_eligible(m, page.account_id)),
+        from webapp.rotations.models import Rotation, RotationMember
+        # The members with their users and seats in one statement (lazily, one each).
+        found = db.session.scalars(
+            sa.select(RotationMember).join(Rotation, Rotation.id == RotationMember.rotation_id)
+            .where(Rotation.id == (page.rotation_id or 0),
+                   Rotation.account_id == page.account_id, Rotation.deleted_at.is_(None))
+            .options(so.joinedload(RotationMember.user).joinedload(User.seat_kind))).all()
+        members = sorted((m for m in found if rotation_ops.is_eligible(m, page.account_id)),
                          key=rotation_ops._order)
         return [m.user for m in members]
     ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]

@@ -16,7 +16,7 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
 
@@ -189,20 +189,8 @@ def _partial() -> bool:
 
 
 def _hosts(page) -> list:
-    """The page's hosts (webapp.booking's page_hosts). A round-robin page's members are
-    loaded first in one query: page_hosts reads each member's user on its own otherwise
-    (webapp.booking's free_slots reads their working hours together itself)."""
-    import sqlalchemy as sa
-
-    from webapp.auth.models import User
-    from webapp.rotations.models import RotationMember
-    if page.kind == "round_robin" and page.rotation_id:
-        # The session's identity map holds rows weakly: keep them for the request, so each
-        # member's look-up by id finds them there instead of asking the database.
-        g.scheduling_page_members = list(db.session.scalars(sa.select(User).join(
-            RotationMember, RotationMember.user_id == User.id).where(
-            RotationMember.rotation_id == page.rotation_id,
-            User.account_id == page.account_id)))
+    """The page's hosts (webapp.booking's page_hosts: a rotation's members, their users
+    and seats in one statement)."""
     return booking_ops.page_hosts(page)
 
 
