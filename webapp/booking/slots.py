@@ -175,30 +175,29 @@ def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
 def _starts(page, hosts: list[User], lo: datetime, hi: datetime, duration: int,
             exclude_meeting: int | None) -> tuple[datetime, ...]:
     """Every free start in [lo, hi), the page's notice and horizon aside: kept by what
-    it depends on (the page's settings, the hosts, their zones and hours, their Parley
-    meetings around the range, their calendars' cached busy time), else computed."""
-    from webapp.meetings.queries import hosts_meetings_stamp
-    profiles = availability.profiles_of(u.id for u in hosts)
-    default = None
-    if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
-        default = availability.account_default(page.account_id)
+    it depends on (the page's settings, the hosts and their zones, _stamp's changes of
+    their hours and Parley meetings, their calendars' cached busy time), else computed."""
+    ids = [u.id for u in hosts]
     pad = _pad(page)
+    stamp = _stamp(page.account_id, ids, lo - pad - timedelta(days=2),
+                   hi + pad + timedelta(days=2))
     stamps: dict = {}
-    external = external_busy_many(hosts, lo - pad, hi + pad, stamps=stamps)
-    # Two days beyond the pad: the busy time read covers the hosts' whole local days.
-    around = pad + timedelta(days=2)
+    external: dict = {}
+    if stamp[-1]:  # a host has a calendar connection: its cached busy time counts
+        external = external_busy_many(hosts, lo - pad, hi + pad, stamps=stamps)
     key = repr((
         page.id, page.updated_at, page.kind, page.buffer_before_minutes,
         page.buffer_after_minutes, page.slot_interval_minutes, page.max_per_day,
-        lo, hi, duration, exclude_meeting,
-        [(u.id, u.zone, _hours_stamp(profiles.get(u.id))) for u in hosts],
-        default and default.to_json(), sorted(stamps.items()),
-        hosts_meetings_stamp(page.account_id, [u.id for u in hosts], lo - around,
-                             hi + around)))
+        lo, hi, duration, exclude_meeting, [(u.id, u.zone) for u in hosts], stamp,
+        sorted(stamps.items())))
     found = KEPT.get(key)
     if found is not None:
         return found
-    schedules = [host_schedule(page, u, lo, hi, external=external[u.id],
+    profiles = availability.profiles_of(ids)
+    default = None
+    if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
+        default = availability.account_default(page.account_id)
+    schedules = [host_schedule(page, u, lo, hi, external=external.get(u.id, ([], [])),
                                profile=profiles.get(u.id), default_hours=default,
                                exclude_meeting=exclude_meeting) for u in hosts]
     for schedule in schedules:  # notice and horizon: applied to the kept starts
@@ -217,10 +216,42 @@ def _starts(page, hosts: list[User], lo: datetime, hi: datetime, duration: int,
     return found
 
 
-def _hours_stamp(profile) -> tuple | None:
-    """What of a host's own settings a page's slots follow: their hours and daily cap
-    (the page's buffers, notice and horizon replace the host's)."""
-    return None if profile is None else (repr(profile.working_hours), profile.max_per_day)
+def _stamp(account_id: int, host_ids: list[int], start: datetime, end: datetime) -> tuple:
+    """What changes whenever what the hosts' free time is made of changes, in one
+    statement that reads no rows it does not count (the indexes host_meetings uses):
+
+    - their meetings starting around [start, end), hosting and attending (deleted and
+      canceled ones too): the count, the sum of the row ids and the latest updated_at.
+      An edit raises updated_at (the column's onupdate; meetings are written through the
+      ORM); a row added or deleted changes the count, both together the sum of ids (a
+      new id is larger than any gone one);
+    - their availability profiles and the account's default hours: count and latest
+      updated_at;
+    - how many calendar connections they have (last: none, no busy cache to read)."""
+    from webapp.availability.models import AccountAvailability, AvailabilityProfile
+    from webapp.calendars.models import CalendarConnection
+    from webapp.meetings.inputs import MAX_DURATION
+    from webapp.meetings.models import Attendee, Meeting
+    since = start - MAX_DURATION
+    hosting = sa.select(sa.func.count(), sa.func.sum(Meeting.id),
+                        sa.func.max(Meeting.updated_at)).where(
+        Meeting.account_id == account_id, Meeting.host_id.in_(host_ids),
+        Meeting.start_at > since, Meeting.start_at < end).subquery()
+    attending = sa.select(sa.func.count(), sa.func.sum(Attendee.id),
+                          sa.func.max(Meeting.updated_at)).join(
+        Meeting, Meeting.id == Attendee.meeting_id).where(
+        Attendee.user_id.in_(host_ids), Meeting.account_id == account_id,
+        Meeting.start_at > since, Meeting.start_at < end).subquery()
+    profiles = sa.select(sa.func.count(), sa.func.max(AvailabilityProfile.updated_at)).where(
+        AvailabilityProfile.user_id.in_(host_ids)).subquery()
+    default = sa.select(sa.func.max(AccountAvailability.updated_at)).where(
+        AccountAvailability.account_id == account_id).scalar_subquery()
+    connections = sa.select(sa.func.count()).where(
+        CalendarConnection.user_id.in_(host_ids)).scalar_subquery()
+    row = db.session.execute(
+        sa.select(hosting, attending, profiles, default.label("d"), connections.label("c"))
+        .select_from(hosting.join(attending, sa.true()).join(profiles, sa.true()))).one()
+    return tuple(row)
 
 
 def _pad(page) -> timedelta:

@@ -47,29 +47,6 @@ def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime)
     return list(db.session.execute(stmt))
 
 
-def hosts_meetings_stamp(account_id: int, host_ids: list[int], start: datetime,
-                         end: datetime) -> tuple:
-    """What changes whenever the hosts' meetings around [start, end) change (hosting or
-    attending, deleted and canceled ones included), in one statement over the indexes
-    host_meetings uses, without reading the meetings: per side, the count, the sum of the
-    row ids and the latest updated_at. An edit raises updated_at (the column's onupdate;
-    every writer of meetings goes through the ORM); a row deleted or added changes the
-    count; a delete and an add together change the sum of ids (a new id is larger than any
-    gone). What a cached month of free slots is keyed by (webapp.booking.slots)."""
-    since = start - MAX_DURATION
-    hosting = sa.select(sa.literal(0), sa.func.count(), sa.func.sum(Meeting.id),
-                        sa.func.max(Meeting.updated_at)).where(
-        Meeting.account_id == account_id, Meeting.host_id.in_(host_ids),
-        Meeting.start_at > since, Meeting.start_at < end)
-    attending = sa.select(sa.literal(1), sa.func.count(), sa.func.sum(Attendee.id),
-                          sa.func.max(Meeting.updated_at)).join(
-        Meeting, Meeting.id == Attendee.meeting_id).where(
-        Attendee.user_id.in_(host_ids), Meeting.account_id == account_id,
-        Meeting.start_at > since, Meeting.start_at < end)
-    return tuple(sorted((tuple(row) for row in db.session.execute(
-        sa.union_all(hosting, attending))), key=lambda row: row[0]))
-
-
 def user_feed_events(user: User, since: datetime) -> list:
     """The user's private calendar feed (hosting or attending, cancelled included), as
     ical.EventData, in one query of plain columns: no Meeting objects (the feed's budget,
