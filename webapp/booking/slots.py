@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
@@ -228,30 +229,38 @@ def _stamp(account_id: int, host_ids: list[int], start: datetime, end: datetime)
     - their availability profiles and the account's default hours: count and latest
       updated_at;
     - how many calendar connections they have (last: none, no busy cache to read)."""
+    from webapp.meetings.inputs import MAX_DURATION
+    return tuple(db.session.execute(_stamp_statement(), {
+        "account": account_id, "hosts": list(host_ids), "since": start - MAX_DURATION,
+        "until": end}).one())
+
+
+@cache
+def _stamp_statement():
+    """_stamp's statement, built once (its parameters bound at each call)."""
     from webapp.availability.models import AccountAvailability, AvailabilityProfile
     from webapp.calendars.models import CalendarConnection
-    from webapp.meetings.inputs import MAX_DURATION
     from webapp.meetings.models import Attendee, Meeting
-    since = start - MAX_DURATION
+    account, hosts = sa.bindparam("account"), sa.bindparam("hosts", expanding=True)
+    since, until = sa.bindparam("since"), sa.bindparam("until")
     hosting = sa.select(sa.func.count(), sa.func.sum(Meeting.id),
                         sa.func.max(Meeting.updated_at)).where(
-        Meeting.account_id == account_id, Meeting.host_id.in_(host_ids),
-        Meeting.start_at > since, Meeting.start_at < end).subquery()
+        Meeting.account_id == account, Meeting.host_id.in_(hosts),
+        Meeting.start_at > since, Meeting.start_at < until).subquery()
     attending = sa.select(sa.func.count(), sa.func.sum(Attendee.id),
                           sa.func.max(Meeting.updated_at)).join(
         Meeting, Meeting.id == Attendee.meeting_id).where(
-        Attendee.user_id.in_(host_ids), Meeting.account_id == account_id,
-        Meeting.start_at > since, Meeting.start_at < end).subquery()
+        Attendee.user_id.in_(hosts), Meeting.account_id == account,
+        Meeting.start_at > since, Meeting.start_at < until).subquery()
     profiles = sa.select(sa.func.count(), sa.func.max(AvailabilityProfile.updated_at)).where(
-        AvailabilityProfile.user_id.in_(host_ids)).subquery()
+        AvailabilityProfile.user_id.in_(hosts)).subquery()
     default = sa.select(sa.func.max(AccountAvailability.updated_at)).where(
-        AccountAvailability.account_id == account_id).scalar_subquery()
+        AccountAvailability.account_id == account).scalar_subquery()
     connections = sa.select(sa.func.count()).where(
-        CalendarConnection.user_id.in_(host_ids)).scalar_subquery()
-    row = db.session.execute(
-        sa.select(hosting, attending, profiles, default.label("d"), connections.label("c"))
-        .select_from(hosting.join(attending, sa.true()).join(profiles, sa.true()))).one()
-    return tuple(row)
+        CalendarConnection.user_id.in_(hosts)).scalar_subquery()
+    return (sa.select(hosting, attending, profiles, default.label("d"),
+                      connections.label("c"))
+            .select_from(hosting.join(attending, sa.true()).join(profiles, sa.true())))
 
 
 def _pad(page) -> timedelta:

@@ -137,6 +137,18 @@ def month_slots(page, first, last, zone: str, duration: int, now, hosts,
                                          hosts=hosts, exclude_meeting=exclude_meeting))
 
 
+#: The free starts by the visitor's day, by the starts and the zone (read only).
+DAYS = LocalCache(256)
+
+
+def _days(found: tuple, zone: str) -> dict:
+    days = DAYS.get((found, zone))
+    if days is None:
+        days = booking_slots.by_day(found, zone)
+        DAYS.put((found, zone), days, 3600)
+    return days
+
+
 class Picker:
     """What the month / day / slot picker shows for a page, from the query string (or the
     posted form): the visitor's zone and duration, the month, its free days, the chosen
@@ -165,7 +177,7 @@ class Picker:
                             hosts, exclude_meeting) if last >= today else []
         #: The free starts shown (what a kept rendering of the picker is keyed by).
         self.found = tuple(found)
-        self.days = booking_slots.by_day(found, self.zone)
+        self.days = _days(self.found, self.zone)
         self.day = chosen_day if chosen_day in self.days else None
         self.slots = self.days.get(self.day, []) if self.day else []
         self.start = start if start is not None and start in self.slots else None
