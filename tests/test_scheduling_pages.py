@@ -658,3 +658,19 @@ def test_a_kept_month_never_offers_a_time_inside_the_notice(client, owner, clock
     assert _offered(client, page, start)
     clock.move_to(start - timedelta(minutes=30))  # nothing changed but the time
     assert not _offered(client, page, start)
+
+
+def test_a_move_stamped_with_the_same_instant_still_frees_the_old_time(client, owner, make,
+                                                                       clock):
+    """updated_at alone would not tell (a clock standing still here; another server's
+    clock behind in production): the meeting's SEQUENCE does."""
+    rep = make.user(owner.account, timezone=ZONE, role="admin",
+                    seat_kind_id=owner.seat_kind_id)
+    page = make_page(owner)
+    client.post("/logout")
+    first, later = first_slots(page)[0], first_slots(page)[-1]
+    clock.move_to(utcnow(), tick=False)
+    meeting = _save(rep, owner, first)
+    assert not _offered(client, page, first) and _offered(client, page, later)
+    _save(rep, owner, later, meeting=meeting)
+    assert _offered(client, page, first) and not _offered(client, page, later)

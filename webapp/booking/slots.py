@@ -222,10 +222,12 @@ def _stamp(account_id: int, host_ids: list[int], start: datetime, end: datetime)
     statement that reads no rows it does not count (the indexes host_meetings uses):
 
     - their meetings starting around [start, end), hosting and attending (deleted and
-      canceled ones too): the count, the sum of the row ids and the latest updated_at.
-      An edit raises updated_at (the column's onupdate; meetings are written through the
-      ORM); a row added or deleted changes the count, both together the sum of ids (a
-      new id is larger than any gone one);
+      canceled ones too): the count, the sum of the row ids, the latest updated_at and
+      the sum of the SEQUENCEs. An edit raises updated_at (the column's onupdate;
+      meetings are written through the ORM), and a new time, a cancel or a delete the
+      SEQUENCE too (which a clock behind another server's cannot hide); a row added or
+      deleted changes the count, both together the sum of ids (a new id is larger than
+      any gone one);
     - their availability profiles and the account's default hours: count and latest
       updated_at;
     - how many calendar connections they have (last: none, no busy cache to read)."""
@@ -244,11 +246,11 @@ def _stamp_statement():
     account, hosts = sa.bindparam("account"), sa.bindparam("hosts", expanding=True)
     since, until = sa.bindparam("since"), sa.bindparam("until")
     hosting = sa.select(sa.func.count(), sa.func.sum(Meeting.id),
-                        sa.func.max(Meeting.updated_at)).where(
+                        sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).where(
         Meeting.account_id == account, Meeting.host_id.in_(hosts),
         Meeting.start_at > since, Meeting.start_at < until).subquery()
     attending = sa.select(sa.func.count(), sa.func.sum(Attendee.id),
-                          sa.func.max(Meeting.updated_at)).join(
+                          sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).join(
         Meeting, Meeting.id == Attendee.meeting_id).where(
         Attendee.user_id.in_(hosts), Meeting.account_id == account,
         Meeting.start_at > since, Meeting.start_at < until).subquery()
