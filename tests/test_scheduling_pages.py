@@ -402,10 +402,15 @@ def test_public_page_queries_are_few_and_do_not_grow_with_bookings(client, owner
     for start in slots[2:12:2]:
         assert book_form(client, page, start).status_code == 303
     db.session.rollback()
-    with count_queries() as many:
+    with count_queries() as computed:  # the bookings changed the month: computed again
         assert client.get(url).status_code == 200
-    assert few.count <= 8, few.statements
+    with count_queries() as many:  # then kept
+        assert client.get(url).status_code == 200
+    # Kept: the page, its origins, the owner and one stamp of what the slots depend on.
+    assert few.count <= 4, few.statements
     assert many.count == few.count, many.statements
+    # Computing reads the host's hours, the account's and the meetings, however many.
+    assert computed.count == few.count + 3, computed.statements
 
 
 def test_too_many_requests_from_one_address_get_429_with_retry_after(client, owner, app):
@@ -535,3 +540,137 @@ def test_the_demo_data_has_a_scheduling_page_with_free_days(client, db):
     html = client.get(f"/book/dana-intro?zone=America/New_York&month={day:%Y-%m}").get_data(
         as_text=True)
     assert "Intro call with Dana" in html and f"day={day.isoformat()}" in html
+
+
+# --- the kept month (#22's target): precise, never a taken slot -----------------------
+
+def _offered(client, page, start) -> bool:
+    day = start.astimezone(ZoneInfo(ZONE)).date()
+    html = client.get(f"/book/{page.slug}?zone={ZONE}&day={day.isoformat()}").get_data(
+        as_text=True)
+    return f"start={utc(start).replace(':', '%3A')}" in html
+
+
+@pytest.fixture()
+def computing(monkeypatch):
+    """How many times a page's month was computed (each host's schedule built) rather
+    than kept."""
+    from webapp.booking import slots as booking_slots
+    calls = []
+    real = booking_slots.host_schedule
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(booking_slots, "host_schedule", counted)
+    return calls
+
+
+def _save(actor, host, start, meeting=None, minutes=30):
+    """Through the one save pipeline, as the scheduler and the API do."""
+    from webapp.meetings import inputs, pipeline
+    data = inputs.MeetingInput(title="Call", start=start,
+                               end=start + timedelta(minutes=minutes), timezone=ZONE,
+                               host_id=host.id)
+    result = pipeline.save(actor.account, actor, data, meeting)
+    assert not result.errors, result.errors
+    _db.session.commit()
+    return result.meeting
+
+
+def test_a_meeting_saved_moved_and_deleted_by_a_rep_changes_the_next_view(
+        client, owner, make, computing):
+    from webapp.meetings import saving
+    rep = make.user(owner.account, timezone=ZONE, role="admin",
+                    seat_kind_id=owner.seat_kind_id)
+    page = make_page(owner)
+    client.post("/logout")
+    first, later = first_slots(page)[0], first_slots(page)[-1]
+    assert _offered(client, page, first) and _offered(client, page, later)
+    meeting = _save(rep, owner, first)  # the rep books the host in the scheduler
+    assert not _offered(client, page, first)
+    _save(rep, owner, later, meeting=meeting)  # moved: the first time is free again
+    assert _offered(client, page, first) and not _offered(client, page, later)
+    saving.delete_meeting(_db.session.get(Meeting, meeting.id), rep)
+    _db.session.commit()
+    assert _offered(client, page, later)
+
+
+def test_the_hosts_new_working_hours_show_at_the_next_view(client, owner):
+    from webapp.availability import settings as availability
+    page = make_page(owner)
+    client.post("/logout")
+    start = first_slots(page)[0]
+    assert _offered(client, page, start)
+    weekday = start.astimezone(ZoneInfo(ZONE)).weekday()
+    form = {"use_hours": "1", **{f"day_{d}": "09:00-17:00" for d in range(7) if d != weekday}}
+    assert not availability.save_profile(owner, form)  # that weekday off now
+    _db.session.commit()
+    assert not _offered(client, page, start)
+
+
+def test_a_refreshed_calendar_busy_time_shows_at_the_next_view(client, owner, monkeypatch):
+    from webapp.availability import busy as availability_busy
+    from webapp.calendars import connections
+    from webapp.calendars.models import CalendarConnection
+    _db.session.add(CalendarConnection(account_id=owner.account_id, user_id=owner.id,
+                                       provider="caldav"))
+    _db.session.commit()
+    busy: list = []
+    monkeypatch.setattr(connections, "busy_periods",
+                        lambda conn, start, end: (list(busy), []))
+    page = make_page(owner)
+    client.post("/logout")
+    start = first_slots(page)[0]
+    assert _offered(client, page, start)
+    busy.append((start, start + timedelta(minutes=30), "Work", None))
+    availability_busy.LOCAL.clear()  # the cached busy time expires; read again
+    _db.session.info.pop("parley_busy_read", None)
+    assert not _offered(client, page, start)
+
+
+def test_changes_elsewhere_keep_the_month_computed(client, owner, make, computing):
+    """Precise: a meeting of another account or of a user who does not host the page,
+    and a booking page of someone else, leave the month as it was computed."""
+    page = make_page(owner)
+    client.post("/logout")
+    start = first_slots(page)[0]
+    assert _offered(client, page, start)
+    computed = len(computing)
+    other = make.account(timezone=ZONE)
+    stranger = make.user(other, timezone=ZONE, role="admin")
+    _save(stranger, stranger, start)
+    colleague = make.user(owner.account, timezone=ZONE, role="admin",
+                          seat_kind_id=owner.seat_kind_id)
+    _save(colleague, colleague, start)
+    assert _offered(client, page, start)
+    assert len(computing) == computed
+    _save(colleague, owner, start)  # the page's host: computed again, the slot taken
+    assert not _offered(client, page, start)
+    assert len(computing) > computed
+
+
+def test_a_kept_month_never_offers_a_time_inside_the_notice(client, owner, clock):
+    page = make_page(owner, min_notice_minutes=60)
+    client.post("/logout")
+    start = first_slots(page)[0]
+    assert _offered(client, page, start)
+    clock.move_to(start - timedelta(minutes=30))  # nothing changed but the time
+    assert not _offered(client, page, start)
+
+
+def test_a_move_stamped_with_the_same_instant_still_frees_the_old_time(client, owner, make,
+                                                                       clock):
+    """updated_at alone would not tell (a clock standing still here; another server's
+    clock behind in production): the meeting's SEQUENCE does."""
+    rep = make.user(owner.account, timezone=ZONE, role="admin",
+                    seat_kind_id=owner.seat_kind_id)
+    page = make_page(owner)
+    client.post("/logout")
+    first, later = first_slots(page)[0], first_slots(page)[-1]
+    clock.move_to(utcnow(), tick=False)
+    meeting = _save(rep, owner, first)
+    assert not _offered(client, page, first) and _offered(client, page, later)
+    _save(rep, owner, later, meeting=meeting)
+    assert _offered(client, page, first) and not _offered(client, page, later)

@@ -34,7 +34,7 @@ _MEMO = "parley_busy_read"
 _LOCAL_ENTRIES = 2000
 
 
-class _Local:
+class LocalCache:
     """Entries of this process, each with its expiry (a small LRU)."""
 
     def __init__(self, size: int):
@@ -61,11 +61,11 @@ class _Local:
             self.items.clear()
 
 
-LOCAL = _Local(_LOCAL_ENTRIES)
+LOCAL = LocalCache(_LOCAL_ENTRIES)
 #: Entries already decoded in this process: (text, busy periods, unreadable) by key.
 #: Making a few thousand Busy periods costs several milliseconds a member; a cached
 #: entry read again (from Redis or this process) is only compared, then reused.
-DECODED = _Local(_LOCAL_ENTRIES)
+DECODED = LocalCache(_LOCAL_ENTRIES)
 
 
 def _connections(user_ids: list[int]):
@@ -158,10 +158,13 @@ def external_busy(user, start: datetime, end: datetime, *,
     return external_busy_many([user], start, end, fetch=fetch)[user.id]
 
 
-def external_busy_many(users, start: datetime, end: datetime, *,
-                       fetch: bool = True) -> dict[int, tuple[list[engine.Busy], list[str]]]:
+def external_busy_many(users, start: datetime, end: datetime, *, fetch: bool = True,
+                       stamps: dict | None = None
+                       ) -> dict[int, tuple[list[engine.Busy], list[str]]]:
     """external_busy() of several users over one range (one query for their
-    connections): what a rotation reads for its members."""
+    connections): what a rotation reads for its members. stamps: a dict that receives,
+    per user with a connection, what changes when their cached busy time does (the
+    entry's key and a digest of its text): what a cached month of slots is keyed by."""
     ids = list(dict.fromkeys(u.id for u in users))
     signatures = _signatures(ids) if ids else {}
     memo = db.session().info.setdefault(_MEMO, {})
@@ -178,6 +181,8 @@ def external_busy_many(users, start: datetime, end: datetime, *,
             continue
         memo[key] = text
         out[user_id] = _decoded(key, text)
+        if stamps is not None:
+            stamps[user_id] = (key, hash(text))
     if missing:
         by_user: dict[int, list] = {u: [] for u in missing}
         for conn in _connections(list(missing)):
@@ -191,6 +196,8 @@ def external_busy_many(users, start: datetime, end: datetime, *,
                 _shared_put(key, text, ttl)
             memo[key] = text
             out[user_id] = _decoded(key, text)
+            if stamps is not None:
+                stamps[user_id] = (key, hash(text))
     return out
 
 

@@ -14,6 +14,7 @@ from webapp.api.auth import _json_body, api_view
 from webapp.api.meetings import _offset_error, _parse_time
 from webapp.api.problems import ApiError
 from webapp.auth.models import Account
+from webapp.availability.busy import LocalCache
 from webapp.booking import operations as ops
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import BUILTIN_QUESTIONS, PAGE_KINDS, PAGE_LOCATIONS
@@ -206,9 +207,25 @@ def scheduling_page_slots(slug: str):
                                                   "days after it."})
     if errors:
         raise ApiError(422, "Some parameters are invalid.", errors)
-    # Computed at every request (calendars' busy time from the busy cache, #21); a booking
-    # checks its slot again anyway, under the hosts' locks.
-    slots = slot_rules.free_slots(page, first, last, zone, duration)
+    # From the page's kept month (webapp.booking.slots): a booking checks its slot again
+    # anyway, under the hosts' locks.
+    slots = tuple(slot_rules.free_slots(page, first, last, zone, duration))
+    key = (page.id, page.updated_at, first, last, zone, duration, slots)
+    body = ANSWERS.get(key)
+    if body is None:
+        body = current_app.json.response(_slots_json(page, first, last, zone, duration,
+                                                     slots)).get_data()
+        ANSWERS.put(key, body, 3600)
+    return Response(body, mimetype=current_app.json.mimetype)
+
+
+#: The slots endpoint's answers, in this process, by what they hold: the page, the range,
+#: zone and duration asked for and the free starts (from the kept month, so a change that
+#: takes or frees a time changes the key). A month's answer is ~100 KB of JSON.
+ANSWERS = LocalCache(128)
+
+
+def _slots_json(page, first: date, last: date, zone: str, duration: int, slots) -> dict:
     length = timedelta(minutes=duration)
 
     def slot(s):

@@ -10,15 +10,18 @@ Friday in their zone (the account's default hours) on a page.
 from __future__ import annotations
 
 from collections.abc import Iterable
+from dataclasses import replace
 from datetime import date, datetime, time, timedelta
+from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from webapp.auth.models import User
 from webapp.availability import engine
 from webapp.availability import settings as availability
-from webapp.availability.busy import external_busy
+from webapp.availability.busy import LocalCache, external_busy, external_busy_many
 from webapp.availability.intervals import Interval
 from webapp.extensions import db
 from webapp.rotations import operations as rotation_ops
@@ -32,11 +35,14 @@ def page_hosts(page) -> list[User]:
     """Who may host: one-on-one the owner; group every host (owner first); round robin
     the rotation's eligible members in the rotation's pick order."""
     if page.kind == "round_robin":
-        rotation = rotation_ops.get_rotation(page.account_id, page.rotation_id or 0)
-        if rotation is None:
-            return []
-        members = sorted((m for m in rotation.members
-                          if rotation_ops.is_eligible(m, page.account_id)),
+        from webapp.rotations.models import Rotation, RotationMember
+        # The members with their users and seats in one statement (lazily, one each).
+        found = db.session.scalars(
+            sa.select(RotationMember).join(Rotation, Rotation.id == RotationMember.rotation_id)
+            .where(Rotation.id == (page.rotation_id or 0),
+                   Rotation.account_id == page.account_id, Rotation.deleted_at.is_(None))
+            .options(so.joinedload(RotationMember.user).joinedload(User.seat_kind))).all()
+        members = sorted((m for m in found if rotation_ops.is_eligible(m, page.account_id)),
                          key=rotation_ops._order)
         return [m.user for m in members]
     ids = list(page.host_ids or [page.owner_id]) if page.kind == "group" else [page.owner_id]
@@ -65,8 +71,7 @@ def host_schedule(page, user: User, start: datetime, end: datetime,
     call: never inside a save). exclude_meeting: a meeting that does not count as busy
     (the one being rescheduled). profile, default_hours: already loaded (a page's hosts
     are read together)."""
-    pad = timedelta(days=1, minutes=max(page.buffer_before_minutes or 0,
-                                        page.buffer_after_minutes or 0))
+    pad = _pad(page)
     lo, hi = start - pad, end + pad
     if external is None:
         external = external_busy(user, lo, hi)
@@ -136,39 +141,134 @@ def _on_grid(page, hosts: list[User], start: datetime) -> bool:
             and (local.hour * 60 + local.minute) % minutes == 0)
 
 
+#: Computed months of free starts, in this process, by everything they depend on (_key):
+#: nothing to invalidate, a change makes another key. Not in Redis: a hit costs no round
+#: trip nor decoding, a Redis outage cannot touch the pages, and each worker computes a
+#: changed month once. Bounded (an entry is a few hundred instants).
+KEPT = LocalCache(256)
+KEPT_SECONDS = 3600
+
+
 def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
                now: datetime | None = None, hosts: list[User] | None = None,
                exclude_meeting: int | None = None) -> list[datetime]:
     """The page's free starts (UTC, sorted) on the visitor's days first_day..last_day in
     zone, for a meeting of `duration` minutes. exclude_meeting: the booking's own meeting
-    when it is being rescheduled (its time counts as free)."""
+    when it is being rescheduled (its time counts as free).
+
+    The starts of the whole range are kept (KEPT) without the page's minimum notice and
+    horizon, which are applied here to the kept starts: "now" is never part of what is
+    kept, so a kept month cannot offer a time that has come too close."""
     now = now or utcnow()
     hosts = page_hosts(page) if hosts is None else hosts
     if not hosts:
         return []
     lo, hi = window(first_day, last_day, zone)
-    lo = max(lo, now + timedelta(minutes=page.min_notice_minutes or 0))
-    if page.horizon_days:
-        hi = min(hi, now + timedelta(days=page.horizon_days))
-    if not lo < hi:
-        return []
-    step = timedelta(minutes=page.slot_interval_minutes or 30)
     length = timedelta(minutes=duration)
-    grid_zone = hosts[0].zone
-    profiles = availability.profiles_of(u.id for u in hosts)
+    earliest = now + timedelta(minutes=page.min_notice_minutes or 0)
+    latest = now + timedelta(days=page.horizon_days) if page.horizon_days else hi
+    if not max(lo, earliest) < min(hi, latest):
+        return []
+    return [s for s in _starts(page, hosts, lo, hi, duration, exclude_meeting)
+            if s >= earliest and s + length <= latest]
+
+
+def _starts(page, hosts: list[User], lo: datetime, hi: datetime, duration: int,
+            exclude_meeting: int | None) -> tuple[datetime, ...]:
+    """Every free start in [lo, hi), the page's notice and horizon aside: kept by what
+    it depends on (the page's settings, the hosts and their zones, _stamp's changes of
+    their hours and Parley meetings, their calendars' cached busy time), else computed."""
+    ids = [u.id for u in hosts]
+    pad = _pad(page)
+    stamp = _stamp(page.account_id, ids, lo - pad - timedelta(days=2),
+                   hi + pad + timedelta(days=2))
+    stamps: dict = {}
+    external: dict = {}
+    if stamp[-1]:  # a host has a calendar connection: its cached busy time counts
+        external = external_busy_many(hosts, lo - pad, hi + pad, stamps=stamps)
+    key = repr((
+        page.id, page.updated_at, page.kind, page.buffer_before_minutes,
+        page.buffer_after_minutes, page.slot_interval_minutes, page.max_per_day,
+        lo, hi, duration, exclude_meeting, [(u.id, u.zone) for u in hosts], stamp,
+        sorted(stamps.items())))
+    found = KEPT.get(key)
+    if found is not None:
+        return found
+    profiles = availability.profiles_of(ids)
     default = None
     if any(profiles.get(u.id) is None or profiles[u.id].hours is None for u in hosts):
         default = availability.account_default(page.account_id)
-    schedules = [host_schedule(page, u, lo, hi, profile=profiles.get(u.id),
-                               default_hours=default, exclude_meeting=exclude_meeting)
-                 for u in hosts]
+    schedules = [host_schedule(page, u, lo, hi, external=external.get(u.id, ([], [])),
+                               profile=profiles.get(u.id), default_hours=default,
+                               exclude_meeting=exclude_meeting) for u in hosts]
+    for schedule in schedules:  # notice and horizon: applied to the kept starts
+        schedule.rules = replace(schedule.rules, min_notice=timedelta(0), horizon=None)
+    step = timedelta(minutes=page.slot_interval_minutes or 30)
+    length = timedelta(minutes=duration)
+    grid_zone = hosts[0].zone
     if page.kind == "round_robin":
         out: set[datetime] = set()
         for schedule in schedules:
-            out |= _grid(engine.free_intervals(schedule, lo, hi, now), grid_zone, step, length)
-        return sorted(out)
-    free = engine.common_free(schedules, lo, hi, now)
-    return sorted(_grid(free, grid_zone, step, length))
+            out |= _grid(engine.free_intervals(schedule, lo, hi, lo), grid_zone, step, length)
+    else:
+        out = _grid(engine.common_free(schedules, lo, hi, lo), grid_zone, step, length)
+    found = tuple(sorted(out))
+    KEPT.put(key, found, KEPT_SECONDS)
+    return found
+
+
+def _stamp(account_id: int, host_ids: list[int], start: datetime, end: datetime) -> tuple:
+    """What changes whenever what the hosts' free time is made of changes, in one
+    statement that reads no rows it does not count (the indexes host_meetings uses):
+
+    - their meetings starting around [start, end), hosting and attending (deleted and
+      canceled ones too): the count, the sum of the row ids, the latest updated_at and
+      the sum of the SEQUENCEs. An edit raises updated_at (the column's onupdate;
+      meetings are written through the ORM), and a new time, a cancel or a delete the
+      SEQUENCE too (which a clock behind another server's cannot hide); a row added or
+      deleted changes the count, both together the sum of ids (a new id is larger than
+      any gone one);
+    - their availability profiles and the account's default hours: count and latest
+      updated_at;
+    - how many calendar connections they have (last: none, no busy cache to read)."""
+    from webapp.meetings.inputs import MAX_DURATION
+    return tuple(db.session.execute(_stamp_statement(), {
+        "account": account_id, "hosts": list(host_ids), "since": start - MAX_DURATION,
+        "until": end}).one())
+
+
+@cache
+def _stamp_statement():
+    """_stamp's statement, built once (its parameters bound at each call)."""
+    from webapp.availability.models import AccountAvailability, AvailabilityProfile
+    from webapp.calendars.models import CalendarConnection
+    from webapp.meetings.models import Attendee, Meeting
+    account, hosts = sa.bindparam("account"), sa.bindparam("hosts", expanding=True)
+    since, until = sa.bindparam("since"), sa.bindparam("until")
+    hosting = sa.select(sa.func.count(), sa.func.sum(Meeting.id),
+                        sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).where(
+        Meeting.account_id == account, Meeting.host_id.in_(hosts),
+        Meeting.start_at > since, Meeting.start_at < until).subquery()
+    attending = sa.select(sa.func.count(), sa.func.sum(Attendee.id),
+                          sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).join(
+        Meeting, Meeting.id == Attendee.meeting_id).where(
+        Attendee.user_id.in_(hosts), Meeting.account_id == account,
+        Meeting.start_at > since, Meeting.start_at < until).subquery()
+    profiles = sa.select(sa.func.count(), sa.func.max(AvailabilityProfile.updated_at)).where(
+        AvailabilityProfile.user_id.in_(hosts)).subquery()
+    default = sa.select(sa.func.max(AccountAvailability.updated_at)).where(
+        AccountAvailability.account_id == account).scalar_subquery()
+    connections = sa.select(sa.func.count()).where(
+        CalendarConnection.user_id.in_(hosts)).scalar_subquery()
+    return (sa.select(hosting, attending, profiles, default.label("d"),
+                      connections.label("c"))
+            .select_from(hosting.join(attending, sa.true()).join(profiles, sa.true())))
+
+
+def _pad(page) -> timedelta:
+    """Busy time is read this much around a range (host_schedule)."""
+    return timedelta(days=1, minutes=max(page.buffer_before_minutes or 0,
+                                         page.buffer_after_minutes or 0))
 
 
 def by_day(slots: Iterable[datetime], zone: str) -> dict[date, list[datetime]]:

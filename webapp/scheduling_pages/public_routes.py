@@ -16,11 +16,13 @@ from __future__ import annotations
 from datetime import timedelta
 from urllib.parse import urlencode, urlsplit
 
-from flask import abort, g, redirect, render_template, request, url_for
+from flask import abort, redirect, render_template, request, url_for
 from flask_babel import force_locale, get_locale
 from flask_babel import lazy_gettext as _l
+from markupsafe import Markup
 
 from webapp import headers
+from webapp.availability.busy import LocalCache
 from webapp.booking import operations as booking_ops
 from webapp.booking import slots as booking_slots
 from webapp.extensions import csrf, db
@@ -135,6 +137,18 @@ def month_slots(page, first, last, zone: str, duration: int, now, hosts,
                                          hosts=hosts, exclude_meeting=exclude_meeting))
 
 
+#: The free starts by the visitor's day, by the starts and the zone (read only).
+DAYS = LocalCache(256)
+
+
+def _days(found: tuple, zone: str) -> dict:
+    days = DAYS.get((found, zone))
+    if days is None:
+        days = booking_slots.by_day(found, zone)
+        DAYS.put((found, zone), days, 3600)
+    return days
+
+
 class Picker:
     """What the month / day / slot picker shows for a page, from the query string (or the
     posted form): the visitor's zone and duration, the month, its free days, the chosen
@@ -161,7 +175,9 @@ class Picker:
         last = cal.add_months(first, 1) - timedelta(days=1)
         found = month_slots(page, max(first, today), last, self.zone, self.duration, now,
                             hosts, exclude_meeting) if last >= today else []
-        self.days = booking_slots.by_day(found, self.zone)
+        #: The free starts shown (what a kept rendering of the picker is keyed by).
+        self.found = tuple(found)
+        self.days = _days(self.found, self.zone)
         self.day = chosen_day if chosen_day in self.days else None
         self.slots = self.days.get(self.day, []) if self.day else []
         self.start = start if start is not None and start in self.slots else None
@@ -189,31 +205,41 @@ def _partial() -> bool:
 
 
 def _hosts(page) -> list:
-    """The page's hosts (webapp.booking's page_hosts). A round-robin page's members are
-    loaded first in one query: page_hosts reads each member's user on its own otherwise
-    (webapp.booking's free_slots reads their working hours together itself)."""
-    import sqlalchemy as sa
-
-    from webapp.auth.models import User
-    from webapp.rotations.models import RotationMember
-    if page.kind == "round_robin" and page.rotation_id:
-        # The session's identity map holds rows weakly: keep them for the request, so each
-        # member's look-up by id finds them there instead of asking the database.
-        g.scheduling_page_members = list(db.session.scalars(sa.select(User).join(
-            RotationMember, RotationMember.user_id == User.id).where(
-            RotationMember.rotation_id == page.rotation_id,
-            User.account_id == page.account_id)))
+    """The page's hosts (webapp.booking's page_hosts: a rotation's members, their users
+    and seats in one statement)."""
     return booking_ops.page_hosts(page)
+
+
+#: Rendered month and day views of the picker (no time chosen), in this process, by what
+#: they show: the page's free starts (from webapp.booking's kept month: a change that
+#: takes or frees a time changes them), the visitor's choices, the language and today.
+PICKERS = LocalCache(512)
+
+
+def _kept_picker(page, picker: Picker, context: dict) -> Markup:
+    """The picker's HTML, rendered once for what it shows."""
+    key = (page.id, page.updated_at, picker.found, picker.zone, picker.detect,
+           picker.duration, tuple(picker.durations), picker.window, picker.today,
+           picker.day, _lang(), str(get_locale()), context["target"])
+    html = PICKERS.get(key)
+    if html is None:
+        html = Markup(_render("scheduling_pages/_picker.html", **context)[0])
+        PICKERS.put(key, html, 3600)
+    return html
 
 
 def _page_view(page, values, status: int = 200, **context):
     hosts = _hosts(page)
     picker = Picker(page, values, hosts)
-    template = "scheduling_pages/_picker.html" if _partial() else "scheduling_pages/public.html"
-    return _render(template, status, page=page, picker=picker, hosts=hosts,
-                   utc_text=cal.utc_text,
+    context = dict(page=page, picker=picker, hosts=hosts, utc_text=cal.utc_text,
                    form_token=formtoken.issue(page.slug), target=url_for(
                        "scheduling_pages.public", slug=page.slug), **context)
+    if status == 200 and picker.start is None and not picker.gone:
+        context["picker_html"] = _kept_picker(page, picker, context)
+        if _partial():
+            return context["picker_html"], status, {"Vary": "Accept-Language, HX-Request"}
+    template = "scheduling_pages/_picker.html" if _partial() else "scheduling_pages/public.html"
+    return _render(template, status, **context)
 
 
 @bp.get("/book/<slug>")
