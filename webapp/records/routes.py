@@ -142,7 +142,7 @@ def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
     return render_template("records/show.html", record=record, plural=plural,
                            properties=properties(record),
-                           associations=ops.associations(g.account_id, record),
+                           associations=ops.linked_names(g.account_id, record),
                            timeline=timeline_for(g.account_id, record,
                                                  before=request.args.get("before")),
                            **_timeline_urls(plural, record))
@@ -161,7 +161,7 @@ def timeline(plural: str, record_id: int):
 
 def _associations_partial(record, plural: str, status: int = 200, error: str | None = None):
     return render_template("records/_associations.html", record=record, plural=plural,
-                           associations=ops.associations(g.account_id, record),
+                           associations=ops.linked_names(g.account_id, record),
                            assoc_error=error), status
 
 
