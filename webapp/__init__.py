@@ -125,6 +125,7 @@ def create_app(config: dict | None = None) -> Flask:
         fragments,
         headers,
         jobs,
+        readonly,
         testclock,
     )
 
@@ -136,6 +137,7 @@ def create_app(config: dict | None = None) -> Flask:
     fragments.init_app(app)
     cli.register(app)
     jobs.init_app(app)
+    readonly.init_app(app)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
     if app.config.get("PRECOMPILE_TEMPLATES"):
