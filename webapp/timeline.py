@@ -17,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from webapp.auth.models import User
 from webapp.booking.models import Booking, SchedulingPage
@@ -257,3 +258,43 @@ def _names(value) -> list[str]:
     if value is None:
         return []
     return json.loads(value) if isinstance(value, str) else value
+
+
+def items_html(timeline: TimelinePage, record_url: str, more_url: str) -> Markup:
+    """The record page's timeline items (meetings/_timeline_items.html, no menu open),
+    rendered apart and put in the page as one piece (included, each of their ~1,300
+    chunks went up through every level of the page's templates).
+
+    Kept per process (TIMELINE_PAGES_KEPT pages; 0: never) under a key of everything the
+    items show: each item's values as read, its outcome's label, the cursor of the next
+    page, the viewer's locale and zone, the URLs. A kept page is only ever served for the
+    same key, so it can never be stale: a meeting changed, its outcome renamed, another
+    language or zone makes another key (the constant strings follow the locale).
+    """
+    context = {"timeline": timeline, "return_to": request.path, "open_id": None,
+               "record_url": record_url, "more_url": more_url}
+    most = current_app.config.get("TIMELINE_PAGES_KEPT", 0)
+    if not most:
+        return Markup(render_template("meetings/_timeline_items.html", **context))
+    locale, zone = timeline._dates
+    key = (locale, zone.key, request.script_root, request.path, record_url, more_url,
+           timeline.more, *(_item_key(i, timeline.outcomes) for i in timeline.items))
+    kept = current_app.extensions.setdefault("parley_timeline_items", {})
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= most:
+            kept.clear()
+        found = kept[key] = Markup(render_template("meetings/_timeline_items.html",
+                                                   **context))
+    return found
+
+
+def _item_key(item: TimelineItem, outcomes) -> tuple:
+    """Every value the item template reads of an item (dataclass fields, in order)."""
+    return (item.id, item.title, item.start_at, item.end_at, item.outcome,
+            str(outcomes.label(item.outcome)), item.location_kind, item.location_value,
+            item.conference_status, item.conference_url, item.host_name,
+            item.organizer_name, item.change_at, item.change_kind, item.change_provider,
+            json.dumps(item.change_details, sort_keys=True, default=str)
+            if item.change_details is not None else None,
+            item.booked_through, tuple(item.attendee_names))

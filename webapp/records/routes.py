@@ -6,7 +6,6 @@ from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import login_required
-from markupsafe import Markup
 
 from webapp.extensions import db
 from webapp.records import bp
@@ -143,15 +142,12 @@ def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
     urls = _timeline_urls(plural, record)
     timeline = timeline_for(g.account_id, record, before=request.args.get("before"))
-    # The items are rendered apart and put in the page as one piece: included, each of
-    # their ~1,300 chunks went up through every level of the page's templates (include,
-    # block, extends), the include copying the page's context on the way (#24).
-    items = Markup(render_template("meetings/_timeline_items.html", timeline=timeline,
-                                   return_to=request.path, open_id=None, **urls))
+    from webapp.timeline import items_html
     return render_template("records/show.html", record=record, plural=plural,
                            properties=properties(record),
                            associations=ops.linked_names(g.account_id, record),
-                           timeline=timeline, timeline_items=items, **urls)
+                           timeline=timeline, timeline_items=items_html(timeline, **urls),
+                           **urls)
 
 
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>/timeline")
