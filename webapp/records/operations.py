@@ -202,28 +202,28 @@ class Linked(NamedTuple):
 
 @cache
 def _linked_names_statement():
-    """linked_names()' SELECT, built once a process: the record's links with the linked
-    records' names and sort keys, each type's table joined by primary key in the account
-    (a link to a record that is gone matches none and is dropped, as associations() does)."""
+    """linked_names()' SELECT, built once a process: for each type, the record's links to
+    it joined with the linked records (by primary key, in the account: a link to a record
+    that is gone matches none and is dropped, as in associations()), with the names and
+    sort keys (ORDER; a contact's display name is "first last")."""
     account_id = sa.bindparam("account_id")
-    joined = {t: so.aliased(m) for t, m in RECORD_MODELS.items()}
-    # (sort key, second sort key) a type's names are ordered by (ORDER); a contact's
-    # display name is "first last".
-    keys = {"contact": (joined["contact"].last_name, joined["contact"].first_name),
-            "company": (joined["company"].name, None), "deal": (joined["deal"].name, None),
-            "ticket": (joined["ticket"].subject, None)}
-    first = sa.func.coalesce(*(k for k, _second in keys.values()))
-    second = keys["contact"][1]
-    stmt = sa.select(RecordLink.to_type, RecordLink.to_id, first, second)
-    for t, model in joined.items():
-        stmt = stmt.outerjoin(model, sa.and_(RecordLink.to_type == t,
-                                             model.id == RecordLink.to_id,
-                                             model.account_id == account_id))
-    return (stmt.where(RecordLink.account_id == account_id,
-                       RecordLink.from_type == sa.bindparam("from_type"),
-                       RecordLink.from_id == sa.bindparam("from_id"),
-                       sa.or_(*(m.id.is_not(None) for m in joined.values())))
-            .order_by(RecordLink.to_type, first, second, RecordLink.to_id))
+    keys = {"contact": (Contact.last_name, Contact.first_name), "company": (Company.name,),
+            "deal": (Deal.name,), "ticket": (Ticket.subject,)}
+    selects = []
+    for t, model in RECORD_MODELS.items():
+        first, *second = keys[t]
+        selects.append(
+            sa.select(sa.literal(t).label("to_type"), model.id.label("to_id"),
+                      first.label("name"),
+                      (second[0] if second else sa.null().cast(sa.String)).label("first_name"))
+            .join(RecordLink, sa.and_(RecordLink.to_id == model.id, RecordLink.to_type == t))
+            .where(RecordLink.account_id == account_id,
+                   RecordLink.from_type == sa.bindparam("from_type"),
+                   RecordLink.from_id == sa.bindparam("from_id"),
+                   model.account_id == account_id))
+    union = sa.union_all(*selects).subquery()
+    return sa.select(union).order_by(union.c.to_type, union.c.name, union.c.first_name,
+                                     union.c.to_id)
 
 
 def linked_names(account_id: int, record) -> dict[str, list[Linked]]:
