@@ -14,6 +14,8 @@ from webapp.meetings import forms as meeting_forms
 from webapp.meetings.calendar_view import week_start
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
 from webapp.meetings.timemath import to_zone
+from webapp.proposals.models import Proposal, ProposedSlot
+from webapp.records import operations as record_ops
 from webapp.types import utcnow
 
 ZONE = "America/New_York"
@@ -61,9 +63,22 @@ def count_get(client, count_queries, db, url: str) -> tuple[int, str, list[str]]
 def test_record_page_queries_do_not_grow_with_its_timeline(client, team, make, db,
                                                            count_queries):
     account, rep, colleague = team
-    contact = make.contact(account)
-    company, deal = make.company(account), make.deal(account)
+    # As the benchmark's subject: a contact with a company, linked to the company and
+    # deals (the associations panel), with proposed times (each with its slots).
+    company, deal = make.company(account, name="Linked Co"), make.deal(account, name="Big deal")
+    contact = make.contact(account, company_id=company.id)
+    for other in (company, deal, make.deal(account, name="Second deal")):
+        record_ops.link(account.id, contact, other)
     start = utcnow().replace(microsecond=0) + timedelta(days=3)
+    for n in range(2):
+        proposal = Proposal(account_id=account.id, record_type="contact", record_id=contact.id,
+                            host_id=rep.id, organizer_id=rep.id, contact_id=contact.id,
+                            title=f"Proposed {n}", duration_minutes=30, timezone=ZONE,
+                            expires_at=start, nonce=f"n{n}")
+        proposal.slots = [ProposedSlot(start_at=start + timedelta(hours=h),
+                                       token_hash=f"{n}-{h}") for h in range(3)]
+        db.session.add(proposal)
+    db.session.commit()
     add_meeting(db, account, rep, "First", start, [contact])
     client.get(f"/contacts/{contact.id}")  # warm-up: nothing cached differs afterwards
     few, html, _ = count_get(client, count_queries, db, f"/contacts/{contact.id}")
@@ -79,10 +94,19 @@ def test_record_page_queries_do_not_grow_with_its_timeline(client, team, make, d
     assert many == few, statements[few:]
     assert html.count('class="timeline-item"') == 20 and "Older activities" in html
     assert "Colleague" in html and "Grown 0" in html
+    # What the page shows of them: the company, the linked records, the proposals, the
+    # items' attendees (contacts and users, in the order they were added).
+    assert "<dd>Linked Co</dd>" in html and f'/companies/{company.id}">Linked Co</a>' in html
+    assert f'/deals/{deal.id}">Big deal</a>' in html and ">Second deal</a>" in html
+    assert "Proposed 0" in html and "Proposed 1" in html
+    grown_0 = html[html.index("Grown 0"):]
+    grown_0 = grown_0[:grown_0.index("</li>")]
+    assert f"{contact.display_name}, " in grown_0 and ", Rep<" in grown_0
 
-    # At most 8 statements (#24): the session and its user, the account's
-    # notifications, the record, its associations, the timeline page, its attendees, the
-    # account's outcomes. Nothing counts the whole timeline.
+    # At most 8 statements (#24): the session and its user, the record with its company,
+    # its associations with their names, the timeline page with its attendees' names, the
+    # account's outcomes, the bell's notifications, the proposals and their slots.
+    # Nothing counts the whole timeline.
     assert many <= 8, "\n".join(s.split("\n")[0][:120] for s in statements)
     assert not [s for s in statements if "count(" in s.lower() and "meeting" in s], statements
 

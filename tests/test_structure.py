@@ -15,9 +15,10 @@ import pathlib
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "webapp"
 
 #: Job-side modules, named for their job, own their transactions; so do the CLI and the
-#: grant store (a session of its own). Modules that declare views commit the request's.
+#: grant store (a session of its own). Modules that declare views commit the request's;
+#: readonly.py ends a request that only read with a commit (nothing written: #24).
 COMMITTING = {"sending.py", "sync.py", "tasks.py", "emails.py", "sweep.py", "cli.py",
-              "grants.py"}
+              "grants.py", "readonly.py"}
 
 
 def _modules() -> dict[str, pathlib.Path]:

@@ -97,3 +97,46 @@ def test_item_times_are_written_in_the_viewers_zone_and_language(client, make, l
         or f">{text(day)}, 10:00 AM – 10:30 AM</time>" in html
     assert f">{text(day)}, 9:00\u202fAM – {text(end)}, 5:00\u202fPM</time>" in html \
         or f">{text(day)}, 9:00 AM – {text(end)}, 5:00 PM</time>" in html
+
+
+def test_kept_items_show_every_change_at_the_next_view(app, client, make, login, db):
+    """The record page keeps its rendered timeline items per process (#24) under a key of
+    all they show: a change to a meeting, a renamed outcome, another language shows
+    at the very next view, and the kept copy is served again when nothing changed."""
+    from webapp.meetings.models import MeetingOutcome
+
+    assert app.config["TIMELINE_PAGES_KEPT"] > 0
+    account, _user = _rep(make, login)
+    contact = make.contact(account)
+    schedule(client, contact, title="Kick-off", attendees=[f"contact:{contact.id}"])
+    meeting = db.session.scalar(sa.select(Meeting))
+    page = f"/contacts/{contact.id}"
+    client.get(page)  # shows the flash of the save
+    first = client.get(page).get_data(as_text=True)
+    assert ">Kick-off</a>" in first and client.get(page).get_data(as_text=True) == first
+
+    meeting.title = "Renamed kick-off"
+    db.session.commit()
+    assert ">Renamed kick-off</a>" in client.get(page).get_data(as_text=True)
+
+    outcome = db.session.scalar(sa.select(MeetingOutcome).where(
+        MeetingOutcome.account_id == account.id, MeetingOutcome.key == meeting.outcome))
+    outcome.name = "Still to happen"
+    db.session.commit()
+    assert 'outcome">Still to happen</span>' in client.get(page).get_data(as_text=True)
+
+    # A colleague in another zone and language, right after.
+    from zoneinfo import ZoneInfo
+
+    from babel.dates import format_time
+    assert "<dt>Host</dt>" in client.get(page).get_data(as_text=True)
+    client.post("/logout")
+    login(make.user(account, timezone="Asia/Tokyo", locale="zh_Hant",
+                    seat_kind_id=_user.seat_kind_id))
+    tokyo = format_time(meeting.start_at.astimezone(ZoneInfo("Asia/Tokyo")), "short",
+                        locale="zh_Hant")
+    import flask_babel
+    flask_babel.refresh()  # the tests' app context outlives requests, and Babel's choices
+    html = client.get(page).get_data(as_text=True)
+    assert f"{tokyo} – " in html
+    assert "<dt>主持人</dt>" in html

@@ -126,6 +126,7 @@ def create_app(config: dict | None = None) -> Flask:
         fragments,
         headers,
         jobs,
+        readonly,
         testclock,
     )
 
@@ -137,6 +138,7 @@ def create_app(config: dict | None = None) -> Flask:
     fragments.init_app(app)
     cli.register(app)
     jobs.init_app(app)
+    readonly.init_app(app)
     app.jinja_env.globals["url_rules"] = set(app.view_functions)
     app.jinja_env.globals["get_locale"] = get_locale
     if app.config.get("PRECOMPILE_TEMPLATES"):

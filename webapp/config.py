@@ -106,6 +106,9 @@ def load_config(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_path / "uploads"),
         "SWEEP_INTERVAL_SECONDS": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "15")),
+        # Record pages' rendered timeline items kept per process, keyed by all they show
+        # (webapp.timeline.items_html, #24); 0 renders them at every view.
+        "TIMELINE_PAGES_KEPT": int(os.environ.get("TIMELINE_PAGES_KEPT", "256")),
         "SEND_LEASE_SECONDS": int(os.environ.get("SEND_LEASE_SECONDS", "300")),
         # An enqueued row not sent after this long is enqueued again (the queue lost it).
         "RELAY_GRACE_SECONDS": float(os.environ.get("RELAY_GRACE_SECONDS", "60")),

@@ -2,13 +2,14 @@
 
 A page is read by index, never counted: the page's meetings in one statement of the
 columns an item shows (the associations' index, then each meeting by its primary key;
-migration 0015_24), their attendees' names in a second. "Older activities" continues
+migration 0015_24), with their attendees' names. "Older activities" continues
 after the last item shown (keyset: its start and id), so the 25th page costs what the
 first does (docs/PERFORMANCE.md, #24).
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import cache, cached_property
@@ -16,8 +17,9 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
-from flask import url_for
+from flask import current_app, render_template, request, url_for
 from flask_babel import gettext as _
+from markupsafe import Markup
 
 from webapp.auth.models import User
 from webapp.booking.models import Booking, SchedulingPage
@@ -149,14 +151,15 @@ def parse_cursor(text: str | None) -> tuple[datetime, int] | None:
 
 
 @cache
-def _page_statement(after: bool):
-    """The page's SELECT, built once a process (building it costs more than running it):
-    bind parameters account_id, record_type, record_id, limit (and start, meeting_id when
-    after a cursor).
+def _page_statement(after: bool, dialect: str):
+    """The page's SELECT, built once a process and dialect (building it costs more than
+    running it): bind parameters account_id, record_type, record_id, limit (and start,
+    meeting_id when after a cursor).
 
     The page is chosen on narrow rows first (the record's associations, each meeting's
     start from ix_meetings_timeline, an index-only scan on PostgreSQL), then only its
     meetings are read whole: the cost follows the record's meetings, not the account's.
+    Each meeting's attendees' names come with it, as a JSON array (_attendee_names).
     """
     account_id = sa.bindparam("account_id")
     page = (sa.select(Meeting.id, Meeting.start_at)
@@ -180,7 +183,7 @@ def _page_statement(after: bool):
                       Meeting.conference_status, Meeting.conference_url,
                       host.name, organizer.name,
                       change.at, change.kind, change.provider, change.details,
-                      SchedulingPage.title)
+                      SchedulingPage.title, _attendee_names(dialect))
             .join(page, page.c.id == Meeting.id)
             .join(host, host.id == Meeting.host_id)
             .join(organizer, organizer.id == Meeting.organizer_id)
@@ -213,17 +216,27 @@ def _change_statement():
         change.id == latest)
 
 
-@cache
-def _attendees_statement():
-    return (sa.select(Attendee.meeting_id, Attendee.name)
-            .where(Attendee.meeting_id.in_(sa.bindparam("ids", expanding=True)))
-            .order_by(Attendee.id))
+def _attendee_names(dialect: str):
+    """The meeting's attendees' names in their order (by id), as a JSON array: PostgreSQL
+    orders inside the aggregate; SQLite (no ORDER BY in aggregates before 3.44) aggregates
+    an ordered subquery, which it keeps in order (an aggregate's FROM subquery with ORDER
+    BY is never flattened). JSON rather than a separator: a name may hold any character."""
+    if dialect == "postgresql":
+        from sqlalchemy.dialects.postgresql import aggregate_order_by
+        names = sa.func.json_agg(aggregate_order_by(Attendee.name, Attendee.id))
+        return (sa.select(names).where(Attendee.meeting_id == Meeting.id)
+                .scalar_subquery().label("attendee_names"))
+    ordered = (sa.select(Attendee.name).where(Attendee.meeting_id == Meeting.id)
+               .order_by(Attendee.id).correlate(Meeting).subquery())
+    return (sa.select(sa.func.json_group_array(ordered.c.name)).scalar_subquery()
+            .label("attendee_names"))
 
 
 def timeline_for(account_id: int, record, before: str | None = None,
                  limit: int = PER_PAGE) -> TimelinePage:
     """The record's meetings older than the cursor `before` (newest first), and the cursor
-    after them: three statements (this page, its attendees, the account's outcomes)."""
+    after them: two statements (this page with its attendees' names, the account's
+    outcomes)."""
     from webapp.meetings.outcomes import catalog
 
     params = {"account_id": account_id, "record_type": record.record_type,
@@ -231,13 +244,57 @@ def timeline_for(account_id: int, record, before: str | None = None,
     after = parse_cursor(before)
     if after is not None:
         params["start"], params["meeting_id"] = after
-    items = [TimelineItem(*row) for row in
-             db.session.execute(_page_statement(after is not None), params)]
+    rows = db.session.execute(_page_statement(after is not None, db.engine.dialect.name),
+                              params).all()
+    items = [TimelineItem(*row[:-1], attendee_names=_names(row[-1])) for row in rows]
     more = cursor_of(items[limit - 1]) if len(items) > limit else None
     items = items[:limit]
-    if items:
-        by_id = {i.id: i for i in items}
-        for meeting_id, name in db.session.execute(_attendees_statement(),
-                                                   {"ids": list(by_id)}):
-            by_id[meeting_id].attendee_names.append(name)
     return TimelinePage(items, more, catalog(account_id))
+
+
+def _names(value) -> list[str]:
+    """The attendee_names column as a list: psycopg parses PostgreSQL's json (None for a
+    meeting without attendees); SQLite gives the JSON text."""
+    if value is None:
+        return []
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def items_html(timeline: TimelinePage, record_url: str, more_url: str) -> Markup:
+    """The record page's timeline items (meetings/_timeline_items.html, no menu open),
+    rendered apart and put in the page as one piece (included, each of their ~1,300
+    chunks went up through every level of the page's templates).
+
+    Kept per process (TIMELINE_PAGES_KEPT pages; 0: never) under a key of everything the
+    items show: each item's values as read, its outcome's label, the cursor of the next
+    page, the viewer's locale and zone, the URLs. A kept page is only ever served for the
+    same key, so it can never be stale: a meeting changed, its outcome renamed, another
+    language or zone makes another key (the constant strings follow the locale).
+    """
+    context = {"timeline": timeline, "return_to": request.path, "open_id": None,
+               "record_url": record_url, "more_url": more_url}
+    most = current_app.config.get("TIMELINE_PAGES_KEPT", 0)
+    if not most:
+        return Markup(render_template("meetings/_timeline_items.html", **context))
+    locale, zone = timeline._dates
+    key = (locale, zone.key, request.script_root, request.path, record_url, more_url,
+           timeline.more, *(_item_key(i, timeline.outcomes) for i in timeline.items))
+    kept = current_app.extensions.setdefault("parley_timeline_items", {})
+    found = kept.get(key)
+    if found is None:
+        if len(kept) >= most:
+            kept.clear()
+        found = kept[key] = Markup(render_template("meetings/_timeline_items.html",
+                                                   **context))
+    return found
+
+
+def _item_key(item: TimelineItem, outcomes) -> tuple:
+    """Every value the item template reads of an item (dataclass fields, in order)."""
+    return (item.id, item.title, item.start_at, item.end_at, item.outcome,
+            str(outcomes.label(item.outcome)), item.location_kind, item.location_value,
+            item.conference_status, item.conference_url, item.host_name,
+            item.organizer_name, item.change_at, item.change_kind, item.change_provider,
+            json.dumps(item.change_details, sort_keys=True, default=str)
+            if item.change_details is not None else None,
+            item.booked_through, tuple(item.attendee_names))

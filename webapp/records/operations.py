@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from collections import defaultdict
 from functools import cache
+from typing import NamedTuple
 
 import sqlalchemy as sa
+import sqlalchemy.orm as so
 
 from webapp.extensions import db
 from webapp.records.models import RECORD_MODELS, Company, Contact, Deal, RecordLink, Ticket
@@ -62,8 +64,12 @@ def get_record(account_id: int, record_type: str, record_id: int):
 def _record_statement(record_type: str):
     """get_record()'s SELECT for one type, built once a process (#24)."""
     model = RECORD_MODELS[record_type]
-    return sa.select(model).where(model.id == sa.bindparam("record_id"),
+    stmt = sa.select(model).where(model.id == sa.bindparam("record_id"),
                                   model.account_id == sa.bindparam("account_id"))
+    if model is Contact:
+        # The record page shows the contact's company: read with it, not after it.
+        stmt = stmt.options(so.joinedload(Contact.company))
+    return stmt
 
 
 @cache
@@ -184,6 +190,52 @@ def associations(account_id: int, record) -> dict[str, list]:
         result[record_type] = list(db.session.scalars(
             sa.select(model).where(model.account_id == account_id, model.id.in_(id_list))
             .order_by(*ORDER[record_type])))
+    return result
+
+
+class Linked(NamedTuple):
+    """A linked record as the record page's associations panel shows it."""
+    record_type: str
+    id: int
+    display_name: str
+
+
+@cache
+def _linked_names_statement():
+    """linked_names()' SELECT, built once a process: for each type, the record's links to
+    it joined with the linked records (by primary key, in the account: a link to a record
+    that is gone matches none and is dropped, as in associations()), with the names and
+    sort keys (ORDER; a contact's display name is "first last")."""
+    account_id = sa.bindparam("account_id")
+    keys = {"contact": (Contact.last_name, Contact.first_name), "company": (Company.name,),
+            "deal": (Deal.name,), "ticket": (Ticket.subject,)}
+    selects = []
+    for t, model in RECORD_MODELS.items():
+        first, *second = keys[t]
+        selects.append(
+            sa.select(sa.literal(t).label("to_type"), model.id.label("to_id"),
+                      first.label("name"),
+                      (second[0] if second else sa.null().cast(sa.String)).label("first_name"))
+            .join(RecordLink, sa.and_(RecordLink.to_id == model.id, RecordLink.to_type == t))
+            .where(RecordLink.account_id == account_id,
+                   RecordLink.from_type == sa.bindparam("from_type"),
+                   RecordLink.from_id == sa.bindparam("from_id"),
+                   model.account_id == account_id))
+    union = sa.union_all(*selects).subquery()
+    return sa.select(union).order_by(union.c.to_type, union.c.name, union.c.first_name,
+                                     union.c.to_id)
+
+
+def linked_names(account_id: int, record) -> dict[str, list[Linked]]:
+    """What associations() returns for the record page, as (type, id, name) rows in one
+    statement instead of one for the links and one per linked type (#24)."""
+    result: dict[str, list[Linked]] = {t: [] for t in RECORD_MODELS}
+    for to_type, to_id, name, first_name in db.session.execute(_linked_names_statement(), {
+            "account_id": account_id, "from_type": record.record_type,
+            "from_id": record.id}):
+        if to_type == "contact":
+            name = f"{first_name} {name}".strip()
+        result[to_type].append(Linked(to_type, to_id, name))
     return result
 
 

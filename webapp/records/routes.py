@@ -140,12 +140,14 @@ def _timeline_urls(plural: str, record) -> dict:
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>")
 def show(plural: str, record_id: int):
     record = _record_or_404(plural, record_id)
+    urls = _timeline_urls(plural, record)
+    timeline = timeline_for(g.account_id, record, before=request.args.get("before"))
+    from webapp.timeline import items_html
     return render_template("records/show.html", record=record, plural=plural,
                            properties=properties(record),
-                           associations=ops.associations(g.account_id, record),
-                           timeline=timeline_for(g.account_id, record,
-                                                 before=request.args.get("before")),
-                           **_timeline_urls(plural, record))
+                           associations=ops.linked_names(g.account_id, record),
+                           timeline=timeline, timeline_items=items_html(timeline, **urls),
+                           **urls)
 
 
 @bp.get(f"/{PLURAL_RULE}/<int:record_id>/timeline")
@@ -161,7 +163,7 @@ def timeline(plural: str, record_id: int):
 
 def _associations_partial(record, plural: str, status: int = 200, error: str | None = None):
     return render_template("records/_associations.html", record=record, plural=plural,
-                           associations=ops.associations(g.account_id, record),
+                           associations=ops.linked_names(g.account_id, record),
                            assoc_error=error), status
 
 

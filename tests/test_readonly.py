@@ -1,0 +1,69 @@
+"""A request that only read commits its transaction (psycopg then keeps its prepared
+statements, #24); one that wrote and did not commit is still rolled back."""
+
+from __future__ import annotations
+
+import pytest
+import sqlalchemy as sa
+
+from webapp import readonly
+from webapp.records.models import Company
+
+pytestmark = pytest.mark.committing
+
+
+def _end_request(db, exc=None):
+    """What the end of a request does: this app's teardown, then Flask-SQLAlchemy's."""
+    readonly._end_read_only(exc)
+    ended = not db.session().in_transaction()
+    db.session.remove()
+    return ended
+
+
+def _names(db):
+    return set(db.session.scalars(sa.select(Company.name)))
+
+
+def test_a_request_that_only_read_ends_in_a_commit(db, make):
+    account = make.account()
+    make.company(account, name="Kept")
+    db.session.commit()
+    assert _names(db) == {"Kept"}
+    assert _end_request(db)  # committed: nothing left for the session's rollback
+
+
+def test_what_a_request_wrote_without_committing_is_rolled_back(db, make):
+    account = make.account()
+    company = make.company(account, name="Kept")
+    db.session.commit()
+    account_id, company_id = account.id, company.id
+    # Flushed, not committed (a route that failed after its operations flushed).
+    db.session.add(Company(account_id=account_id, name="Flushed"))
+    db.session.flush()
+    assert not _end_request(db)
+    assert _names(db) == {"Kept"}
+    # Changed, not flushed: a commit would flush it.
+    db.session.get(Company, company_id).name = "Renamed"
+    assert not _end_request(db)
+    assert _names(db) == {"Kept"}
+    # A statement outside the ORM.
+    db.session.execute(sa.update(Company).values(name="Updated"))
+    assert not _end_request(db)
+    assert _names(db) == {"Kept"}
+    # An unhandled error: rolled back even after reads only.
+    assert _names(db) == {"Kept"}
+    assert not _end_request(db, RuntimeError("boom"))
+
+
+def test_psycopg_keeps_its_prepared_statements_across_requests(db, make):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("psycopg's prepared statements")
+    account = make.account()
+    make.company(account, name="Kept")
+    db.session.commit()
+    for _ in range(8):  # psycopg prepares a statement at its 5th execution
+        assert _names(db) == {"Kept"}
+        assert _end_request(db)
+    prepared = db.session.execute(sa.text(
+        "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%companies.name%'"))
+    assert prepared.scalar() >= 1

@@ -1,0 +1,56 @@
+"""A request that only read ends its transaction with COMMIT rather than ROLLBACK (#24).
+
+psycopg forgets every statement it has prepared at each ROLLBACK (it sends DEALLOCATE ALL:
+a rolled-back transaction may have dropped what they refer to). Each request's session
+ended in a rollback, so no statement ever reached psycopg's prepare threshold and
+PostgreSQL planned every statement of every view again: about half the record page's
+database time. A transaction that ran only SELECTs ends the same either way, so such a
+request now commits it; anything else (a statement other than a SELECT, changes the
+session has not flushed yet, an unhandled error) is rolled back as before, when the
+session is removed.
+"""
+
+from __future__ import annotations
+
+from flask import Flask
+from sqlalchemy import event
+
+from webapp.extensions import db
+
+#: Set in the connection's info by any statement but a SELECT; dropped at its transaction's
+#: end (commit or rollback).
+WROTE = "parley_wrote"
+
+
+def _seen(conn, cursor, statement, parameters, context, executemany):
+    if executemany or statement.lstrip()[:6].upper() != "SELECT":
+        conn.info[WROTE] = True
+
+
+def _transaction_ended(conn):
+    conn.info.pop(WROTE, None)
+
+
+def _end_read_only(exc: BaseException | None) -> None:
+    """Before Flask-SQLAlchemy removes the session (teardowns run last-registered first)."""
+    if exc is not None:
+        return
+    if not db.session.registry.has():
+        return
+    session = db.session()
+    if not session.in_transaction():
+        return
+    if session.new or session.dirty or session.deleted:
+        return  # a commit would flush them
+    if session.connection().info.get(WROTE):
+        return
+    session.commit()
+
+
+def init_app(app: Flask) -> None:
+    with app.app_context():
+        engine = db.engine
+    event.listen(engine, "before_cursor_execute", _seen)
+    event.listen(engine, "commit", _transaction_ended)
+    event.listen(engine, "rollback", _transaction_ended)
+    app.teardown_appcontext(_end_read_only)
