@@ -6,6 +6,10 @@ Scenarios, each at 8 concurrent connections (and a 1-connection run for service 
 - constant: GET /bench/constant (bench-only route of the product app, no session: its
             hooks and nothing else), the throughput yardstick;
 - record:   GET /contacts/1, a contact with 500 meetings (timeline page 1, 20 items);
+- record_rendered: the same page from a server that keeps nothing between views
+            (TIMELINE_PAGES_KEPT=0: its timeline items are rendered at every view);
+- indico_event: Indico's event page with 20 timetable items, a peer (bench/indico_peer.py;
+            only when INDICO_VENV names an Indico install);
 - scheduler: GET /meetings/new?record_type=contact&record_id=1 (the form; since #24 the
             week grid comes after it, by htmx);
 - scheduler_week: GET /meetings/calendar?..., the host's week with 300 events;
@@ -17,8 +21,9 @@ Scenarios, each at 8 concurrent connections (and a 1-connection run for service 
             also at 1, 2 and 4 connections (the budget names no concurrency).
 
 Rounds run the scenarios back to back, so each scenario's ratio to the constant route is
-taken per round (`over_constant`). Every page is rendered for each view (#24 removed the
-page cache).
+taken per round (`over_constant`, and `over_bare`). Every page is rendered for each view
+(#24 removed the page cache); the record page keeps its rendered timeline items by all they
+show (`record`), and is measured without that too (`record_rendered`).
 """
 
 from __future__ import annotations
@@ -49,6 +54,10 @@ from bench.harness import (
 SAVE_TITLE = "Bench save"
 RECORD_PATH = "/contacts/1"
 SCHEDULER_PATH = "/meetings/new?record_type=contact&record_id=1"
+#: The product with nothing kept between views (#24: "every web scenario measured cached
+#: and rendered"): the record page's rendered timeline items (webapp.timeline.items_html)
+#: are the one thing the web scenarios' pages keep.
+NOTHING_KEPT = {"TIMELINE_PAGES_KEPT": "0"}
 BUDGETS = {"record_p95_ms": 30, "record_ratio": 0.40, "scheduler_p95_ms": 50, "save_p95_ms": 60,
            "constant_over_bare": 0.8, "record_p95_ms_rendered": 40, "record_app_cpu_ms": 6,
            "record_db_cpu_ms": 2, "scheduler_app_cpu_ms": 8}
@@ -195,6 +204,8 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
     with Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads) as g, \
             Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads,
                      app="bench.bare:app") as bare, \
+            Gunicorn(db_url, workers=workers, worker_class=worker_class, threads=threads,
+                     env=NOTHING_KEPT) as plain, \
             indico_peer.server(workers, enabled=peer) as (indico, indico_path):
         cookie, token = login(g.url, datagen.BENCH_EMAIL, datagen.BENCH_PASSWORD)
         pages = check_pages(g.url, cookie)
@@ -210,6 +221,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         scenarios = [("bare", "/bench/constant", None, None),
                      ("constant", "/bench/constant", None, None),
                      ("record", RECORD_PATH, cookie, None),
+                     ("record_rendered", RECORD_PATH, cookie, None),
                      ("scheduler", SCHEDULER_PATH, cookie, None),
                      ("scheduler_week", week, cookie, None)]
         if indico is not None:
@@ -218,17 +230,19 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
             scenarios.append(("save", SCHEDULER_PATH, cookie, body))
             scenarios += [("record_busy", RECORD_PATH, readers, None),
                           ("scheduler_busy", SCHEDULER_PATH, readers, None)]
+        dbname = db_url.rsplit("/", 1)[-1]
+        elsewhere = {"bare": (bare, None), "record_rendered": (plain, dbname),
+                     "indico_event": (indico, indico_peer.DB_NAME)}
         log(f"[{label}] warm-up; week events={week_events}, pages={pages}")
         def one(name, path, ck, bd, secs, conns=connections, **kw):
             """wrk on one scenario; a busy one with its saver running (and its meetings
             deleted after)."""
             many = ck if isinstance(ck, list) else None
-            if name in ("bare", "indico_event"):  # the peers: servers of their own
-                other = bare if name == "bare" else indico
+            if name in elsewhere:  # the peers, and the page with nothing kept
+                other, database = elsewhere[name]
                 if "server" in kw:
-                    kw = {**kw, "server": other,
-                          "database": indico_peer.DB_NAME if other is indico else None}
-                return wrk(name, other.url + path, secs, conns, **kw)
+                    kw = {**kw, "server": other, "database": database}
+                return wrk(name, other.url + path, secs, conns, cookie=ck, **kw)
             if not name.endswith("_busy"):
                 return wrk(name, g.url + path, secs, conns, cookie=None if many else ck,
                            body=bd, cookies=many, **kw)
@@ -243,7 +257,6 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
             one(name, path, ck, bd, 3)
             if name == "save":
                 delete_saved(db_url)
-        dbname = db_url.rsplit("/", 1)[-1]
         for i in range(rounds):
             for name, path, ck, bd in scenarios:
                 r = one(name, path, ck, bd, seconds, server=g, database=dbname)
