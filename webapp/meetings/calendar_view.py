@@ -127,6 +127,7 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
     others = [(_("%(name)s is not free", name=user.name), spans, [o[0] for o in spans])
               for user, spans in avail["others"]]
     gap_why = label(engine.DST_GAP)
+    BUSY = engine.BUSY
     busy_title = _("Busy") if busy_only else None
     # Converted once, not once per day: a busy week has hundreds of meetings (sorted by
     # start); each day looks only at those that may reach it.
@@ -152,7 +153,7 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
                 m.id, busy_title or m.title,
                 int(minutes / SLOT_MINUTES * SLOT_PX),
                 max(int(length / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
-                f"{s:%H:%M}–{e:%H:%M}", busy_only))
+                f"{s.hour:02d}:{s.minute:02d}–{e.hour:02d}:{e.minute:02d}", busy_only))
         for b_start, b_end in external_busy:
             s, e = max(b_start.astimezone(tz), day_start), min(b_end.astimezone(tz), day_end)
             if s < e:
@@ -190,16 +191,20 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
                                         engine.DST_GAP, gap_why))
                     continue
                 instant = wall.replace(tzinfo=tz).astimezone(UTC)
-            band = _at(bands, band_starts, instant)
-            reasons = []
-            if band:
-                kind = band[2]
-                reasons.append((kind == engine.BUSY and busy.why(instant)) or label(kind))
-            for text, spans, starts in others:
-                if _at(spans, starts, instant):
-                    reasons.append(text)
-            if reasons:
-                why[hm] = "; ".join(reasons)
+            i = bisect_right(band_starts, instant) - 1
+            if i >= 0 and instant < bands[i][1]:
+                kind = bands[i][2]
+                first = (kind == BUSY and busy.why(instant)) or label(kind)
+            else:
+                first = None
+            if others:
+                reasons = [first] if first else []
+                reasons += [text for text, spans, starts in others
+                            if _at(spans, starts, instant)]
+                if reasons:
+                    why[hm] = "; ".join(reasons)
+            elif first:
+                why[hm] = first
         days.append({"date": day, "blocks": blocks, "shades": shades, "overlays": overlays,
                      "why": why})
     return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),

@@ -18,33 +18,38 @@ _BREAK = "\n      "
 def day_column(day: dict, slot_labels, iso: str, day_label: str, busy_label: str) -> Markup:
     """The inside of a day's column: its shades by reason, the attendees' overlay, a
     button per slot (its reason as hover and tap text) and the events."""
+    said: dict[str, Markup] = {}
+
+    def esc(text: str) -> Markup:
+        found = said.get(text)
+        if found is None:
+            found = said[text] = escape(text)
+        return found
     iso, label = escape(iso), escape(day_label)
     busy_text = escape(busy_label)
     shades = "".join(
-        f'<div class="shade shade-{escape(sh.kind)}" style="top: {sh.top:d}px; height: '
+        f'<div class="shade shade-{esc(sh.kind)}" style="top: {sh.top:d}px; height: '
         f'{sh.height:d}px" aria-hidden="true"></div>' for sh in day["shades"])
     overlays = "".join(
         f'<div class="shade shade-attendee" style="top: {sh.top:d}px; height: {sh.height:d}px"'
         f' aria-hidden="true"></div>' for sh in day["overlays"])
-    why_of, said = day["why"], {}
+    why_of = day["why"]
     slots = []
     for hm in slot_labels:
         why = why_of.get(hm)
-        hm = escape(hm)
+        hm = esc(hm)
         if not why:
             slots.append(f'<button type="button" class="slot" data-date="{iso}" data-time="{hm}"'
                          f' aria-label="{label} {hm}" tabindex="-1"></button>')
             continue
-        text = said.get(why)
-        if text is None:
-            text = said[why] = escape(why)
+        text = esc(why)
         slots.append(f'<button type="button" class="slot unavailable" data-date="{iso}" '
                      f'data-time="{hm}" aria-label="{label} {hm}: {text}" title="{text}" '
                      f'data-why="{text}" tabindex="-1"></button>')
     events = []
     for b in day["blocks"]:
-        text = busy_text if b.busy else escape(b.title)
-        when = escape(b.label)
+        text = busy_text if b.busy else esc(b.title)
+        when = esc(b.label)
         events.append(f'<div class="event{" busy" if b.busy else ""}" style="top: {b.top:d}px; '
                       f'height: {b.height:d}px" title="{text} {when}"><span>{text}</span> '
                       f'<small>{when}</small></div>')
