@@ -163,7 +163,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
                                             SLOT_PX), SLOT_PX // 2),
                                     f"{s:%H:%M}–{e:%H:%M}", True))
         shades = []
-        for b_s, b_e, kind in bands[bisect_right(band_ends, day_start):]:
+        for j in range(bisect_right(band_ends, day_start), len(bands)):
+            b_s, b_e, kind = bands[j]
             if b_s >= day_end:
                 break
             if kind != engine.BUSY and b_e > day_start:
