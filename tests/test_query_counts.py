@@ -180,6 +180,10 @@ def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db
     # one the host's availability reads (#21: day caps and buffers over whole local days,
     # a wider span than the grid's) also gives the meetings the grid draws.
     assert sum("FROM meetings" in s for s in statements) == 1, statements
+    # The user, the availability profile, the meetings, the calendar connections: the
+    # user's own week reads neither their seat nor the account's hosts (#24).
+    assert many <= 4, "\n".join(s.split("\n")[0][:120] for s in statements)
+    assert not any("FROM seat_kinds" in s for s in statements), statements
     assert all(f"Week event {i}<" in html for i in range(36))
     assert "Deleted event" not in html and "Next week event" not in html
     assert "Foreign event" not in html

@@ -96,3 +96,62 @@ def test_an_unreachable_calendar_is_named_on_the_week(client, make, login, db):
     html = client.get(f"/meetings/calendar?host_id={user.id}&week={monday_after().isoformat()}"
                       f"&timezone=America/New_York").get_data(as_text=True)
     assert "Google calendar not reachable: busy time may be incomplete." in html
+
+
+#: The day column as meetings/_week.html drew it in Jinja before #24 moved it to
+#: webapp.meetings.week_grid: the reference the Python drawing must equal byte for byte.
+JINJA_COLUMN = (
+    """{% for sh in day.shades %}<div class="shade shade-{{ sh.kind }}" style="top: {{ sh.top }}px; height: {{ sh.height }}px" aria-hidden="true"></div>{% endfor %}
+      {% for sh in day.overlays %}<div class="shade shade-attendee" style="top: {{ sh.top }}px; height: {{ sh.height }}px" aria-hidden="true"></div>{% endfor %}
+      {% for hm in slot_labels %}{% set why = day.why.get(hm) %}<button type="button" class="slot{{ ' unavailable' if why }}" data-date="{{ iso }}" data-time="{{ hm }}" aria-label="{{ day_label }} {{ hm }}{{ ': ' ~ why if why }}"{% if why %} title="{{ why }}" data-why="{{ why }}"{% endif %} tabindex="-1"></button>{% endfor %}
+      {% for b in day.blocks %}{% set text = busy_label if b.busy else b.title %}<div class="event{{ ' busy' if b.busy }}" style="top: {{ b.top }}px; height: {{ b.height }}px" title="{{ text }} {{ b.label }}"><span>{{ text }}</span> <small>{{ b.label }}</small></div>{% endfor %}""")  # noqa: E501
+
+
+def test_the_week_grid_is_drawn_as_the_jinja_template_drew_it(client, make, login, db, app,
+                                                               monkeypatch):
+    from markupsafe import Markup
+
+    from webapp.meetings import week_grid
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    rep = make.user(account, name="Rita <Rep>", seat_kind_id=seat.id,
+                    timezone="America/New_York")
+    boss = make.user(account, name="Bo Boss", seat_kind_id=seat.id, role="admin",
+                     timezone="America/New_York")
+    colleague = make.user(account, name="Cal & Co", timezone="America/New_York")
+    availability.save_profile(rep, {"use_hours": "1", **{f"day_{d}": "09:00-17:00"
+                                                         for d in range(5)},
+                                    "buffer_before": "30"})
+    monday = date(2027, 3, 8)  # the week of the March 2027 clock change
+    for title, day, start, end, host in (
+            ("Long <workshop> & lunch", monday, "10:00", "12:00", rep),
+            ("Short \"check\"", monday, "10:30", "11:00", rep),
+            ("Late call", monday + timedelta(days=2), "23:30", "23:59", rep),
+            ("Cal's review", monday + timedelta(days=1), "14:00", "15:00", colleague),
+            ("Sunday shift", date(2027, 3, 14), "01:00", "04:00", rep)):
+        db.session.add(Meeting(account_id=account.id, title=title, host_id=host.id,
+                               organizer_id=host.id, start_at=local(day, start),
+                               end_at=local(day, end), timezone="America/New_York",
+                               sequence=0, outcome="scheduled"))
+    db.session.commit()
+    login(rep)
+    url = (f"/meetings/calendar?host_id={rep.id}&week={monday.isoformat()}"
+           f"&timezone=America/New_York&with={colleague.id}")
+    drawn = client.get(url).get_data(as_text=True)
+    # The first meeting (by start) holding a time names it, though a later one overlaps.
+    assert 'data-why="Long &lt;workshop&gt; &amp; lunch (Parley)"' in slot(drawn, monday, "10:30")
+    assert 'data-why="Buffer between meetings"' in slot(drawn, monday, "09:30")
+    assert "Cal &amp; Co is not free" in slot(drawn, monday + timedelta(days=1), "14:00")
+    assert 'class="shade shade-dst_gap"' in drawn and drawn.count('class="event') == 4
+    reference = app.jinja_env.from_string(JINJA_COLUMN)
+    monkeypatch.setattr(week_grid, "day_column", lambda day, slot_labels, iso, day_label,
+                        busy_label: Markup(reference.render(
+                            day=day, slot_labels=slot_labels, iso=iso, day_label=day_label,
+                            busy_label=busy_label)))
+    assert client.get(url).get_data(as_text=True) == drawn
+    client.post("/logout")
+    login(boss)  # sees "Busy", not the titles
+    drawn = client.get(url.replace(f"&with={colleague.id}", "")).get_data(as_text=True)
+    monkeypatch.undo()
+    assert client.get(url.replace(f"&with={colleague.id}", "")).get_data(as_text=True) == drawn
+    assert "workshop" not in drawn and 'title="Busy 10:00–12:00"' in drawn

@@ -41,6 +41,7 @@ from webapp.meetings import (
     saving,
     validation,
     views,
+    week_grid,
 )
 from webapp.meetings import operations as meeting_ops
 from webapp.meetings.models import REMINDER_UNITS, Attachment, Meeting, Snippet
@@ -277,7 +278,8 @@ def calendar():
     return render_template("meetings/_week.html",
                            week=calendar_view.week(g.account_id, host, current_user,
                                                    calendar_view.week_start(day), zone,
-                                                   views.overlay_users(host)))
+                                                   views.overlay_users(host)),
+                           day_column=week_grid.day_column)
 
 
 @bp.get("/meetings/people")

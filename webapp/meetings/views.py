@@ -194,9 +194,14 @@ def saved_messages(result: SaveResult) -> list[tuple[str, str]]:
 def week_host_and_zone():
     """The host (?host_id=, one the user may book for, else 404) and zone (?timezone=,
     a known zone, else the user's) of a week grid."""
-    hosts = queries.hosts_for(account(), current_user)
     host_id = request.args.get("host_id", type=int) or current_user.id
-    host = next((h for h in hosts if h.id == host_id), None)
+    if host_id == current_user.id:
+        # Anyone may host their own meetings (hosts_for always lists the actor): the
+        # user's own week reads neither their seat nor the account's hosts (#24).
+        host = current_user._get_current_object()
+    else:
+        host = next((h for h in queries.hosts_for(account(), current_user)
+                     if h.id == host_id), None)
     if host is None:
         abort(404)
     zone = request.args.get("timezone") or current_user.zone
