@@ -5,12 +5,10 @@ recipient with its own RSVP link."""
 import icalendar
 import sqlalchemy as sa
 
-from tests import test_delivery
 from tests.meeting_helpers import form, future_day, local_iso, schedule
 from webapp.meetings.models import Meeting
 
 #: The delivery tests' fixture: a seated rep in New York, logged in.
-rep = test_delivery.rep
 
 
 def _listed(msg) -> list[str]:

@@ -13,7 +13,6 @@ from tests.test_guest_list_20b import _listed
 from webapp.meetings.models import Meeting
 
 #: The delivery tests' fixture: a seated rep in New York, logged in.
-rep = test_delivery.rep
 
 
 def _people(make, account):
