@@ -61,6 +61,11 @@ def test_psycopg_keeps_its_prepared_statements_across_requests(db, make):
     account = make.account()
     make.company(account, name="Kept")
     db.session.commit()
+    db.session.remove()
+    # One connection in the pool, as a sync worker serving one request at a time has: the
+    # pool hands its idle connections out in turn, so after earlier tests the 8 requests
+    # below would be spread over several, and pg_prepared_statements is per connection.
+    db.engine.dispose()
     for _ in range(8):  # psycopg prepares a statement at its 5th execution
         assert _names(db) == {"Kept"}
         assert _end_request(db)
