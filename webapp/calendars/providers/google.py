@@ -187,9 +187,11 @@ class GoogleCalendar:
 
     def watch(self, channel_id: str, token: str, address: str, ttl: int,
               calendar_id: str = "primary") -> tuple[str, datetime | None]:
-        """events.watch: a web_hook channel posting to address when the calendar's events
-        change. Returns (resourceId, expiration)."""
-        data = call("POST", f"{self.base}/calendars/{calendar_id}/events/watch", self.token,
+        """events.watch on one calendar (POST /calendars/{calendarId}/events/watch): a
+        web_hook channel posting to address when that calendar's events change, and no
+        other's. Returns (resourceId, expiration)."""
+        data = call("POST", f"{self.base}/calendars/{quote(calendar_id, safe='')}/events/watch",
+                    self.token,
                     json={"id": channel_id, "type": "web_hook", "address": address,
                           "token": token, "params": {"ttl": str(ttl)}}) or {}
         if not data.get("resourceId"):
