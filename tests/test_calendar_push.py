@@ -422,3 +422,30 @@ def test_graph_subscription_to_me_events_hears_a_target_other_than_the_default(
     drain(app)
     db.session.expire_all()
     assert db.session.get(Meeting, meeting.id).start_at.isoformat() == "2031-05-06T15:00:00+00:00"
+
+
+def test_a_previous_target_without_a_channel_gets_one_at_the_next_sync(
+        app, client, rep, cal, db, make, smtp):  # noqa: F811
+    """Events were written to primary and Work before Parley had a public address (so no
+    channel): once it has one, the sweep watches the target, and the next inbound sync
+    the previous target, whose changes then arrive by push."""
+    google, _ms = cal
+    conn = _two_calendars(app, client, google, db)
+    app.config["PUBLIC_BASE_URL"] = ""
+    account, _user = rep
+    old = booked(client, db, make, account)  # on primary
+    _choose(client, db, conn, "Work")
+    drain(app)
+    assert google.channels == {}
+    app.config["PUBLIC_BASE_URL"] = PUBLIC
+    drain(app)
+    assert [c["calendar"] for c in google.channels.values()] == [WORK]
+    assert client.post("/calendars/sync-now").status_code == 302
+    drain(app)
+    primary = _channel_on(google, "primary")
+    next_day = future_day(13)
+    _moved(google, old, next_day, 10)
+    assert deliver(client, _last_change(google, primary)).status_code == 200
+    drain(app)
+    db.session.expire_all()
+    assert db.session.get(Meeting, old.id).start_at == local(next_day, "10:00")

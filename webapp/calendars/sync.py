@@ -318,7 +318,7 @@ def ensure_channels() -> None:
 def follow_calendars(conn: CalendarConnection, gone: set[str]) -> None:
     """After an inbound sync (in its transaction): the connection's channels follow the
     calendars it reads. A calendar read without a channel gets a row, due at once (a
-    previous target); a channel on a calendar no longer read (its last event gone, or the
+    previous target, e.g. one chosen before channels were per calendar); a channel on a calendar no longer read (its last event gone, or the
     calendar itself: `gone`) is due, to be stopped."""
     if conn.provider not in channels.PER_CALENDAR:
         return
@@ -327,7 +327,8 @@ def follow_calendars(conn: CalendarConnection, gone: set[str]) -> None:
         CalendarChannel.connection_id == conn.id,
         CalendarChannel.account_id == conn.account_id))}
     now = utcnow()
-    for calendar_id in wanted - rows.keys():
+    # The target's row is the sweep's to make (ensure_channels): never both at once.
+    for calendar_id in wanted - rows.keys() - {calendar_key(conn, target_ref(conn))}:
         if len(calendar_id) <= CalendarChannel.calendar_id.type.length:
             db.session.add(CalendarChannel(account_id=conn.account_id, connection_id=conn.id,
                                            calendar_id=calendar_id, next_attempt_at=now))
