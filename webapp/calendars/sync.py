@@ -318,8 +318,9 @@ def ensure_channels() -> None:
 def follow_calendars(conn: CalendarConnection, gone: set[str]) -> None:
     """After an inbound sync (in its transaction): the connection's channels follow the
     calendars it reads. A calendar read without a channel gets a row, due at once (a
-    previous target, e.g. one chosen before channels were per calendar); a channel on a calendar no longer read (its last event gone, or the
-    calendar itself: `gone`) is due, to be stopped."""
+    previous target, e.g. one chosen before channels were per calendar); a channel on a
+    calendar no longer read (its last event gone, or the calendar itself: `gone`) is due,
+    to be stopped."""
     if conn.provider not in channels.PER_CALENDAR:
         return
     wanted = channels.wanted_calendars(conn) - gone
