@@ -138,7 +138,22 @@ class Provider:
         now = datetime.now(UTC).isoformat().replace("+00:00", "Z")
         event["updated"] = event["lastModifiedDateTime"] = now
         for channel in list(self.channels.values()):
-            self.notify(channel, "exists")
+            if self.sees(channel, eid):
+                self.notify(channel, "exists")
+
+    def sees(self, channel: dict, eid: str) -> bool:
+        """Whether a channel hears of a change of event eid. A Google channel watches one
+        calendar (events.watch on calendarId); a Graph subscription to me/events covers
+        every calendar of the mailbox ("changes to all events in a user's mailbox"), one
+        to me/calendars/{id}/events only that calendar."""
+        watched = channel.get("calendar")
+        if watched is None:
+            return True
+        if channel.get("kind") == "graph":
+            default = next((c["id"] for c in self.calendar_list if c.get("isDefaultCalendar")),
+                           "AAMkDefault")
+            return (self.event_calendar.get(eid) or default) == watched
+        return self.event_calendar.get(eid, "primary") == watched
 
     def notify(self, channel: dict, state: str) -> None:
         """Record the POST Google makes to a channel's address: no body, the channel and
@@ -373,6 +388,10 @@ def google_app(p: Provider) -> Flask:
                 or not address.startswith("https://") or len(body.get("token") or "") > 256:
             return jsonify(error={"code": 400, "message": "Invalid channel",
                                   "errors": [{"reason": "invalidArgument"}]}), 400
+        if own(calendar_id) != "primary" and \
+                calendar_id not in {c["id"] for c in p.calendar_list}:
+            return jsonify(error={"code": 404, "message": "Not Found",
+                                  "errors": [{"domain": "global", "reason": "notFound"}]}), 404
         if cid in p.channels:
             return jsonify(error={"code": 400, "message": "Channel id not unique",
                                   "errors": [{"reason": "channelIdNotUnique"}]}), 400
@@ -383,7 +402,8 @@ def google_app(p: Provider) -> Flask:
                    "resourceUri": f"{request.host_url}calendar/v3/calendars/{calendar_id}"
                                   "/events?alt=json",
                    "token": body.get("token") or "", "expiration": str(expiration)}
-        p.channels[cid] = {**channel, "address": address, "messages": 0}
+        p.channels[cid] = {**channel, "address": address, "messages": 0,
+                           "calendar": own(calendar_id)}
         p.notify(p.channels[cid], "sync")
         return jsonify({k: v for k, v in channel.items() if k != "token" or v})
 
@@ -577,19 +597,26 @@ def graph_app(p: Provider) -> Flask:
     @app.post("/v1.0/subscriptions")
     def subscribe():
         """Create a subscription: an https notificationUrl, an expiration at most 4230
-        minutes ahead for events; Graph first posts ?validationToken= to the URL and needs
-        the token back as plain text within 10 s, else 400."""
+        minutes ahead, on me/events or me/calendars/{id}/events; Graph first posts
+        ?validationToken= to the URL and needs the token back as plain text within 10 s,
+        else 400."""
         if (denied := guard()) is not None:
             return denied
         body = request.get_json() or {}
         url, expires = body.get("notificationUrl") or "", body.get("expirationDateTime") or ""
+        # me/events: every calendar of the mailbox; me/calendars/{id}/events: that one.
+        resource = body.get("resource") or ""
+        parts = resource.split("/")
+        watched = None if resource == "me/events" else (
+            parts[2] if len(parts) == 4 and parts[:2] == ["me", "calendars"]
+            and parts[3] == "events" and known_calendar(parts[2]) else False)
         try:
             until = datetime.fromisoformat(expires.replace("Z", "+00:00"))
         except ValueError:
             until = None
         now = datetime.now(UTC)
         if not url.startswith("https://") or until is None or until <= now or \
-                (until - now).total_seconds() > 4230 * 60 or body.get("resource") != "me/events":
+                (until - now).total_seconds() > 4230 * 60 or watched is False:
             return jsonify(error={"code": "InvalidRequest", "message": "Invalid subscription"}), 400
         token = secrets.token_urlsafe(12)
         if p.validate is None or p.validate(url, token) != token:
@@ -601,7 +628,7 @@ def graph_app(p: Provider) -> Flask:
                    "notificationUrl": url, "clientState": body.get("clientState"),
                    "expirationDateTime": until.isoformat().replace("+00:00", "Z"),
                    "applicationId": p.client_id}
-        p.channels[sid] = {**created, "kind": "graph"}
+        p.channels[sid] = {**created, "kind": "graph", "calendar": watched}
         return jsonify(created), 201
 
     @app.delete("/v1.0/subscriptions/<sid>")

@@ -1,27 +1,35 @@
 """Google push notifications (issue 23): a calendar changed in Google is synced within a
 sweep instead of at the next poll.
 
-Each active Google connection with sync on has a notification channel (events.watch, a
-CalendarChannel row) posting to PUBLIC_BASE_URL + WEBHOOK_PATH. Without PUBLIC_BASE_URL no
-channel is made and calendars are polled only (every CALENDAR_SYNC_INTERVAL_SECONDS).
+A Google channel (events.watch) watches one calendar, so each active Google connection
+with sync on has a notification channel (a CalendarChannel row) on every calendar its
+inbound sync reads (#21: the one receiving new meetings, and every previous target that
+still holds Parley's events), posting to PUBLIC_BASE_URL + WEBHOOK_PATH. Without
+PUBLIC_BASE_URL no channel is made and calendars are polled only (every
+CALENDAR_SYNC_INTERVAL_SECONDS).
 
 - Job side (webapp.calendars.sync, through the one task runner): the sweep makes a row
-  for every connection that should have a channel and makes due the rows of those that
-  should not any more; JOB claims a due row and opens a new channel (the first, or the one
-  replacing a channel CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS before it expires: the new one
-  is opened before the old one is stopped, so no change goes unannounced), or stops the
-  channel and deletes the row.
+  for the target calendar of every connection that should have channels and makes due the
+  rows of those that should not any more; each inbound sync makes a row for every other
+  calendar it read and makes due the rows of calendars it no longer reads. JOB claims a
+  due row and opens a new channel (the first, or the one replacing a channel
+  CALENDAR_CHANNEL_RENEW_BEFORE_SECONDS before it expires: the new one is opened before
+  the old one is stopped, so no change goes unannounced), or stops the channel and
+  deletes the row.
 - Request side (this module, flush only): the webhook (notified()) checks the channel id,
-  its secret token (in constant time) and the resource id, then only marks the
-  connection's inbound sync due (CalendarSyncState); the sweep queues it. No provider
-  call is made on the request path, and a burst of notifications queues one sync.
+  its secret token (in constant time) and the resource id, then only marks the inbound
+  sync of the channel's connection due (CalendarSyncState: one sync reads each of its
+  calendars from its own token); the sweep queues it. No provider call is made on the
+  request path, and a burst of notifications queues one sync.
 - Disconnecting stops the channels first (stop_for()), while the grant that may stop
   them still exists. A channel that could not be stopped expires by itself; its
   notifications meanwhile get a 404.
 
-Microsoft connections have a Graph subscription to their events instead (the same row:
-the subscription id, "me/events", clientState as the token; at most 4230 minutes, renewed
-alike); Graph's validationToken is echoed by the webhook.
+Microsoft connections have one Graph subscription to their events instead (the same row,
+calendar "primary": the subscription id, "me/events", clientState as the token; at most
+4230 minutes, renewed alike); Graph's validationToken is echoed by the webhook. Microsoft
+documents the resource me/events as "changes to all events in a user's mailbox", every
+calendar of it, so one subscription covers a target that is not the default calendar.
 """
 
 from __future__ import annotations
@@ -60,6 +68,12 @@ def webhook_address(provider: str = "google") -> str | None:
     return base + WEBHOOK_PATHS[provider] if base else None
 
 
+#: Providers whose channel watches one calendar: a channel per calendar read.
+PER_CALENDAR = ("google",)
+#: The calendar a connection's single channel is kept under (Graph: the whole mailbox).
+WHOLE_ACCOUNT = "primary"
+
+
 def wanted_clause():
     """Connections that should have a channel (SQL)."""
     return sa.and_(CalendarConnection.provider.in_(WEBHOOK_PATHS),
@@ -70,6 +84,18 @@ def wanted(conn: CalendarConnection | None) -> bool:
     """Whether this connection should have a channel now."""
     return (conn is not None and conn.provider in WEBHOOK_PATHS and conn.status == "active"
             and conn.sync_on and webhook_address() is not None)
+
+
+def wanted_calendars(conn: CalendarConnection) -> set[str]:
+    """The calendars of a connection that should have a channel now: for Google, every
+    calendar its inbound sync reads (the target, and previous targets still holding live
+    events); for Graph, the one subscription covering the mailbox."""
+    if not wanted(conn):
+        return set()
+    if conn.provider not in PER_CALENDAR:
+        return {WHOLE_ACCOUNT}
+    from webapp.calendars.inbound import calendars_to_read
+    return {connections.calendar_key(conn, ref) for ref in calendars_to_read(conn)}
 
 
 def _same(stored: str | None, given: str | None) -> bool:

@@ -193,7 +193,7 @@ class MeetingCalendarChange(db.Model):
 
 class CalendarChannel(ClaimableRow, db.Model):
     """Issue 23, push: a Google notification channel (events.watch) on one calendar of a
-    connection. Google posts to PUBLIC_BASE_URL's webhook when the calendar changes; the
+    connection. Google posts to PUBLIC_BASE_URL's webhook when that calendar changes; the
     webhook marks the connection's inbound sync due (webapp.calendars.channels).
 
     As a task (webapp.tasks): pending until next_attempt_at, when a job makes a new channel
@@ -207,7 +207,9 @@ class CalendarChannel(ClaimableRow, db.Model):
     account_id: so.Mapped[int] = so.mapped_column(sa.ForeignKey("accounts.id"), index=True)
     connection_id: so.Mapped[int] = so.mapped_column(
         sa.ForeignKey("calendar_connections.id", ondelete="CASCADE"))
-    #: The watched calendar of the connection ("primary" until a connection has several).
+    #: The watched calendar (#21, Google: the one receiving new meetings, or a previous
+    #: one still holding Parley's events, each with its own channel; Graph: "primary",
+    #: its one subscription to me/events covers every calendar of the mailbox).
     calendar_id: so.Mapped[str] = so.mapped_column(sa.String(255), default="primary")
     #: The channel's id (a UUID, echoed as X-Goog-Channel-ID); None until one is made.
     channel_id: so.Mapped[str | None] = so.mapped_column(sa.String(64), unique=True)

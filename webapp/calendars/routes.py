@@ -98,11 +98,20 @@ def settings():
     return _settings_page()
 
 
-def _own_connection(connection_id: int):
+def _own_connection(connection_id: int | None = None):
+    """One of the user's connections (None: the one receiving new meetings), else 404."""
     conn = calendar_connections.get_connection(current_user, connection_id)
     if conn is None:
         abort(404)
     return conn
+
+
+def _saved(message: str | None = None):
+    """The settings views' ending: commit the change, say so, back to Settings."""
+    db.session.commit()
+    if message:
+        flash(message, "success")
+    return redirect(url_for("calendars.settings"))
 
 
 @bp.post("/calendars/<int:connection_id>/calendars")
@@ -123,9 +132,7 @@ def save_calendars(connection_id: int):
             "Nothing was saved.", calendar=exc.calendar.name)))
     if not chosen:
         abort(400)
-    db.session.commit()
-    flash(_("Your calendar choices are saved."), "success")
-    return redirect(url_for("calendars.settings"))
+    return _saved(_("Your calendar choices are saved."))
 
 
 @bp.post("/calendars/<int:connection_id>/refresh")
@@ -141,9 +148,7 @@ def refresh_calendars(connection_id: int):
                 "updated. Try again in a moment.", provider=PROVIDER_NAMES[conn.provider]),
               "error")
         return redirect(url_for("calendars.settings"))
-    db.session.commit()
-    flash(_("The list of calendars is up to date."), "success")
-    return redirect(url_for("calendars.settings"))
+    return _saved(_("The list of calendars is up to date."))
 
 
 @bp.post("/calendars/<int:connection_id>/receive")
@@ -152,9 +157,7 @@ def receive_events(connection_id: int):
     """New meetings go to this connection's calendar from now on."""
     _own_connection(connection_id)
     calendar_connections.set_receiving(current_user, connection_id)
-    db.session.commit()
-    flash(_("New meetings will be added to this calendar."), "success")
-    return redirect(url_for("calendars.settings"))
+    return _saved(_("New meetings will be added to this calendar."))
 
 
 @bp.post("/calendars/sync-now")
@@ -217,14 +220,12 @@ def microsoft_notification():
 @login_required
 def on_remote_delete():
     """What a meeting's event deleted in the calendar does: cancel it, or only flag it."""
-    conn = calendar_connections.connection_for(current_user.id)
+    conn = _own_connection()
     choice = request.form.get("on_remote_delete")
-    if conn is None or choice not in ON_REMOTE_DELETE:
-        abort(404 if conn is None else 400)
+    if choice not in ON_REMOTE_DELETE:
+        abort(400)
     inbound.state_for(conn).on_remote_delete = choice
-    db.session.commit()
-    flash(_("Saved."), "success")
-    return redirect(url_for("calendars.settings"))
+    return _saved(_("Saved."))
 
 
 @bp.get("/calendars/connect/<provider>")
@@ -310,21 +311,17 @@ def connect_caldav():
 def disconnect():
     which = request.form.get("connection_id", "")
     if calendar_connections.disconnect(current_user, int(which) if which.isdigit() else None):
-        db.session.commit()
-        flash(_("The calendar was disconnected. Meetings stay on Parley's own calendar."),
-              "success")
+        return _saved(_("The calendar was disconnected. Meetings stay on Parley's own "
+                        "calendar."))
     return redirect(url_for("calendars.settings"))
 
 
 @bp.post("/calendars/sync")
 @login_required
 def toggle_sync():
-    conn = calendar_connections.connection_for(current_user.id)
-    if conn is None:
-        abort(404)
+    conn = _own_connection()
     conn.sync_on = request.form.get("sync_on") == "1"
-    db.session.commit()
-    return redirect(url_for("calendars.settings"))
+    return _saved()
 
 
 @bp.post("/meetings/<int:meeting_id>/calendar-sync/retry")

@@ -39,6 +39,7 @@ from webapp.calendars.models import (
     CalendarConnection,
     CalendarSync,
     CalendarSyncState,
+    ConnectionCalendar,
 )
 from webapp.calendars.providers import AuthExpired, Conflict, ProviderError, ReconnectNeeded
 from webapp.extensions import db
@@ -139,6 +140,7 @@ def run_inbound(state_id: int) -> str:
     initial = state.last_success_at is None
     tokens = inbound.tokens_of(state, conn)
     read: dict[str, object] = {}  # calendar key: what its changes() answered
+    gone: set[str] = set()  # previous targets the provider no longer has
     try:
         taken, results = 0, []
         # #21: the target calendar, and every other calendar that holds Parley's events
@@ -147,11 +149,13 @@ def run_inbound(state_id: int) -> str:
             key = calendar_key(conn, ref)
             changes = _changes_of(conn, ref, tokens.get(key))
             if changes is None:
-                continue  # a previous target that is gone: nothing of it can change
+                gone.add(key)  # a previous target that is gone: nothing of it can change
+                continue
             read[key] = changes
             what, done = _apply_changes(conn, state, ref, changes, initial)
             taken += what
             results += done
+        follow_calendars(conn, gone)
     except ProviderError as exc:
         db.session.rollback()  # nothing of this sync is kept: the next one catches up
         return _failed(state_id, exc)
@@ -281,17 +285,27 @@ def sweep_syncs(_interval: float) -> None:
 # --- push: Google channels, Graph subscriptions (issue 23; webapp.calendars.channels) ------
 
 def ensure_channels() -> None:
-    """Every connection that should have a channel has its row (due at once); rows whose
-    connection should not have one any more and still hold a channel are due, to be
-    stopped (the sweep; commits)."""
+    """Every connection that should have channels has a row for the calendar receiving
+    its new meetings (Graph: one for the mailbox), due at once; rows whose connection
+    should not have channels any more and still hold one are due, to be stopped (the
+    sweep; commits). Google's other calendars follow the inbound sync
+    (follow_calendars)."""
     now = utcnow()
     if channels.webhook_address() is not None:
-        missing = db.session.scalars(sa.select(CalendarConnection).outerjoin(
-            CalendarChannel, CalendarChannel.connection_id == CalendarConnection.id).where(
+        target = sa.case((CalendarConnection.provider.in_(channels.PER_CALENDAR),
+                          sa.func.coalesce(ConnectionCalendar.external_id,
+                                           channels.WHOLE_ACCOUNT)),
+                         else_=channels.WHOLE_ACCOUNT)
+        missing = db.session.execute(sa.select(CalendarConnection, target).outerjoin(
+            ConnectionCalendar, sa.and_(
+                ConnectionCalendar.connection_id == CalendarConnection.id,
+                ConnectionCalendar.is_target, sa.not_(ConnectionCalendar.primary))).outerjoin(
+            CalendarChannel, sa.and_(CalendarChannel.connection_id == CalendarConnection.id,
+                                     CalendarChannel.calendar_id == target)).where(
             CalendarChannel.id.is_(None), channels.wanted_clause()))
-        for conn in missing:
+        for conn, calendar_id in missing:
             db.session.add(CalendarChannel(account_id=conn.account_id, connection_id=conn.id,
-                                           calendar_id="primary", next_attempt_at=now))
+                                           calendar_id=calendar_id, next_attempt_at=now))
     unwanted = sa.true() if channels.webhook_address() is None else sa.not_(channels.wanted_clause())
     for row in db.session.scalars(sa.select(CalendarChannel).join(
             CalendarConnection, CalendarConnection.id == CalendarChannel.connection_id).where(
@@ -299,6 +313,30 @@ def ensure_channels() -> None:
             CalendarChannel.channel_id.is_not(None))):
         row.next_attempt_at = now
     db.session.commit()
+
+
+def follow_calendars(conn: CalendarConnection, gone: set[str]) -> None:
+    """After an inbound sync (in its transaction): the connection's channels follow the
+    calendars it reads. A calendar read without a channel gets a row, due at once (a
+    previous target, e.g. one chosen before channels were per calendar); a channel on a
+    calendar no longer read (its last event gone, or the calendar itself: `gone`) is due,
+    to be stopped."""
+    if conn.provider not in channels.PER_CALENDAR:
+        return
+    wanted = channels.wanted_calendars(conn) - gone
+    rows = {r.calendar_id: r for r in db.session.scalars(sa.select(CalendarChannel).where(
+        CalendarChannel.connection_id == conn.id,
+        CalendarChannel.account_id == conn.account_id))}
+    now = utcnow()
+    # The target's row is the sweep's to make (ensure_channels): never both at once.
+    for calendar_id in wanted - rows.keys() - {calendar_key(conn, target_ref(conn))}:
+        if len(calendar_id) <= CalendarChannel.calendar_id.type.length:
+            db.session.add(CalendarChannel(account_id=conn.account_id, connection_id=conn.id,
+                                           calendar_id=calendar_id, next_attempt_at=now))
+    for calendar_id, row in rows.items():
+        if calendar_id not in wanted and row.channel_id is not None \
+                and row.status == "pending" and row.next_attempt_at > now:
+            row.next_attempt_at = now
 
 
 def sweep_channels(_interval: float | None = None) -> None:
@@ -323,7 +361,7 @@ def run_channel(row_id: int) -> str:
         return "not-claimed"
     row = db.session.get(CalendarChannel, row_id)
     conn = db.session.get(CalendarConnection, row.connection_id)
-    keep = channels.wanted(conn)
+    keep = conn is not None and row.calendar_id in channels.wanted_calendars(conn)
     old = (row.channel_id, row.resource_id) if row.channel_id else None
     fresh = None
     try:
@@ -340,7 +378,10 @@ def run_channel(row_id: int) -> str:
             except ProviderError as exc:  # it expires by itself; its posts get a 404
                 log.warning("could not stop channel %s: %s", old[0], exc)
     except ProviderError as exc:
-        if not keep:
+        if not keep or (exc.status == 404 and fresh is None
+                        and row.calendar_id != calendar_key(conn, target_ref(conn))):
+            # Not wanted any more, or a previous target the account no longer has (the
+            # inbound sync skips it too): nothing to watch.
             db.session.delete(row)
             db.session.commit()
             return "stopped"

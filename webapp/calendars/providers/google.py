@@ -18,6 +18,7 @@ from webapp.calendars.providers import (
     Written,
 )
 from webapp.calendars.providers.http import call
+from webapp.calendars.providers.http import changes as paged_changes
 from webapp.meetings.ical import location_text
 from webapp.richtext import to_text
 
@@ -168,28 +169,24 @@ class GoogleCalendar:
     def changes(self, token: str | None, known: dict) -> Changes:
         """Incremental sync (events.list with syncToken): every page, then nextSyncToken. A
         410 (the token expired) starts a full sync, which lists every event."""
-        url = self.events_url
-        events, page, full = [], None, token is None
-        while True:
-            params = {"syncToken": token} if token else {"showDeleted": "true"}
-            if page:
-                params["pageToken"] = page
-            try:
-                data = call("GET", url, self.token, params=params) or {}
-            except ProviderError as exc:
-                if exc.status == 410 and token:
-                    return self.changes(None, known)
-                raise
-            events += [as_remote(item) for item in data.get("items", [])]
-            page = data.get("nextPageToken")
-            if not page:
-                return Changes(events, data.get("nextSyncToken"), full=full)
+        def first(token: str | None):
+            return self.events_url, {"syncToken": token} if token else {"showDeleted": "true"}
+
+        def following(page: dict, request_):
+            url, params = request_
+            more = page.get("nextPageToken")
+            return (url, {**params, "pageToken": more}) if more else None
+
+        return paged_changes(token, self.token, first=first, following=following,
+                             items="items", last="nextSyncToken", as_remote=as_remote)
 
     def watch(self, channel_id: str, token: str, address: str, ttl: int,
               calendar_id: str = "primary") -> tuple[str, datetime | None]:
-        """events.watch: a web_hook channel posting to address when the calendar's events
-        change. Returns (resourceId, expiration)."""
-        data = call("POST", f"{self.base}/calendars/{calendar_id}/events/watch", self.token,
+        """events.watch on one calendar (POST /calendars/{calendarId}/events/watch): a
+        web_hook channel posting to address when that calendar's events change, and no
+        other's. Returns (resourceId, expiration)."""
+        data = call("POST", f"{self.base}/calendars/{quote(calendar_id, safe='')}/events/watch",
+                    self.token,
                     json={"id": channel_id, "type": "web_hook", "address": address,
                           "token": token, "params": {"ttl": str(ttl)}}) or {}
         if not data.get("resourceId"):

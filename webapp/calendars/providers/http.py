@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import requests
 
-from webapp.calendars.providers import AuthExpired, Conflict, ProviderError
+from webapp.calendars.providers import AuthExpired, Changes, Conflict, ProviderError
 
 TIMEOUT = 10
 
@@ -45,6 +47,35 @@ def call(method: str, url: str, token: str, *, json=None, params=None,
         return response.json()
     except ValueError as exc:
         raise ProviderError("calendar service sent malformed JSON", status) from exc
+
+
+#: A request as (url, query parameters).
+Request = tuple[str, dict | None]
+
+
+def changes(token: str | None, bearer: str, *, first: Callable[[str | None], Request],
+            following: Callable[[dict, Request], Request | None], items: str, last: str,
+            as_remote: Callable) -> Changes:
+    """An incremental read of one calendar, as Google (events.list with syncToken:
+    nextPageToken, then nextSyncToken) and Graph (delta: @odata.nextLink, then
+    @odata.deltaLink) both page it: first(token) is the first request, following(page,
+    request) the next one (None: that page was the last), `items` the key of each page's
+    events, `last` the key of the last page's new token. A 410 (the token expired)
+    starts over without it: a full read, every event."""
+    request_, events = first(token), []
+    while True:
+        url, params = request_
+        try:
+            data = call("GET", url, bearer, params=params) or {}
+        except ProviderError as exc:
+            if exc.status == 410 and token:
+                return changes(None, bearer, first=first, following=following, items=items,
+                               last=last, as_remote=as_remote)
+            raise
+        events += [as_remote(item) for item in data.get(items, [])]
+        request_ = following(data, request_)
+        if request_ is None:
+            return Changes(events, data.get(last), full=not token)
 
 
 def _reason(response) -> str:

@@ -17,6 +17,7 @@ from webapp.calendars.providers import (
     Written,
 )
 from webapp.calendars.providers.http import call
+from webapp.calendars.providers.http import changes as paged_changes
 from webapp.meetings.ical import location_text
 
 
@@ -166,31 +167,22 @@ class MicrosoftCalendar:
     def changes(self, token: str | None, known: dict) -> Changes:
         """Delta query on calendarView: every @odata.nextLink, then the @odata.deltaLink,
         stored as the token. A 410 (the token expired) starts over with a full view."""
-        from datetime import timedelta
+        def first(token: str | None):
+            from webapp.types import utcnow  # the clock tests move
 
-        from webapp.types import utcnow
-
-        if token:
-            url, params = token, None
-        else:
+            if token:
+                return token, None
             now = utcnow()
-            url = f"{self.calendar_base}/calendarView/delta"
-            params = {"startDateTime": (now - timedelta(days=DELTA_PAST)).isoformat(),
-                      "endDateTime": (now + timedelta(days=DELTA_FUTURE)).isoformat()}
-        events = []
-        while True:
-            try:
-                data = call("GET", url, self.token, params=params) or {}
-            except ProviderError as exc:
-                if exc.status == 410 and token:
-                    return self.changes(None, known)
-                raise
-            events += [as_remote(item) for item in data.get("value", [])]
-            if data.get("@odata.nextLink"):
-                url, params = data["@odata.nextLink"], None
-                continue
-            return Changes(events, data.get("@odata.deltaLink"), full=not token)
+            return f"{self.calendar_base}/calendarView/delta", {
+                "startDateTime": (now - timedelta(days=DELTA_PAST)).isoformat(),
+                "endDateTime": (now + timedelta(days=DELTA_FUTURE)).isoformat()}
 
+        def following(page: dict, _request):
+            more = page.get("@odata.nextLink")
+            return (more, None) if more else None
+
+        return paged_changes(token, self.token, first=first, following=following,
+                             items="value", last="@odata.deltaLink", as_remote=as_remote)
 
     def fetch(self, external_id: str) -> RemoteEvent:
         found = call("GET", f"{self.base}/me/events/{external_id}", self.token, ok_missing=True)
