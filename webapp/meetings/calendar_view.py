@@ -113,21 +113,29 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
              "why": {}} for d in range(7)]
     meetings = avail["meetings"]
     busy_title = _("Busy") if busy_only else None
+    columns = [day["blocks"] for day in days]
+
+    def place(d: int, s: float, e: float, meeting_id: int, title: str, busy: bool) -> None:
+        columns[d].append(Block(meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
+                                f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy))
+    bounds, even = grid.bounds, grid.even
     for m in meetings:
-        for d, s, e in grid.parts(m.start_at.timestamp(), m.end_at.timestamp()):
-            days[d]["blocks"].append(Block(
-                m.id, busy_title or m.title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
-                f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy_only))
+        start, end = m.start_at.timestamp(), m.end_at.timestamp()
+        d = bisect_right(bounds, start) - 1
+        if 0 <= d < 7 and even[d] and end <= bounds[d + 1]:
+            # Most meetings: within one day without a clock change.
+            if start < end:
+                place(d, start - bounds[d], end - bounds[d], m.id, busy_title or m.title,
+                      busy_only)
+            continue
+        for d, s, e in grid.parts(start, end):
+            place(d, s, e, m.id, busy_title or m.title, busy_only)
     own = {(m.start_at, m.end_at) for m in meetings}
     for b_start, b_end in avail["external"]:
-        if (b_start, b_end) in own:
-            continue
-        for d, s, e in grid.parts(b_start.timestamp(), b_end.timestamp()):
-            days[d]["blocks"].append(Block(
-                0, "Busy", int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
-                f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", True))
+        if (b_start, b_end) not in own:
+            for d, s, e in grid.parts(b_start.timestamp(), b_end.timestamp()):
+                place(d, s, e, 0, "Busy", True)
     bands = [(s.timestamp(), e.timestamp(), kind) for s, e, kind in avail["bands"]
              if kind != engine.BUSY]
     for b_s, b_e, kind in bands:
