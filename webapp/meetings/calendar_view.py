@@ -179,8 +179,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
         days[d]["shades"].append(Shade(_px(i * SLOT_MINUTES), SLOT_PX, engine.DST_GAP, gap_why))
     per_day = len(SLOT_LABELS)
     for d, day in enumerate(days):
-        day["why"] = {hm: text for hm, text in zip(SLOT_LABELS, why[d * per_day:(d + 1) * per_day])
-                      if text}
+        day["why"] = {hm: text for hm, text in zip(
+            SLOT_LABELS, why[d * per_day:(d + 1) * per_day], strict=True) if text}
     return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),
             "next": monday + timedelta(days=7), "zone": zone, "host": host,
             "slots": _SLOT_TIMES, "slot_px": SLOT_PX,
