@@ -155,3 +155,35 @@ def test_the_week_grid_is_drawn_as_the_jinja_template_drew_it(client, make, logi
     monkeypatch.undo()
     assert client.get(url.replace(f"&with={colleague.id}", "")).get_data(as_text=True) == drawn
     assert "workshop" not in drawn and 'title="Busy 10:00–12:00"' in drawn
+
+
+def day_column(html: str, day: date) -> str:
+    match = re.search(rf'<div class="day-col" data-date="{day.isoformat()}">(.*?)\n    </div>',
+                      html, re.S)
+    assert match, day
+    return match.group(1)
+
+
+def test_on_a_day_the_clocks_change_shades_and_events_keep_to_the_wall_clock_rows(
+        client, make, login, db):
+    # 31 October 2027 in London has 25 hours (01:00-02:00 twice); the column still has 48
+    # rows of half an hour, so what starts at 10:00 is drawn on the 10:00 row, not an hour
+    # lower, and nothing runs past the column's end (48 x 24 px).
+    account = make.account(timezone="Europe/London")
+    user = make.user(account, timezone="Europe/London")
+    availability.save_profile(user, {"use_hours": "1", "day_6": "10:00-14:00"})
+    sunday = date(2027, 10, 31)
+    db.session.add(Meeting(account_id=account.id, title="Sunday brunch", host_id=user.id,
+                           organizer_id=user.id, start_at=local(sunday, "11:00", "Europe/London"),
+                           end_at=local(sunday, "12:00", "Europe/London"),
+                           timezone="Europe/London", sequence=0, outcome="scheduled"))
+    db.session.commit()
+    login(user)
+    html = client.get(f"/meetings/calendar?host_id={user.id}&week=2027-10-25"
+                      f"&timezone=Europe/London").get_data(as_text=True)
+    column = day_column(html, sunday)
+    assert ('class="shade shade-outside_hours" style="top: 0px; height: 480px"' in column)
+    assert ('class="shade shade-outside_hours" style="top: 672px; height: 480px"' in column)
+    assert 'style="top: 528px; height: 48px" title="Sunday brunch 11:00–12:00"' in column
+    assert "data-why" not in slot(html, sunday, "13:30")
+    assert 'data-why="Outside working hours"' in slot(html, sunday, "14:00")

@@ -36,15 +36,14 @@ def describe(reason: engine.Reason) -> str:
     return _("Busy on %(calendar)s", calendar=reason.calendar)
 
 
-def describer():
-    """describe() with its two texts translated once: for a page that describes hundreds
-    of busy periods in one request (the scheduler's week grid, #24)."""
+def busy_describer():
+    """describe() of a busy period, (calendar, title) -> text, with its two texts
+    translated once: for a page that describes hundreds of busy periods in one request
+    (the scheduler's week grid, #24). title None: the viewer may not see it."""
     titled, untitled = _("%(title)s (%(calendar)s)"), _("Busy on %(calendar)s")
 
-    def one(reason: engine.Reason) -> str:
-        if reason.kind != engine.BUSY:
-            return reason_label(reason.kind)
-        if reason.title:
-            return titled % {"calendar": reason.calendar, "title": reason.title}
-        return untitled % {"calendar": reason.calendar}
-    return one
+    def busy(calendar: str, title: str | None) -> str:
+        if title:
+            return titled % {"calendar": calendar, "title": title}
+        return untitled % {"calendar": calendar}
+    return busy

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from bisect import bisect_right
+import math
+from bisect import bisect_left, bisect_right
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -81,12 +82,6 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users) -> d
             "others": others, "show_titles": viewer.id == host.id, "meetings": meetings}
 
 
-def _at(spans: list, starts: list, instant: datetime):
-    """The span of a sorted, non-overlapping list holding instant, or None (bisect)."""
-    i = bisect_right(starts, instant) - 1
-    return spans[i] if i >= 0 and instant < spans[i][1] else None
-
-
 def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) -> dict:
     """Seven days from monday in zone with the host's meetings placed on them, the time
     the host is not free shaded by reason (#21), and the busy time of with_users (attendee
@@ -94,26 +89,18 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
 
     Anyone but the host sees "Busy" instead of titles (B9).
 
-    The 336 slots are answered in a few lookups each (#24): every label translated once a
-    request, the busy period holding a slot found by bisection, a day without a clock
-    change read as 48 even steps.
+    Placed in UTC seconds (#24): a day's column is wall-clock time, read as even steps
+    from its midnight on a day without a clock change. The 336 slots take their reasons by
+    painting: each span of a reason marks the slots it holds (found by bisection), the
+    busy periods last to first so that the first (by start) holding a slot names it.
     """
     from webapp.availability import engine
-    from webapp.availability.hours import wall_exists
-    from webapp.availability.labels import describer, reason_label
+    from webapp.availability.labels import busy_describer, reason_label
     tz = ZoneInfo(zone)
-    start = datetime.combine(monday, time(0), tzinfo=tz)
-    end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz)
+    grid = _Days(monday, tz)
     busy_only = viewer.id != host.id
     with_users = list(with_users)
-    avail = _availability(host, viewer, start, end, with_users)
-    meetings = avail["meetings"]
-    external = None if avail["unreadable"] else avail["external"]
-    own = {(m.start_at, m.end_at) for m in meetings}
-    external_busy = [p for p in (avail["external"]) if p not in own]
-    bands = avail["bands"]
-    band_starts = [b[0] for b in bands]
-    band_ends = [b[1] for b in bands]
+    avail = _availability(host, viewer, grid.midnights[0], grid.midnights[7], with_users)
     labels: dict[str, str] = {}
 
     def label(kind: str) -> str:
@@ -122,131 +109,148 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
             found = labels[kind] = reason_label(kind)
         return found
 
-    busy = _BusyAt(sorted(avail["schedule"].busy, key=lambda b: b.start),
-                   avail["show_titles"], describer())
-    others = [(_("%(name)s is not free", name=user.name), spans, [o[0] for o in spans])
-              for user, spans in avail["others"]]
-    gap_why = label(engine.DST_GAP)
-    BUSY = engine.BUSY
+    days = [{"date": monday + timedelta(days=d), "blocks": [], "shades": [], "overlays": [],
+             "why": {}} for d in range(7)]
+    meetings = avail["meetings"]
     busy_title = _("Busy") if busy_only else None
-    # Converted once, not once per day: a busy week has hundreds of meetings (sorted by
-    # start); each day looks only at those that may reach it.
-    local = [(m, m.start_at.astimezone(tz), m.end_at.astimezone(tz)) for m in meetings]
-    local_starts = [m.start_at for m in meetings]
-    longest = max((m.end_at - m.start_at for m in meetings), default=timedelta(0))
-    margin = timedelta(hours=3)
-    days = []
-    for offset in range(7):
-        day = monday + timedelta(days=offset)
-        day_start = datetime.combine(day, time(0), tzinfo=tz)
-        day_end = datetime.combine(day + timedelta(days=1), time(0), tzinfo=tz)
-        blocks = []
-        first = bisect_right(local_starts, day_start - longest - margin)
-        last = bisect_right(local_starts, day_end + margin)
-        for m, m_start, m_end in local[first:last]:
-            s, e = max(m_start, day_start), min(m_end, day_end)
-            if s >= e:
-                continue
-            minutes = (s - day_start).total_seconds() / 60
-            length = (e - s).total_seconds() / 60
-            blocks.append(Block(
-                m.id, busy_title or m.title,
-                int(minutes / SLOT_MINUTES * SLOT_PX),
-                max(int(length / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
-                f"{s.hour:02d}:{s.minute:02d}–{e.hour:02d}:{e.minute:02d}", busy_only))
-        for b_start, b_end in external_busy:
-            s, e = max(b_start.astimezone(tz), day_start), min(b_end.astimezone(tz), day_end)
-            if s < e:
-                blocks.append(Block(0, "Busy", int((s - day_start).total_seconds() / 60 /
-                                                   SLOT_MINUTES * SLOT_PX),
-                                    max(int((e - s).total_seconds() / 60 / SLOT_MINUTES *
-                                            SLOT_PX), SLOT_PX // 2),
-                                    f"{s:%H:%M}–{e:%H:%M}", True))
-        shades = []
-        for j in range(bisect_right(band_ends, day_start), len(bands)):
-            b_s, b_e, kind = bands[j]
-            if b_s >= day_end:
-                break
-            if kind != engine.BUSY and b_e > day_start:
-                shades.append(Shade(
-                    _px((max(b_s, day_start) - day_start).total_seconds() / 60),
-                    max(_px((min(b_e, day_end) - max(b_s, day_start)).total_seconds() / 60),
-                        2), kind, label(kind)))
-        overlays = [Shade(_px((max(o_s, day_start) - day_start).total_seconds() / 60),
-                          max(_px((min(o_e, day_end) - max(o_s, day_start)).total_seconds()
-                                  / 60), 2), "attendee", text)
-                    for text, spans, _starts in others for o_s, o_e in spans
-                    if o_s < day_end and o_e > day_start]
-        why = {}
-        utc_start = day_start.astimezone(UTC)
-        even = day_end.astimezone(UTC) - utc_start == _DAY
-        for i, hm in enumerate(SLOT_LABELS):
-            if even:
-                instant = utc_start + _STEPS[i]
-            else:
-                wall = datetime.combine(day, _SLOT_TIMES[i])
-                if not wall_exists(wall, tz):
-                    why[hm] = gap_why
-                    shades.append(Shade(_px((wall - datetime.combine(day, time(0))
-                                             ).total_seconds() / 60), SLOT_PX,
-                                        engine.DST_GAP, gap_why))
-                    continue
-                instant = wall.replace(tzinfo=tz).astimezone(UTC)
-            i = bisect_right(band_starts, instant) - 1
-            if i >= 0 and instant < bands[i][1]:
-                kind = bands[i][2]
-                first = (kind == BUSY and busy.why(instant)) or label(kind)
-            else:
-                first = None
-            if others:
-                reasons = [first] if first else []
-                reasons += [text for text, spans, starts in others
-                            if _at(spans, starts, instant)]
-                if reasons:
-                    why[hm] = "; ".join(reasons)
-            elif first:
-                why[hm] = first
-        days.append({"date": day, "blocks": blocks, "shades": shades, "overlays": overlays,
-                     "why": why})
+    columns = [day["blocks"] for day in days]
+
+    def place(d: int, s: float, e: float, meeting_id: int, title: str, busy: bool) -> None:
+        columns[d].append(Block(meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
+                                f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy))
+    bounds, even = grid.bounds, grid.even
+    for m in meetings:
+        start, end = m.start_at.timestamp(), m.end_at.timestamp()
+        d = bisect_right(bounds, start) - 1
+        if 0 <= d < 7 and even[d] and end <= bounds[d + 1]:
+            # Most meetings: within one day without a clock change.
+            if start < end:
+                place(d, start - bounds[d], end - bounds[d], m.id, busy_title or m.title,
+                      busy_only)
+            continue
+        for d, s, e in grid.parts(start, end):
+            place(d, s, e, m.id, busy_title or m.title, busy_only)
+    own = {(m.start_at, m.end_at) for m in meetings}
+    for b_start, b_end in avail["external"]:
+        if (b_start, b_end) not in own:
+            for d, s, e in grid.parts(b_start.timestamp(), b_end.timestamp()):
+                place(d, s, e, 0, "Busy", True)
+    bands = [(s.timestamp(), e.timestamp(), kind) for s, e, kind in avail["bands"]
+             if kind != engine.BUSY]
+    for b_s, b_e, kind in bands:
+        for d, s, e in grid.parts(b_s, b_e):
+            days[d]["shades"].append(Shade(_px(s / 60), max(_px((e - s) / 60), 2), kind,
+                                           label(kind)))
+    others = [(_("%(name)s is not free", name=user.name),
+               [(s.timestamp(), e.timestamp()) for s, e in spans])
+              for user, spans in avail["others"]]
+    for text, spans in others:
+        for o_s, o_e in spans:
+            for d, s, e in grid.parts(o_s, o_e):
+                days[d]["overlays"].append(Shade(_px(s / 60), max(_px((e - s) / 60), 2),
+                                                 "attendee", text))
+
+    # Each slot's reason: the shaded kinds, then the busy periods over them.
+    instants = grid.instants
+    why: list = [None] * len(instants)
+    for b_s, b_e, kind in bands:
+        i, j = bisect_left(instants, b_s), bisect_left(instants, b_e)
+        if i < j:
+            why[i:j] = [label(kind)] * (j - i)
+    describe = busy_describer()
+    show_titles = avail["show_titles"]
+    busy = sorted(avail["schedule"].busy, key=lambda b: b.start)
+    for b in reversed(busy):
+        i, j = bisect_left(instants, b.start.timestamp()), bisect_left(instants, b.end.timestamp())
+        if i < j:
+            why[i:j] = [describe(b.calendar, b.title if show_titles else None)] * (j - i)
+    if others:
+        texts = [[first] if first else [] for first in why]
+        for text, spans in others:
+            for o_s, o_e in spans:
+                for k in range(bisect_left(instants, o_s), bisect_left(instants, o_e)):
+                    texts[k].append(text)
+        why = ["; ".join(t) if t else None for t in texts]
+    gap_why = label(engine.DST_GAP)
+    for k in grid.gaps:
+        why[k] = gap_why
+        d, i = divmod(k, len(SLOT_LABELS))
+        days[d]["shades"].append(Shade(_px(i * SLOT_MINUTES), SLOT_PX, engine.DST_GAP, gap_why))
+    per_day = len(SLOT_LABELS)
+    for d, day in enumerate(days):
+        day["why"] = {hm: text for hm, text in zip(
+            SLOT_LABELS, why[d * per_day:(d + 1) * per_day], strict=True) if text}
     return {"days": days, "monday": monday, "prev": monday - timedelta(days=7),
             "next": monday + timedelta(days=7), "zone": zone, "host": host,
             "slots": _SLOT_TIMES, "slot_px": SLOT_PX,
             "slot_labels": SLOT_LABELS,
-            "busy_only": busy_only, "calendar_unreadable": external is None,
+            "busy_only": busy_only, "calendar_unreadable": bool(avail["unreadable"]),
             "unreadable": avail["unreadable"], "with_users": with_users}
 
 
-_DAY = timedelta(days=1)
 _SLOT_TIMES = [time(h, m) for h in range(24) for m in (0, 30)]
-_STEPS = [timedelta(minutes=SLOT_MINUTES * i) for i in range(len(SLOT_LABELS))]
+#: "HH:MM" of every minute of a day: a block's times, formatted once per process.
+HHMM = tuple(f"{m // 60:02d}:{m % 60:02d}" for m in range(24 * 60))
 
 
-class _BusyAt:
-    """What a busy slot says: the first busy period (by start) holding the instant,
-    described once a period. Each period's end is compared with the latest end of those
-    before it, so the first holding an instant is found by bisection."""
+class _Days:
+    """The week's seven local days in UTC seconds since the epoch: where each begins
+    (`bounds`, eight edges), whether it is 24 even hours (no clock change), and the
+    instant of each of its slots (`instants`, 48 a day, in order; `gaps`: the slots whose
+    wall time does not exist, given their previous slot's instant)."""
 
-    def __init__(self, busy: list, show_titles: bool, describe):
-        from webapp.availability import engine
-        self.busy, self.show_titles, self.describe, self.engine = busy, show_titles, describe, engine
-        self.starts = [b.start for b in busy]
-        self.reach, latest = [], None
-        for b in busy:
-            latest = b.end if latest is None or b.end > latest else latest
-            self.reach.append(latest)
-        self.said: dict[int, str] = {}
+    def __init__(self, monday: date, tz: ZoneInfo):
+        from webapp.availability.hours import wall_exists
+        self.tz = tz
+        self.midnights = [datetime.combine(monday + timedelta(days=d), time(0), tzinfo=tz)
+                          for d in range(8)]
+        self.bounds = [m.timestamp() for m in self.midnights]
+        self.even = [self.bounds[d + 1] - self.bounds[d] == _DAY_SECONDS for d in range(7)]
+        self.instants: list[float] = []
+        self.gaps: list[int] = []
+        for d in range(7):
+            if self.even[d]:
+                lo = self.bounds[d]
+                self.instants += [lo + step for step in _STEPS]
+                continue
+            day = monday + timedelta(days=d)
+            for slot in _SLOT_TIMES:
+                wall = datetime.combine(day, slot)
+                if wall_exists(wall, tz):
+                    self.instants.append(wall.replace(tzinfo=tz).timestamp())
+                else:
+                    self.gaps.append(len(self.instants))
+                    self.instants.append(self.instants[-1] if self.instants else -math.inf)
 
-    def why(self, instant: datetime) -> str | None:
-        i = bisect_right(self.reach, instant)
-        if i >= len(self.busy) or self.starts[i] > instant:
-            return None
-        found = self.said.get(i)
-        if found is None:
-            b = self.busy[i]
-            found = self.said[i] = self.describe(self.engine.Reason(
-                self.engine.BUSY, b.start, b.end, b.calendar,
-                b.title if self.show_titles else None))
-        return found
+    def parts(self, start: float, end: float):
+        """(day, wall seconds from its midnight to the start and to the end) of each day
+        [start, end) reaches, cut at the days' edges."""
+        bounds = self.bounds
+        d = max(bisect_right(bounds, start) - 1, 0)
+        while d < 7 and bounds[d] < end:
+            lo, hi = bounds[d], bounds[d + 1]
+            s, e = max(start, lo), min(end, hi)
+            if s < e:
+                if self.even[d]:
+                    yield d, s - lo, e - lo
+                else:
+                    yield d, self._wall(d, s), self._wall(d, e)
+            d += 1
+
+    def _wall(self, d: int, instant: float) -> float:
+        """Wall-clock seconds from day d's midnight to instant, on a day the clocks
+        change (a time in the repeated hour reads as its wall time, as the slots do)."""
+        if instant <= self.bounds[d]:
+            return 0.0
+        if instant >= self.bounds[d + 1]:
+            return float(_DAY_SECONDS)
+        local = datetime.fromtimestamp(instant, self.tz)
+        return (local - self.midnights[d]).total_seconds()
+
+
+_DAY_SECONDS = 24 * 3600
+_STEPS = [SLOT_MINUTES * 60 * i for i in range(len(SLOT_LABELS))]
 
 
 @dataclass

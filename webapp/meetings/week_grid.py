@@ -15,18 +15,25 @@ from markupsafe import Markup, escape
 _BREAK = "\n      "
 
 
+def _plain(text: str) -> bool:
+    """True when escaping would leave text as it is (most titles and reasons)."""
+    return not ("&" in text or "<" in text or ">" in text or '"' in text or "'" in text)
+
+
 def day_column(day: dict, slot_labels, iso: str, day_label: str, busy_label: str) -> Markup:
     """The inside of a day's column: its shades by reason, the attendees' overlay, a
     button per slot (its reason as hover and tap text) and the events."""
-    said: dict[str, Markup] = {}
+    said: dict[str, str] = {}
 
-    def esc(text: str) -> Markup:
+    def esc(text: str) -> str:
+        if _plain(text):
+            return text
         found = said.get(text)
         if found is None:
-            found = said[text] = escape(text)
+            found = said[text] = str(escape(text))
         return found
-    iso, label = escape(iso), escape(day_label)
-    busy_text = escape(busy_label)
+    iso, label = esc(iso), esc(day_label)
+    busy_text = esc(busy_label)
     shades = "".join(
         f'<div class="shade shade-{esc(sh.kind)}" style="top: {sh.top:d}px; height: '
         f'{sh.height:d}px" aria-hidden="true"></div>' for sh in day["shades"])
@@ -35,9 +42,9 @@ def day_column(day: dict, slot_labels, iso: str, day_label: str, busy_label: str
         f' aria-hidden="true"></div>' for sh in day["overlays"])
     why_of = day["why"]
     slots = []
+    # A slot's "HH:MM" has nothing to escape.
     for hm in slot_labels:
         why = why_of.get(hm)
-        hm = esc(hm)
         if not why:
             slots.append(f'<button type="button" class="slot" data-date="{iso}" data-time="{hm}"'
                          f' aria-label="{label} {hm}" tabindex="-1"></button>')
@@ -49,7 +56,7 @@ def day_column(day: dict, slot_labels, iso: str, day_label: str, busy_label: str
     events = []
     for b in day["blocks"]:
         text = busy_text if b.busy else esc(b.title)
-        when = esc(b.label)
+        when = b.label  # "HH:MM–HH:MM"
         events.append(f'<div class="event{" busy" if b.busy else ""}" style="top: {b.top:d}px; '
                       f'height: {b.height:d}px" title="{text} {when}"><span>{text}</span> '
                       f'<small>{when}</small></div>')
