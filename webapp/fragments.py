@@ -7,9 +7,11 @@ is rendered once a process for each combination and reused.
 
 from __future__ import annotations
 
+import re
+
 from flask import Flask, current_app, render_template, request
 from flask_babel import get_locale
-from markupsafe import Markup
+from markupsafe import Markup, escape
 
 #: More combinations than a deployment has (templates x languages x flags): a guard only.
 MOST = 512
@@ -31,6 +33,39 @@ def constant_fragment(name: str, **values) -> Markup:
     return found
 
 
+class _Holes:
+    """`hole.name` in a filled_fragment() template: where the value `name` goes."""
+
+    def __getattr__(self, name: str) -> Markup:
+        return Markup(f"\x00{name}\x00")
+
+
+_HOLES = _Holes()
+_HOLE = re.compile("\x00([a-z_]+)\x00")
+
+
+def filled_fragment(name: str, holes: dict, **values) -> Markup:
+    """The template `name` rendered once a process as constant_fragment() renders it,
+    with a few per-request values put in its holes at each view: `{{ hole.csrf }}` in the
+    template stands for holes["csrf"], escaped unless it is Markup.
+
+    Kept as its constant pieces and the names between them (re.split's alternation), so a
+    view joins a dozen strings instead of rendering the template's url_for and gettext calls.
+    """
+    cache = current_app.extensions["parley_fragments"]
+    key = (name, "holes", str(get_locale()), request.script_root, *sorted(values.items()))
+    parts = cache.get(key)
+    if parts is None:
+        if len(cache) >= MOST:
+            cache.clear()
+        parts = cache[key] = _HOLE.split(render_template(name, hole=_HOLES, **values))
+    out = parts[:]
+    for i in range(1, len(out), 2):
+        out[i] = escape(holes[out[i]])
+    return Markup("".join(out))
+
+
 def init_app(app: Flask) -> None:
     app.extensions["parley_fragments"] = {}
     app.jinja_env.globals["constant_fragment"] = constant_fragment
+    app.jinja_env.globals["filled_fragment"] = filled_fragment

@@ -33,10 +33,14 @@ def _require_login():
     pass
 
 
+#: What every template can read of the record types: one dict a process, not one a render.
+_LABELS = {"TYPE_LABELS": TYPE_LABELS, "TYPE_SINGULAR": TYPE_SINGULAR,
+           "PLURAL_OF": {m.record_type: m.plural for m in RECORD_MODELS.values()}}
+
+
 @bp.app_context_processor
 def _labels():
-    return {"TYPE_LABELS": TYPE_LABELS, "TYPE_SINGULAR": TYPE_SINGULAR,
-            "PLURAL_OF": {m.record_type: m.plural for m in RECORD_MODELS.values()}}
+    return _LABELS
 
 
 def _record_or_404(plural: str, record_id: int):
