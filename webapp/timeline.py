@@ -83,8 +83,17 @@ class TimelinePage:
 
     @cached_property
     def text(self) -> dict[str, str]:
-        """The items' constant strings, translated once a page rather than once an item
-        ("actions_for" is formatted with each title)."""
+        """The items' constant strings, translated once a process and locale rather than
+        once an item ("actions_for" is formatted with each title)."""
+        locale = self._dates[0]
+        texts = current_app.extensions.setdefault("parley_timeline_text", {})
+        found = texts.get(locale)
+        if found is None:
+            found = texts[locale] = self._translated()
+        return found
+
+    @staticmethod
+    def _translated() -> dict[str, str]:
         return {"meeting": _("Meeting"), "actions": _("Actions"),
                 "actions_for": _("Actions for %(title)s", title="%(title)s"),
                 "open": _("Open the meeting"), "location": _("Location"),
