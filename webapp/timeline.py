@@ -23,7 +23,7 @@ from markupsafe import Markup, escape
 
 from webapp.auth.models import User
 from webapp.booking.models import Booking, SchedulingPage
-from webapp.extensions import db
+from webapp.extensions import db, read_columns
 from webapp.filters import date_text, join_date_time, time_text
 from webapp.meetings.models import Attendee, Meeting, MeetingAssociation
 
@@ -253,8 +253,8 @@ def timeline_for(account_id: int, record, before: str | None = None,
     after = parse_cursor(before)
     if after is not None:
         params["start"], params["meeting_id"] = after
-    rows = db.session.execute(_page_statement(after is not None, db.engine.dialect.name),
-                              params).all()
+    rows = read_columns(_page_statement(after is not None, db.engine.dialect.name),
+                        params).all()
     items = [TimelineItem(*row[:-1], attendee_names=_names(row[-1])) for row in rows]
     more = cursor_of(items[limit - 1]) if len(items) > limit else None
     items = items[:limit]
