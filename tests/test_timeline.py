@@ -140,3 +140,57 @@ def test_kept_items_show_every_change_at_the_next_view(app, client, make, login,
     html = client.get(page).get_data(as_text=True)
     assert f"{tokyo} – " in html
     assert "<dt>主持人</dt>" in html
+
+
+def test_python_written_items_are_the_templates_text(app, db, make):
+    """The record page's items are written by webapp.timeline.render_items (#24); the
+    template meetings/_timeline_items.html still draws an item whose menu is open. Both
+    must write the same text for items of every kind, in both languages, or one of the
+    two pages would drift from the other."""
+    from datetime import UTC, datetime, timedelta
+
+    from flask import render_template
+    from flask_babel import force_locale
+
+    from webapp.meetings.outcomes import catalog
+    from webapp.timeline import TimelineItem, TimelinePage, render_items
+
+    account = make.account(timezone="America/New_York")
+    start = datetime(2026, 3, 8, 6, 30, tzinfo=UTC)  # New York's clock change that day
+    odd = 'A <b>&"\'</b> é'
+
+    def item(n, **values):
+        base = {"id": n, "title": f"Meeting {n} {odd}", "start_at": start + timedelta(hours=n),
+                "end_at": start + timedelta(hours=n, minutes=30), "outcome": "completed",
+                "location_kind": "in_person", "location_value": f"Room {odd}",
+                "conference_status": None, "conference_url": None,
+                "host_name": f"Host {odd}", "organizer_name": "Org", "attendee_names": [
+                    "Ann", odd]}
+        return TimelineItem(**{**base, **values})
+
+    items = [
+        item(1),
+        item(2, location_kind="video", conference_status="ready",
+             conference_url="https://meet.example/j?a=1&b=<2>", location_value="video"),
+        item(3, location_kind="video", conference_status="pending", location_value="video"),
+        item(4, location_kind="video", conference_status="failed", location_value="video"),
+        item(5, location_kind="video", conference_status=None, location_value="zoom"),
+        item(6, location_value=None, attendee_names=[], outcome=f"gone {odd}"),
+        item(7, booked_through=f"Intro {odd}", end_at=start + timedelta(days=2)),
+        item(8, change_at=start, change_kind="updated", change_provider="google",
+             change_details={"title": [f"Old {odd}", "New"]}),
+        item(9, change_at=start, change_kind="canceled", change_provider="microsoft",
+             change_details=None, outcome="no_show"),
+    ]
+    for locale in ("en", "zh_Hant"):
+        with app.test_request_context("/contacts/7"), force_locale(locale):
+            for more in (None, "1772951400-9"):
+                timeline = TimelinePage(items, more, catalog(account.id))
+                urls = {"record_url": "/contacts/7", "more_url": "/contacts/7/timeline"}
+                drawn = render_template("meetings/_timeline_items.html", timeline=timeline,
+                                        open_id=None, return_to="/contacts/7?x=1&y=<2>",
+                                        **urls)
+                written = render_items(timeline, "/contacts/7?x=1&y=<2>", **urls)
+                assert str(written) == drawn
+                assert "&lt;b&gt;&amp;&#34;&#39;&lt;/b&gt;" in written
+                assert ("video-pending" in written) and ("join-link" in written)

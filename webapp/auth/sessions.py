@@ -61,8 +61,10 @@ def start(user: User) -> None:
 
 @cache
 def _load_statement():
-    """The user loader's SELECT, built once a process (every request runs it, #24)."""
-    return (sa.select(User, UserSession).join(UserSession, UserSession.user_id == User.id)
+    """The user loader's SELECT, built once a process (every request runs it, #24): the
+    user (with the account) as an entity, of the session row only what load() reads."""
+    return (sa.select(User, UserSession.id, UserSession.created_at, UserSession.last_seen_at)
+            .join(UserSession, UserSession.user_id == User.id)
             .where(User.id == sa.bindparam("user_id"),
                    UserSession.token_hash == sa.bindparam("token_hash"))
             .options(so.joinedload(User.account)))
@@ -78,14 +80,14 @@ def load(user_id: str) -> User | None:
                                                  "token_hash": _hash(token)}).first()
     if row is None:
         return None
-    user, live = row
+    user, live_id, created_at, last_seen_at = row
     now = utcnow()
     idle, longest = _limits()
-    if live.created_at + longest < now or live.last_seen_at + idle < now:
+    if created_at + longest < now or last_seen_at + idle < now:
         return None
-    if now - live.last_seen_at >= SEEN_EVERY:
+    if now - last_seen_at >= SEEN_EVERY:
         # Committed by the user loader (auth/routes.py), before the route's unit of work.
-        db.session.execute(sa.update(UserSession).where(UserSession.id == live.id)
+        db.session.execute(sa.update(UserSession).where(UserSession.id == live_id)
                            .values(last_seen_at=now))
         db.session.info[SEEN_WRITTEN] = True
     return user

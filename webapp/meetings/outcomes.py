@@ -13,7 +13,7 @@ from functools import cache
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
 
-from webapp.extensions import db
+from webapp.extensions import db, read_columns
 from webapp.meetings.models import MeetingOutcome
 
 DEFAULT_LABELS = {"scheduled": _l("Scheduled"), "completed": _l("Completed"),
@@ -107,5 +107,4 @@ def _catalog_statement():
 
 def catalog(account_id: int) -> OutcomeCatalog:
     """The account's outcomes, one query."""
-    return OutcomeCatalog(db.session.execute(_catalog_statement(),
-                                             {"account_id": account_id}).all())
+    return OutcomeCatalog(read_columns(_catalog_statement(), {"account_id": account_id}).all())

@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from flask_babel import ngettext
 
 from webapp.auth.models import User
-from webapp.extensions import db
+from webapp.extensions import db, read_columns
 from webapp.notifications.models import Notification
 from webapp.richtext import to_text
 from webapp.types import utcnow
@@ -140,8 +140,8 @@ def _unread_statement():
 
 
 def unread_count(user: User) -> int:
-    return db.session.scalar(_unread_statement(),
-                             {"account_id": user.account_id, "user_id": user.id})
+    return read_columns(_unread_statement(),
+                        {"account_id": user.account_id, "user_id": user.id}).scalar()
 
 
 def for_user(user: User, limit: int = 50) -> list[Notification]:

@@ -5,6 +5,7 @@ a contact clicked through the one save pipeline (webapp.meetings.pipeline)."""
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import secrets
 from collections.abc import Sequence
@@ -20,7 +21,7 @@ from webapp.auth.models import Account, User
 from webapp.availability import engine
 from webapp.availability import settings as availability
 from webapp.availability.busy import external_busy
-from webapp.extensions import db
+from webapp.extensions import db, read_columns
 from webapp.meetings import pipeline
 from webapp.meetings.inputs import Errors, MeetingInput, add_error
 from webapp.proposals.models import MAX_SLOTS, MIN_SLOTS, Proposal, ProposedSlot
@@ -252,19 +253,71 @@ def get_proposal(account_id: int, proposal_id: int) -> Proposal | None:
         Proposal.id == proposal_id, Proposal.account_id == account_id))
 
 
-def for_record(account_id: int, record, limit: int = 10) -> list[Proposal]:
-    """The record's proposals, newest first, with their slots and contacts (two queries)."""
-    return list(db.session.scalars(
-        sa.select(Proposal).where(Proposal.account_id == account_id,
-                                  Proposal.record_type == record.record_type,
-                                  Proposal.record_id == record.id)
-        # Inner: a proposal whose contact was deleted is not shown (SQLite does not cascade).
-        .options(so.joinedload(Proposal.contact, innerjoin=True),
-                 so.selectinload(Proposal.slots))
-        .order_by(Proposal.id.desc()).limit(limit)))
+@dataclasses.dataclass
+class ShownProposal:
+    """What the record page shows of a proposal (proposals/_on_record.html), read as rows,
+    not entities (#24): its columns, its contact (`contact.display_name`) and its slots
+    (rows of id, start_at, proposal_id; in order of start)."""
+
+    id: int
+    title: str
+    status: str
+    expires_at: datetime
+    email_status: str
+    created_at: datetime
+    duration_minutes: int
+    meeting_id: int | None
+    booked_slot_id: int | None
+    contact: _Named
+    slots: list = dataclasses.field(default_factory=list)
 
 
-def shown_status(proposal: Proposal, now: datetime) -> str:
+@dataclasses.dataclass
+class _Named:
+    display_name: str
+
+
+def for_record(account_id: int, record, limit: int = 10) -> list[ShownProposal]:
+    """The record's proposals, newest first, with their contacts' names and their slots
+    (two queries; one when it has none: every record page asks, #24)."""
+    rows = read_columns(_for_record_statement(), {
+        "account_id": account_id, "record_type": record.record_type,
+        "record_id": record.id, "limit": limit}).all()
+    shown = [ShownProposal(*row[:9], contact=_Named(f"{row[9]} {row[10]}".strip()))
+             for row in rows]
+    if shown:
+        by_id = {p.id: p for p in shown}
+        for slot in read_columns(_slots_statement(), {"ids": list(by_id)}):
+            by_id[slot.proposal_id].slots.append(slot)
+    return shown
+
+
+@functools.cache
+def _for_record_statement():
+    """for_record()'s SELECT, built once a process (building it cost more than running it
+    on a record without proposals, #24)."""
+    return (sa.select(Proposal.id, Proposal.title, Proposal.status, Proposal.expires_at,
+                      Proposal.email_status, Proposal.created_at, Proposal.duration_minutes,
+                      Proposal.meeting_id, Proposal.booked_slot_id, Contact.first_name,
+                      Contact.last_name)
+            # Inner: a proposal whose contact was deleted is not shown (SQLite does not
+            # cascade).
+            .join(Contact, Contact.id == Proposal.contact_id)
+            .where(Proposal.account_id == sa.bindparam("account_id"),
+                   Proposal.record_type == sa.bindparam("record_type"),
+                   Proposal.record_id == sa.bindparam("record_id"))
+            .order_by(Proposal.id.desc()).limit(sa.bindparam("limit")))
+
+
+@functools.cache
+def _slots_statement():
+    """The slots of the proposals `ids`, in order of start (as Proposal.slots orders them)."""
+    return (sa.select(ProposedSlot.id, ProposedSlot.start_at, ProposedSlot.proposal_id)
+            .where(ProposedSlot.proposal_id.in_(sa.bindparam("ids", expanding=True)))
+            .order_by(ProposedSlot.start_at, ProposedSlot.id))
+
+
+def shown_status(proposal: Proposal | ShownProposal, now: datetime) -> str:
     """The status as it is now: an open proposal past its expiry is expired."""
     if proposal.status == "open" and proposal.expires_at <= now:
         return "expired"

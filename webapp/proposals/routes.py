@@ -8,6 +8,7 @@ from datetime import date, time, timedelta
 
 from flask import abort, flash, g, redirect, render_template, request
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user, login_required
 
 from webapp import jobs
@@ -179,6 +180,16 @@ def pick(token: str):
                            remaining=remaining, **context), 409 if state != "expired" else 410
 
 
+#: The statuses' labels, translated when shown: this context processor runs for every
+#: template rendered, and four gettext calls each time cost more than the page uses (#24).
+PROPOSAL_LABELS = {"open": _l("Waiting for the contact"), "booked": _l("Booked"),
+                   "expired": _l("Expired"), "withdrawn": _l("Withdrawn")}
+
+
+def _minutes(n: int) -> timedelta:
+    return timedelta(minutes=n)
+
+
 @bp.app_context_processor
 def _record_page():
     """What the record page's "Proposed times" section reads (proposals/_on_record.html)."""
@@ -186,7 +197,6 @@ def _record_page():
     return {
         "record_proposals": lambda record: ops.for_record(g.account_id, record),
         "proposal_status": lambda proposal: ops.shown_status(proposal, now),
-        "proposal_labels": {"open": _("Waiting for the contact"), "booked": _("Booked"),
-                            "expired": _("Expired"), "withdrawn": _("Withdrawn")},
-        "minutes": lambda n: timedelta(minutes=n),
+        "proposal_labels": PROPOSAL_LABELS,
+        "minutes": _minutes,
     }

@@ -9,7 +9,7 @@ from typing import NamedTuple
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
-from webapp.extensions import db
+from webapp.extensions import db, read_columns
 from webapp.records.models import RECORD_MODELS, Company, Contact, Deal, RecordLink, Ticket
 
 SEARCH_COLUMNS = {
@@ -230,7 +230,7 @@ def linked_names(account_id: int, record) -> dict[str, list[Linked]]:
     """What associations() returns for the record page, as (type, id, name) rows in one
     statement instead of one for the links and one per linked type (#24)."""
     result: dict[str, list[Linked]] = {t: [] for t in RECORD_MODELS}
-    for to_type, to_id, name, first_name in db.session.execute(_linked_names_statement(), {
+    for to_type, to_id, name, first_name in read_columns(_linked_names_statement(), {
             "account_id": account_id, "from_type": record.record_type,
             "from_id": record.id}):
         if to_type == "contact":

@@ -33,10 +33,14 @@ def _require_login():
     pass
 
 
+#: What every template can read of the record types: one dict a process, not one a render.
+_LABELS = {"TYPE_LABELS": TYPE_LABELS, "TYPE_SINGULAR": TYPE_SINGULAR,
+           "PLURAL_OF": {m.record_type: m.plural for m in RECORD_MODELS.values()}}
+
+
 @bp.app_context_processor
 def _labels():
-    return {"TYPE_LABELS": TYPE_LABELS, "TYPE_SINGULAR": TYPE_SINGULAR,
-            "PLURAL_OF": {m.record_type: m.plural for m in RECORD_MODELS.values()}}
+    return _LABELS
 
 
 def _record_or_404(plural: str, record_id: int):
@@ -155,10 +159,9 @@ def timeline(plural: str, record_id: int):
     """The timeline's items after the cursor `before`, for "Older activities"."""
     record = _record_or_404(plural, record_id)
     urls = _timeline_urls(plural, record)
-    return render_template("meetings/_timeline_items.html",
-                           timeline=timeline_for(g.account_id, record,
-                                                 before=request.args.get("before")),
-                           return_to=urls["record_url"], open_id=None, **urls)
+    from webapp.timeline import render_items
+    return render_items(timeline_for(g.account_id, record, before=request.args.get("before")),
+                        urls["record_url"], **urls)
 
 
 def _associations_partial(record, plural: str, status: int = 200, error: str | None = None):
