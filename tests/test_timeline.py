@@ -142,14 +142,13 @@ def test_kept_items_show_every_change_at_the_next_view(app, client, make, login,
     assert "<dt>主持人</dt>" in html
 
 
-def test_python_written_items_are_the_templates_text(app, db, make):
-    """The record page's items are written by webapp.timeline.render_items (#24); the
-    template meetings/_timeline_items.html still draws an item whose menu is open. Both
-    must write the same text for items of every kind, in both languages, or one of the
-    two pages would drift from the other."""
+def test_timeline_items_are_written_as_reviewed(app, db, make, snapshot):
+    """The record page's items, written by webapp.timeline.render_items (#24), for items of
+    every kind in both languages, against reviewed files (tests/snapshots/timeline/; made
+    from meetings/_timeline_items.html, the template they replaced): every value escaped
+    once, the video states, a page's booking, calendar changes, the "older" link."""
     from datetime import UTC, datetime, timedelta
 
-    from flask import render_template
     from flask_babel import force_locale
 
     from webapp.meetings.outcomes import catalog
@@ -187,10 +186,8 @@ def test_python_written_items_are_the_templates_text(app, db, make):
             for more in (None, "1772951400-9"):
                 timeline = TimelinePage(items, more, catalog(account.id))
                 urls = {"record_url": "/contacts/7", "more_url": "/contacts/7/timeline"}
-                drawn = render_template("meetings/_timeline_items.html", timeline=timeline,
-                                        open_id=None, return_to="/contacts/7?x=1&y=<2>",
-                                        **urls)
                 written = render_items(timeline, "/contacts/7?x=1&y=<2>", **urls)
-                assert str(written) == drawn
+                snapshot(f"timeline/items-{locale}-{'more' if more else 'last'}.html",
+                         str(written))
                 assert "&lt;b&gt;&amp;&#34;&#39;&lt;/b&gt;" in written
                 assert ("video-pending" in written) and ("join-link" in written)

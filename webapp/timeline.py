@@ -270,9 +270,9 @@ def _names(value) -> list[str]:
 
 
 def items_html(timeline: TimelinePage, record_url: str, more_url: str) -> Markup:
-    """The record page's timeline items (meetings/_timeline_items.html with no menu open,
-    as render_items() writes it), put in the page as one piece (included, each of the
-    template's ~1,300 chunks went up through every level of the page's templates).
+    """The record page's timeline items, as render_items() writes them, put in the page as
+    one piece (a template's ~1,300 chunks went up through every level of the page's
+    templates when it was included).
 
     Kept per process (TIMELINE_PAGES_KEPT pages; 0: never) under a key of everything the
     items show: each item's values as read, its outcome's label, the cursor of the next
@@ -306,13 +306,15 @@ def _item_key(item: TimelineItem, outcomes) -> tuple:
             item.booked_through, tuple(item.attendee_names))
 
 
-def render_items(timeline: TimelinePage, return_to: str, record_url: str,
-                 more_url: str) -> Markup:
-    """meetings/_timeline_items.html with no menu open, written here instead: the same
-    text (tests/test_timeline.py compares the two on items of every kind, in both
-    languages). The template's 20 items cost about 740 escapes and 1,300 yielded chunks a
-    page; here each value is escaped once and each item is one format (#24). The template
-    stays for an item shown with its menu open (a refused outcome)."""
+def render_items(timeline: TimelinePage, return_to: str, record_url: str = "",
+                 more_url: str = "", open_menu: tuple[int, Markup] | None = None) -> Markup:
+    """A page of timeline items, then the "Older activities" link when there are more.
+    Each item's actions menu is loaded when it is first opened (GET /meetings/<id>/actions,
+    meetings/_actions_menu.html), except open_menu's (meeting id, menu): an outcome that
+    was refused comes back open with its error. Written here rather than in a template:
+    a template's 20 items cost about 740 escapes and 1,300 yielded chunks a page; here
+    each value is escaped once and each item is one format (#24; tests/test_timeline.py
+    checks the text against reviewed snapshots)."""
     t = {k: escape(v) for k, v in timeline.text.items()}
     show, actions = timeline.urls["show"], timeline.urls["actions"]
     show0, show1 = escape(show[0]), escape(show[1])
@@ -332,18 +334,19 @@ def render_items(timeline: TimelinePage, return_to: str, record_url: str,
                   f'{escape(timeline.calendar_change(m))}</p>' if m.change_kind else "")
         location = (f'<dt>{t["location"]}</dt><dd>{_location(m)}</dd>'
                     if m.location_value else "")
+        menu = open_menu[1] if open_menu and open_menu[0] == m.id else None
+        inside = menu if menu is not None else f'<a href="{href}">{t["open"]}</a>'
         out.append(
             f'\n<li class="timeline-item" id="meeting-{mid}">\n'
             f'  <div class="timeline-head">\n'
             f'    <span class="badge badge-blue">{t["meeting"]}</span>\n'
             f'    <a class="timeline-title" href="{href}">{title}</a>\n'
-            f'    <details class="menu">\n'
+            f'    <details class="menu"{" open" if menu is not None else ""}>\n'
             f'      <summary aria-label="'
             f'{escape(timeline.text["actions_for"] % {"title": m.title})}" hx-get="'
             f'{actions0}{mid}{actions1}" hx-trigger="click once" hx-target="#menu-{mid}">'
             f'{t["actions"]}</summary>\n'
-            f'      <div class="menu-items" id="menu-{mid}"><a href="{href}">{t["open"]}</a>'
-            f'</div>\n'
+            f'      <div class="menu-items" id="menu-{mid}">{inside}</div>\n'
             f'    </details>\n'
             f'  </div>\n'
             f'  <p class="timeline-meta">\n'

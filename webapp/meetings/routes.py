@@ -24,6 +24,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 from flask_login import current_user, login_required
+from markupsafe import Markup
 
 from webapp import jobs
 from webapp.calendars import connections as calendar_connections
@@ -188,12 +189,14 @@ def outcome(meeting_id: int):
     else:
         error = _("Choose an outcome from the list.")
     if request.htmx and request.htmx.target == f"meeting-{meeting.id}":
-        from webapp.timeline import TimelineItem, TimelinePage
-        return render_template("meetings/_timeline_items.html",
-                               timeline=TimelinePage([TimelineItem.of(meeting)], None,
-                                                     outcome_catalog(g.account_id)),
-                               open_id=meeting.id if error else None, outcome_error=error,
-                               return_to=safe_local_url(request.form.get("return_to"), "")), \
+        from webapp.timeline import TimelineItem, TimelinePage, render_items
+        outcomes = outcome_catalog(g.account_id)
+        return_to = safe_local_url(request.form.get("return_to"), "")
+        menu = Markup(render_template("meetings/_actions_menu.html", meeting=meeting,
+                                      outcomes=outcomes, outcome_error=error,
+                                      return_to=return_to)) if error else None
+        return render_items(TimelinePage([TimelineItem.of(meeting)], None, outcomes),
+                            return_to, open_menu=(meeting.id, menu) if error else None), \
             422 if error else 200
     if error:
         return _render_show(meeting, 422, outcome_error=error)
