@@ -10,8 +10,8 @@ is claimed with one conditional UPDATE, so a job that runs twice sends that upda
 from __future__ import annotations
 
 import logging
-from functools import cache
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -20,7 +20,6 @@ from flask_babel import lazy_gettext as _l
 
 from webapp import crypto, grants
 from webapp.calendars import connections as calendar_connections
-from webapp.conferencing import zoom
 from webapp.conferencing.models import ConferenceTask, VideoApp, ZoomConnection
 from webapp.conferencing.providers import (
     ConferenceError,
