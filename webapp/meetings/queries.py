@@ -84,6 +84,8 @@ def hosts_for(account: Account, actor: User) -> list[User]:
     One statement: the account's users with a paid seat, their seats loaded with them. The
     actor is among them exactly when the actor has a paid seat (#24: the actor's seat was
     read first, on its own)."""
+    if actor.seat_kind_id is None:
+        return [actor]  # no seat, no paid one: nothing to read
     users = list(db.session.scalars(_hosts_statement(), {"account_id": account.id}))
     return users if actor in users else [actor]
 
