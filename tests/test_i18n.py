@@ -119,3 +119,32 @@ def test_dates_formatted_once_a_process_read_as_babel_writes_them():
             for fmt in ("short", "medium"):
                 assert time_text(value, fmt, locale) == babel_dates.format_time(
                     value, fmt, locale=locale)
+
+
+def test_the_schedulers_fixed_texts_follow_each_viewers_language(client, make, login, db):
+    """The scheduler draws its fixed parts (duration buttons, reminder units, location
+    types, the video help, the editor's labels) once a process and language (#24): a rep in
+    Chinese after one in English sees them in Chinese, and the default reminders keep their
+    units."""
+    from flask_babel import refresh
+
+    account = make.account(reminders_default_on=True,
+                           default_reminders=[[15, "minutes"], [2, "days"]])
+    user = login(make.user(account, locale="en"))
+    html = client.get("/meetings/new").get_data(as_text=True)
+    assert ">30 min</button>" in html and '"bold": "Bold"' in html
+    assert '<option value="minutes" selected>minutes before</option>' in html
+    assert '<option value="days" selected>days before</option>' in html
+    assert '<option value="none" selected>No location</option>' in html
+    assert ">Connect Zoom</a>" in html and '"show": "Show calendar"' in html
+
+    user.locale = "zh_Hant"
+    db.session.commit()
+    refresh()  # the test's app context outlives the request, and Babel caches per context
+    html = client.get("/meetings/new").get_data(as_text=True)
+    assert ">30 分鐘</button>" in html and "min</button>" not in html
+    assert '<option value="minutes" selected>分鐘前</option>' in html
+    assert '<option value="days" selected>天前</option>' in html
+    assert '<option value="none" selected>無地點</option>' in html and "No location" not in html
+    assert ">連接 Zoom</a>" in html and "minutes before" not in html
+    assert '"bold": "粗體"' in html or '"bold": "\\u7c97\\u9ad4"' in html

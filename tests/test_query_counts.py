@@ -8,6 +8,7 @@ from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from flask import g
 
 from tests.clock import clock_edges
 from webapp.meetings import forms as meeting_forms
@@ -54,6 +55,9 @@ def count_get(client, count_queries, db, url: str) -> tuple[int, str, list[str]]
     # The test shares the app's session: end its transaction (which expires every row and
     # forgets what the transaction looked up once), as a fresh request would start.
     db.session.rollback()
+    # The test's app context outlives its requests: forget the user Flask-Login kept in
+    # it, so the request loads its user (with the account) as production's requests do.
+    g.pop("_login_user", None)
     with count_queries() as counter:
         response = client.get(url)
     assert response.status_code == 200, url
@@ -138,7 +142,13 @@ def _shown_week(user_zone: str) -> datetime:
 def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db,
                                                           count_queries):
     account, rep, colleague = team
-    contact = make.contact(account)
+    # As the benchmark's subject: a contact with a company, linked to it and to deals (the
+    # association chips: the contact and its companies, the deals left out).
+    company = make.company(account, name="Linked Co")
+    contact = make.contact(account, company_id=company.id)
+    for other in (company, make.deal(account, name="Big deal"),
+                  make.deal(account, name="Second deal")):
+        record_ops.link(account.id, contact, other)
     monday = _shown_week(ZONE)
     add_meeting(db, account, rep, "Week event 0", monday + timedelta(hours=9), [contact])
     url = f"/meetings/new?record_type=contact&record_id={contact.id}"
@@ -165,15 +175,20 @@ def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db
     stranger = make.user(make.account())
     add_meeting(db, stranger.account, stranger, "Foreign event", monday + timedelta(days=1))
 
-    form_many, _html, statements = count_get(client, count_queries, db, url)
+    form_many, form_html, statements = count_get(client, count_queries, db, url)
     assert form_many == form_few, statements[form_few:]
-    # The form's statements (#24): the user and its account, the record and its links, the
-    # seat, the hosts and rotations, the snippets, the calendar and video connections, the
-    # video apps, the outcomes, the bell. The record the form was opened from is read once
-    # (its attendee and association chips come from the session, not two more reads).
-    assert form_many <= 13, "\n".join(s.split("\n")[0][:120] for s in statements)
+    # The form's statements (#24): the user and its account, the record, its links with
+    # the linked records' names, the hosts with their seats, the rotations, the snippets,
+    # the calendar connection, the Zoom connection with the video apps, the bell. The
+    # record the form was opened from is read once (its attendee and association chips
+    # come from the session, not two more reads), its companies once (with the links).
+    assert form_many <= 9, "\n".join(s.split("\n")[0][:120] for s in statements)
     assert sum(s.startswith("SELECT contacts.") and "FROM contacts" in s
                for s in statements) == 1, statements
+    assert not any(s.startswith("SELECT companies.") for s in statements), statements
+    chips = re.search(r'id="association-chips".*?</div>', form_html, re.S).group(0)
+    assert f'value="contact:{contact.id}"' in chips and f'value="company:{company.id}"' in chips
+    assert "Linked Co" in chips and "Big deal" not in chips
     many, html, statements = count_get(client, count_queries, db, week_url)
     assert many == few, statements[few:]
     # The week's meetings in one query, besides the user, the host and the connection: the

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
+from functools import cache
 
 import sqlalchemy as sa
 from flask import current_app
@@ -19,8 +20,7 @@ from flask_babel import lazy_gettext as _l
 
 from webapp import crypto, grants
 from webapp.calendars import connections as calendar_connections
-from webapp.conferencing import zoom
-from webapp.conferencing.models import ConferenceTask, VideoApp
+from webapp.conferencing.models import ConferenceTask, VideoApp, ZoomConnection
 from webapp.conferencing.providers import (
     ConferenceError,
     ConferenceRefused,
@@ -50,16 +50,33 @@ def active_apps(account_id: int) -> list[VideoApp]:
 
 def options_for(host) -> list[tuple[str, str]]:
     """(key, label) of the video providers the host can use: Jitsi always; Zoom when the host
-    connected it; Google Meet with an active Google calendar; the account's active apps."""
+    connected it; Google Meet with an active Google calendar; the account's active apps.
+    The Zoom connection and the apps are read in one statement (#24)."""
     options = [("jitsi", NAMES["jitsi"])]
-    conn = zoom.connection_for(host.id)
-    if conn is not None and conn.status == "active":
+    rows = db.session.execute(_options_statement(), {
+        "user_id": host.id, "account_id": host.account_id}).all()
+    if any(kind == "zoom" and label == "active" for kind, _id, label in rows):
         options.append(("zoom", NAMES["zoom"]))
     cal = calendar_connections.connection_for(host.id)
     if cal is not None and cal.provider == "google" and cal.status == "active":
         options.append(("google_meet", NAMES["google_meet"]))
-    options += [(f"app:{a.id}", a.name) for a in active_apps(host.account_id)]
+    options += [(f"app:{app_id}", label) for kind, app_id, label in rows if kind == "app"]
     return options
+
+
+@cache
+def _options_statement():
+    """options_for()'s SELECT, built once a process: the host's Zoom connection status
+    ("zoom", NULL, status) and the account's active apps ("app", id, name), by name."""
+    union = sa.union_all(
+        sa.select(sa.literal("zoom").label("kind"), sa.null().cast(sa.Integer).label("id"),
+                  ZoomConnection.status.label("label"))
+        .where(ZoomConnection.user_id == sa.bindparam("user_id")),
+        sa.select(sa.literal("app").label("kind"), VideoApp.id.label("id"),
+                  VideoApp.name.label("label"))
+        .where(VideoApp.account_id == sa.bindparam("account_id"), VideoApp.active),
+    ).subquery()
+    return sa.select(union).order_by(union.c.kind, union.c.label, union.c.id)
 
 
 def provider_name(meeting) -> str:

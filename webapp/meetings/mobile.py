@@ -128,7 +128,7 @@ def _render_form(values: dict, errors: dict, meeting: Meeting | None, record,
         meeting_types=validation.active_meeting_types(account.id)
         if account.custom_meeting_types_enabled else [],
         attendee_chips=pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
-        association_chips=pickers.record_labels(account.id, views.int_pairs(values["associations"])),
+        association_chips=views.association_chips(account.id, values),
         location_choices=LOCATION_CHOICES, return_to=return_to,
         occurrences=forms.occurrence_choices(values),
         logging=logging or bool(meeting is not None and meeting.log_only),

@@ -53,22 +53,28 @@ def people_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
     return chips
 
 
-def record_labels(account_id: int, pairs: list[tuple[str, int]]) -> list[dict]:
-    """Chips for selected associations: one query per record type, not per record."""
-    found = {}
-    for record_type, ids in record_ops.ids_by_type(pairs).items():
+def record_labels(account_id: int, pairs: list[tuple[str, int]],
+                  known: dict[tuple[str, int], str] | None = None) -> list[dict]:
+    """Chips for selected associations: one query per record type, not per record.
+    known: names already read in this request ((type, id) -> name, as
+    default_associations() gives them), which cost no query."""
+    found = dict(known or {})
+    for record_type, ids in record_ops.ids_by_type(
+            [ref for ref in pairs if ref not in found]).items():
         for record in _rows(RECORD_MODELS[record_type], account_id, ids).values():
-            found[(record_type, record.id)] = record
-    return [{"value": f"{t}:{i}", "label": found[(t, i)].display_name, "type": t}
+            found[(record_type, record.id)] = record.display_name
+    return [{"value": f"{t}:{i}", "label": found[(t, i)], "type": t}
             for t, i in pairs if (t, i) in found]
 
 
-def default_associations(account_id: int, record) -> list[tuple[str, int]]:
-    """S11 defaults: the record itself and the companies it is associated with."""
-    pairs = [record.ref]
-    linked = record_ops.associations(account_id, record)
-    pairs += [c.ref for c in linked.get("company", [])][:3]
-    return pairs
+def default_associations(account_id: int, record) -> tuple[list[tuple[str, int]],
+                                                           dict[tuple[str, int], str]]:
+    """S11 defaults: the record itself and (up to three of) the companies it is associated
+    with, and the companies' names for their chips: one statement (#24: the links, then
+    each linked type, then the companies again for the chips)."""
+    companies = record_ops.linked_names(account_id, record)["company"][:3]
+    pairs = [record.ref, *((c.record_type, c.id) for c in companies)]
+    return pairs, {(c.record_type, c.id): c.display_name for c in companies}
 
 
 def search_people(account_id: int, q: str, limit: int = 10) -> list[dict]:

@@ -88,11 +88,15 @@ def user_feed_events(user: User, since: datetime) -> list:
 
 def hosts_for(account: Account, actor: User) -> list[User]:
     """Who the actor may choose as host: themselves, and with a paid seat, seated users of
-    the account (B1). Parley's own calendar counts as connected."""
-    if not actor.has_paid_seat:
-        return [actor]
+    the account (B1). Parley's own calendar counts as connected.
+
+    One statement: the account's users with a paid seat, their seats loaded with them. The
+    actor is among them exactly when the actor has a paid seat (#24: the actor's seat was
+    read first, on its own)."""
+    if actor.seat_kind_id is None:
+        return [actor]  # no seat, no paid one: nothing to read
     users = list(db.session.scalars(_hosts_statement(), {"account_id": account.id}))
-    return users if actor in users else [actor, *users]
+    return users if actor in users else [actor]
 
 
 @cache
@@ -101,6 +105,7 @@ def _hosts_statement():
     from webapp.auth.models import SeatKind
     return (sa.select(User).join(SeatKind, SeatKind.id == User.seat_kind_id)
             .where(User.account_id == sa.bindparam("account_id"), SeatKind.is_paid)
+            .options(so.contains_eager(User.seat_kind))
             .order_by(User.name))
 
 

@@ -79,7 +79,7 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
         "snippets_data": [{"name": sn.name, "html": sn.body_html} for sn in db.session.scalars(
             sa.select(Snippet).where(Snippet.account_id == account.id).order_by(Snippet.name))],
         "attendee_chips": pickers.people_labels(account.id, views.int_pairs(values["attendees"])),
-        "association_chips": pickers.record_labels(account.id, views.int_pairs(values["associations"])),
+        "association_chips": views.association_chips(account.id, values),
         # The week grid is loaded by htmx once the form is shown (meetings.calendar).
         "week_args": {"host_id": host.id, "week": calendar_view.week_start(day).isoformat(),
                       "timezone": zone},
@@ -89,7 +89,10 @@ def _render_scheduler(values: dict, errors: dict, meeting: Meeting | None, recor
             views.record_url(*record.ref) if record is not None else ""),
         # Log a meeting (a held one, nothing sent), or the offer to, for a past start.
         "logging": logging or bool(meeting is not None and meeting.log_only),
-        "offer_log": offer_log, "outcomes": outcome_catalog(account.id),
+        # Read only for a form that shows the outcome field (a logged or an edited
+        # meeting), not for a new one (#24).
+        "offer_log": offer_log, "outcomes": outcome_catalog(account.id)
+        if logging or meeting is not None else None,
         "outcome_hint": views.outcome_hint(meeting),
     }
     return render_template("meetings/scheduler.html", **context), status

@@ -93,6 +93,8 @@ def form_values(meeting: Meeting | None, record, account: Account) -> dict:
     attendees = [record.ref] if record is not None and record.record_type == "contact" else []
     defaults = [tuple(r) for r in account.default_reminders] \
         if account.reminders_default_on else []
+    associations, association_names = pickers.default_associations(g.account_id, record) \
+        if record else ([], {})
     return {
         "title": "", "start_date": day.isoformat(), "start_time": start_t.strftime("%H:%M"),
         "end_date": day.isoformat(), "end_time": end_t.strftime("%H:%M"), "timezone": zone,
@@ -103,7 +105,9 @@ def form_values(meeting: Meeting | None, record, account: Account) -> dict:
         # Sent back with the form: one of them already due is left out, not refused.
         "default_reminders": defaults,
         "attendees": attendees,
-        "associations": pickers.default_associations(g.account_id, record) if record else [],
+        "associations": associations,
+        # The chips' names, read with the defaults (association_chips()).
+        "association_names": association_names,
         "host_id": current_user.id, "rotation_id": "", "suggested_host_id": "",
         "video_provider": "",
     }
@@ -151,6 +155,13 @@ def posted_values(extra: tuple[str, ...] = ()) -> dict:
                                      ("associations", "associations"),
                                      ("default_reminders", "default_reminder"))})
     return values
+
+
+def association_chips(account_id: int, values: dict) -> list[dict]:
+    """The association picker's chips for the form's values: a fresh form's defaults come
+    with their names; posted or edited ones are read (pickers.record_labels)."""
+    return pickers.record_labels(account_id, int_pairs(values["associations"]),
+                                 values.get("association_names"))
 
 
 def int_pairs(pairs):
