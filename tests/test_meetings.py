@@ -286,6 +286,15 @@ def test_outcome_from_timeline_with_htmx(client, rep, make, db):
     assert html.lstrip().startswith(f'<li class="timeline-item" id="meeting-{m.id}"')
     assert "No show" in html
     assert client.post(f"/meetings/{m.id}/outcome", data={"outcome": "bogus"}).status_code == 422
+    # Refused in the timeline: the item comes back with its menu open, the error at the field.
+    r = client.post(f"/meetings/{m.id}/outcome", data={"outcome": "bogus"},
+                    headers={"HX-Request": "true", "HX-Target": f"meeting-{m.id}"})
+    html = r.get_data(as_text=True)
+    assert r.status_code == 422
+    assert html.lstrip().startswith(f'<li class="timeline-item" id="meeting-{m.id}"')
+    assert '<details class="menu" open>' in html and html.count('class="timeline-item"') == 1
+    assert f'id="outcome-{m.id}"' in html and "Choose an outcome from the list." in html
+    assert 'aria-invalid="true"' in html
 
 
 def test_record_page_query_count_does_not_grow_with_meetings(client, rep, make, db,

@@ -183,11 +183,14 @@ def test_timeline_items_are_written_as_reviewed(app, db, make, snapshot):
     ]
     for locale in ("en", "zh_Hant"):
         with app.test_request_context("/contacts/7"), force_locale(locale):
-            for more in (None, "1772951400-9"):
-                timeline = TimelinePage(items, more, catalog(account.id))
-                urls = {"record_url": "/contacts/7", "more_url": "/contacts/7/timeline"}
-                written = render_items(timeline, "/contacts/7?x=1&y=<2>", **urls)
-                snapshot(f"timeline/items-{locale}-{'more' if more else 'last'}.html",
-                         str(written))
+            urls = {"record_url": "/contacts/7", "more_url": "/contacts/7/timeline"}
+            pages = {more: render_items(TimelinePage(items, more, catalog(account.id)),
+                                        "/contacts/7?x=1&y=<2>", **urls)
+                     for more in (None, "1772951400-9")}
+            snapshot(f"timeline/items-{locale}.html", str(pages["1772951400-9"]))
+            # The last page: the same items, without the "Older activities" link.
+            last, older = str(pages["1772951400-9"]).split('\n<li class="timeline-more">')
+            assert str(pages[None]) == last and "?before=1772951400-9" in older
+            for written in pages.values():
                 assert "&lt;b&gt;&amp;&#34;&#39;&lt;/b&gt;" in written
                 assert ("video-pending" in written) and ("join-link" in written)
