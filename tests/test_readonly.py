@@ -57,7 +57,7 @@ def test_what_a_request_wrote_without_committing_is_rolled_back(db, make):
 
 def test_psycopg_keeps_its_prepared_statements_across_requests(db, make):
     if db.engine.dialect.name != "postgresql":
-        pytest.skip("psycopg's prepared statements")
+        pytest.skip("PostgreSQL only: pg_prepared_statements and psycopg's prepare cache do not exist on SQLite; CI runs it on PostgreSQL")
     account = make.account()
     make.company(account, name="Kept")
     db.session.commit()
