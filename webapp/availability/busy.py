@@ -16,9 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
-import time
-from collections import OrderedDict
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
@@ -28,37 +25,11 @@ from flask import current_app
 from webapp.availability import engine
 from webapp.calendars.names import PROVIDER_NAMES, calendar_label, named_calendar  # noqa: F401
 from webapp.extensions import db
+from webapp.localcache import LocalCache
 
 PREFIX = "parley:busy:"
 _MEMO = "parley_busy_read"
 _LOCAL_ENTRIES = 2000
-
-
-class LocalCache:
-    """Entries of this process, each with its expiry (a small LRU)."""
-
-    def __init__(self, size: int):
-        self.size, self.items, self.lock = size, OrderedDict(), threading.Lock()
-
-    def get(self, key: str):
-        with self.lock:
-            found = self.items.get(key)
-            if found is None or found[0] < time.monotonic():
-                self.items.pop(key, None)
-                return None
-            self.items.move_to_end(key)
-            return found[1]
-
-    def put(self, key: str, value: str, ttl: float) -> None:
-        with self.lock:
-            self.items[key] = (time.monotonic() + ttl, value)
-            self.items.move_to_end(key)
-            while len(self.items) > self.size:
-                self.items.popitem(last=False)
-
-    def clear(self) -> None:
-        with self.lock:
-            self.items.clear()
 
 
 LOCAL = LocalCache(_LOCAL_ENTRIES)

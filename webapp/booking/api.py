@@ -14,11 +14,11 @@ from webapp.api.auth import _json_body, api_view
 from webapp.api.meetings import _offset_error, _parse_time
 from webapp.api.problems import ApiError
 from webapp.auth.models import Account
-from webapp.availability.busy import LocalCache
 from webapp.booking import operations as ops
 from webapp.booking import slots as slot_rules
 from webapp.booking.models import BUILTIN_QUESTIONS, PAGE_KINDS, PAGE_LOCATIONS
 from webapp.extensions import db
+from webapp.localcache import LocalCache
 from webapp.validation import is_valid_timezone
 
 NOT_FOUND = "No such scheduling page."

@@ -12,18 +12,18 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import replace
 from datetime import date, datetime, time, timedelta
-from functools import cache
 from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.auth.models import User
-from webapp.availability import engine
+from webapp.availability import changes, engine
 from webapp.availability import settings as availability
-from webapp.availability.busy import LocalCache, external_busy, external_busy_many
+from webapp.availability.busy import external_busy, external_busy_many
 from webapp.availability.intervals import Interval
 from webapp.extensions import db
+from webapp.localcache import LocalCache
 from webapp.rotations import operations as rotation_ops
 from webapp.types import utcnow
 
@@ -176,11 +176,11 @@ def free_slots(page, first_day: date, last_day: date, zone: str, duration: int,
 def _starts(page, hosts: list[User], lo: datetime, hi: datetime, duration: int,
             exclude_meeting: int | None) -> tuple[datetime, ...]:
     """Every free start in [lo, hi), the page's notice and horizon aside: kept by what
-    it depends on (the page's settings, the hosts and their zones, _stamp's changes of
+    it depends on (the page's settings, the hosts and their zones, changes.stamp()'s changes of
     their hours and Parley meetings, their calendars' cached busy time), else computed."""
     ids = [u.id for u in hosts]
     pad = _pad(page)
-    stamp = _stamp(page.account_id, ids, lo - pad - timedelta(days=2),
+    stamp = changes.stamp(page.account_id, ids, lo - pad - timedelta(days=2),
                    hi + pad + timedelta(days=2))
     stamps: dict = {}
     external: dict = {}
@@ -215,54 +215,6 @@ def _starts(page, hosts: list[User], lo: datetime, hi: datetime, duration: int,
     found = tuple(sorted(out))
     KEPT.put(key, found, KEPT_SECONDS)
     return found
-
-
-def _stamp(account_id: int, host_ids: list[int], start: datetime, end: datetime) -> tuple:
-    """What changes whenever what the hosts' free time is made of changes, in one
-    statement that reads no rows it does not count (the indexes host_meetings uses):
-
-    - their meetings starting around [start, end), hosting and attending (deleted and
-      canceled ones too): the count, the sum of the row ids, the latest updated_at and
-      the sum of the SEQUENCEs. An edit raises updated_at (the column's onupdate;
-      meetings are written through the ORM), and a new time, a cancel or a delete the
-      SEQUENCE too (which a clock behind another server's cannot hide); a row added or
-      deleted changes the count, both together the sum of ids (a new id is larger than
-      any gone one);
-    - their availability profiles and the account's default hours: count and latest
-      updated_at;
-    - how many calendar connections they have (last: none, no busy cache to read)."""
-    from webapp.meetings.inputs import MAX_DURATION
-    return tuple(db.session.execute(_stamp_statement(), {
-        "account": account_id, "hosts": list(host_ids), "since": start - MAX_DURATION,
-        "until": end}).one())
-
-
-@cache
-def _stamp_statement():
-    """_stamp's statement, built once (its parameters bound at each call)."""
-    from webapp.availability.models import AccountAvailability, AvailabilityProfile
-    from webapp.calendars.models import CalendarConnection
-    from webapp.meetings.models import Attendee, Meeting
-    account, hosts = sa.bindparam("account"), sa.bindparam("hosts", expanding=True)
-    since, until = sa.bindparam("since"), sa.bindparam("until")
-    hosting = sa.select(sa.func.count(), sa.func.sum(Meeting.id),
-                        sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).where(
-        Meeting.account_id == account, Meeting.host_id.in_(hosts),
-        Meeting.start_at > since, Meeting.start_at < until).subquery()
-    attending = sa.select(sa.func.count(), sa.func.sum(Attendee.id),
-                          sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).join(
-        Meeting, Meeting.id == Attendee.meeting_id).where(
-        Attendee.user_id.in_(hosts), Meeting.account_id == account,
-        Meeting.start_at > since, Meeting.start_at < until).subquery()
-    profiles = sa.select(sa.func.count(), sa.func.max(AvailabilityProfile.updated_at)).where(
-        AvailabilityProfile.user_id.in_(hosts)).subquery()
-    default = sa.select(sa.func.max(AccountAvailability.updated_at)).where(
-        AccountAvailability.account_id == account).scalar_subquery()
-    connections = sa.select(sa.func.count()).where(
-        CalendarConnection.user_id.in_(hosts)).scalar_subquery()
-    return (sa.select(hosting, attending, profiles, default.label("d"),
-                      connections.label("c"))
-            .select_from(hosting.join(attending, sa.true()).join(profiles, sa.true())))
 
 
 def _pad(page) -> timedelta:

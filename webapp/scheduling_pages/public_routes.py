@@ -22,10 +22,10 @@ from flask_babel import lazy_gettext as _l
 from markupsafe import Markup
 
 from webapp import headers
-from webapp.availability.busy import LocalCache
 from webapp.booking import operations as booking_ops
 from webapp.booking import slots as booking_slots
 from webapp.extensions import csrf, db
+from webapp.localcache import LocalCache
 from webapp.scheduling_pages import bp, embedding, formtoken
 from webapp.scheduling_pages import calendar as cal
 from webapp.types import utcnow
