@@ -12,8 +12,11 @@ Scenarios, each at 8 concurrent connections (and a 1-connection run for service 
             only when INDICO_VENV names an Indico install);
 - scheduler: GET /meetings/new?record_type=contact&record_id=1 (the form; since #24 the
             week grid comes after it, by htmx);
-- scheduler_week: GET /meetings/calendar?..., the host's week with 300 events;
-- record_busy, scheduler_busy: the same pages read by 8 reps of the account in turn (one
+- scheduler_week: GET /meetings/calendar?..., the host's week with 300 events (a grid kept
+            by all it shows, calendar_view.week_html);
+- scheduler_week_rendered: the same grid from the server that keeps nothing (drawn at
+            every view, WEEK_GRIDS_KEPT=0);
+- record_busy, scheduler_busy, scheduler_week_busy: the same pages read by 8 reps of the account in turn (one
             session each) while a colleague saves a meeting in the account every second
             (#24: what decided the page cache's removal);
 - save:     POST /meetings/new, 3 attendees, 3 reminders, 3 associations (+ the attendees'
@@ -57,7 +60,7 @@ SCHEDULER_PATH = "/meetings/new?record_type=contact&record_id=1"
 #: The product with nothing kept between views (#24: "every web scenario measured cached
 #: and rendered"): the record page's rendered timeline items (webapp.timeline.items_html)
 #: are the one thing the web scenarios' pages keep.
-NOTHING_KEPT = {"TIMELINE_PAGES_KEPT": "0"}
+NOTHING_KEPT = {"TIMELINE_PAGES_KEPT": "0", "WEEK_GRIDS_KEPT": "0"}
 BUDGETS = {"record_p95_ms": 30, "record_ratio": 0.40, "scheduler_p95_ms": 50, "save_p95_ms": 60,
            "constant_over_bare": 0.8, "record_p95_ms_rendered": 40, "record_app_cpu_ms": 6,
            "record_db_cpu_ms": 2, "scheduler_app_cpu_ms": 8}
@@ -223,15 +226,18 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                      ("record", RECORD_PATH, cookie, None),
                      ("record_rendered", RECORD_PATH, cookie, None),
                      ("scheduler", SCHEDULER_PATH, cookie, None),
-                     ("scheduler_week", week, cookie, None)]
+                     ("scheduler_week", week, cookie, None),
+                     ("scheduler_week_rendered", week, cookie, None)]
         if indico is not None:
             scenarios.append(("indico_event", indico_path, None, None))
         if save:
             scenarios.append(("save", SCHEDULER_PATH, cookie, body))
             scenarios += [("record_busy", RECORD_PATH, readers, None),
-                          ("scheduler_busy", SCHEDULER_PATH, readers, None)]
+                          ("scheduler_busy", SCHEDULER_PATH, readers, None),
+                          ("scheduler_week_busy", week, readers, None)]
         dbname = db_url.rsplit("/", 1)[-1]
         elsewhere = {"bare": (bare, None), "record_rendered": (plain, dbname),
+                     "scheduler_week_rendered": (plain, dbname),
                      "indico_event": (indico, indico_peer.DB_NAME)}
         log(f"[{label}] warm-up; week events={week_events}, pages={pages}")
         def one(name, path, ck, bd, secs, conns=connections, **kw):
@@ -361,8 +367,10 @@ def verdicts(out: dict) -> dict:
         v["record_p95_under_30ms"] = s["record"]["p95_ms"]["median"] < BUDGETS["record_p95_ms"]
         v["record_rps_at_least_40pct_of_constant"] = (
             out["record_over_constant"]["median"] >= BUDGETS["record_ratio"])
-        cpu = s["record"]["cpu_ms_per_request"]
-        v["record_p95_under_40ms_rendered"] = (s["record"]["p95_ms"]["median"]
+        # #24's budgets are the rendered page's: nothing kept between views.
+        rendered = s.get("record_rendered", s["record"])
+        cpu = rendered["cpu_ms_per_request"]
+        v["record_p95_under_40ms_rendered"] = (rendered["p95_ms"]["median"]
                                                < BUDGETS["record_p95_ms_rendered"])
         v["record_app_cpu_at_most_6ms"] = cpu["app"]["median"] <= BUDGETS["record_app_cpu_ms"]
         if "db" in cpu:
@@ -373,6 +381,12 @@ def verdicts(out: dict) -> dict:
             <= BUDGETS["scheduler_app_cpu_ms"])
         v["scheduler_p95_under_50ms"] = (s["scheduler"]["p95_ms"]["median"]
                                          < BUDGETS["scheduler_p95_ms"])
+    # The week grid the form loads after it (#21: with its overlay, within the scheduler's
+    # budget), kept and drawn.
+    for name in ("scheduler_week", "scheduler_week_rendered"):
+        if name in s:
+            v[f"{name}_p95_under_50ms"] = (s[name]["p95_ms"]["median"]
+                                           < BUDGETS["scheduler_p95_ms"])
     if "save" in s:
         v["save_p95_under_60ms"] = s["save"]["p95_ms"]["median"] < BUDGETS["save_p95_ms"]
     for conns, figures in out.get("save_by_connections", {}).items():

@@ -140,8 +140,10 @@ def _shown_week(user_zone: str) -> datetime:
 
 @clock_edges
 def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db,
-                                                          count_queries):
+                                                          count_queries, app, monkeypatch):
     account, rep, colleague = team
+    # The grid as it is drawn at every view (a kept grid: the next test).
+    monkeypatch.setitem(app.config, "WEEK_GRIDS_KEPT", 0)
     # As the benchmark's subject: a contact with a company, linked to it and to deals (the
     # association chips: the contact and its companies, the deals left out).
     company = make.company(account, name="Linked Co")
@@ -202,6 +204,30 @@ def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db
     assert all(f"Week event {i}<" in html for i in range(36))
     assert "Deleted event" not in html and "Next week event" not in html
     assert "Foreign event" not in html
+
+
+def test_a_kept_week_grid_reads_no_meeting_rows(client, team, db, count_queries, clock):
+    """A week grid kept by all it shows (calendar_view.week_html): a view that finds it
+    kept reads what its key is made of (the user, the availability profile, the calendar
+    connections, one aggregate over the meetings around the week) and no meeting row; a
+    view after a change draws it again with one statement more."""
+    account, rep, colleague = team
+    # Kept for its minute: start at the minute's first second (the clock ticks on).
+    clock.move_to(clock.now().replace(second=1, microsecond=0))
+    monday = _shown_week(ZONE)
+    for i in range(12):
+        add_meeting(db, account, rep, f"Kept event {i}", monday + timedelta(days=i % 7,
+                                                                            hours=9 + i % 5))
+    url = f"/meetings/calendar?host_id={rep.id}&week={monday.isoformat()}&timezone={ZONE}"
+    drawn, first, statements = count_get(client, count_queries, db, url)
+    assert drawn <= 5, "\n".join(s.split("\n")[0][:120] for s in statements)
+    kept, again, statements = count_get(client, count_queries, db, url)
+    assert again == first and "Kept event 11<" in again
+    assert kept == drawn - 1, "\n".join(s.split("\n")[0][:120] for s in statements)
+    assert not any(s.startswith("SELECT meetings.id, meetings.title") for s in statements)
+    add_meeting(db, account, rep, "Added event", monday + timedelta(days=2, hours=15))
+    count, html, _ = count_get(client, count_queries, db, url)
+    assert count == drawn and "Added event<" in html
 
 
 def test_edit_scheduler_queries_do_not_grow_with_attendees_and_associations(

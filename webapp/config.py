@@ -109,6 +109,9 @@ def load_config(instance_path: Path) -> dict:
         # Record pages' rendered timeline items kept per process, keyed by all they show
         # (webapp.timeline.items_html, #24); 0 renders them at every view.
         "TIMELINE_PAGES_KEPT": int(os.environ.get("TIMELINE_PAGES_KEPT", "256")),
+        # Rendered week grids kept per process by all they show (calendar_view.week_html);
+        # 0: every view draws its grid.
+        "WEEK_GRIDS_KEPT": int(os.environ.get("WEEK_GRIDS_KEPT", "256")),
         "SEND_LEASE_SECONDS": int(os.environ.get("SEND_LEASE_SECONDS", "300")),
         # An enqueued row not sent after this long is enqueued again (the queue lost it).
         "RELAY_GRACE_SECONDS": float(os.environ.get("RELAY_GRACE_SECONDS", "60")),

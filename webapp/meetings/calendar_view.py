@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from bisect import bisect_left, bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
 
+from webapp.localcache import LocalCache
 from webapp.meetings import queries
 
 SLOT_MINUTES = 30
@@ -47,29 +49,57 @@ def _px(minutes: float) -> int:
     return int(minutes / SLOT_MINUTES * SLOT_PX)
 
 
-def _availability(host, viewer, start: datetime, end: datetime, with_users) -> dict:
+@dataclass
+class _Reads:
+    """What a week reads before computing anything (#24: all a kept grid's key needs
+    besides its meetings): the users' availability profiles, the UTC span busy time is
+    read over (the host's whole local days and buffers around the week), and every
+    user's calendar busy time over it (one query for their connections; `stamps`: the
+    cached entries' stamps)."""
+
+    profiles: dict
+    lo: datetime
+    hi: datetime
+    busy: dict
+    stamps: dict
+
+
+def _read(host, with_users, utc_start: datetime, utc_end: datetime) -> _Reads:
+    from webapp.availability import engine
+    from webapp.availability import settings as availability
+    from webapp.availability.busy import external_busy_many
+    profiles = availability.profiles_of([host.id, *(u.id for u in with_users)])
+    profile = profiles.get(host.id)
+    lo, hi = engine.busy_span(engine.Schedule(host.zone, None, profile.rules if profile
+                                              else engine.Rules()), utc_start, utc_end)
+    stamps: dict = {}
+    # The host's and the attendee colleagues' connected calendars count (#21), read
+    # together over the host's span.
+    busy = external_busy_many([host, *with_users], lo, hi, stamps=stamps)
+    return _Reads(profiles, lo, hi, busy, stamps)
+
+
+def _availability(host, viewer, start: datetime, end: datetime, with_users,
+                  reads: _Reads | None = None) -> dict:
     """The host's (and attendee users') availability over the week: bands by reason, the
     external busy periods, whether a calendar could not be read, and the host's meetings
     overlapping the week (read once, with the wider span the engine needs)."""
     from webapp.availability import engine
     from webapp.availability import settings as availability
-    from webapp.availability.busy import external_busy, external_busy_many
     from webapp.types import utcnow
     utc_start, utc_end = start.astimezone(UTC), end.astimezone(UTC)
-    profiles = availability.profiles_of([host.id, *(u.id for u in with_users)])
+    reads = reads or _read(host, with_users, utc_start, utc_end)
+    profiles = reads.profiles
     rows: list = []
     bare = availability.schedule_for(host, utc_start, utc_end, profile=profiles.get(host.id),
                                      rows=rows)
-    lo, hi = engine.busy_span(bare, utc_start, utc_end)
-    external, unreadable = external_busy(host, lo, hi)
+    external, unreadable = reads.busy.get(host.id, ([], []))
     bare.busy = [*bare.busy, *external]
     bare.unreadable = unreadable
     now = utcnow()
     others = []
-    # Attendee colleagues' connected calendars count too (#21), read together.
-    theirs = external_busy_many(with_users, lo, hi) if with_users else {}
     for user in with_users:
-        busy, failed = theirs.get(user.id, ([], []))
+        busy, failed = reads.busy.get(user.id, ([], []))
         schedule = availability.schedule_for(user, utc_start, utc_end, busy, failed,
                                              profile=profiles.get(user.id))
         spans = [(s, e) for s, e, kind in engine.bands(schedule, utc_start, utc_end, now)
@@ -82,7 +112,51 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users) -> d
             "others": others, "show_titles": viewer.id == host.id, "meetings": meetings}
 
 
-def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) -> dict:
+#: Rendered week grids of this process, by all they show (week_html): nothing to
+#: invalidate, a change makes another key. Per process, as the scheduling pages' months.
+GRIDS = LocalCache(256)
+GRID_SECONDS = 600
+#: Meetings are stamped this far around the week: wider than any user's span (whole local
+#: days in any zone, buffers of at most 4 hours), so every meeting the grid reads counts.
+_STAMP_PAD = timedelta(days=2)
+
+
+def week_html(account_id: int, host, viewer, monday: date, zone: str, with_users,
+              render: Callable[[dict], str]) -> str:
+    """The week grid's HTML (render(week(...))), kept per process (WEEK_GRIDS_KEPT
+    grids; 0: never) by everything it shows: the host's and the attendee colleagues'
+    hours, rules and Parley meetings around the week (availability.changes.stamp), their
+    calendars' cached busy time (its stamps), who they are (ids, names, zones), whether
+    the viewer sees titles, the language, the zone, the week and the minute (notice and
+    horizon move with the clock). A colleague's save elsewhere in the account leaves the
+    grid kept; a change to what it shows makes it drawn again at the next view."""
+    from flask import current_app
+    from flask_babel import get_locale
+
+    from webapp.availability import changes
+    from webapp.types import utcnow
+    with_users = list(with_users)
+    if not current_app.config.get("WEEK_GRIDS_KEPT", 0):
+        return render(week(account_id, host, viewer, monday, zone, with_users))
+    tz = ZoneInfo(zone)
+    utc_start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
+    utc_end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
+    reads = _read(host, with_users, utc_start, utc_end)
+    users = [host, *with_users]
+    stamp = changes.stamp(account_id, [u.id for u in users], min(reads.lo, utc_start)
+                          - _STAMP_PAD, max(reads.hi, utc_end) + _STAMP_PAD)
+    key = repr((account_id, [(u.id, u.name, u.zone) for u in users], viewer.id == host.id,
+                str(get_locale()), zone, monday, utcnow().replace(second=0, microsecond=0),
+                stamp, sorted(reads.stamps.items())))
+    found = GRIDS.get(key)
+    if found is None:
+        found = render(week(account_id, host, viewer, monday, zone, with_users, reads))
+        GRIDS.put(key, found, GRID_SECONDS)
+    return found
+
+
+def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
+         reads: _Reads | None = None) -> dict:
     """Seven days from monday in zone with the host's meetings placed on them, the time
     the host is not free shaded by reason (#21), and the busy time of with_users (attendee
     colleagues) overlaid.
@@ -100,7 +174,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=()) 
     grid = _Days(monday, tz)
     busy_only = viewer.id != host.id
     with_users = list(with_users)
-    avail = _availability(host, viewer, grid.midnights[0], grid.midnights[7], with_users)
+    avail = _availability(host, viewer, grid.midnights[0], grid.midnights[7], with_users,
+                          reads)
     labels: dict[str, str] = {}
 
     def label(kind: str) -> str:

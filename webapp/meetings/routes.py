@@ -281,11 +281,11 @@ def calendar():
     # form's date as it is (an hx-vals "js:" expression would need 'unsafe-eval' in the CSP).
     day = (views.day_arg("week", None) or views.day_arg("start_date", None)
            or to_zone(utcnow(), current_user.zone).date())
-    return render_template("meetings/_week.html",
-                           week=calendar_view.week(g.account_id, host, current_user,
-                                                   calendar_view.week_start(day), zone,
-                                                   views.overlay_users(host)),
-                           day_column=week_grid.day_column)
+    return calendar_view.week_html(
+        g.account_id, host, current_user, calendar_view.week_start(day), zone,
+        views.overlay_users(host),
+        lambda week: render_template("meetings/_week.html", week=week,
+                                     day_column=week_grid.day_column))
 
 
 @bp.get("/meetings/people")
