@@ -140,9 +140,40 @@ def test_hours_language_viewer_and_the_clock_each_draw_their_own_grid(
     _, again = view(client, count_queries, db, url)
     assert again == theirs and not view.drawn
 
-    # A minute later the grid is drawn again (notice and horizon move with the clock).
+    # A week beyond the rep's notice and horizon does not move with the clock: kept a
+    # minute later.
     clock.shift(timedelta(minutes=1))
     view(client, count_queries, db, url)
+    assert not view.drawn
+
+
+def test_a_week_the_clock_reaches_into_is_kept_for_its_minute(client, team, db,
+                                                               count_queries, clock):
+    """The past (and what is before the host's minimum notice) is shaded from "now"."""
+    account, rep, colleague = team
+    minute_start(clock)
+    this_week = grid_url(rep.id, future_day(0))
+    view(client, count_queries, db, this_week)
+    view(client, count_queries, db, this_week)
+    assert not view.drawn
+    clock.shift(timedelta(minutes=1))
+    view(client, count_queries, db, this_week)
+    assert view.drawn
+
+    # A later week, reached by a notice of 30 days.
+    later = grid_url(rep.id, future_day(9))
+    view(client, count_queries, db, later)
+    clock.shift(timedelta(minutes=1))
+    view(client, count_queries, db, later)
+    assert not view.drawn
+    availability.save_profile(rep, {"min_notice": str(60 * 24 * 30)})
+    db.session.commit()
+    _, html = view(client, count_queries, db, later)
+    assert view.drawn and "Too soon (minimum notice)" in html
+    view(client, count_queries, db, later)
+    assert not view.drawn
+    clock.shift(timedelta(minutes=1))
+    view(client, count_queries, db, later)
     assert view.drawn
 
 

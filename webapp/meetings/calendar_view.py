@@ -127,13 +127,14 @@ def week_html(account_id: int, host, viewer, monday: date, zone: str, with_users
     grids; 0: never) by everything it shows: the host's and the attendee colleagues'
     hours, rules and Parley meetings around the week (availability.changes.stamp), their
     calendars' cached busy time (its stamps), who they are (ids, names, zones), whether
-    the viewer sees titles, the language, the zone, the week and the minute (notice and
-    horizon move with the clock). A colleague's save elsewhere in the account leaves the
+    the viewer sees titles, the language, the zone, the week, and the minute when the
+    host's notice or horizon reaches into the week (the past is shaded as before the
+    notice: the current week is kept for its minute, a later one until it changes). A colleague's save elsewhere in the account leaves the
     grid kept; a change to what it shows makes it drawn again at the next view."""
     from flask import current_app
     from flask_babel import get_locale
 
-    from webapp.availability import changes
+    from webapp.availability import changes, engine
     from webapp.types import utcnow
     with_users = list(with_users)
     if not current_app.config.get("WEEK_GRIDS_KEPT", 0):
@@ -145,8 +146,17 @@ def week_html(account_id: int, host, viewer, monday: date, zone: str, with_users
     users = [host, *with_users]
     stamp = changes.stamp(account_id, [u.id for u in users], min(reads.lo, utc_start)
                           - _STAMP_PAD, max(reads.hi, utc_end) + _STAMP_PAD)
+    profile = reads.profiles.get(host.id)
+    rules = profile.rules if profile else engine.Rules()
+    now = utcnow()
+    # Time before the host's minimum notice (the past included) and beyond their horizon
+    # is shaded from "now": a week neither reaches is kept by itself, any other for the
+    # minute.
+    moving = now + rules.min_notice > utc_start or (
+        rules.horizon is not None and now + rules.horizon < utc_end)
     key = repr((account_id, [(u.id, u.name, u.zone) for u in users], viewer.id == host.id,
-                str(get_locale()), zone, monday, utcnow().replace(second=0, microsecond=0),
+                str(get_locale()), zone, monday,
+                now.replace(second=0, microsecond=0) if moving else None,
                 stamp, sorted(reads.stamps.items())))
     found = GRIDS.get(key)
     if found is None:
