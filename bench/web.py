@@ -16,6 +16,9 @@ Scenarios, each at 8 concurrent connections (and a 1-connection run for service 
             by all it shows, calendar_view.week_html);
 - scheduler_week_rendered: the same grid from the server that keeps nothing (drawn at
             every view, WEEK_GRIDS_KEPT=0);
+- scheduler_week_overlay, scheduler_week_overlay_rendered: the same week with two
+            attendee colleagues' busy time overlaid (?with=2,3; 150 meetings each, #21),
+            kept and drawn;
 - record_busy, scheduler_busy, scheduler_week_busy: the same pages read by 8 reps of the account in turn (one
             session each) while a colleague saves a meeting in the account every second
             (#24: what decided the page cache's removal);
@@ -158,6 +161,33 @@ def week_path(scheduler_html: bytes) -> str:
     return found.group(1).decode().replace("&amp;", "&")
 
 
+#: The attendee colleagues whose busy time the overlay scenarios show (#21).
+OVERLAY_USERS = (2, 3)
+
+
+def overlay_path(db_url: str, week: str) -> str:
+    """The week grid with two attendee colleagues' busy time overlaid (?with=2,3, #21):
+    each is given a copy of the host's busy week (wherever align_busy_week moved it) as
+    meetings of their own (every other one of the 300, an hour later), so their overlay
+    has 150 busy periods."""
+    with psycopg.connect(datagen.plain_url(db_url)) as conn:
+        for user_id in OVERLAY_USERS:
+            conn.execute("DELETE FROM meetings WHERE host_id = %s AND title LIKE "
+                         "'Overlay week %%'", (user_id,))
+            conn.execute("""INSERT INTO meetings (account_id, uid, sequence, title, start_at,
+                end_at, timezone, location_kind, description_html, internal_note_html,
+                include_description_in_reminders, host_id, organizer_id, outcome,
+                created_at, updated_at, log_only, hide_guest_list, source)
+                SELECT account_id, uid || '-overlay-' || %(u)s, 0,
+                       'Overlay week ' || id, start_at + interval '1 hour',
+                       end_at + interval '1 hour', timezone, location_kind, '', '', false,
+                       %(u)s, %(u)s, outcome, created_at, updated_at, false, false, source
+                FROM meetings WHERE host_id = 1 AND title LIKE 'Busy week %%' AND id %% 2 = 0
+                """, {"u": user_id})
+        conn.commit()
+    return week + "&with=" + ",".join(map(str, OVERLAY_USERS))
+
+
 def busy_readers(db_url: str, count: int = 8) -> list[str]:
     """The busy account's readers: the bench user and colleagues of account 1 (datagen
     gives them all the bench password), up to `count`."""
@@ -218,6 +248,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         pages["save_check"] = saved_state(db_url)
         delete_saved(db_url)
         week = week_path(request(g.url, "GET", SCHEDULER_PATH, cookie=cookie)[2])
+        overlay = overlay_path(db_url, week)
         readers = [login(g.url, email, datagen.BENCH_PASSWORD)[0]
                    for email in busy_readers(db_url)]
         assert request(bare.url, "GET", "/bench/constant")[2] == b"ok"
@@ -227,7 +258,9 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
                      ("record_rendered", RECORD_PATH, cookie, None),
                      ("scheduler", SCHEDULER_PATH, cookie, None),
                      ("scheduler_week", week, cookie, None),
-                     ("scheduler_week_rendered", week, cookie, None)]
+                     ("scheduler_week_rendered", week, cookie, None),
+                     ("scheduler_week_overlay", overlay, cookie, None),
+                     ("scheduler_week_overlay_rendered", overlay, cookie, None)]
         if indico is not None:
             scenarios.append(("indico_event", indico_path, None, None))
         if save:
@@ -238,6 +271,7 @@ def run(db_url: str = SMALL_DB, rounds: int = 5, seconds: float = 10, connection
         dbname = db_url.rsplit("/", 1)[-1]
         elsewhere = {"bare": (bare, None), "record_rendered": (plain, dbname),
                      "scheduler_week_rendered": (plain, dbname),
+                     "scheduler_week_overlay_rendered": (plain, dbname),
                      "indico_event": (indico, indico_peer.DB_NAME)}
         log(f"[{label}] warm-up; week events={week_events}, pages={pages}")
         def one(name, path, ck, bd, secs, conns=connections, **kw):
@@ -383,7 +417,8 @@ def verdicts(out: dict) -> dict:
                                          < BUDGETS["scheduler_p95_ms"])
     # The week grid the form loads after it (#21: with its overlay, within the scheduler's
     # budget), kept and drawn.
-    for name in ("scheduler_week", "scheduler_week_rendered"):
+    for name in ("scheduler_week", "scheduler_week_rendered", "scheduler_week_overlay",
+                 "scheduler_week_overlay_rendered"):
         if name in s:
             v[f"{name}_p95_under_50ms"] = (s[name]["p95_ms"]["median"]
                                            < BUDGETS["scheduler_p95_ms"])
