@@ -5,6 +5,7 @@ caldav library); Google and Graph through the stand-ins (syncToken, delta, 410).
 from __future__ import annotations
 
 from datetime import timedelta
+from zoneinfo import ZoneInfo
 
 import caldav
 import icalendar
@@ -690,7 +691,16 @@ def test_the_record_timeline_says_the_host_moved_it_in_google(client, rep, cal, 
     refresh()  # the requests share the test's app context, where Babel keeps its choice
     line = _change_line(client.get(f"/contacts/{contact.id}").get_data(as_text=True))
     assert line.startswith("主持人在 Google Calendar 中移動了時間：")
-    assert "晚上9:00" in line and "晚上10:00" in line  # 9:00 and 10:00 in New York
+    # 9:00 and 10:00 in New York are evening hours in Taipei: 21:00 and 22:00 while New
+    # York keeps summer time, 22:00 and 23:00 in winter (the tests' "now" moves: tests/clock.py).
+    taipei = ZoneInfo("Asia/Taipei")
+
+    def evening(at) -> str:
+        shown = at.astimezone(taipei)
+        return f"晚上{shown.hour - 12}:{shown.minute:02d}"
+
+    old, new = line.split("：", 1)[1].split(" → ")
+    assert evening(local(day, "09:00")) in old and evening(local(next_day, "10:00")) in new
 
 
 def test_the_timeline_reads_calendar_changes_with_its_page(client, make, db, login,
