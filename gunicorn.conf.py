@@ -5,3 +5,7 @@ log (webapp/logredact.py). Everything else comes from the command line or GUNICO
 """
 
 logger_class = "webapp.logredact.RedactingLogger"
+
+# Preloaded, then frozen out of the garbage collector's walks before the workers fork.
+preload_app = True
+from webapp.serving import when_ready  # noqa: E402,F401  (a gunicorn hook, by its name)

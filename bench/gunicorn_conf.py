@@ -18,3 +18,12 @@ errorlog = "-"
 loglevel = "warning"
 graceful_timeout = 5
 timeout = 60
+
+# The product's hook (webapp/serving.py): the preloaded heap frozen before the workers fork.
+# BENCH_GC_FREEZE=0 leaves it out (to measure what it gains).
+# BENCH_APP_ROOT may be a checkout from before the hook (bench/compare.py).
+if os.environ.get("BENCH_GC_FREEZE", "1") != "0":
+    try:
+        from webapp.serving import when_ready  # noqa: F401  (a gunicorn hook, by its name)
+    except ImportError:
+        pass

@@ -166,6 +166,17 @@ busy_items = st.lists(st.tuples(st.integers(0, 14 * 24 * 4), st.integers(1, 16),
                                 st.booleans()), max_size=25)
 
 
+def _drawn(zone, first, items, before, after, cap, notice, horizon, hours=WEEKDAY_9_17):
+    """A schedule hypothesis drew: its first local midnight in UTC, its busy periods (in
+    quarter hours from it), and the Schedule with those rules (minutes, hours, days)."""
+    start = datetime.combine(first, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+    busy = [av.Busy(start + q * 15 * M, start + (q + n) * 15 * M, cal, f"Secret {q}", meeting)
+            for q, n, cal, meeting in items]
+    rules = av.Rules(before * M, after * M, notice * H,
+                     timedelta(days=horizon) if horizon else None, cap)
+    return start, busy, av.Schedule(zone, hours, rules, busy)
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(zone=st.sampled_from(ZONES), first=st.dates(date(2026, 1, 1), date(2027, 12, 1)),
        items=busy_items, before=st.integers(0, 60), after=st.integers(0, 60),
@@ -177,14 +188,8 @@ def test_free_time_and_reasons_partition_the_range(zone, first, items, before, a
     """Over zones and dates (DST days among them): an instant is in a free interval exactly
     when no reason applies; free time never meets busy time or a buffer; a busy instant
     names its calendar; titles stay hidden unless asked for."""
-    tz = ZoneInfo(zone)
-    start = datetime.combine(first, time(0), tzinfo=tz).astimezone(UTC)
+    start, busy, schedule = _drawn(zone, first, items, before, after, cap, notice, horizon)
     end = start + timedelta(days=14)
-    busy = [av.Busy(start + q * 15 * M, start + (q + n) * 15 * M, cal, f"Secret {q}", meeting)
-            for q, n, cal, meeting in items]
-    rules = av.Rules(before * M, after * M, notice * H,
-                     timedelta(days=horizon) if horizon else None, cap)
-    schedule = av.Schedule(zone, WEEKDAY_9_17, rules, busy)
     now = start + 2 * H
     free = av.free_intervals(schedule, start, end, now)
     assert free == merge(free) and all(start <= a < b <= end for a, b in free)
@@ -202,6 +207,29 @@ def test_free_time_and_reasons_partition_the_range(zone, first, items, before, a
         if reasons:
             assert reasons[0].kind == next(k for s, e, k in av.bands(schedule, start, end, now)
                                            if s <= instant < e)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(zone=st.sampled_from(ZONES), first=st.dates(date(2026, 1, 1), date(2027, 12, 1)),
+       items=busy_items, before=st.integers(0, 60), after=st.integers(0, 60),
+       cap=st.one_of(st.none(), st.integers(1, 4)), notice=st.integers(0, 48),
+       horizon=st.one_of(st.none(), st.integers(1, 14)), hours=st.booleans())
+def test_a_colleagues_overlay_is_the_union_of_their_own_reasons(zone, first, items, before,
+                                                                after, cap, notice, horizon,
+                                                                hours):
+    """What the week view overlays for an attendee colleague (#21) is exactly the time the
+    bands give as busy, buffer, capped day or outside hours, joined: never their notice
+    or horizon, over zones and DST days."""
+    start, _, schedule = _drawn(zone, first, items, before, after, cap, notice, horizon,
+                                WEEKDAY_9_17 if hours else None)
+    end = start + timedelta(days=7)
+    now = start + 30 * H
+    own = (av.BUSY, av.BUFFER, av.DAY_CAP, av.OUTSIDE_HOURS)
+    shaded = merge((s.timestamp(), e.timestamp())
+                   for s, e, kind in av.bands(schedule, start, end, now) if kind in own)
+    parts = av.blocked(schedule, start, end, now)
+    assert shaded == merge((s.timestamp(), e.timestamp()) for kind in own for s, e in parts[kind])
+    assert av.not_free_seconds(schedule, start, end) == shaded
 
 
 T = datetime(2027, 1, 4, tzinfo=UTC)  # a Monday; London is on UTC in January

@@ -206,6 +206,33 @@ def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db
     assert "Foreign event" not in html
 
 
+def test_colleagues_overlaid_on_the_week_are_read_in_the_same_statement(
+        client, team, make, db, count_queries, app, monkeypatch):
+    """The week grid with attendee colleagues overlaid (#21, ?with=): their meetings come
+    in the one statement that reads the host's, so the overlay costs the statement that
+    reads the colleagues themselves and no more as they are added or get busier."""
+    account, rep, colleague = team
+    monkeypatch.setitem(app.config, "WEEK_GRIDS_KEPT", 0)
+    seat = make.seat(account, paid=True)
+    other = make.user(account, timezone=ZONE, name="Other", seat_kind_id=seat.id)
+    monday = _shown_week(ZONE)
+    add_meeting(db, account, rep, "Host event", monday + timedelta(hours=9))
+    add_meeting(db, account, colleague, "Colleague event", monday + timedelta(hours=13))
+    base = f"/meetings/calendar?host_id={rep.id}&week={monday.isoformat()}&timezone={ZONE}"
+    alone, _, _ = count_get(client, count_queries, db, base)
+    one, html, _ = count_get(client, count_queries, db, f"{base}&with={colleague.id}")
+    assert "Colleague is not free" in html
+    for i in range(20):
+        at = monday + timedelta(days=i % 7, hours=10 + i % 6)
+        add_meeting(db, account, colleague if i % 2 else other, f"Busy {i}", at,
+                    users=[other] if i % 3 == 0 else ())
+    two, html, statements = count_get(client, count_queries, db,
+                                      f"{base}&with={colleague.id},{other.id}")
+    assert "Colleague is not free" in html and "Other is not free" in html
+    assert sum("FROM meetings" in s for s in statements) == 1, statements
+    assert one == two == alone + 1, "\n".join(s.split("\n")[0][:120] for s in statements)
+
+
 def test_a_kept_week_grid_reads_no_meeting_rows(client, team, db, count_queries, clock):
     """A week grid kept by all it shows (calendar_view.week_html): a view that finds it
     kept reads what its key is made of (the user, the availability profile, the calendar

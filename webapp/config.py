@@ -61,7 +61,7 @@ def load_config(instance_path: Path) -> dict:
         "ENV_NAME": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": {"pool_pre_ping": True},
+        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(db_url),
         "REDIS_URL": redis_url,
         # Seconds a page or a save waits on Redis at most, and how long Redis is then left
         # alone (webapp/jobs.py call_redis): a hung Redis must not hang pages.
@@ -198,3 +198,15 @@ def load_config(instance_path: Path) -> dict:
         # Shared secret for POST /itip/reply (an inbound-mail hook posts iTIP REPLYs).
         "ITIP_INBOUND_TOKEN": os.environ.get("ITIP_INBOUND_TOKEN") or None,
     }
+
+
+def _engine_options(db_url: str) -> dict:
+    """SQLAlchemy engine options. On PostgreSQL every connection's session time zone is
+    UTC, whatever the server's default: psycopg hands timestamptz values back in the
+    session's zone, and only for exactly "UTC" does it skip a per-value zone conversion
+    ("Etc/UTC", a common server default, is the same time but the slow path): about 40%
+    of the client's time reading a week grid's 600 meetings (#21, #24)."""
+    options: dict = {"pool_pre_ping": True}
+    if db_url.startswith("postgresql"):
+        options["connect_args"] = {"options": "-c TimeZone=UTC"}
+    return options

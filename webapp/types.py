@@ -34,6 +34,22 @@ class UTCDateTime(sa.types.TypeDecorator):
             return value.replace(tzinfo=UTC)
         return value.astimezone(UTC)
 
+    def result_processor(self, dialect, coltype):
+        """process_result_value as one function per value, without TypeDecorator's
+        wrapper, where the driver hands back datetimes itself (PostgreSQL: aware, and
+        already in UTC, the session's zone, webapp/config.py): a week grid reads over a
+        thousand (#21, #24)."""
+        if dialect.name == "sqlite":
+            return super().result_processor(dialect, coltype)
+
+        def process(value):
+            if value is None or value.tzinfo is UTC:
+                return value
+            if value.tzinfo is None:
+                return value.replace(tzinfo=UTC)
+            return value.astimezone(UTC)
+        return process
+
 
 def utcnow() -> datetime:
     """Now, aware, in UTC."""

@@ -150,9 +150,17 @@ def free_intervals(schedule: Schedule, start: datetime, end: datetime,
     hi = min(end, now + rules.horizon) if rules.horizon is not None else end
     if lo >= hi:
         return []
-    # In seconds since the epoch: sorting and comparing floats is several times cheaper
-    # than datetimes, and a rotation's fortnight has thousands of busy periods. (Whole
-    # seconds are exact; a microsecond survives the round trip until 2038, within 1 µs after.)
+    return [(datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC))
+            for s, e in _free_seconds(schedule, lo, hi)]
+
+
+def _free_seconds(schedule: Schedule, lo: datetime, hi: datetime) -> list[tuple[float, float]]:
+    """Working time within [lo, hi) minus busy time widened by its buffers and the capped
+    days, in seconds since the epoch: sorting and comparing floats is several times
+    cheaper than datetimes, and a rotation's fortnight has thousands of busy periods.
+    (Whole seconds are exact; a microsecond survives the round trip until 2038, within
+    1 µs after.)"""
+    rules = schedule.rules
     before, after = rules.buffer_before.total_seconds(), rules.buffer_after.total_seconds()
     lo_s, hi_s = lo.timestamp(), hi.timestamp()
     cuts = []
@@ -163,8 +171,18 @@ def free_intervals(schedule: Schedule, start: datetime, end: datetime,
     cuts.extend((s.timestamp(), e.timestamp()) for s, e in _capped_days(schedule, lo, hi))
     working = [(s.timestamp(), e.timestamp())
                for s, e in working_intervals(schedule.hours, schedule.zone, lo, hi)]
-    return [(datetime.fromtimestamp(s, UTC), datetime.fromtimestamp(e, UTC))
-            for s, e in subtract(working, cuts)]
+    return subtract(working, cuts)
+
+
+def not_free_seconds(schedule: Schedule, start: datetime,
+                     end: datetime) -> list[tuple[float, float]]:
+    """The time within [start, end) the user is not free for reasons of their own (busy,
+    buffers, a capped day, outside working hours), whatever the notice and the horizon,
+    as merged (start, end) seconds since the epoch: the union of those kinds' bands,
+    what the week view overlays for an attendee colleague (#21)."""
+    if start >= end:
+        return []
+    return subtract([(start.timestamp(), end.timestamp())], _free_seconds(schedule, start, end))
 
 
 def common_free(schedules: Iterable[Schedule], start: datetime, end: datetime,
@@ -264,5 +282,5 @@ def busy_span(schedule: Schedule, start: datetime, end: datetime) -> Interval:
 
 __all__ = ["BUSY", "BUFFER", "DAY_CAP", "OUTSIDE_HOURS", "NOTICE", "HORIZON", "DST_GAP",
            "KINDS", "Rules", "Busy", "Schedule", "Reason", "blocked", "free_intervals",
-           "common_free", "is_free", "reasons_at", "reasons_in", "bands",
+           "common_free", "is_free", "not_free_seconds", "reasons_at", "reasons_in", "bands",
            "wall_time_reason", "busy_span", "merge"]

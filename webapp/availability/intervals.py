@@ -14,7 +14,7 @@ Interval = tuple[datetime, datetime]
 def merge(intervals: Iterable[Interval]) -> list[Interval]:
     """The union: sorted, overlapping and touching intervals joined, empty ones dropped."""
     out: list[Interval] = []
-    for start, end in sorted(i for i in intervals if i[0] < i[1]):
+    for start, end in sorted([i for i in intervals if i[0] < i[1]]):
         if out and start <= out[-1][1]:
             if end > out[-1][1]:
                 out[-1] = (out[-1][0], end)

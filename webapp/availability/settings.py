@@ -53,14 +53,19 @@ def account_default(account_id: int) -> WorkingHours:
 
 
 def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
-                show_titles: bool = True, rows: list | None = None) -> list[engine.Busy]:
+                show_titles: bool = True, rows: list | None = None,
+                read: list | None = None) -> list[engine.Busy]:
     """The user's Parley meetings overlapping [start, end), as busy time that counts
     toward the day cap. A canceled meeting (kept on the timelines) frees its time (#22: a
     booking canceled by its contact can be booked again). rows: a list that receives the
     meetings read (queries.host_meetings rows, canceled ones too), for a caller that draws
-    them (the week grid reads them once)."""
+    them (the week grid reads them once). read: the user's meetings already read over a
+    range holding [start, end) (meetings_of), instead of reading them here."""
     from webapp.meetings import queries
-    read = queries.host_meetings(account_id, user_id, start, end)
+    if read is None:
+        read = queries.host_meetings(account_id, user_id, start, end)
+    else:
+        read = [row for row in read if row.start_at < end and row.end_at > start]
     if rows is not None:
         rows.extend(read)
     return [engine.Busy(row.start_at, row.end_at, PARLEY, row.title if show_titles else None,
@@ -70,19 +75,38 @@ def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
 def schedule_for(user: User, start: datetime, end: datetime,
                  external: Iterable[engine.Busy] = (), unreadable: Iterable[str] = (),
                  profile: AvailabilityProfile | None | bool = False,
-                 rows: list | None = None) -> engine.Schedule:
+                 rows: list | None = None, read: list | None = None) -> engine.Schedule:
     """The engine's view of user for answering [start, end): their hours, rules, Parley
     meetings over the whole local days around it (the cap counts per day) and the
     external busy time given. profile: already loaded (None: the user has none). rows:
-    receives the Parley meetings read (parley_busy)."""
+    receives the Parley meetings read (parley_busy). read: their meetings already read
+    (meetings_of)."""
     if profile is False:
         profile = profile_of(user.id)
     bare = engine.Schedule(user.zone, profile.hours if profile else None,
                            profile.rules if profile else engine.Rules(), user_id=user.id)
     lo, hi = engine.busy_span(bare, start, end)
-    bare.busy = [*parley_busy(user.account_id, user.id, lo, hi, rows=rows), *external]
+    bare.busy = [*parley_busy(user.account_id, user.id, lo, hi, rows=rows, read=read),
+                 *external]
     bare.unreadable = list(unreadable)
     return bare
+
+
+def meetings_of(users: list[User], start: datetime, end: datetime,
+                profiles: Mapping[int, AvailabilityProfile]) -> dict[int, list]:
+    """Each user's Parley meetings over all schedule_for(user, start, end) reads (whole
+    local days in their zone, widened by their buffers), in one statement: pass each as
+    schedule_for's `read`. profiles: the users' (profiles_of)."""
+    if not users:
+        return {}
+    from webapp.meetings import queries
+    spans = []
+    for user in users:
+        profile = profiles.get(user.id)
+        spans.append(engine.busy_span(engine.Schedule(
+            user.zone, None, profile.rules if profile else engine.Rules()), start, end))
+    return queries.users_meetings(users[0].account_id, [u.id for u in users],
+                                  min(s for s, _ in spans), max(e for _, e in spans))
 
 
 # --- new users ----------------------------------------------------------------------------

@@ -7,6 +7,8 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from operator import attrgetter
+from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from flask_babel import gettext as _
@@ -20,8 +22,10 @@ SLOT_PX = 24
 SLOT_LABELS = tuple(f"{h:02d}:{m:02d}" for h in range(24) for m in (0, 30))
 
 
-@dataclass
-class Block:
+class Block(NamedTuple):
+    """A meeting or busy period placed on a day's column (a named tuple: a week makes
+    hundreds, #24)."""
+
     meeting_id: int
     title: str
     top: int
@@ -35,8 +39,7 @@ def week_start(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
-@dataclass
-class Shade:
+class Shade(NamedTuple):
     """Time that is not free, shaded by its reason (#21); `why` is what hover and tap say."""
 
     top: int
@@ -91,8 +94,11 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users,
     reads = reads or _read(host, with_users, utc_start, utc_end)
     profiles = reads.profiles
     rows: list = []
+    # The host's and the colleagues' meetings in one statement (#21).
+    read = (availability.meetings_of([host, *with_users], utc_start, utc_end, profiles)
+            if with_users else {})
     bare = availability.schedule_for(host, utc_start, utc_end, profile=profiles.get(host.id),
-                                     rows=rows)
+                                     rows=rows, read=read.get(host.id))
     external, unreadable = reads.busy.get(host.id, ([], []))
     bare.busy = [*bare.busy, *external]
     bare.unreadable = unreadable
@@ -101,10 +107,9 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users,
     for user in with_users:
         busy, failed = reads.busy.get(user.id, ([], []))
         schedule = availability.schedule_for(user, utc_start, utc_end, busy, failed,
-                                             profile=profiles.get(user.id))
-        spans = [(s, e) for s, e, kind in engine.bands(schedule, utc_start, utc_end, now)
-                 if kind in (engine.BUSY, engine.BUFFER, engine.DAY_CAP, engine.OUTSIDE_HOURS)]
-        others.append((user, spans))
+                                             profile=profiles.get(user.id),
+                                             read=read[user.id])
+        others.append((user, engine.not_free_seconds(schedule, utc_start, utc_end)))
         unreadable = [*unreadable, *(f"{user.name}: {name}" for name in failed)]
     meetings = [r for r in rows if r.start_at < utc_end and r.end_at > utc_start]
     return {"schedule": bare, "bands": engine.bands(bare, utc_start, utc_end, now),
@@ -204,37 +209,34 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
         columns[d].append(Block(meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
                                 max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
                                 f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy))
-    bounds, even = grid.bounds, grid.even
+    parts = grid.parts
     for m in meetings:
-        start, end = m.start_at.timestamp(), m.end_at.timestamp()
-        d = bisect_right(bounds, start) - 1
-        if 0 <= d < 7 and even[d] and end <= bounds[d + 1]:
-            # Most meetings: within one day without a clock change.
-            if start < end:
-                place(d, start - bounds[d], end - bounds[d], m.id, busy_title or m.title,
-                      busy_only)
-            continue
-        for d, s, e in grid.parts(start, end):
+        for d, s, e in parts(m.start_at.timestamp(), m.end_at.timestamp()):
             place(d, s, e, m.id, busy_title or m.title, busy_only)
-    own = {(m.start_at, m.end_at) for m in meetings}
+    own = {(m.start_at, m.end_at) for m in meetings} if avail["external"] else ()
     for b_start, b_end in avail["external"]:
         if (b_start, b_end) not in own:
             for d, s, e in grid.parts(b_start.timestamp(), b_end.timestamp()):
                 place(d, s, e, 0, "Busy", True)
     bands = [(s.timestamp(), e.timestamp(), kind) for s, e, kind in avail["bands"]
              if kind != engine.BUSY]
+    # Shade(_px(s / 60), max(_px((e - s) / 60), 2), ...), written out: a week has hundreds.
+    shades = [day["shades"] for day in days]
     for b_s, b_e, kind in bands:
-        for d, s, e in grid.parts(b_s, b_e):
-            days[d]["shades"].append(Shade(_px(s / 60), max(_px((e - s) / 60), 2), kind,
-                                           label(kind)))
-    others = [(_("%(name)s is not free", name=user.name),
-               [(s.timestamp(), e.timestamp()) for s, e in spans])
+        why_kind = label(kind)
+        for d, s, e in parts(b_s, b_e):
+            shades[d].append(Shade(int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                   max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2), kind,
+                                   why_kind))
+    others = [(_("%(name)s is not free", name=user.name), spans)
               for user, spans in avail["others"]]
+    overlays = [day["overlays"] for day in days]
     for text, spans in others:
         for o_s, o_e in spans:
-            for d, s, e in grid.parts(o_s, o_e):
-                days[d]["overlays"].append(Shade(_px(s / 60), max(_px((e - s) / 60), 2),
-                                                 "attendee", text))
+            for d, s, e in parts(o_s, o_e):
+                overlays[d].append(Shade(int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                         max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
+                                         "attendee", text))
 
     # Each slot's reason: the shaded kinds, then the busy periods over them.
     instants = grid.instants
@@ -245,7 +247,7 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
             why[i:j] = [label(kind)] * (j - i)
     describe = busy_describer()
     show_titles = avail["show_titles"]
-    busy = sorted(avail["schedule"].busy, key=lambda b: b.start)
+    busy = sorted(avail["schedule"].busy, key=attrgetter("start"))
     for b in reversed(busy):
         i, j = bisect_left(instants, b.start.timestamp()), bisect_left(instants, b.end.timestamp())
         if i < j:
@@ -312,7 +314,14 @@ class _Days:
         """(day, wall seconds from its midnight to the start and to the end) of each day
         [start, end) reaches, cut at the days' edges."""
         bounds = self.bounds
-        d = max(bisect_right(bounds, start) - 1, 0)
+        d = bisect_right(bounds, start) - 1
+        if 0 <= d < 7 and self.even[d] and end <= bounds[d + 1]:
+            # Most spans: within one day without a clock change.
+            return ((d, start - bounds[d], end - bounds[d]),) if start < end else ()
+        return self._cut(start, end, max(d, 0))
+
+    def _cut(self, start: float, end: float, d: int):
+        bounds = self.bounds
         while d < 7 and bounds[d] < end:
             lo, hi = bounds[d], bounds[d + 1]
             s, e = max(start, lo), min(end, hi)

@@ -56,6 +56,43 @@ def _host_meetings_statement():
         Meeting.id.in_(sa.union(hosting, attending))).order_by(Meeting.start_at)
 
 
+def users_meetings(account_id: int, user_ids: list[int], start: datetime,
+                   end: datetime) -> dict[int, list]:
+    """host_meetings() of several users in one statement: {user id: their meetings
+    overlapping [start, end), hosting or attending, by start} (#21: the week grid with
+    attendee colleagues overlaid reads the host's and theirs at once)."""
+    out: dict[int, list] = {user_id: [] for user_id in user_ids}
+    if user_ids:
+        for row in db.session.execute(_users_meetings_statement(), {
+                "account_id": account_id, "user_ids": list(user_ids),
+                "since": start - MAX_DURATION, "start": start, "end": end}):
+            out[row.user_id].append(row)
+    return out
+
+
+@cache
+def _users_meetings_statement():
+    """users_meetings()'s SELECT, built once a process: each branch an index range as
+    host_meetings()'s (ix_meetings_host_start, ix_attendees_user_id)."""
+    account_id = sa.bindparam("account_id")
+    user_ids = sa.bindparam("user_ids", expanding=True)
+    since, start, end = sa.bindparam("since"), sa.bindparam("start"), sa.bindparam("end")
+    hosting = sa.select(Meeting.host_id.label("user_id"), Meeting.id.label("meeting_id")).where(
+        Meeting.account_id == account_id, Meeting.host_id.in_(user_ids),
+        Meeting.start_at > since, Meeting.start_at < end)
+    attending = sa.select(Attendee.user_id.label("user_id"),
+                          Attendee.meeting_id.label("meeting_id")) \
+        .join(Meeting, Meeting.id == Attendee.meeting_id) \
+        .where(Attendee.user_id.in_(user_ids), Meeting.account_id == account_id,
+               Meeting.start_at > since, Meeting.start_at < end)
+    involved = sa.union(hosting, attending).subquery()
+    return sa.select(involved.c.user_id, Meeting.id, Meeting.title, Meeting.start_at,
+                     Meeting.end_at, Meeting.outcome) \
+        .join(involved, involved.c.meeting_id == Meeting.id).where(
+            Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
+            Meeting.start_at < end, Meeting.end_at > start).order_by(Meeting.start_at)
+
+
 def user_feed_events(user: User, since: datetime) -> list:
     """The user's private calendar feed (hosting or attending, cancelled included), as
     ical.EventData, in one query of plain columns: no Meeting objects (the feed's budget,

@@ -15,27 +15,21 @@ from markupsafe import Markup, escape
 _BREAK = "\n      "
 
 
-def _plain(text: str) -> bool:
-    """True when escaping would leave text as it is (most titles and reasons)."""
-    return not ("&" in text or "<" in text or ">" in text or '"' in text or "'" in text)
-
-
 def day_column(day: dict, slot_labels, iso: str, day_label: str, busy_label: str) -> Markup:
     """The inside of a day's column: its shades by reason, the attendees' overlay, a
     button per slot (its reason as hover and tap text) and the events."""
+    # Each distinct text once: `said.get(text) or esc(text)` (no text is empty).
     said: dict[str, str] = {}
 
     def esc(text: str) -> str:
-        if _plain(text):
-            return text
-        found = said.get(text)
-        if found is None:
-            found = said[text] = str(escape(text))
+        found = said[text] = text if not (
+            "&" in text or "<" in text or ">" in text or '"' in text or "'" in text
+        ) else str(escape(text))
         return found
     iso, label = esc(iso), esc(day_label)
     busy_text = esc(busy_label)
     shades = "".join(
-        f'<div class="shade shade-{esc(sh.kind)}" style="top: {sh.top:d}px; height: '
+        f'<div class="shade shade-{said.get(sh.kind) or esc(sh.kind)}" style="top: {sh.top:d}px; height: '
         f'{sh.height:d}px" aria-hidden="true"></div>' for sh in day["shades"])
     overlays = "".join(
         f'<div class="shade shade-attendee" style="top: {sh.top:d}px; height: {sh.height:d}px"'
@@ -49,13 +43,13 @@ def day_column(day: dict, slot_labels, iso: str, day_label: str, busy_label: str
             slots.append(f'<button type="button" class="slot" data-date="{iso}" data-time="{hm}"'
                          f' aria-label="{label} {hm}" tabindex="-1"></button>')
             continue
-        text = esc(why)
+        text = said.get(why) or esc(why)
         slots.append(f'<button type="button" class="slot unavailable" data-date="{iso}" '
                      f'data-time="{hm}" aria-label="{label} {hm}: {text}" title="{text}" '
                      f'data-why="{text}" tabindex="-1"></button>')
     events = []
     for b in day["blocks"]:
-        text = busy_text if b.busy else esc(b.title)
+        text = busy_text if b.busy else (said.get(b.title) or esc(b.title))
         when = b.label  # "HH:MM–HH:MM"
         events.append(f'<div class="event{" busy" if b.busy else ""}" style="top: {b.top:d}px; '
                       f'height: {b.height:d}px" title="{text} {when}"><span>{text}</span> '
