@@ -106,9 +106,6 @@ def load_config(instance_path: Path) -> dict:
         "MAX_CONTENT_LENGTH": 12 * 1024 * 1024,
         "UPLOAD_DIR": os.environ.get("UPLOAD_DIR") or str(instance_path / "uploads"),
         "SWEEP_INTERVAL_SECONDS": float(os.environ.get("SWEEP_INTERVAL_SECONDS", "15")),
-        # Record pages' rendered timeline items kept per process, keyed by all they show
-        # (webapp.timeline.items_html, #24); 0 renders them at every view.
-        "TIMELINE_PAGES_KEPT": int(os.environ.get("TIMELINE_PAGES_KEPT", "256")),
         # Rendered week grids kept per process by all they show (calendar_view.week_html);
         # 0: every view draws its grid.
         "WEEK_GRIDS_KEPT": int(os.environ.get("WEEK_GRIDS_KEPT", "256")),

@@ -272,38 +272,10 @@ def _names(value) -> list[str]:
 def items_html(timeline: TimelinePage, record_url: str, more_url: str) -> Markup:
     """The record page's timeline items, as render_items() writes them, put in the page as
     one piece (a template's ~1,300 chunks went up through every level of the page's
-    templates when it was included).
-
-    Kept per process (TIMELINE_PAGES_KEPT pages; 0: never) under a key of everything the
-    items show: each item's values as read, its outcome's label, the cursor of the next
-    page, the viewer's locale and zone, the URLs. A kept page is only ever served for the
-    same key, so it can never be stale: a meeting changed, its outcome renamed, another
-    language or zone makes another key (the constant strings follow the locale).
-    """
-    most = current_app.config.get("TIMELINE_PAGES_KEPT", 0)
-    if not most:
-        return render_items(timeline, request.path, record_url, more_url)
-    locale, zone = timeline._dates
-    key = (locale, zone.key, request.script_root, request.path, record_url, more_url,
-           timeline.more, *(_item_key(i, timeline.outcomes) for i in timeline.items))
-    kept = current_app.extensions.setdefault("parley_timeline_items", {})
-    found = kept.get(key)
-    if found is None:
-        if len(kept) >= most:
-            kept.clear()
-        found = kept[key] = render_items(timeline, request.path, record_url, more_url)
-    return found
-
-
-def _item_key(item: TimelineItem, outcomes) -> tuple:
-    """Every value the item template reads of an item (dataclass fields, in order)."""
-    return (item.id, item.title, item.start_at, item.end_at, item.outcome,
-            str(outcomes.label(item.outcome)), item.location_kind, item.location_value,
-            item.conference_status, item.conference_url, item.host_name,
-            item.organizer_name, item.change_at, item.change_kind, item.change_provider,
-            json.dumps(item.change_details, sort_keys=True, default=str)
-            if item.change_details is not None else None,
-            item.booked_through, tuple(item.attendee_names))
+    templates when it was included). Rendered at every view: keeping them per process
+    gained nothing measurable (docs/PERFORMANCE.md, the make bench of 2026-12-04), so
+    the memo was removed (#24: keep only what measurably gains)."""
+    return render_items(timeline, request.path, record_url, more_url)
 
 
 def render_items(timeline: TimelinePage, return_to: str, record_url: str = "",
