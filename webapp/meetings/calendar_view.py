@@ -134,8 +134,9 @@ def week_html(account_id: int, host, viewer, monday: date, zone: str, with_users
     calendars' cached busy time (its stamps), who they are (ids, names, zones), whether
     the viewer sees titles, the language, the zone, the week, and the minute when the
     host's notice or horizon reaches into the week (the past is shaded as before the
-    notice: the current week is kept for its minute, a later one until it changes). A colleague's save elsewhere in the account leaves the
-    grid kept; a change to what it shows makes it drawn again at the next view."""
+    notice: the current week is kept for its minute, a later one until it changes). A
+    colleague's save elsewhere in the account leaves the grid kept; a change to what it
+    shows makes it drawn again at the next view."""
     from flask import current_app
     from flask_babel import get_locale
 
