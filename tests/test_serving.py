@@ -14,7 +14,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql
 
-from webapp.config import _engine_options
+from webapp.config import engine_options
 from webapp.serving import when_ready
 from webapp.types import UTCDateTime
 
@@ -37,11 +37,17 @@ def test_gunicorn_preloads_and_freezes_the_app_before_forking(conf):
         gc.unfreeze()
 
 
-def test_postgresql_sessions_are_in_utc_and_sqlite_needs_nothing():
-    assert _engine_options("postgresql+psycopg://u@h/db")["connect_args"] == {
+def test_postgresql_sessions_are_in_utc_and_sqlite_needs_nothing(tmp_path):
+    """By the database the app is given, not DATABASE_URL's (a test's own SQLite file
+    while CI's DATABASE_URL is PostgreSQL)."""
+    from webapp import create_app
+    assert engine_options("postgresql+psycopg://u@h/db")["connect_args"] == {
         "options": "-c TimeZone=UTC"}
-    assert "connect_args" not in _engine_options("sqlite:///x.db")
-    assert _engine_options("sqlite:///x.db")["pool_pre_ping"] is True
+    assert "connect_args" not in engine_options("sqlite:///x.db")
+    assert engine_options("sqlite:///x.db")["pool_pre_ping"] is True
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "UPLOAD_DIR": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'own.db'}"})
+    assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
 
 
 def test_datetimes_read_back_are_aware_and_in_utc_whatever_the_driver_gives():

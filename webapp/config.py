@@ -61,7 +61,6 @@ def load_config(instance_path: Path) -> dict:
         "ENV_NAME": env,
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
-        "SQLALCHEMY_ENGINE_OPTIONS": _engine_options(db_url),
         "REDIS_URL": redis_url,
         # Seconds a page or a save waits on Redis at most, and how long Redis is then left
         # alone (webapp/jobs.py call_redis): a hung Redis must not hang pages.
@@ -197,8 +196,10 @@ def load_config(instance_path: Path) -> dict:
     }
 
 
-def _engine_options(db_url: str) -> dict:
-    """SQLAlchemy engine options. On PostgreSQL every connection's session time zone is
+def engine_options(db_url: str) -> dict:
+    """SQLAlchemy engine options for the database the app ends up with (create_app, after
+    any overrides: a test may point the app at another database than DATABASE_URL's).
+    On PostgreSQL every connection's session time zone is
     UTC, whatever the server's default: psycopg hands timestamptz values back in the
     session's zone, and only for exactly "UTC" does it skip a per-value zone conversion
     ("Etc/UTC", a common server default, is the same time but the slow path): about 40%
