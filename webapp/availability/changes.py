@@ -40,18 +40,21 @@ def _statement():
     """stamp()'s statement, built once (its parameters bound at each call)."""
     from webapp.availability.models import AccountAvailability, AvailabilityProfile
     from webapp.calendars.models import CalendarConnection
-    from webapp.meetings.models import Attendee, Meeting
+    from webapp.meetings.models import Meeting
+    from webapp.meetings.queries import attendee_rows
     account, hosts = sa.bindparam("account"), sa.bindparam("hosts", expanding=True)
     since, until = sa.bindparam("since"), sa.bindparam("until")
     hosting = sa.select(sa.func.count(), sa.func.sum(Meeting.id),
                         sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).where(
         Meeting.account_id == account, Meeting.host_id.in_(hosts),
         Meeting.start_at > since, Meeting.start_at < until).subquery()
-    attending = sa.select(sa.func.count(), sa.func.sum(Attendee.id),
+    # Their attendee rows first, whatever the plan (queries.attendee_rows).
+    rows = attendee_rows(hosts)
+    attending = sa.select(sa.func.count(), sa.func.sum(rows.c.id),
                           sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).join(
-        Meeting, Meeting.id == Attendee.meeting_id).where(
-        Attendee.user_id.in_(hosts), Meeting.account_id == account,
-        Meeting.start_at > since, Meeting.start_at < until).subquery()
+        Meeting, Meeting.id == rows.c.meeting_id).where(
+        Meeting.account_id == account, Meeting.start_at > since,
+        Meeting.start_at < until).subquery()
     profiles = sa.select(sa.func.count(), sa.func.max(AvailabilityProfile.updated_at)).where(
         AvailabilityProfile.user_id.in_(hosts)).subquery()
     default = sa.select(sa.func.max(AccountAvailability.updated_at)).where(

@@ -56,6 +56,19 @@ def _host_meetings_statement():
         Meeting.id.in_(sa.union(hosting, attending))).order_by(Meeting.start_at)
 
 
+def attendee_rows(user_ids):
+    """The attendee rows (id, meeting_id, user_id) of the users (an expanding bindparam),
+    as a MATERIALIZED common table expression: a statement over several users' meetings
+    starts from these rows (ix_attendees_user_id) whatever the plan. psycopg prepares a
+    statement at its 5th execution and PostgreSQL may then plan it once for any values (a
+    generic plan); for `attendees.user_id IN ($1, $2, $3)` joined to meetings of a range
+    it guessed hundreds of attendee rows and a narrow range, and read the account's
+    meetings of the range first: 20 ms a view on the benchmark's million meetings (#21's
+    overlay, `make bench` 2026-12-04 evening), 0.1 ms from the users' attendee rows."""
+    return sa.select(Attendee.id, Attendee.meeting_id, Attendee.user_id).where(
+        Attendee.user_id.in_(user_ids)).cte().prefix_with("MATERIALIZED")
+
+
 def users_meetings(account_id: int, user_ids: list[int], start: datetime,
                    end: datetime) -> dict[int, list]:
     """host_meetings() of several users in one statement: {user id: their meetings
@@ -80,11 +93,11 @@ def _users_meetings_statement():
     hosting = sa.select(Meeting.host_id.label("user_id"), Meeting.id.label("meeting_id")).where(
         Meeting.account_id == account_id, Meeting.host_id.in_(user_ids),
         Meeting.start_at > since, Meeting.start_at < end)
-    attending = sa.select(Attendee.user_id.label("user_id"),
-                          Attendee.meeting_id.label("meeting_id")) \
-        .join(Meeting, Meeting.id == Attendee.meeting_id) \
-        .where(Attendee.user_id.in_(user_ids), Meeting.account_id == account_id,
-               Meeting.start_at > since, Meeting.start_at < end)
+    rows = attendee_rows(user_ids)
+    attending = sa.select(rows.c.user_id.label("user_id"), rows.c.meeting_id.label("meeting_id")) \
+        .join(Meeting, Meeting.id == rows.c.meeting_id) \
+        .where(Meeting.account_id == account_id, Meeting.start_at > since,
+               Meeting.start_at < end)
     involved = sa.union(hosting, attending).subquery()
     return sa.select(involved.c.user_id, Meeting.id, Meeting.title, Meeting.start_at,
                      Meeting.end_at, Meeting.outcome) \
