@@ -38,3 +38,9 @@ def form(**overrides) -> dict:
 def schedule(client, record=None, **overrides):
     query = f"?record_type={record.record_type}&record_id={record.id}" if record else ""
     return client.post(f"/meetings/new{query}", data=form(**overrides))
+
+
+def reads_meeting_rows(statements) -> bool:
+    """Whether the statements read meetings' rows (their titles): a drawn week grid does
+    (queries.users_meetings), a kept one does not."""
+    return any("meetings.title" in s for s in statements)

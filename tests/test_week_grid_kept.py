@@ -10,7 +10,7 @@ import pytest
 from flask import g
 from flask_babel import refresh
 
-from tests.meeting_helpers import form, future_day, local, schedule
+from tests.meeting_helpers import form, future_day, local, reads_meeting_rows, schedule
 from webapp.availability import settings as availability
 from webapp.meetings.calendar_view import week_start
 from webapp.meetings.models import Meeting
@@ -41,8 +41,7 @@ def view(client, count_queries, db, url: str) -> tuple[int, str]:
     with count_queries() as counter:
         response = client.get(url)
     assert response.status_code == 200
-    view.drawn = any(s.startswith("SELECT meetings.id, meetings.title")
-                     for s in counter.statements)
+    view.drawn = reads_meeting_rows(counter.statements)
     return counter.count, response.get_data(as_text=True)
 
 
