@@ -153,6 +153,10 @@ def register(app: Flask) -> None:
 
     @app.template_filter("d")
     def d(value, fmt: str = "medium") -> str:
+        # A date (not a datetime) has no zone to convert to: its text once a process
+        # and locale (the week grid shows 15 a view, #21).
+        if type(value) is date:
+            return date_text(value, fmt, str(get_locale()))
         return format_date(value, fmt) if value else ""
 
     @app.template_filter("t")

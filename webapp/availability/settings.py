@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import partial
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -45,6 +46,20 @@ def profiles_of(user_ids: Iterable[int]) -> dict[int, AvailabilityProfile]:
         sa.select(AvailabilityProfile).where(AvailabilityProfile.user_id.in_(ids)))}
 
 
+def users_and_profiles(account_id: int, user_ids: Iterable[int], also: int
+                       ) -> tuple[list[User], dict[int, AvailabilityProfile]]:
+    """The account's users among user_ids (by name, `also` left out) and the availability
+    profiles of them and of user `also`, in one statement: what the week grid with
+    attendee colleagues overlaid reads for them and its host (#21)."""
+    rows = db.session.execute(
+        sa.select(User, AvailabilityProfile)
+        .outerjoin(AvailabilityProfile, AvailabilityProfile.user_id == User.id)
+        .where(User.id.in_({*user_ids, also}), User.account_id == account_id)
+        .order_by(User.name, User.id)).all()
+    return ([user for user, _profile in rows if user.id != also],
+            {user.id: profile for user, profile in rows if profile is not None})
+
+
 def account_default(account_id: int) -> WorkingHours:
     """The hours new users of the account start with (built in: 09:00-17:00 Mon-Fri)."""
     row = db.session.get(AccountAvailability, account_id)
@@ -58,18 +73,20 @@ def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
     """The user's Parley meetings overlapping [start, end), as busy time that counts
     toward the day cap. A canceled meeting (kept on the timelines) frees its time (#22: a
     booking canceled by its contact can be booked again). rows: a list that receives the
-    meetings read (queries.host_meetings rows, canceled ones too), for a caller that draws
+    meetings read (queries.users_meetings rows, canceled ones too), for a caller that draws
     them (the week grid reads them once). read: the user's meetings already read over a
     range holding [start, end) (meetings_of), instead of reading them here."""
     from webapp.meetings import queries
     if read is None:
         read = queries.host_meetings(account_id, user_id, start, end)
     else:
-        read = [row for row in read if row.start_at < end and row.end_at > start]
+        read = [row for row in read if row[3] < end and row[4] > start]  # start_at, end_at
     if rows is not None:
         rows.extend(read)
-    return [engine.Busy(row.start_at, row.end_at, PARLEY, row.title if show_titles else None,
-                        meeting=True) for row in read if row.outcome != "canceled"]
+    # The tuple without the named tuple's keyword handling (a week reads hundreds, #24).
+    make = partial(tuple.__new__, engine.Busy)
+    return [make((start_at, end_at, PARLEY, title if show_titles else None, True))
+            for _user, _id, title, start_at, end_at, outcome in read if outcome != "canceled"]
 
 
 def schedule_for(user: User, start: datetime, end: datetime,

@@ -7,6 +7,7 @@ from bisect import bisect_left, bisect_right
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -48,6 +49,12 @@ class Shade(NamedTuple):
     why: str
 
 
+#: Block((...)) and Shade((...)) from a tuple of their fields, without the named tuples'
+#: keyword-handling __new__: a week with its overlay makes several hundred (#21).
+_block = partial(tuple.__new__, Block)
+_shade = partial(tuple.__new__, Shade)
+
+
 def _px(minutes: float) -> int:
     return int(minutes / SLOT_MINUTES * SLOT_PX)
 
@@ -67,11 +74,15 @@ class _Reads:
     stamps: dict
 
 
-def _read(host, with_users, utc_start: datetime, utc_end: datetime) -> _Reads:
+def _read(host, with_users, utc_start: datetime, utc_end: datetime,
+          profiles: dict | None = None) -> _Reads:
+    """profiles: the users' availability profiles if already read (with the colleagues,
+    views.overlay_users)."""
     from webapp.availability import engine
     from webapp.availability import settings as availability
     from webapp.availability.busy import external_busy_many
-    profiles = availability.profiles_of([host.id, *(u.id for u in with_users)])
+    if profiles is None:
+        profiles = availability.profiles_of([host.id, *(u.id for u in with_users)])
     profile = profiles.get(host.id)
     lo, hi = engine.busy_span(engine.Schedule(host.zone, None, profile.rules if profile
                                               else engine.Rules()), utc_start, utc_end)
@@ -127,7 +138,7 @@ _STAMP_PAD = timedelta(days=2)
 
 
 def week_html(account_id: int, host, viewer, monday: date, zone: str, with_users,
-              render: Callable[[dict], str]) -> str:
+              render: Callable[[dict], str], profiles: dict | None = None) -> str:
     """The week grid's HTML (render(week(...))), kept per process (WEEK_GRIDS_KEPT
     grids; 0: never) by everything it shows: the host's and the attendee colleagues'
     hours, rules and Parley meetings around the week (availability.changes.stamp), their
@@ -136,19 +147,20 @@ def week_html(account_id: int, host, viewer, monday: date, zone: str, with_users
     host's notice or horizon reaches into the week (the past is shaded as before the
     notice: the current week is kept for its minute, a later one until it changes). A
     colleague's save elsewhere in the account leaves the grid kept; a change to what it
-    shows makes it drawn again at the next view."""
+    shows makes it drawn again at the next view. profiles: the host's and colleagues'
+    availability profiles, if already read."""
     from flask import current_app
     from flask_babel import get_locale
 
     from webapp.availability import changes, engine
     from webapp.types import utcnow
     with_users = list(with_users)
-    if not current_app.config.get("WEEK_GRIDS_KEPT", 0):
-        return render(week(account_id, host, viewer, monday, zone, with_users))
     tz = ZoneInfo(zone)
     utc_start = datetime.combine(monday, time(0), tzinfo=tz).astimezone(UTC)
     utc_end = datetime.combine(monday + timedelta(days=7), time(0), tzinfo=tz).astimezone(UTC)
-    reads = _read(host, with_users, utc_start, utc_end)
+    reads = _read(host, with_users, utc_start, utc_end, profiles)
+    if not current_app.config.get("WEEK_GRIDS_KEPT", 0):
+        return render(week(account_id, host, viewer, monday, zone, with_users, reads))
     users = [host, *with_users]
     stamp = changes.stamp(account_id, [u.id for u in users], min(reads.lo, utc_start)
                           - _STAMP_PAD, max(reads.hi, utc_end) + _STAMP_PAD)
@@ -207,9 +219,10 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     columns = [day["blocks"] for day in days]
 
     def place(d: int, s: float, e: float, meeting_id: int, title: str, busy: bool) -> None:
-        columns[d].append(Block(meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                                max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
-                                f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy))
+        columns[d].append(_block((
+            meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
+            max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
+            f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy)))
     parts = grid.parts
     for m in meetings:
         for d, s, e in parts(m.start_at.timestamp(), m.end_at.timestamp()):
@@ -226,18 +239,18 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     for b_s, b_e, kind in bands:
         why_kind = label(kind)
         for d, s, e in parts(b_s, b_e):
-            shades[d].append(Shade(int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                                   max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2), kind,
-                                   why_kind))
+            shades[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                     max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2), kind,
+                                     why_kind)))
     others = [(_("%(name)s is not free", name=user.name), spans)
               for user, spans in avail["others"]]
     overlays = [day["overlays"] for day in days]
     for text, spans in others:
         for o_s, o_e in spans:
             for d, s, e in parts(o_s, o_e):
-                overlays[d].append(Shade(int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                                         max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
-                                         "attendee", text))
+                overlays[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                           max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
+                                           "attendee", text)))
 
     # Each slot's reason: the shaded kinds, then the busy periods over them.
     instants = grid.instants
@@ -254,12 +267,28 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
         if i < j:
             why[i:j] = [describe(b.calendar, b.title if show_titles else None)] * (j - i)
     if others:
-        texts = [[first] if first else [] for first in why]
-        for text, spans in others:
+        # Each colleague's slots marked a span at a time, each distinct combination of a
+        # slot's reason and the colleagues not free joined once.
+        marks = []
+        for _text, spans in others:
+            mark = bytearray(len(instants))
             for o_s, o_e in spans:
-                for k in range(bisect_left(instants, o_s), bisect_left(instants, o_e)):
-                    texts[k].append(text)
-        why = ["; ".join(t) if t else None for t in texts]
+                i, j = bisect_left(instants, o_s), bisect_left(instants, o_e)
+                if i < j:
+                    mark[i:j] = b"\1" * (j - i)
+            marks.append(mark)
+        names = [text for text, _spans in others]
+        joined: dict = {}
+        combined = []
+        for key in zip(why, zip(*marks, strict=True), strict=True):
+            found = joined.get(key, joined)
+            if found is joined:
+                first, flags = key
+                found = joined[key] = "; ".join(
+                    ([first] if first else [])
+                    + [name for name, flag in zip(names, flags, strict=True) if flag]) or None
+            combined.append(found)
+        why = combined
     gap_why = label(engine.DST_GAP)
     for k in grid.gaps:
         why[k] = gap_why

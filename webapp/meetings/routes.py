@@ -281,11 +281,11 @@ def calendar():
     # form's date as it is (an hx-vals "js:" expression would need 'unsafe-eval' in the CSP).
     day = (views.day_arg("week", None) or views.day_arg("start_date", None)
            or to_zone(utcnow(), current_user.zone).date())
+    with_users, profiles = views.overlay_users(host)
     return calendar_view.week_html(
-        g.account_id, host, current_user, calendar_view.week_start(day), zone,
-        views.overlay_users(host),
+        g.account_id, host, current_user, calendar_view.week_start(day), zone, with_users,
         lambda week: render_template("meetings/_week.html", week=week,
-                                     day_column=week_grid.day_column))
+                                     day_column=week_grid.day_column), profiles)
 
 
 @bp.get("/meetings/people")

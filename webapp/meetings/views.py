@@ -13,7 +13,7 @@ from flask_babel import gettext as _
 from flask_babel import ngettext
 from flask_login import current_user
 
-from webapp.auth.models import Account, User
+from webapp.auth.models import Account
 from webapp.delivery import outbox
 from webapp.extensions import db
 from webapp.meetings import forms, pickers, queries
@@ -221,17 +221,18 @@ def week_host_and_zone():
     return host, zone
 
 
-def overlay_users(host, limit: int = 10) -> list:
+def overlay_users(host, limit: int = 10) -> tuple[list, dict | None]:
     """?with=1,2: users of the account (attendees of the meeting being planned) whose busy
-    time the week overlays, the host left out (#21)."""
+    time the week overlays, the host left out (#21), and the availability profiles of
+    them and the host read with them (None: no one to overlay, nothing read)."""
+    from webapp.availability import settings as availability
     ids = []
     for part in (request.args.get("with") or "").split(",")[:limit]:
         if part.strip().isdigit() and int(part) != host.id:
             ids.append(int(part))
     if not ids:
-        return []
-    return list(db.session.scalars(sa.select(User).where(
-        User.id.in_(ids), User.account_id == g.account_id).order_by(User.name)))
+        return [], None
+    return availability.users_and_profiles(g.account_id, ids, host.id)
 
 
 def day_arg(name: str, default: date | None) -> date | None:
