@@ -246,7 +246,7 @@ def test_busy_time_in_calendar_panel_and_busy_only_for_colleagues(client, rep, c
     google.busy.append({"start": f"{day}T15:00:00Z", "end": f"{day}T16:00:00Z"})
     ext_start = datetime.fromisoformat(f"{day}T15:00:00+00:00").astimezone(NEW_YORK)
     ext_end = ext_start + timedelta(hours=1)
-    ext_text = f"{ext_start:%H:%M}–{ext_end:%H:%M}"  # 10:00 or 11:00 in New York (EST/EDT)
+    ext_text = f"{ext_start:%H:%M}&#8211;{ext_end:%H:%M}"  # 10:00 or 11:00 in New York (EST/EDT)
     r = schedule(client, None, title="Secret pricing", start_date=day, start_time="13:00",
                  end_time="13:30")
     assert r.status_code == 302
@@ -257,7 +257,7 @@ def test_busy_time_in_calendar_panel_and_busy_only_for_colleagues(client, rep, c
     assert own.status_code == 200
     html = own.get_data(as_text=True)
     assert ext_text in html and html.count("<span>Busy</span>") == 1
-    assert "Secret pricing" in html and "13:00–13:30" in html
+    assert "Secret pricing" in html and "13:00&#8211;13:30" in html
 
     # A colleague sees the same week with every block as "Busy": no title.
     client.post("/logout")
@@ -266,7 +266,7 @@ def test_busy_time_in_calendar_panel_and_busy_only_for_colleagues(client, rep, c
     assert theirs.status_code == 200
     html = theirs.get_data(as_text=True)
     assert "Secret pricing" not in html
-    assert ext_text in html and "13:00–13:30" in html and html.count("<span>Busy</span>") == 2
+    assert ext_text in html and "13:00&#8211;13:30" in html and html.count("<span>Busy</span>") == 2
 
 
 def test_microsoft_host_invitations_are_sent_by_graph(client, rep, cal, make, db, smtp):

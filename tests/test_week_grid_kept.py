@@ -85,7 +85,7 @@ def test_what_the_grid_shows_changing_draws_it_again(client, team, db, count_que
                                                           start_time="15:00",
                                                           end_time="15:30"))
     _, moved = view(client, count_queries, db, url)
-    assert moved != html and "15:00–15:30" in moved
+    assert moved != html and "15:00&#8211;15:30" in moved
 
     # The rep becomes an attendee of the colleague's meeting: it is on their grid now.
     client.post(f"/meetings/{colleague_meeting.id}/edit", data=form(
