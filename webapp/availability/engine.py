@@ -24,6 +24,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -68,6 +69,11 @@ class Busy(NamedTuple):
     calendar: str
     title: str | None = None
     meeting: bool = False
+
+
+#: Busy((start, end, calendar, title, meeting)): a Busy from the tuple of all its fields,
+#: without the named tuple's keyword handling (a week with its overlay makes 600, #21).
+busy_of = partial(tuple.__new__, Busy)
 
 
 @dataclass
@@ -281,6 +287,6 @@ def busy_span(schedule: Schedule, start: datetime, end: datetime) -> Interval:
 
 
 __all__ = ["BUSY", "BUFFER", "DAY_CAP", "OUTSIDE_HOURS", "NOTICE", "HORIZON", "DST_GAP",
-           "KINDS", "Rules", "Busy", "Schedule", "Reason", "blocked", "free_intervals",
+           "KINDS", "Rules", "Busy", "busy_of", "Schedule", "Reason", "blocked", "free_intervals",
            "common_free", "is_free", "not_free_seconds", "reasons_at", "reasons_in", "bands",
            "wall_time_reason", "busy_span", "merge"]

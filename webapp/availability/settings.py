@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
-from functools import partial
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -83,9 +82,7 @@ def parley_busy(account_id: int, user_id: int, start: datetime, end: datetime,
         read = [row for row in read if row[3] < end and row[4] > start]  # start_at, end_at
     if rows is not None:
         rows.extend(read)
-    # The tuple without the named tuple's keyword handling (a week reads hundreds, #24).
-    make = partial(tuple.__new__, engine.Busy)
-    return [make((start_at, end_at, PARLEY, title if show_titles else None, True))
+    return [engine.busy_of((start_at, end_at, PARLEY, title if show_titles else None, True))
             for _user, _id, title, start_at, end_at, outcome in read if outcome != "canceled"]
 
 

@@ -267,8 +267,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
         if i < j:
             why[i:j] = [describe(b.calendar, b.title if show_titles else None)] * (j - i)
     if others:
-        # Each colleague's slots marked a span at a time, each distinct combination of a
-        # slot's reason and the colleagues not free joined once.
+        # Each colleague's slots marked a span at a time; a slot says its reason, then who
+        # is not free.
         marks = []
         for _text, spans in others:
             mark = bytearray(len(instants))
@@ -278,17 +278,9 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
                     mark[i:j] = b"\1" * (j - i)
             marks.append(mark)
         names = [text for text, _spans in others]
-        joined: dict = {}
-        combined = []
-        for key in zip(why, zip(*marks, strict=True), strict=True):
-            found = joined.get(key, joined)
-            if found is joined:
-                first, flags = key
-                found = joined[key] = "; ".join(
-                    ([first] if first else [])
-                    + [name for name, flag in zip(names, flags, strict=True) if flag]) or None
-            combined.append(found)
-        why = combined
+        why = ["; ".join(([first] if first else [])
+                         + [name for name, flag in zip(names, flags, strict=True) if flag])
+               or None for first, flags in zip(why, zip(*marks, strict=True), strict=True)]
     gap_why = label(engine.DST_GAP)
     for k in grid.gaps:
         why[k] = gap_why
