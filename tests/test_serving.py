@@ -25,16 +25,19 @@ ROOT = Path(__file__).resolve().parent.parent
 def test_gunicorn_preloads_and_freezes_the_app_before_forking(conf):
     """The deployed configuration and the benchmarks' one: the app preloaded, and the
     master's when_ready (before any worker forks) freezing what exists, so a worker's
-    collections do not walk the app's objects."""
+    collections do not walk the app's objects, nor run every 700 new objects."""
     settings = runpy.run_path(str(ROOT / conf))
     assert settings["preload_app"] is True
     assert settings["when_ready"] is when_ready
     assert gc.get_freeze_count() == 0
+    before = gc.get_threshold()
     try:
         when_ready(None)
         assert gc.get_freeze_count() > 1000
+        assert gc.get_threshold() == (10_000, *before[1:])
     finally:
         gc.unfreeze()
+        gc.set_threshold(*before)
 
 
 def test_postgresql_sessions_are_in_utc_and_sqlite_needs_nothing(tmp_path):
