@@ -122,7 +122,8 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users,
                                              read=read[user.id])
         others.append((user, engine.not_free_seconds(schedule, utc_start, utc_end)))
         unreadable = [*unreadable, *(f"{user.name}: {name}" for name in failed)]
-    meetings = [r for r in rows if r.start_at < utc_end and r.end_at > utc_start]
+    # Rows of queries.users_meetings: (user, id, title, start_at, end_at, outcome).
+    meetings = [r for r in rows if r[3] < utc_end and r[4] > utc_start]
     return {"schedule": bare, "bands": engine.bands(bare, utc_start, utc_end, now),
             "external": [(b.start, b.end) for b in external], "unreadable": unreadable,
             "others": others, "show_titles": viewer.id == host.id, "meetings": meetings}
@@ -217,40 +218,41 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     meetings = avail["meetings"]
     busy_title = _("Busy") if busy_only else None
     columns = [day["blocks"] for day in days]
+    pieces = grid.pieces
 
-    def place(d: int, s: float, e: float, meeting_id: int, title: str, busy: bool) -> None:
-        columns[d].append(_block((
-            meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
-            max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
-            f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy)))
-    parts = grid.parts
-    for m in meetings:
-        for d, s, e in parts(m.start_at.timestamp(), m.end_at.timestamp()):
-            place(d, s, e, m.id, busy_title or m.title, busy_only)
-    own = {(m.start_at, m.end_at) for m in meetings} if avail["external"] else ()
-    for b_start, b_end in avail["external"]:
-        if (b_start, b_end) not in own:
-            for d, s, e in grid.parts(b_start.timestamp(), b_end.timestamp()):
-                place(d, s, e, 0, "Busy", True)
+    def place(spans: list, what: list) -> None:
+        """A block on its day for each part of spans[k] ((start, end) in seconds),
+        what[k] being its (meeting id, title, busy); written out: a week has hundreds."""
+        for k, d, s, e in pieces(spans):
+            meeting_id, title, busy = what[k]
+            columns[d].append(_block((
+                meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
+                f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy)))
+    # Rows of queries.users_meetings: (user, id, title, start_at, end_at, outcome).
+    place([(m[3].timestamp(), m[4].timestamp()) for m in meetings],
+          [(m[1], busy_title or m[2], busy_only) for m in meetings])
+    own = {(m[3], m[4]) for m in meetings} if avail["external"] else ()
+    external = [(b_start.timestamp(), b_end.timestamp())
+                for b_start, b_end in avail["external"] if (b_start, b_end) not in own]
+    place(external, [(0, "Busy", True)] * len(external))
     bands = [(s.timestamp(), e.timestamp(), kind) for s, e, kind in avail["bands"]
              if kind != engine.BUSY]
-    # Shade(_px(s / 60), max(_px((e - s) / 60), 2), ...), written out: a week has hundreds.
-    shades = [day["shades"] for day in days]
-    for b_s, b_e, kind in bands:
-        why_kind = label(kind)
-        for d, s, e in parts(b_s, b_e):
-            shades[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                                     max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2), kind,
-                                     why_kind)))
+
+    def shade(spans: list, kinds: list, whys: list, into: list) -> None:
+        """A shade on its day (into[d]) for each part of spans[k], of kinds[k] saying
+        whys[k]: Shade(_px(s / 60), max(_px((e - s) / 60), 2), ...) written out."""
+        for k, d, s, e in pieces(spans):
+            into[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
+                                   max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
+                                   kinds[k], whys[k])))
+    shade([(b_s, b_e) for b_s, b_e, _kind in bands], [kind for _s, _e, kind in bands],
+          [label(kind) for _s, _e, kind in bands], [day["shades"] for day in days])
     others = [(_("%(name)s is not free", name=user.name), spans)
               for user, spans in avail["others"]]
     overlays = [day["overlays"] for day in days]
     for text, spans in others:
-        for o_s, o_e in spans:
-            for d, s, e in parts(o_s, o_e):
-                overlays[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
-                                           max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
-                                           "attendee", text)))
+        shade(spans, ["attendee"] * len(spans), [text] * len(spans), overlays)
 
     # Each slot's reason: the shaded kinds, then the busy periods over them.
     instants = grid.instants
@@ -267,8 +269,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
         if i < j:
             why[i:j] = [describe(b.calendar, b.title if show_titles else None)] * (j - i)
     if others:
-        # Each colleague's slots marked a span at a time; a slot says its reason, then who
-        # is not free.
+        # A slot says its reason, then who is not free: each colleague's slots marked a
+        # span at a time, and the names' text made once for each combination found.
         marks = []
         for _text, spans in others:
             mark = bytearray(len(instants))
@@ -278,9 +280,16 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
                     mark[i:j] = b"\1" * (j - i)
             marks.append(mark)
         names = [text for text, _spans in others]
-        why = ["; ".join(([first] if first else [])
-                         + [name for name, flag in zip(names, flags, strict=True) if flag])
-               or None for first, flags in zip(why, zip(*marks, strict=True), strict=True)]
+        said: dict = {}
+
+        def who(flags: tuple) -> str:
+            found = said.get(flags)
+            if found is None:
+                found = said[flags] = "; ".join(
+                    name for name, flag in zip(names, flags, strict=True) if flag)
+            return found
+        why = [(f"{first}; {also}" if first else also) if also else first
+               for first, also in zip(why, map(who, zip(*marks, strict=True)), strict=True)]
     gap_why = label(engine.DST_GAP)
     for k in grid.gaps:
         why[k] = gap_why
@@ -332,15 +341,21 @@ class _Days:
                     self.gaps.append(len(self.instants))
                     self.instants.append(self.instants[-1] if self.instants else -math.inf)
 
-    def parts(self, start: float, end: float):
-        """(day, wall seconds from its midnight to the start and to the end) of each day
-        [start, end) reaches, cut at the days' edges."""
-        bounds = self.bounds
-        d = bisect_right(bounds, start) - 1
-        if 0 <= d < 7 and self.even[d] and end <= bounds[d + 1]:
-            # Most spans: within one day without a clock change.
-            return ((d, start - bounds[d], end - bounds[d]),) if start < end else ()
-        return self._cut(start, end, max(d, 0))
+    def pieces(self, spans) -> list[tuple[int, int, float, float]]:
+        """(k, day, wall seconds from its midnight to the start and to the end) of each
+        day spans[k] = (start, end) reaches, cut at the days' edges, in order."""
+        bounds, even, out = self.bounds, self.even, []
+        append = out.append
+        for k, (start, end) in enumerate(spans):
+            d = bisect_right(bounds, start) - 1
+            if 0 <= d < 7 and even[d] and end <= bounds[d + 1]:
+                # Most spans: within one day without a clock change.
+                if start < end:
+                    lo = bounds[d]
+                    append((k, d, start - lo, end - lo))
+            else:
+                out.extend((k, *part) for part in self._cut(start, end, max(d, 0)))
+        return out
 
     def _cut(self, start: float, end: float, d: int):
         bounds = self.bounds
