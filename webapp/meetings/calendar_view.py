@@ -239,20 +239,21 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     bands = [(s.timestamp(), e.timestamp(), kind) for s, e, kind in avail["bands"]
              if kind != engine.BUSY]
 
-    def shade(spans: list, kinds: list, whys: list, into: list) -> None:
-        """A shade on its day (into[d]) for each part of spans[k], of kinds[k] saying
-        whys[k]: Shade(_px(s / 60), max(_px((e - s) / 60), 2), ...) written out."""
+    def shade(spans: list, what: list, into: list) -> None:
+        """A shade on its day (into[d]) for each part of spans[k], what[k] being its
+        (kind, why): Shade(_px(s / 60), max(_px((e - s) / 60), 2), ...) written out."""
         for k, d, s, e in pieces(spans):
+            kind, why = what[k]
             into[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
                                    max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
-                                   kinds[k], whys[k])))
-    shade([(b_s, b_e) for b_s, b_e, _kind in bands], [kind for _s, _e, kind in bands],
-          [label(kind) for _s, _e, kind in bands], [day["shades"] for day in days])
+                                   kind, why)))
+    shade([(b_s, b_e) for b_s, b_e, _kind in bands],
+          [(kind, label(kind)) for _s, _e, kind in bands], [day["shades"] for day in days])
     others = [(_("%(name)s is not free", name=user.name), spans)
               for user, spans in avail["others"]]
     overlays = [day["overlays"] for day in days]
     for text, spans in others:
-        shade(spans, ["attendee"] * len(spans), [text] * len(spans), overlays)
+        shade(spans, [("attendee", text)] * len(spans), overlays)
 
     # Each slot's reason: the shaded kinds, then the busy periods over them.
     instants = grid.instants
