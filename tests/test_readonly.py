@@ -72,3 +72,41 @@ def test_psycopg_keeps_its_prepared_statements_across_requests(db, make):
     prepared = db.session.execute(sa.text(
         "SELECT count(*) FROM pg_prepared_statements WHERE statement LIKE '%companies.name%'"))
     assert prepared.scalar() >= 1
+
+
+def test_a_request_that_read_through_a_with_still_commits(db, make):
+    """The week grid reads its meetings with a common table expression (#21): the request
+    only read, so it ends in a commit and keeps its prepared statements."""
+    account = make.account()
+    make.company(account, name="Kept")
+    db.session.commit()
+    cte = sa.select(Company.id, Company.name).cte("named")
+    assert set(db.session.scalars(sa.select(cte.c.name))) == {"Kept"}
+    assert _end_request(db)
+
+
+def test_a_with_that_writes_is_rolled_back(db, make):
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no DELETE in a WITH; CI runs it on PostgreSQL")
+    account = make.account()
+    make.company(account, name="Kept")
+    db.session.commit()
+    deleted = sa.delete(Company).returning(Company.id).cte("gone")
+    db.session.execute(sa.select(sa.func.count()).select_from(deleted)).scalar()
+    assert not _end_request(db)
+    assert _names(db) == {"Kept"}
+
+
+@pytest.mark.parametrize(("statement", "reads"), [
+    ("SELECT 1", True),
+    ("  select id from companies", True),
+    ("WITH x AS MATERIALIZED (SELECT id FROM attendees) SELECT * FROM x", True),
+    ("WITH x AS (SELECT deleted_at, updated_at FROM meetings) SELECT * FROM x", True),
+    ("WITH x AS (DELETE FROM companies RETURNING id) SELECT count(*) FROM x", False),
+    ("with x as (select 1) update companies set name = 'a'", False),
+    ("with x as (select 1) insert into companies select * from x", False),
+    ("UPDATE companies SET name = 'a'", False),
+    ("INSERT INTO companies (name) VALUES ('a')", False),
+])
+def test_which_statements_read_only(statement, reads):
+    assert readonly.reads_only(statement) is reads

@@ -17,6 +17,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import UTC, datetime
+from functools import cache
 
 import sqlalchemy as sa
 import sqlalchemy.orm as so
@@ -51,19 +52,28 @@ def _signatures(user_ids: list[int]) -> dict[int, list]:
     """What a user's cache key holds, per user with a connection, in one plain query (no
     ORM objects: a cache hit needs nothing else): each connection's id, state and the
     calendars that count."""
-    from webapp.calendars.models import CalendarConnection as C
-    from webapp.calendars.models import ConnectionCalendar as K
-    rows = db.session.execute(
-        sa.select(C.user_id, C.id, C.status, C.token_version, C.caldav_calendar_url,
-                  K.external_id, K.counts_for_busy)
-        .outerjoin(K, K.connection_id == C.id).where(C.user_id.in_(user_ids))
-        .order_by(C.id, K.external_id))
+    rows = db.session.connection().execute(_signatures_statement(),
+                                           {"user_ids": user_ids}).all()
     out: dict[int, dict] = {}
     for user_id, cid, status, version, url, external_id, counts in rows:
         conn = out.setdefault(user_id, {}).setdefault(cid, [cid, status, version, url, []])
         if external_id is not None and counts:
             conn[4].append(external_id)
     return {u: list(conns.values()) for u, conns in out.items()}
+
+
+@cache
+def _signatures_statement():
+    """_signatures()'s SELECT, built once a process and run as Core: building it and the
+    ORM's handling of a column query cost more than the query (every week grid and
+    rotation reads it, #21, #24)."""
+    from webapp.calendars.models import CalendarConnection as C
+    from webapp.calendars.models import ConnectionCalendar as K
+    return (sa.select(C.user_id, C.id, C.status, C.token_version, C.caldav_calendar_url,
+                      K.external_id, K.counts_for_busy)
+            .outerjoin(K, K.connection_id == C.id)
+            .where(C.user_id.in_(sa.bindparam("user_ids", expanding=True)))
+            .order_by(C.id, K.external_id))
 
 
 def _key(user_id: int, start: datetime, end: datetime, parts: list) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime
+from functools import cache
 
 import sqlalchemy as sa
 from flask_babel import lazy_gettext as _l
@@ -50,13 +51,21 @@ def users_and_profiles(account_id: int, user_ids: Iterable[int], also: int
     """The account's users among user_ids (by name, `also` left out) and the availability
     profiles of them and of user `also`, in one statement: what the week grid with
     attendee colleagues overlaid reads for them and its host (#21)."""
-    rows = db.session.execute(
-        sa.select(User, AvailabilityProfile)
-        .outerjoin(AvailabilityProfile, AvailabilityProfile.user_id == User.id)
-        .where(User.id.in_({*user_ids, also}), User.account_id == account_id)
-        .order_by(User.name, User.id)).all()
+    rows = db.session.execute(_users_and_profiles_statement(), {
+        "account_id": account_id, "user_ids": sorted({*user_ids, also})}).all()
     return ([user for user, _profile in rows if user.id != also],
             {user.id: profile for user, profile in rows if profile is not None})
+
+
+@cache
+def _users_and_profiles_statement():
+    """users_and_profiles()'s SELECT, built once a process (building it and its cache key
+    cost about as much as running it, #24)."""
+    return (sa.select(User, AvailabilityProfile)
+            .outerjoin(AvailabilityProfile, AvailabilityProfile.user_id == User.id)
+            .where(User.id.in_(sa.bindparam("user_ids", expanding=True)),
+                   User.account_id == sa.bindparam("account_id"))
+            .order_by(User.name, User.id))
 
 
 def account_default(account_id: int) -> WorkingHours:
