@@ -8,15 +8,14 @@ import gc
 import runpy
 from datetime import UTC, datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
+from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.config import engine_options
 from webapp.serving import when_ready
-from webapp.types import UTCDateTime
+from webapp.types import UTCDateTime, utc_sessions
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -54,14 +53,36 @@ def test_postgresql_sessions_are_in_utc_and_sqlite_needs_nothing(tmp_path):
 
 
 def test_datetimes_read_back_are_aware_and_in_utc_whatever_the_driver_gives():
-    """PostgreSQL's reader (SQLite's, the decorator's own, runs in every SQLite test)."""
-    taipei = datetime(2026, 12, 4, 20, 30, tzinfo=ZoneInfo("Asia/Taipei"))
-    utc = datetime(2026, 12, 4, 12, 30, tzinfo=UTC)
-    read = UTCDateTime().result_processor(postgresql.psycopg.dialect(), None)
-    assert read(utc) is utc
-    assert read(taipei) == utc and read(taipei).tzinfo is UTC
-    assert read(datetime(2026, 12, 4, 12, 30)) == utc
+    """SQLite's reader makes naive values aware; PostgreSQL's is the driver itself (each
+    session is in UTC, utc_sessions: the next test)."""
+    dialect = sqlite.pysqlite.dialect()
+    read = UTCDateTime().dialect_impl(dialect).result_processor(dialect, None)
+    assert read("2026-12-04 12:30:00.000000") == datetime(2026, 12, 4, 12, 30, tzinfo=UTC)
+    assert read("2026-12-04 12:30:00.000000").tzinfo is UTC
     assert read(None) is None
+    dialect = postgresql.psycopg.dialect()
+    assert UTCDateTime().dialect_impl(dialect).result_processor(dialect, None) is None
+
+
+def test_a_connection_that_comes_up_in_another_zone_is_set_to_utc(db):
+    """A pooler may drop the connection's startup options: the session is set to UTC at
+    connect (utc_sessions), so what psycopg hands back is still aware UTC."""
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: SQLite has no session time zone; CI runs it on PostgreSQL")
+    url = db.engine.engine.url.render_as_string(hide_password=False)
+    engine = sa.create_engine(url, connect_args={"options": "-c TimeZone=Asia/Taipei"},
+                              poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW TimeZone")).scalar() == "Asia/Taipei"
+        utc_sessions(engine)
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SHOW TimeZone")).scalar() == "UTC"
+            noon = datetime(2026, 12, 4, 12, 30, tzinfo=UTC)
+            read = conn.execute(sa.select(sa.literal(noon, UTCDateTime()))).scalar()
+            assert read == noon and read.tzinfo is UTC
+    finally:
+        engine.dispose()
 
 
 def test_the_database_session_reads_datetimes_in_utc(db, make):

@@ -35,20 +35,34 @@ class UTCDateTime(sa.types.TypeDecorator):
         return value.astimezone(UTC)
 
     def result_processor(self, dialect, coltype):
-        """process_result_value as one function per value, without TypeDecorator's
-        wrapper, where the driver hands back datetimes itself (PostgreSQL: aware, and
-        already in UTC, the session's zone, webapp/config.py): a week grid reads over a
-        thousand (#21, #24)."""
-        if dialect.name == "sqlite":
-            return super().result_processor(dialect, coltype)
+        """None (the driver's value as it is) on PostgreSQL: psycopg hands back aware
+        datetimes in the session's zone, and every connection's session is in UTC
+        (engine_options asks for it, utc_sessions checks it at connect), so each value is
+        already aware UTC (`datetime.timezone.utc`, which is `UTC`). A week grid reads over
+        a thousand (#21, #24): no Python call per value. SQLite: naive values made aware."""
+        if dialect.name == "postgresql":
+            return None
+        return super().result_processor(dialect, coltype)
 
-        def process(value):
-            if value is None or value.tzinfo is UTC:
-                return value
-            if value.tzinfo is None:
-                return value.replace(tzinfo=UTC)
-            return value.astimezone(UTC)
-        return process
+
+def utc_sessions(engine: sa.Engine) -> None:
+    """On PostgreSQL, make sure each new connection's session zone is UTC (what
+    UTCDateTime's reading relies on): engine_options sets it at connect; a connection
+    that came up in another zone anyway (a pooler that drops startup options) is set
+    with SET TIME ZONE. psycopg reports the zone with the connection, so a connection
+    already in UTC costs no query."""
+    if engine.dialect.name != "postgresql":
+        return
+
+    @sa.event.listens_for(engine, "connect")
+    def _in_utc(dbapi_connection, _record):
+        if dbapi_connection.info.parameter_status("TimeZone") != "UTC":
+            autocommit = dbapi_connection.autocommit
+            dbapi_connection.autocommit = True
+            try:
+                dbapi_connection.execute("SET TIME ZONE 'UTC'")
+            finally:
+                dbapi_connection.autocommit = autocommit
 
 
 def utcnow() -> datetime:
