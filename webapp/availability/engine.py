@@ -166,18 +166,27 @@ def _free_seconds(schedule: Schedule, lo: datetime, hi: datetime) -> list[tuple[
     cheaper than datetimes, and a rotation's fortnight has thousands of busy periods.
     (Whole seconds are exact; a microsecond survives the round trip until 2038, within
     1 µs after.)"""
+    working, cuts = _working_and_cuts(schedule, lo, hi)
+    return subtract(working, cuts)
+
+
+def _working_and_cuts(schedule: Schedule, lo: datetime, hi: datetime
+                      ) -> tuple[list[tuple[float, float]], list[tuple[float, float]]]:
+    """In seconds: the working time within [lo, hi), and what cuts into it (busy time
+    widened by its buffers, reaching into the range, and the capped days)."""
     rules = schedule.rules
     before, after = rules.buffer_before.total_seconds(), rules.buffer_after.total_seconds()
     lo_s, hi_s = lo.timestamp(), hi.timestamp()
     cuts = []
+    append = cuts.append
     for b in schedule.busy:
         s, e = b.start.timestamp() - before, b.end.timestamp() + after
         if s < hi_s and e > lo_s:
-            cuts.append((s, e))
+            append((s, e))
     cuts.extend((s.timestamp(), e.timestamp()) for s, e in _capped_days(schedule, lo, hi))
     working = [(s.timestamp(), e.timestamp())
                for s, e in working_intervals(schedule.hours, schedule.zone, lo, hi)]
-    return subtract(working, cuts)
+    return working, cuts
 
 
 def not_free_seconds(schedule: Schedule, start: datetime,
@@ -185,10 +194,16 @@ def not_free_seconds(schedule: Schedule, start: datetime,
     """The time within [start, end) the user is not free for reasons of their own (busy,
     buffers, a capped day, outside working hours), whatever the notice and the horizon,
     as merged (start, end) seconds since the epoch: the union of those kinds' bands,
-    what the week view overlays for an attendee colleague (#21)."""
+    what the week view overlays for an attendee colleague (#21).
+
+    The range less (working time less cuts) is the time outside working hours joined with
+    the cuts within the range: one union rather than two subtractions."""
     if start >= end:
         return []
-    return subtract([(start.timestamp(), end.timestamp())], _free_seconds(schedule, start, end))
+    working, cuts = _working_and_cuts(schedule, start, end)
+    lo, hi = start.timestamp(), end.timestamp()
+    outside = subtract([(lo, hi)], working)
+    return merge([*outside, *((s if s > lo else lo, e if e < hi else hi) for s, e in cuts)])
 
 
 def common_free(schedules: Iterable[Schedule], start: datetime, end: datetime,
