@@ -236,7 +236,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     own = {(m[3], m[4]) for m in meetings} if avail["external"] else ()
     place([(b_start.timestamp(), b_end.timestamp(), 0, "Busy", True)
            for b_start, b_end in avail["external"] if (b_start, b_end) not in own])
-    bands = [(s.timestamp(), e.timestamp(), kind) for s, e, kind in avail["bands"]
+    # (start, end, kind, what hover and tap say) of the time shaded by reason.
+    bands = [(s.timestamp(), e.timestamp(), kind, label(kind)) for s, e, kind in avail["bands"]
              if kind != engine.BUSY]
 
     def shade(items: list, into: list) -> None:
@@ -246,8 +247,7 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
             into[d].append(_shade((int(s / 60 / SLOT_MINUTES * SLOT_PX),
                                    max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), 2),
                                    kind, why)))
-    shade([(b_s, b_e, kind, label(kind)) for b_s, b_e, kind in bands],
-          [day["shades"] for day in days])
+    shade(bands, [day["shades"] for day in days])
     not_free = gettext("%(name)s is not free")
     others = [(not_free % {"name": user.name}, spans) for user, spans in avail["others"]]
     overlays = [day["overlays"] for day in days]
@@ -257,10 +257,10 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     # Each slot's reason: the shaded kinds, then the busy periods over them.
     instants = grid.instants
     why: list = [None] * len(instants)
-    for b_s, b_e, kind in bands:
+    for b_s, b_e, _kind, text in bands:
         i, j = bisect_left(instants, b_s), bisect_left(instants, b_e)
         if i < j:
-            why[i:j] = [label(kind)] * (j - i)
+            why[i:j] = [text] * (j - i)
     describe = busy_describer()
     show_titles = avail["show_titles"]
     busy = sorted(avail["schedule"].busy, key=attrgetter("start"))
