@@ -195,3 +195,14 @@ def test_on_a_day_the_clocks_change_shades_and_events_keep_to_the_wall_clock_row
     assert 'style="top: 528px; height: 48px" title="Sunday brunch 11:00&#8211;12:00"' in column
     assert "data-why" not in slot(html, sunday, "13:30")
     assert 'data-why="Outside working hours"' in slot(html, sunday, "14:00")
+
+
+def test_a_slot_names_each_colleague_not_free_in_their_order():
+    """The names after a slot's reason (#21): every colleague whose overlay holds the slot,
+    in the order they were given, up to the sixteen a slot's code holds."""
+    from webapp.meetings.calendar_view import _who
+    assert _who(["Ann", "Bo", "Cy"], [[(0, 2)], [(1, 3), (3, 3)], []], 4) == [
+        "Ann", "Ann; Bo", "Bo", ""]
+    names = [f"User {k}" for k in range(16)]
+    assert _who(names, [[(0, 1)]] * 15 + [[(1, 2)]], 3) == [
+        "; ".join(names[:15]), "User 15", ""]
