@@ -24,7 +24,7 @@ from bisect import bisect_left
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from functools import lru_cache, partial
+from functools import partial
 from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
@@ -295,19 +295,10 @@ def wall_time_reason(zone: str, wall: datetime) -> str | None:
 def busy_span(schedule: Schedule, start: datetime, end: datetime) -> Interval:
     """The UTC range a loader must read busy time for, to answer [start, end): whole
     local days (the cap counts per day) widened by the buffers."""
-    rules = schedule.rules
-    return _busy_span(schedule.zone, start, end, rules.buffer_before, rules.buffer_after)
-
-
-@lru_cache(maxsize=256)
-def _busy_span(zone: str, start: datetime, end: datetime, before: timedelta,
-               after: timedelta) -> Interval:
-    """busy_span's value, a pure function of these, kept: a week grid asks it for the
-    same range several times a view (the host's read, each user's schedule, #21)."""
-    tz = ZoneInfo(zone)
+    tz = ZoneInfo(schedule.zone)
     days = local_days(start, end, tz)
     lo, hi = day_bounds(days[0], tz)[0], day_bounds(days[-1], tz)[1]
-    return (lo - after, hi + before)
+    return (lo - schedule.rules.buffer_after, hi + schedule.rules.buffer_before)
 
 
 __all__ = ["BUSY", "BUFFER", "DAY_CAP", "OUTSIDE_HOURS", "NOTICE", "HORIZON", "DST_GAP",
