@@ -20,14 +20,18 @@ def _end_request(db, exc=None):
     return ended
 
 
+def _kept_company(db, make):
+    """An account with one company, "Kept", committed: what each request below reads."""
+    make.company(make.account(), name="Kept")
+    db.session.commit()
+
+
 def _names(db):
     return set(db.session.scalars(sa.select(Company.name)))
 
 
 def test_a_request_that_only_read_ends_in_a_commit(db, make):
-    account = make.account()
-    make.company(account, name="Kept")
-    db.session.commit()
+    _kept_company(db, make)
     assert _names(db) == {"Kept"}
     assert _end_request(db)  # committed: nothing left for the session's rollback
 
@@ -58,9 +62,7 @@ def test_what_a_request_wrote_without_committing_is_rolled_back(db, make):
 def test_psycopg_keeps_its_prepared_statements_across_requests(db, make):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: pg_prepared_statements and psycopg's prepare cache do not exist on SQLite; CI runs it on PostgreSQL")
-    account = make.account()
-    make.company(account, name="Kept")
-    db.session.commit()
+    _kept_company(db, make)
     db.session.remove()
     # One connection in the pool, as a sync worker serving one request at a time has: the
     # pool hands its idle connections out in turn, so after earlier tests the 8 requests
@@ -77,9 +79,7 @@ def test_psycopg_keeps_its_prepared_statements_across_requests(db, make):
 def test_a_request_that_read_through_a_with_still_commits(db, make):
     """The week grid reads its meetings with a common table expression (#21): the request
     only read, so it ends in a commit and keeps its prepared statements."""
-    account = make.account()
-    make.company(account, name="Kept")
-    db.session.commit()
+    _kept_company(db, make)
     cte = sa.select(Company.id, Company.name).cte("named")
     assert set(db.session.scalars(sa.select(cte.c.name))) == {"Kept"}
     assert _end_request(db)
@@ -88,9 +88,7 @@ def test_a_request_that_read_through_a_with_still_commits(db, make):
 def test_a_with_that_writes_is_rolled_back(db, make):
     if db.engine.dialect.name != "postgresql":
         pytest.skip("PostgreSQL only: SQLite has no DELETE in a WITH; CI runs it on PostgreSQL")
-    account = make.account()
-    make.company(account, name="Kept")
-    db.session.commit()
+    _kept_company(db, make)
     deleted = sa.delete(Company).returning(Company.id).cte("gone")
     db.session.execute(sa.select(sa.func.count()).select_from(deleted)).scalar()
     assert not _end_request(db)
