@@ -139,6 +139,13 @@ def _shown_week(user_zone: str) -> datetime:
     return datetime.combine(week_start(day), time(0), tzinfo=ZoneInfo(user_zone))
 
 
+def _week_url(host_id: int, monday: datetime) -> str:
+    """The week grid of the week that starts at monday. ?week= takes a date: a datetime's
+    isoformat is not one, and the grid would quietly show the week of today instead (which
+    is another week when the scheduler's next half hour is Monday 00:00, e.g. Sunday 23:45)."""
+    return f"/meetings/calendar?host_id={host_id}&week={monday.date().isoformat()}&timezone={ZONE}"
+
+
 @clock_edges
 def test_scheduler_queries_do_not_grow_with_the_host_week(client, team, make, db,
                                                           count_queries, app, monkeypatch):
@@ -220,7 +227,7 @@ def test_colleagues_overlaid_on_the_week_are_read_in_the_same_statement(
     monday = _shown_week(ZONE)
     add_meeting(db, account, rep, "Host event", monday + timedelta(hours=9))
     add_meeting(db, account, colleague, "Colleague event", monday + timedelta(hours=13))
-    base = f"/meetings/calendar?host_id={rep.id}&week={monday.isoformat()}&timezone={ZONE}"
+    base = _week_url(rep.id, monday)
     alone, _, _ = count_get(client, count_queries, db, base)
     one, html, _ = count_get(client, count_queries, db, f"{base}&with={colleague.id}")
     assert "Colleague is not free" in html
@@ -247,8 +254,9 @@ def test_a_kept_week_grid_reads_no_meeting_rows(client, team, db, count_queries,
     for i in range(12):
         add_meeting(db, account, rep, f"Kept event {i}", monday + timedelta(days=i % 7,
                                                                             hours=9 + i % 5))
-    url = f"/meetings/calendar?host_id={rep.id}&week={monday.isoformat()}&timezone={ZONE}"
+    url = _week_url(rep.id, monday)
     drawn, first, statements = count_get(client, count_queries, db, url)
+    assert f'data-date="{monday.date().isoformat()}"' in first, "not the week asked for"
     assert drawn <= 5, "\n".join(s.split("\n")[0][:120] for s in statements)
     assert reads_meeting_rows(statements)
     kept, again, statements = count_get(client, count_queries, db, url)
