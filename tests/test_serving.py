@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.config import engine_options
+from webapp.pool import ping_when_idle
 from webapp.serving import when_ready
 from webapp.types import UTCDateTime, utc_sessions
 
@@ -46,7 +47,9 @@ def test_postgresql_sessions_are_in_utc_and_sqlite_needs_nothing(tmp_path):
     assert engine_options("postgresql+psycopg://u@h/db")["connect_args"] == {
         "options": "-c TimeZone=UTC"}
     assert "connect_args" not in engine_options("sqlite:///x.db")
-    assert engine_options("sqlite:///x.db")["pool_pre_ping"] is True
+    # No ping at every checkout: webapp/pool.py pings connections that were idle.
+    assert not engine_options("sqlite:///x.db").get("pool_pre_ping")
+    assert not engine_options("postgresql+psycopg://u@h/db").get("pool_pre_ping")
     app = create_app({"TESTING": True, "SECRET_KEY": "t", "UPLOAD_DIR": str(tmp_path),
                       "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path / 'own.db'}"})
     assert "connect_args" not in app.config["SQLALCHEMY_ENGINE_OPTIONS"]
@@ -96,3 +99,91 @@ def test_the_database_session_reads_datetimes_in_utc(db, make):
     assert read.tzinfo is UTC  # psycopg's own value: no zone conversion per value
     typed = db.session.execute(sa.select(sa.literal(read, UTCDateTime()))).scalar()
     assert typed == read and typed.tzinfo is UTC
+
+
+def _pg_url(db) -> str:
+    if db.engine.dialect.name != "postgresql":
+        pytest.skip("PostgreSQL only: a SQLite file has no server to close it; CI runs it on "
+                    "PostgreSQL")
+    return db.engine.engine.url.render_as_string(hide_password=False)
+
+
+def _terminate(db, pid: int) -> None:
+    """The server closes connection pid (from a connection of its own, outside any pool)."""
+    engine = sa.create_engine(_pg_url(db), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+                                {"pid": pid}).scalar()
+    finally:
+        engine.dispose()
+
+
+def _killed_while_checked_in(db, idle_seconds: float):
+    """An engine on the test database with ping_when_idle(idle_seconds), whose only pooled
+    connection the server terminated while it was checked in; and that connection's pid."""
+    url = _pg_url(db)
+    engine = sa.create_engine(url, pool_size=1, max_overflow=0, **engine_options(url))
+    ping_when_idle(engine, idle_seconds)
+    with engine.connect() as conn:
+        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+    _terminate(db, pid)
+    return engine, pid
+
+
+def test_a_connection_closed_by_the_server_while_idle_is_replaced_unseen(db):
+    """A server restart or an idle timeout while the app was quiet: the pooled connection
+    is pinged before use and replaced, and the request's statement runs on a new one."""
+    engine, pid = _killed_while_checked_in(db, idle_seconds=0)
+    try:
+        with engine.connect() as conn:
+            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+    finally:
+        engine.dispose()
+
+
+def test_a_connection_used_moments_ago_is_not_pinged(db):
+    """Under load the pool hands a connection out again within milliseconds: no round trip
+    to ask whether it is alive (a dead one fails its own statement, and SQLAlchemy renews
+    the pool for the next request)."""
+    engine, _pid = _killed_while_checked_in(db, idle_seconds=3600)
+    try:
+        with pytest.raises(sa.exc.OperationalError) as failed, engine.connect() as conn:
+            conn.execute(sa.text("SELECT 1"))
+        assert failed.value.connection_invalidated
+        with engine.connect() as conn:  # the next one is new
+            assert conn.execute(sa.text("SELECT 1")).scalar() == 1
+    finally:
+        engine.dispose()
+
+
+def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_path):
+    """The app's own pool (create_app): DATABASE_PING_IDLE_SECONDS is 2 by default, and a
+    connection checked in longer ago than that and closed by the server is replaced."""
+    from webapp import create_app
+    from webapp.extensions import db as app_db
+    url = _pg_url(db)
+    app = create_app({"TESTING": True, "SECRET_KEY": "t", "UPLOAD_DIR": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": url})
+    assert app.config["DATABASE_PING_IDLE_SECONDS"] == 2
+    with app.app_context():
+        engine = app_db.engine
+        try:
+            with engine.connect() as conn:
+                pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+                record = conn.connection._connection_record
+            _terminate(db, pid)
+            record.info["parley_idle_since"] -= 1.9  # checked in 1.9 s ago: not pinged
+            with engine.connect() as conn:
+                with pytest.raises(sa.exc.OperationalError):
+                    conn.execute(sa.text("SELECT 1"))
+                conn.rollback()
+            with engine.connect() as conn:
+                pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+                record = conn.connection._connection_record
+            _terminate(db, pid)
+            record.info["parley_idle_since"] -= 2.5  # 2.5 s ago: pinged and replaced
+            with engine.connect() as conn:
+                assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
+        finally:
+            engine.dispose()

@@ -64,9 +64,11 @@ def create_app(config: dict | None = None) -> Flask:
         **engine_options(app.config["SQLALCHEMY_DATABASE_URI"]),
         **app.config.get("SQLALCHEMY_ENGINE_OPTIONS", {})}
     db.init_app(app)
+    from webapp.pool import ping_when_idle
     from webapp.types import utc_sessions
     with app.app_context():
         utc_sessions(db.engine)
+        ping_when_idle(db.engine, app.config["DATABASE_PING_IDLE_SECONDS"])
     migrate.init_app(app, db, directory=str(Path(app.root_path).parent / "migrations"),
                      render_as_batch=True)
     login_manager.init_app(app)

@@ -62,6 +62,11 @@ def load_config(instance_path: Path) -> dict:
         "SECRET_KEY": secret,
         "SQLALCHEMY_DATABASE_URI": db_url,
         "REDIS_URL": redis_url,
+        # A pooled database connection idle this long is pinged before use (webapp/pool.py);
+        # one used more recently is handed out as it is (a dead one fails its statement
+        # and the pool is renewed).
+        "DATABASE_PING_IDLE_SECONDS": float(os.environ.get("DATABASE_PING_IDLE_SECONDS",
+                                                           "2")),
         # Seconds a page or a save waits on Redis at most, and how long Redis is then left
         # alone (webapp/jobs.py call_redis): a hung Redis must not hang pages.
         "REDIS_SOCKET_TIMEOUT": float(os.environ.get("REDIS_SOCKET_TIMEOUT", "0.05")),
@@ -204,7 +209,9 @@ def engine_options(db_url: str) -> dict:
     session's zone, and only for exactly "UTC" does it skip a per-value zone conversion
     ("Etc/UTC", a common server default, is the same time but the slow path): about 40%
     of the client's time reading a week grid's 600 meetings (#21, #24)."""
-    options: dict = {"pool_pre_ping": True}
+    # Not pool_pre_ping (a round trip at every checkout): a connection is pinged when it
+    # has been idle (webapp/pool.py, DATABASE_PING_IDLE_SECONDS).
+    options: dict = {}
     if db_url.startswith("postgresql"):
         options["connect_args"] = {"options": "-c TimeZone=UTC"}
     return options

@@ -49,6 +49,10 @@ def _seen(conn, cursor, statement, parameters, context, executemany):
 
 
 def _transaction_ended(conn):
+    if conn.invalidated:
+        # Lost (a server restart): its info is gone with it, and reading it would try to
+        # reconnect in the middle of the rollback (PendingRollbackError).
+        return
     conn.info.pop(WROTE, None)
 
 
