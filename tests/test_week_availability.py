@@ -71,6 +71,37 @@ def test_the_week_says_why_each_slot_is_not_free(client, make, login, db):
     assert "Cal&#39;s review" not in html and "Cal's review" not in html
 
 
+def test_colleagues_not_free_make_one_bar_and_each_slot_names_who(client, make, login, db):
+    """Two attendee colleagues busy at overlapping times: the overlay is one bar over the
+    time either is not free (not a bar each drawn over the other), and each slot names
+    whoever is not free in it."""
+    account = make.account(timezone="America/New_York")
+    seat = make.seat(account, paid=True)
+    rep, ann, bob = (make.user(account, name=name, seat_kind_id=seat.id,
+                               timezone="America/New_York") for name in ("Rita", "Ann", "Bob"))
+    for user in (rep, ann, bob):
+        availability.save_profile(user, {"use_hours": ""})  # any hour is working time
+    monday = monday_after()
+    for user, start, end in ((ann, "10:00", "11:30"), (bob, "11:00", "12:00"),
+                             (bob, "15:00", "16:00")):
+        db.session.add(Meeting(account_id=account.id, title="Busy", host_id=user.id,
+                               organizer_id=user.id, start_at=local(monday, start),
+                               end_at=local(monday, end), timezone="America/New_York",
+                               sequence=0, outcome="scheduled"))
+    db.session.commit()
+    login(rep)
+    html = client.get(f"/meetings/calendar?host_id={rep.id}&week={monday.isoformat()}"
+                      f"&timezone=America/New_York&with={ann.id},{bob.id}").get_data(as_text=True)
+    column = day_column(html, monday)
+    assert re.findall(r'class="shade shade-attendee" style="top: (\d+)px; height: (\d+)px"',
+                      column) == [("480", "96"), ("720", "48")]  # 10:00-12:00, 15:00-16:00
+    assert 'data-why="Ann is not free"' in slot(html, monday, "10:30")
+    assert 'data-why="Ann is not free; Bob is not free"' in slot(html, monday, "11:00")
+    assert 'data-why="Bob is not free"' in slot(html, monday, "11:30")
+    assert "data-why" not in slot(html, monday, "12:00")
+    assert 'shade-attendee' not in day_column(html, monday + timedelta(days=1))
+
+
 def test_the_skipped_hour_is_shaded_with_the_dst_reason(client, make, login, db):
     account = make.account(timezone="America/New_York")
     user = make.user(account, timezone="America/New_York")

@@ -14,6 +14,7 @@ from operator import attrgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
+from webapp.availability.intervals import merge
 from webapp.filters import translations
 from webapp.localcache import LocalCache
 from webapp.meetings import queries
@@ -250,9 +251,13 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     shade(bands, [day["shades"] for day in days])
     not_free = gettext("%(name)s is not free")
     others = [(not_free % {"name": user.name}, spans) for user, spans in avail["others"]]
-    overlays = [day["overlays"] for day in days]
-    for text, spans in others:
-        shade([(o_s, o_e, "attendee", text) for o_s, o_e in spans], overlays)
+    if others:
+        # One bar where any of them is not free (who it is: each slot's reason below), not
+        # a bar a colleague drawn over each other: half the overlay's shades for two.
+        shade([(o_s, o_e, "attendee", "") for o_s, o_e in (
+            others[0][1] if len(others) == 1 else merge(
+                [span for _text, spans in others for span in spans]))],
+              [day["overlays"] for day in days])
 
     # Each slot's reason: the shaded kinds, then the busy periods over them.
     instants = grid.instants
