@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gc
 import runpy
+import time
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -109,11 +110,13 @@ def _pg_url(db) -> str:
 
 
 def _terminate(db, pid: int) -> None:
-    """The server closes connection pid (from a connection of its own, outside any pool)."""
+    """The server closes connection pid (from a connection of its own, outside any pool),
+    and has closed it when this returns (the timeout makes pg_terminate_backend wait for
+    the backend to exit, rather than only signal it)."""
     engine = sa.create_engine(_pg_url(db), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid)"),
+            assert conn.execute(sa.text("SELECT pg_terminate_backend(:pid, 5000)"),
                                 {"pid": pid}).scalar()
     finally:
         engine.dispose()
@@ -173,7 +176,8 @@ def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_pat
                 pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
                 record = conn.connection._connection_record
             _terminate(db, pid)
-            record.info["parley_idle_since"] -= 1.9  # checked in 1.9 s ago: not pinged
+            # As though checked in 1 s ago (from now: terminating it took time): not pinged.
+            record.info["parley_idle_since"] = time.monotonic() - 1
             with engine.connect() as conn:
                 with pytest.raises(sa.exc.OperationalError):
                     conn.execute(sa.text("SELECT 1"))
@@ -182,7 +186,7 @@ def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_pat
                 pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
                 record = conn.connection._connection_record
             _terminate(db, pid)
-            record.info["parley_idle_since"] -= 2.5  # 2.5 s ago: pinged and replaced
+            record.info["parley_idle_since"] = time.monotonic() - 3  # pinged and replaced
             with engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
         finally:
