@@ -252,8 +252,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     not_free = gettext("%(name)s is not free")
     others = [(not_free % {"name": user.name}, spans) for user, spans in avail["others"]]
     if others:
-        # One bar where any of them is not free (who it is: each slot's reason below), not
-        # a bar a colleague drawn over each other: half the overlay's shades for two.
+        # One bar where any of them is not free (who: each slot's reason, below), rather
+        # than one bar per colleague drawn over the others: half the shades for two.
         shade([(o_s, o_e, "attendee", "") for o_s, o_e in (
             others[0][1] if len(others) == 1 else merge(
                 [span for _text, spans in others for span in spans]))],
