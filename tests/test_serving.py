@@ -7,6 +7,7 @@ from __future__ import annotations
 import gc
 import runpy
 import time
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -15,7 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.config import engine_options
-from webapp.pool import ping_when_idle
+from webapp.pool import IDLE_SINCE, ping_when_idle
 from webapp.serving import when_ready
 from webapp.types import UTCDateTime, utc_sessions
 
@@ -122,42 +123,41 @@ def _terminate(db, pid: int) -> None:
         engine.dispose()
 
 
+@contextmanager
 def _killed_while_checked_in(db, idle_seconds: float):
     """An engine on the test database with ping_when_idle(idle_seconds), whose only pooled
-    connection the server terminated while it was checked in; and that connection's pid."""
+    connection the server terminated while it was checked in, and that connection's pid;
+    disposed afterwards."""
     url = _pg_url(db)
     engine = sa.create_engine(url, pool_size=1, max_overflow=0, **engine_options(url))
-    ping_when_idle(engine, idle_seconds)
-    with engine.connect() as conn:
-        pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
-    _terminate(db, pid)
-    return engine, pid
+    try:
+        ping_when_idle(engine, idle_seconds)
+        with engine.connect() as conn:
+            pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
+        _terminate(db, pid)
+        yield engine, pid
+    finally:
+        engine.dispose()
 
 
 def test_a_connection_closed_by_the_server_while_idle_is_replaced_unseen(db):
     """A server restart or an idle timeout while the app was quiet: the pooled connection
     is pinged before use and replaced, and the request's statement runs on a new one."""
-    engine, pid = _killed_while_checked_in(db, idle_seconds=0)
-    try:
-        with engine.connect() as conn:
-            assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
-    finally:
-        engine.dispose()
+    with _killed_while_checked_in(db, idle_seconds=0) as (engine, pid), \
+            engine.connect() as conn:
+        assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
 
 
 def test_a_connection_used_moments_ago_is_not_pinged(db):
     """Under load the pool hands a connection out again within milliseconds: no round trip
     to ask whether it is alive (a dead one fails its own statement, and SQLAlchemy renews
     the pool for the next request)."""
-    engine, _pid = _killed_while_checked_in(db, idle_seconds=3600)
-    try:
+    with _killed_while_checked_in(db, idle_seconds=3600) as (engine, _pid):
         with pytest.raises(sa.exc.OperationalError) as failed, engine.connect() as conn:
             conn.execute(sa.text("SELECT 1"))
         assert failed.value.connection_invalidated
         with engine.connect() as conn:  # the next one is new
             assert conn.execute(sa.text("SELECT 1")).scalar() == 1
-    finally:
-        engine.dispose()
 
 
 def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_path):
@@ -177,7 +177,7 @@ def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_pat
                 record = conn.connection._connection_record
             _terminate(db, pid)
             # As though checked in 1 s ago (from now: terminating it took time): not pinged.
-            record.info["parley_idle_since"] = time.monotonic() - 1
+            record.info[IDLE_SINCE] = time.monotonic() - 1
             with engine.connect() as conn:
                 with pytest.raises(sa.exc.OperationalError):
                     conn.execute(sa.text("SELECT 1"))
@@ -186,7 +186,7 @@ def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_pat
                 pid = conn.execute(sa.text("SELECT pg_backend_pid()")).scalar()
                 record = conn.connection._connection_record
             _terminate(db, pid)
-            record.info["parley_idle_since"] = time.monotonic() - 3  # pinged and replaced
+            record.info[IDLE_SINCE] = time.monotonic() - 3  # pinged and replaced
             with engine.connect() as conn:
                 assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
         finally:

@@ -20,8 +20,9 @@ import time
 
 import sqlalchemy as sa
 
-#: Where a connection's last check-in time is kept, in its pool record's info.
-_IDLE_SINCE = "parley_idle_since"
+#: Where a connection's last check-in time (time.monotonic()) is kept, in its pool
+#: record's info.
+IDLE_SINCE = "parley_idle_since"
 
 
 def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
@@ -32,11 +33,11 @@ def ping_when_idle(engine: sa.Engine, idle_seconds: float) -> None:
     @sa.event.listens_for(engine.pool, "checkin")
     def _checked_in(_dbapi_connection, record):
         if record is not None:
-            record.info[_IDLE_SINCE] = time.monotonic()
+            record.info[IDLE_SINCE] = time.monotonic()
 
     @sa.event.listens_for(engine.pool, "checkout")
     def _checked_out(dbapi_connection, record, _proxy):
-        since = record.info.pop(_IDLE_SINCE, None)
+        since = record.info.pop(IDLE_SINCE, None)
         if since is None or time.monotonic() - since <= idle_seconds:
             return  # just connected, or in use moments ago
         try:

@@ -254,9 +254,8 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
     if others:
         # One bar where any of them is not free (who: each slot's reason, below), rather
         # than one bar per colleague drawn over the others: half the shades for two.
-        shade([(o_s, o_e, "attendee", "") for o_s, o_e in (
-            others[0][1] if len(others) == 1 else merge(
-                [span for _text, spans in others for span in spans]))],
+        shade([(o_s, o_e, "attendee", "") for o_s, o_e in merge(
+            [span for _text, spans in others for span in spans])],
               [day["overlays"] for day in days])
 
     # Each slot's reason: the shaded kinds, then the busy periods over them.
