@@ -16,6 +16,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from webapp.config import engine_options
+from webapp.extensions import fetch_binary
 from webapp.pool import IDLE_SINCE, ping_when_idle
 from webapp.serving import when_ready
 from webapp.types import UTCDateTime, utc_sessions
@@ -191,3 +192,25 @@ def test_the_app_replaces_a_connection_closed_after_two_idle_seconds(db, tmp_pat
                 assert conn.execute(sa.text("SELECT pg_backend_pid()")).scalar() != pid
         finally:
             engine.dispose()
+
+
+def test_rows_read_in_binary_are_plain_values_seen_by_listeners_and_fail_as_sqlalchemy(db):
+    """fetch_binary (the week grid's meetings, #21): values as SQLAlchemy would read them,
+    the statement seen by the engine's listeners (query counts, the read-only check), and a
+    lost connection raised as SQLAlchemy's error with the connection invalidated, so the
+    pool replaces it as after any statement."""
+    seen = []
+    with _killed_while_checked_in(db, idle_seconds=3600) as (engine, _pid):
+        sa.event.listen(engine, "before_cursor_execute",
+                        lambda _c, _cur, statement, *_rest: seen.append(statement))
+        with pytest.raises(sa.exc.OperationalError) as failed, engine.connect() as conn:
+            fetch_binary(conn, "SELECT 1", {})
+        assert failed.value.connection_invalidated
+        assert seen == ["SELECT 1"]
+        with engine.connect() as conn:  # the next one is new, and reads
+            at = datetime(2026, 3, 8, 7, 30, tzinfo=UTC)
+            sql = "SELECT %(n)s::int, %(at)s::timestamptz, %(title)s::text, NULL::text"
+            assert fetch_binary(conn, sql, {"n": 7, "at": at, "title": "Café <b>"}) == [
+                (7, at, "Café <b>", None)]
+            assert fetch_binary(conn, sql, {"n": 7, "at": at, "title": "x"})[0][1].tzinfo is UTC
+        assert seen[-1] == sql

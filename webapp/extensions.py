@@ -38,3 +38,27 @@ def read_columns(statement, params: dict):
     as the session's autoflush would."""
     db.session.flush()
     return db.session.connection().execute(statement, params)
+
+
+def fetch_binary(connection, sql: str, params: dict) -> list[tuple]:
+    """The rows of a SELECT given as PostgreSQL text (psycopg's %(name)s parameters), run
+    by psycopg on `connection` (a SQLAlchemy Connection: the session's, in its
+    transaction) with results in binary, as plain tuples: no SQLAlchemy row per result
+    and no text to parse per value, for a statement that reads hundreds of rows a view
+    (the week grid's meetings, #21). As Connection.execute would: the engine's
+    before_cursor_execute listeners see the statement (readonly's check for writes, the
+    tests' query counts), and a driver error is raised as SQLAlchemy's, the connection
+    invalidated when it was lost."""
+    import sqlalchemy as sa
+    dbapi = connection.dialect.loaded_dbapi
+    with connection.connection.cursor(binary=True) as cursor:
+        connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
+        try:
+            return cursor.execute(sql, params).fetchall()
+        except dbapi.Error as error:
+            lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
+            if lost:
+                connection.invalidate(error)
+            raise sa.exc.DBAPIError.instance(sql, params, error, dbapi.Error,
+                                             dialect=connection.dialect,
+                                             connection_invalidated=lost) from error

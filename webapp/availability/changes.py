@@ -49,7 +49,7 @@ def _statement():
         Meeting.account_id == account, Meeting.host_id.in_(hosts),
         Meeting.start_at > since, Meeting.start_at < until).subquery()
     # Their attendee rows first, whatever the plan (queries.attendee_rows).
-    rows = attendee_rows(hosts)
+    rows = attendee_rows(lambda column: column.in_(hosts))
     attending = sa.select(sa.func.count(), sa.func.sum(rows.c.id),
                           sa.func.max(Meeting.updated_at), sa.func.sum(Meeting.sequence)).join(
         Meeting, Meeting.id == rows.c.meeting_id).where(

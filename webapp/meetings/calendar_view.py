@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
-from operator import attrgetter
+from operator import itemgetter
 from typing import NamedTuple
 from zoneinfo import ZoneInfo
 
 from webapp.availability.intervals import merge
+from webapp.availability.settings import PARLEY
 from webapp.filters import translations
 from webapp.localcache import LocalCache
 from webapp.meetings import queries
@@ -127,7 +128,7 @@ def _availability(host, viewer, start: datetime, end: datetime, with_users,
     # Rows of queries.users_meetings: (user, id, title, start_at, end_at, outcome).
     meetings = [r for r in rows if r[3] < utc_end and r[4] > utc_start]
     return {"schedule": bare, "bands": engine.bands(bare, utc_start, utc_end, now),
-            "external": [(b.start, b.end) for b in external], "unreadable": unreadable,
+            "external": external, "unreadable": unreadable,
             "others": others, "show_titles": viewer.id == host.id, "meetings": meetings}
 
 
@@ -231,12 +232,16 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
                 meeting_id, title, int(s / 60 / SLOT_MINUTES * SLOT_PX),
                 max(int((e - s) / 60 / SLOT_MINUTES * SLOT_PX), SLOT_PX // 2),
                 f"{HHMM[int(s) // 60]}–{HHMM[int(e) // 60 % 1440]}", busy)))
-    # Rows of queries.users_meetings: (user, id, title, start_at, end_at, outcome).
-    place([(m[3].timestamp(), m[4].timestamp(), m[1], busy_title or m[2], busy_only)
-           for m in meetings])
-    own = {(m[3], m[4]) for m in meetings} if avail["external"] else ()
-    place([(b_start.timestamp(), b_end.timestamp(), 0, "Busy", True)
-           for b_start, b_end in avail["external"] if (b_start, b_end) not in own])
+    # Rows of queries.users_meetings: (user, id, title, start_at, end_at, outcome); each
+    # one's start and end in seconds, taken once: for its block and its slots' reason.
+    spans = [(m[3].timestamp(), m[4].timestamp()) for m in meetings]
+    place([(s, e, m[1], busy_title or m[2], busy_only)
+           for (s, e), m in zip(spans, meetings, strict=True)])
+    # The host's calendars' busy periods (Busy), in seconds: those that are not one of
+    # these meetings (synced to the calendar) drawn as blocks too.
+    external = [(b.start.timestamp(), b.end.timestamp(), b) for b in avail["external"]]
+    own = {(m[3], m[4]) for m in meetings} if external else ()
+    place([(s, e, 0, "Busy", True) for s, e, b in external if (b.start, b.end) not in own])
     # (start, end, kind, what hover and tap say) of the time shaded by reason.
     bands = [(s.timestamp(), e.timestamp(), kind, label(kind)) for s, e, kind in avail["bands"]
              if kind != engine.BUSY]
@@ -267,11 +272,18 @@ def week(account_id: int, host, viewer, monday: date, zone: str, with_users=(),
             why[i:j] = [text] * (j - i)
     describe = busy_describer()
     show_titles = avail["show_titles"]
-    busy = sorted(avail["schedule"].busy, key=attrgetter("start"))
-    for b in reversed(busy):
-        i, j = bisect_left(instants, b.start.timestamp()), bisect_left(instants, b.end.timestamp())
+    # The host's busy time (the schedule's: their meetings but canceled ones, then their
+    # calendars' busy periods) that reaches into the week, by start, in the seconds taken
+    # above rather than from each Busy's datetimes again.
+    busy = [(s, e, describe(PARLEY, m[2] if show_titles else None))
+            for (s, e), m in zip(spans, meetings, strict=True) if m[5] != "canceled"]
+    busy += [(s, e, describe(b.calendar, b.title if show_titles else None))
+             for s, e, b in external]
+    busy.sort(key=itemgetter(0))
+    for b_s, b_e, text in reversed(busy):
+        i, j = bisect_left(instants, b_s), bisect_left(instants, b_e)
         if i < j:
-            why[i:j] = [describe(b.calendar, b.title if show_titles else None)] * (j - i)
+            why[i:j] = [text] * (j - i)
     if others:
         # A slot says its reason, then who is not free: the colleagues' names joined once
         # for each combination of them found (_who).

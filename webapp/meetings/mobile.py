@@ -277,9 +277,10 @@ def mobile_availability():
     conflicts = []
     if start is not None:
         busy_only = host.id != current_user.id
-        conflicts = [{"title": _("Busy") if busy_only else m.title,
-                      "start": to_zone(m.start_at, zone), "end": to_zone(m.end_at, zone)}
-                     for m in queries.host_meetings(account.id, host.id, start, end)]
+        conflicts = [{"title": _("Busy") if busy_only else title,
+                      "start": to_zone(start_at, zone), "end": to_zone(end_at, zone)}
+                     for _user, _id, title, start_at, end_at, _outcome
+                     in queries.host_meetings(account.id, host.id, start, end)]
     week = calendar_view.week(account.id, host, current_user, calendar_view.week_start(day),
                               zone)
     context = {"week": week, "host": host, "zone": zone, "conflicts": conflicts,

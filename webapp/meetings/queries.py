@@ -9,7 +9,7 @@ import sqlalchemy as sa
 import sqlalchemy.orm as so
 
 from webapp.auth.models import Account, User
-from webapp.extensions import db
+from webapp.extensions import db, fetch_binary
 from webapp.meetings.ical import EventData, location_of
 from webapp.meetings.inputs import MAX_DURATION
 from webapp.meetings.models import Attendee, Meeting
@@ -30,9 +30,9 @@ def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime)
     return users_meetings(account_id, [host_id], start, end)[host_id]
 
 
-def attendee_rows(user_ids):
-    """The attendee rows (id, meeting_id, user_id) of the users (an expanding bindparam),
-    as a MATERIALIZED common table expression: a statement over several users' meetings
+def attendee_rows(among):
+    """The attendee rows (id, meeting_id, user_id) of the users (among(column): the
+    condition that a user id column is one of theirs), as a MATERIALIZED common table expression: a statement over several users' meetings
     starts from these rows (ix_attendees_user_id) whatever the plan. psycopg prepares a
     statement at its 5th execution and PostgreSQL may then plan it once for any values (a
     generic plan); for `attendees.user_id IN ($1, $2, $3)` joined to meetings of a range
@@ -40,50 +40,77 @@ def attendee_rows(user_ids):
     meetings of the range first: 20 ms a view on the benchmark's million meetings (#21's
     overlay, `make bench` 2026-12-04 evening), 0.1 ms from the users' attendee rows."""
     return sa.select(Attendee.id, Attendee.meeting_id, Attendee.user_id).where(
-        Attendee.user_id.in_(user_ids)).cte().prefix_with("MATERIALIZED")
+        among(Attendee.user_id)).cte().prefix_with("MATERIALIZED")
 
 
 def users_meetings(account_id: int, user_ids: list[int], start: datetime,
                    end: datetime) -> dict[int, list]:
     """Several users' meetings in one statement: {user id: their meetings overlapping
     [start, end), hosting or attending, by start} (#21: the week grid with attendee
-    colleagues overlaid reads the host's and theirs at once).
+    colleagues overlaid reads the host's and theirs at once), each a tuple of (user_id,
+    id, title, start_at, end_at, outcome).
 
     No meeting lasts more than MAX_DURATION, so its start is bounded on both sides and
     each branch is an index range (ix_meetings_host_start, ix_attendees_user_id): the
     cost follows the week's meetings, not the users' history (docs/PERFORMANCE.md)."""
     out: dict[int, list] = {user_id: [] for user_id in user_ids}
-    if user_ids:
-        # Core, not the ORM's result machinery, fetched at once, not row by row (a week with
-        # its overlay reads 600 rows).
-        for row in db.session.connection().execute(_users_meetings_statement(), {
-                "account_id": account_id, "user_ids": list(user_ids),
-                "since": start - MAX_DURATION, "start": start, "end": end}).all():
-            out[row[0]].append(row)
+    if not user_ids:
+        return out
+    if start.tzinfo is None or end.tzinfo is None:
+        raise ValueError("users_meetings needs aware datetimes")
+    params = {"account_id": account_id, "user_ids": list(user_ids),
+              "since": start - MAX_DURATION, "start": start, "end": end}
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # The statement's SQL, compiled once a process, its results read in binary as
+        # plain tuples (fetch_binary; a week with its overlay reads 600 rows). The user
+        # ids are one array parameter, so the SQL is the same for any number of them.
+        rows = fetch_binary(connection, _users_meetings_sql(connection.dialect), params)
+    else:
+        rows = connection.execute(_users_meetings_statement(), params).all()
+    for row in rows:
+        out[row[0]].append(row)
     return out
 
 
 @cache
-def _users_meetings_statement():
+def _users_meetings_statement(any_of_array: bool = False):
     """users_meetings()'s SELECT, built once a process (building it and its cache key
     cost more than running it, #24): the meetings the users host, and those they attend
     but do not host (an attendee row is unique per meeting and user), each branch reading
     its rows' columns where it finds them. (Joining the pairs of a UNION back to meetings
-    read each of the overlay's 600 meetings twice: 2.7 ms in PostgreSQL, now 0.6.)"""
+    read each of the overlay's 600 meetings twice: 2.7 ms in PostgreSQL, now 0.6.)
+    any_of_array: the user ids as one array parameter (PostgreSQL's `= ANY(...)`) rather
+    than an IN list expanded at each execution."""
     account_id = sa.bindparam("account_id")
-    user_ids = sa.bindparam("user_ids", expanding=True)
+    if any_of_array:
+        ids = sa.bindparam("user_ids", type_=sa.ARRAY(sa.Integer))
+
+        def among(column):
+            return column == sa.any_(ids)
+    else:
+        ids = sa.bindparam("user_ids", expanding=True)
+
+        def among(column):
+            return column.in_(ids)
     since, start, end = sa.bindparam("since"), sa.bindparam("start"), sa.bindparam("end")
     columns = (Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at, Meeting.outcome)
     in_range = (Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
                 Meeting.start_at > since, Meeting.start_at < end, Meeting.end_at > start)
     hosting = sa.select(Meeting.host_id.label("user_id"), *columns).where(
-        Meeting.host_id.in_(user_ids), *in_range)
-    rows = attendee_rows(user_ids)
+        among(Meeting.host_id), *in_range)
+    rows = attendee_rows(among)
     attending = sa.select(rows.c.user_id.label("user_id"), *columns) \
         .join(Meeting, Meeting.id == rows.c.meeting_id) \
         .where(Meeting.host_id != rows.c.user_id, *in_range)
     both = sa.union_all(hosting, attending).subquery()
     return sa.select(both).order_by(both.c.start_at, both.c.id)
+
+
+@cache
+def _users_meetings_sql(dialect) -> str:
+    """users_meetings()'s SELECT as PostgreSQL text (psycopg's %(name)s parameters)."""
+    return str(_users_meetings_statement(any_of_array=True).compile(dialect=dialect))
 
 
 def user_feed_events(user: User, since: datetime) -> list:
