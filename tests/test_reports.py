@@ -138,7 +138,8 @@ def test_outcomes_types_and_retired_outcomes(client, seeded, db):
     lost = settings_ops.add_outcome(account.id, "Lost")
     demo_type = settings_ops.add_meeting_type(account.id, "Demo")
     account.custom_meeting_types_enabled = True
-    ids = sorted(m.id for m in queries.host_meetings(
+    # Rows of (user_id, id, title, start_at, end_at, outcome).
+    ids = sorted(row[1] for row in queries.host_meetings(
         account.id, ben.id, T0 - timedelta(days=1), T0 + timedelta(days=30)))
     meetings = [db.session.get(Meeting, i) for i in ids]
     assert len(meetings) == 3
