@@ -43,7 +43,7 @@ def _generic_plan(db, statement, params: dict) -> str:
     try:
         literals = ", ".join(
             str(expanded[n]) if isinstance(expanded[n], int)
-            else "'{%s}'" % ",".join(map(str, expanded[n])) if isinstance(expanded[n], list)
+            else "'{" + ",".join(map(str, expanded[n])) + "}'" if isinstance(expanded[n], list)
             else f"'{expanded[n].isoformat()}'" for n in names)
         rows = conn.exec_driver_sql(f"EXPLAIN EXECUTE parley_generic({literals})").all()
     finally:
