@@ -7,6 +7,7 @@ from flask_sqlalchemy import SQLAlchemy
 from flask_wtf import CSRFProtect
 from htmx_flask import Htmx
 from sqlalchemy import MetaData
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import DeclarativeBase
 
 # Stable constraint names keep Alembic migrations identical on SQLite and PostgreSQL.
@@ -49,7 +50,6 @@ def fetch_binary(connection, sql: str, params: dict) -> list[tuple]:
     before_cursor_execute listeners see the statement (readonly's check for writes, the
     tests' query counts), and a driver error is raised as SQLAlchemy's, the connection
     invalidated when it was lost."""
-    import sqlalchemy as sa
     dbapi = connection.dialect.loaded_dbapi
     with connection.connection.cursor(binary=True) as cursor:
         connection.dispatch.before_cursor_execute(connection, cursor, sql, params, None, False)
@@ -59,6 +59,6 @@ def fetch_binary(connection, sql: str, params: dict) -> list[tuple]:
             lost = connection.dialect.is_disconnect(error, connection.connection, cursor)
             if lost:
                 connection.invalidate(error)
-            raise sa.exc.DBAPIError.instance(sql, params, error, dbapi.Error,
-                                             dialect=connection.dialect,
-                                             connection_invalidated=lost) from error
+            raise DBAPIError.instance(sql, params, error, dbapi.Error,
+                                      dialect=connection.dialect,
+                                      connection_invalidated=lost) from error

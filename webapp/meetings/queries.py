@@ -32,8 +32,8 @@ def host_meetings(account_id: int, host_id: int, start: datetime, end: datetime)
 
 def attendee_rows(among):
     """The attendee rows (id, meeting_id, user_id) of the users (among(column): the
-    condition that a user id column is one of theirs), as a MATERIALIZED common table expression: a statement over several users' meetings
-    starts from these rows (ix_attendees_user_id) whatever the plan. psycopg prepares a
+    condition that a user id column is one of theirs), as a MATERIALIZED common table
+    expression: a statement over several users' meetings starts from these rows (ix_attendees_user_id) whatever the plan. psycopg prepares a
     statement at its 5th execution and PostgreSQL may then plan it once for any values (a
     generic plan); for `attendees.user_id IN ($1, $2, $3)` joined to meetings of a range
     it guessed hundreds of attendee rows and a narrow range, and read the account's
@@ -85,14 +85,10 @@ def _users_meetings_statement(any_of_array: bool = False):
     account_id = sa.bindparam("account_id")
     if any_of_array:
         ids = sa.bindparam("user_ids", type_=sa.ARRAY(sa.Integer))
-
-        def among(column):
-            return column == sa.any_(ids)
+        among = lambda column: column == sa.any_(ids)  # noqa: E731
     else:
         ids = sa.bindparam("user_ids", expanding=True)
-
-        def among(column):
-            return column.in_(ids)
+        among = lambda column: column.in_(ids)  # noqa: E731
     since, start, end = sa.bindparam("since"), sa.bindparam("start"), sa.bindparam("end")
     columns = (Meeting.id, Meeting.title, Meeting.start_at, Meeting.end_at, Meeting.outcome)
     in_range = (Meeting.account_id == account_id, Meeting.deleted_at.is_(None),
